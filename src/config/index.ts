@@ -1,0 +1,147 @@
+/**
+ * The one reader of process.env. Parsed once into a frozen, typed Config; every error says what
+ * to do about it. Code receives the Config through deps, never through a global getter.
+ */
+import { resolve } from 'node:path';
+
+export type Mode = 'embedded' | 'production';
+
+export interface Config {
+  readonly mode: Mode;
+  readonly host: string;
+  readonly port: number;
+  /** Public base URL (links in setup/invite answers, cookie Secure flag). No trailing slash. */
+  readonly publicUrl: string;
+  /** Postgres connection string; undefined means embedded PGlite in dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** Redis connection string; undefined means the in-memory ephemeral store. */
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  /** 32-byte master key; undefined in embedded mode means "read or create dataDir/master.key". */
+  readonly masterKey: Buffer | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly bodyLimitBytes: number;
+  readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
+  readonly cookieSecure: boolean;
+  /** Run migrations at start-up (default on in embedded mode, off with DATABASE_URL). */
+  readonly migrateOnStart: boolean;
+  readonly rateLimit: { readonly perMinute: number };
+  readonly loginThrottle: {
+    readonly perAccount: number;
+    readonly perIp: number;
+    readonly windowSeconds: number;
+  };
+  readonly trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// URL, e.g. postgres://ony:secret@db:5432/ony');
+  }
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+  }
+  const mode: Mode = databaseUrl === undefined ? 'embedded' : 'production';
+
+  let masterKey: Buffer | undefined;
+  const rawKey = str('ONY_MASTER_KEY');
+  if (rawKey !== undefined) {
+    masterKey = Buffer.from(rawKey, 'base64');
+    if (masterKey.length !== 32 || masterKey.toString('base64') !== rawKey) {
+      problems.push('ONY_MASTER_KEY must be 32 bytes, base64-encoded; generate one with `ony keygen`');
+      masterKey = undefined;
+    }
+  } else if (mode === 'production') {
+    problems.push(
+      'ONY_MASTER_KEY is required when DATABASE_URL is set (it encrypts TOTP secrets, credentials and payloads); generate one with `ony keygen`',
+    );
+  }
+
+  const port = int('ONY_PORT', 8080, 0, 65535);
+  const host = str('ONY_HOST') ?? '127.0.0.1';
+  const publicUrlRaw = str('ONY_PUBLIC_URL') ?? `http://localhost:${port}`;
+  let publicUrl = publicUrlRaw.replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    problems.push(`ONY_PUBLIC_URL must be an http(s) URL such as https://ony.example.com (got "${publicUrlRaw}")`);
+    publicUrl = `http://localhost:${port}`;
+  }
+
+  const logLevelRaw = str('ONY_LOG_LEVEL') ?? 'info';
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw)
+    ? (logLevelRaw as Config['logLevel'])
+    : (problems.push(`ONY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`), 'info');
+
+  const config: Config = {
+    mode,
+    host,
+    port,
+    publicUrl,
+    databaseUrl,
+    redisUrl,
+    dataDir: resolve(cwd, str('ONY_DATA_DIR') ?? './data'),
+    masterKey,
+    logLevel,
+    bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 1_200_000, 1024, 16 * 1024 * 1024),
+    session: {
+      idleSeconds: int('ONY_SESSION_IDLE_SECONDS', 12 * 3600, 60, 30 * 86400),
+      absoluteSeconds: int('ONY_SESSION_ABSOLUTE_SECONDS', 7 * 86400, 300, 90 * 86400),
+    },
+    // Browsers accept Secure cookies from http://localhost; a plain-http LAN address needs false.
+    cookieSecure: bool('ONY_COOKIE_SECURE', true),
+    migrateOnStart: bool('ONY_MIGRATE_ON_START', mode === 'embedded'),
+    rateLimit: { perMinute: int('ONY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000) },
+    loginThrottle: {
+      perAccount: int('ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
+      perIp: int('ONY_LOGIN_MAX_FAILURES_PER_IP', 30, 1, 100_000),
+      windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 900, 10, 86400),
+    },
+    trustProxy: bool('ONY_TRUST_PROXY', false),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...config,
+    session: Object.freeze(config.session),
+    rateLimit: Object.freeze(config.rateLimit),
+    loginThrottle: Object.freeze(config.loginThrottle),
+  });
+}

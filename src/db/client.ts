@@ -1,0 +1,91 @@
+/**
+ * The database handle: Kysely over a pg Pool (production) or PGlite (embedded), and the only
+ * ways to run queries: withTenant (RLS-scoped to one org, as the app role), withApp (the app role
+ * with no org: only the narrow SECURITY DEFINER look-ups answer) and withOwner (migrations and
+ * operator commands).
+ */
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.js';
+import { PGliteDialect } from './pglite-dialect.js';
+
+export type Tx = Transaction<DB>;
+
+/** A transaction scoped to one org: RLS sees only that org's rows. */
+export interface TenantTx {
+  readonly orgId: string;
+  readonly db: Tx;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+export const APP_ROLE = 'ony_app';
+export const OWNER_ROLE = 'ony_owner';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (v: string): boolean => UUID.test(v);
+
+// int8 as JS number (ids and counters stay far below 2^53), bytea as Buffer, on both drivers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function connectPostgres(url: string, max = 10): Database {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'ony' });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { kind: 'postgres', db, close: () => db.destroy() };
+}
+
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const hexToBuffer = (v: string): Buffer => Buffer.from(v.slice(2), 'hex');
+  const pglite = new PGlite(dataDir, { parsers: { 17: hexToBuffer } });
+  await pglite.waitReady;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return { kind: 'pglite', db, close: () => db.destroy() };
+}
+
+/** Runs fn in a transaction as the app role with `ony.org_id` set: RLS confines it to orgId. */
+export async function withTenant<T>(db: Kysely<DB>, orgId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+  if (!isUuid(orgId)) throw new Error('withTenant: org id must be a uuid');
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('ony.org_id', ${orgId}, true), set_config('role', ${APP_ROLE}, true)`.execute(trx);
+    return fn({ orgId, db: trx });
+  });
+}
+
+/** The app role with no org: tenant tables answer nothing; only the definer look-ups work. */
+export async function withApp<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('ony.org_id', '', true), set_config('role', ${APP_ROLE}, true)`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** The owner role: for migrations' follow-ups and operator commands (setup tokens). */
+export async function withOwner<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('role', ${OWNER_ROLE}, true)`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** Start-up check: the role that serves queries must not be superuser or bypass RLS. */
+export async function assertAppRoleIsConfined(db: Kysely<DB>): Promise<void> {
+  const row = await withApp(db, async (tx) =>
+    (
+      await sql<{ rolsuper: boolean; rolbypassrls: boolean; owns: number }>`
+        select r.rolsuper, r.rolbypassrls,
+          (select count(*)::int from pg_class c where c.relowner = r.oid and c.relkind in ('r','p','v','m')) as owns
+        from pg_roles r where r.rolname = current_user`.execute(tx)
+    ).rows.at(0),
+  );
+  if (!row) throw new Error(`database role ${APP_ROLE} is missing: run \`ony migrate\``);
+  if (row.rolsuper || row.rolbypassrls || row.owns > 0) {
+    throw new Error(
+      `refusing to start: database role ${APP_ROLE} is superuser, has BYPASSRLS or owns tables; tenant isolation would not hold`,
+    );
+  }
+}
