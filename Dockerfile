@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: install everything, compile TypeScript to dist/ ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+# ---- runtime: production dependencies and the compiled output only ----
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    ONY_HOST=0.0.0.0 \
+    ONY_PORT=8080 \
+    ONY_DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/migrations ./migrations
+COPY LICENSE ./
+# /data holds the PGlite database and master.key in embedded mode (no DATABASE_URL).
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+EXPOSE 8080
+# No curl in the slim image: node does the GET itself.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.ONY_PORT||8080,path:'/healthz',timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/main.js"]
+CMD ["serve"]
