@@ -5,4 +5,8 @@ import type { Command } from './command.js';
  * and never load the server, the database driver or the config.
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: { summary: 'start the server', load: async () => (await import('./server-commands.js')).serve },
+  migrate: { summary: 'apply database migrations', load: async () => (await import('./server-commands.js')).migrateCommand },
+  setup: { summary: 'create an organization and its first admin', load: async () => (await import('./server-commands.js')).setupCommand },
+  keygen: { summary: 'print a new master key for ONY_MASTER_KEY', load: async () => (await import('./server-commands.js')).keygen },
 };

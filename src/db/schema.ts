@@ -16,7 +16,7 @@ export interface OrgsTable {
 
 export interface OrgKeysTable {
   org_id: string;
-  id: string;
+  id: Generated<string>;
   master_key_id: string;
   wrapped_key: Buffer;
   active: Generated<boolean>;
@@ -36,7 +36,7 @@ export interface MembersTable {
   totp_enabled_at: Timestamp | null;
   totp_last_step: number | null;
   created_at: CreatedAt;
-  updated_at: Generated<Timestamp>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   deactivated_at: Timestamp | null;
 }
 

@@ -1,0 +1,163 @@
+/** `ony serve`, `ony migrate`, `ony setup`, `ony keygen`: the operator's commands. */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { readAll, type CliIo, type Command } from './command.js';
+
+function configOrExit(io: CliIo): Config | undefined {
+  try {
+    return loadConfig(io.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`ony: ${err.message}\nSee .env.example for every variable.\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+export const serve: Command = {
+  usage: `usage: ony serve
+
+Starts the HTTP server. Without DATABASE_URL it runs embedded (PGlite in ONY_DATA_DIR, default ./data,
+and an in-memory store), migrating at start-up. With DATABASE_URL (and REDIS_URL) it uses Postgres
+(and Redis); run \`ony migrate\` first, or set ONY_MIGRATE_ON_START=true.
+Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
+  async run(_argv, io) {
+    const config = configOrExit(io);
+    if (!config) return 2;
+    const { createContainer } = await import('../container.js');
+    const { buildApp } = await import('../http/app.js');
+    const container = await createContainer(config);
+    const app = await buildApp(container);
+    await app.listen({ host: config.host, port: config.port });
+    const log = container.logger;
+    log.info({ url: config.publicUrl, mode: config.mode, store: container.store.kind }, 'ony is listening');
+    io.stdout.write(`\nony ${config.mode} mode, listening on http://${config.host}:${config.port}  (public URL ${config.publicUrl})\n`);
+    if (!(await container.setup.orgExists())) {
+      const token = await container.setup.issueSetupToken();
+      io.stdout.write(
+        `\nFirst run: create your organization and admin account with this one-time setup token (valid 24 h):\n` +
+          `  ${token}\n` +
+          `for example:\n` +
+          `  curl -X POST ${config.publicUrl}/v1/setup -H 'content-type: application/json' \\\n` +
+          `    -d '{"setup_token":"${token}","org_name":"Acme","email":"you@example.com","name":"You","password":"at least 12 characters"}'\n` +
+          `or on the server: ony setup --org-name Acme --email you@example.com --name You  (password on stdin)\n\n`,
+      );
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: draining requests');
+      void app
+        .close()
+        .then(() => container.close())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    return -1;
+  },
+};
+
+export const migrateCommand: Command = {
+  usage: `usage: ony migrate
+
+Applies pending SQL migrations (migrations/*.sql, in order, each once) to DATABASE_URL, or to the
+embedded database in ONY_DATA_DIR. Creates the roles ony_owner and ony_app; the connecting role needs
+CREATEROLE (or the roles must exist) and membership in both.`,
+  async run(_argv, io) {
+    const config = configOrExit(io);
+    if (!config) return 2;
+    const { openDatabase } = await import('../container.js');
+    const { migrate } = await import('../db/migrator.js');
+    const database = await openDatabase(config);
+    try {
+      const applied = await migrate(database.db);
+      io.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
+      return 0;
+    } finally {
+      await database.close();
+    }
+  },
+};
+
+export const setupCommand: Command = {
+  usage: `usage: ony setup --org-name NAME --email EMAIL --name NAME [--slug SLUG]
+       ony setup --link
+
+Creates an organization and its first admin directly (the operator's path). The password is read
+from the first line of standard input (never a flag, so it stays out of shell history), e.g.
+  printf '%s\\n' "$ADMIN_PASSWORD" | ony setup --org-name Acme --email a@acme.test --name Alice
+--link prints a new one-time setup link instead (valid 24 h).`,
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          'org-name': { type: 'string' },
+          email: { type: 'string' },
+          name: { type: 'string' },
+          slug: { type: 'string' },
+          link: { type: 'boolean' },
+        },
+        strict: true,
+      }));
+    } catch (err) {
+      io.stderr.write(`ony setup: ${(err as Error).message}\n\n${this.usage}\n`);
+      return 2;
+    }
+    if (!values.link && (!values['org-name'] || !values.email || !values.name)) {
+      io.stderr.write(`ony setup: --org-name, --email and --name are required\n\n${this.usage}\n`);
+      return 2;
+    }
+    const config = configOrExit(io);
+    if (!config) return 2;
+    const { createContainer } = await import('../container.js');
+    const container = await createContainer(config, { logger: (await import('../lib/logger.js')).createLogger('warn') });
+    try {
+      if (values.link) {
+        const token = await container.setup.issueSetupToken();
+        io.stdout.write(`${config.publicUrl}/setup#${token}\n`);
+        return 0;
+      }
+      const password = (await readAll(io.stdin)).split(/\r?\n/)[0] ?? '';
+      const { AppError } = await import('../lib/errors.js');
+      try {
+        const r = await container.setup.createOrg({
+          orgName: values['org-name']!,
+          slug: values.slug,
+          admin: { email: values.email!, name: values.name!, password },
+        });
+        io.stdout.write(`created organization ${r.slug} (${r.orgId}) with admin ${values.email}\n`);
+        return 0;
+      } catch (err) {
+        if (err instanceof AppError) {
+          io.stderr.write(`ony setup: ${err.message}\n`);
+          return 1;
+        }
+        throw err;
+      }
+    } finally {
+      await container.close();
+    }
+  },
+};
+
+export const keygen: Command = {
+  usage: `usage: ony keygen
+
+Prints a new random 32-byte master key, base64-encoded, for ONY_MASTER_KEY.`,
+  async run(_argv, io) {
+    io.stdout.write(`${randomBytes(32).toString('base64')}\n`);
+    return 0;
+  },
+};

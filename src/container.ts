@@ -1,0 +1,95 @@
+/**
+ * The one composition root: config in, everything built once and handed down as deps. HTTP,
+ * CLI commands and (later) workers get the same services.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from './config/index.js';
+import { assertAppRoleIsConfined, connectPostgres, openPglite, type Database } from './db/client.js';
+import { migrate } from './db/migrator.js';
+import { createAuthService } from './features/auth/auth.service.js';
+import { createDevicesService } from './features/devices/devices.service.js';
+import { createMembersService } from './features/members/members.service.js';
+import { createKeyring } from './features/orgs/keyring.js';
+import { createSetupService } from './features/setup/setup.service.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { masterKeyFrom, type MasterKey } from './lib/crypto.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { createMemoryStore, createRedisStore, type EphemeralStore } from './state/store.js';
+
+export interface ContainerOptions {
+  /** An already-open database (the CLI's migrate, tests' fresh databases). */
+  readonly database?: Database;
+  readonly store?: EphemeralStore;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Skip the start-up migration even in embedded mode. */
+  readonly skipMigrations?: boolean;
+}
+
+/** Embedded mode without ONY_MASTER_KEY: a key file beside the data, created once with mode 0600. */
+async function resolveMasterKey(config: Config, logger: Logger): Promise<MasterKey> {
+  if (config.masterKey !== undefined) return masterKeyFrom(config.masterKey);
+  const file = join(config.dataDir, 'master.key');
+  try {
+    return masterKeyFrom(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(config.dataDir, { recursive: true });
+  const key = randomBytes(32);
+  await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+  logger.warn({ file }, 'created a master key for embedded mode; back it up with ./data, or set ONY_MASTER_KEY');
+  return masterKeyFrom(key);
+}
+
+export async function openDatabase(config: Config): Promise<Database> {
+  if (config.databaseUrl !== undefined) return connectPostgres(config.databaseUrl);
+  await mkdir(config.dataDir, { recursive: true });
+  return openPglite(join(config.dataDir, 'pglite'));
+}
+
+export async function createContainer(config: Config, options: ContainerOptions = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const database = options.database ?? (await openDatabase(config));
+  const store =
+    options.store ?? (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());
+  try {
+    if (config.migrateOnStart && options.skipMigrations !== true) {
+      const applied = await migrate(database.db);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    await assertAppRoleIsConfined(database.db);
+  } catch (err) {
+    await Promise.allSettled([database.close(), store.close()]);
+    throw err;
+  }
+  const masterKey = await resolveMasterKey(config, logger);
+  const keyring = createKeyring(masterKey);
+  const db = database.db;
+  const auth = createAuthService({ db, store, keyring, config, clock });
+  const members = createMembersService({ db, config, clock, auth });
+  const devices = createDevicesService({ db, clock });
+  const setup = createSetupService({ db, keyring, clock, auth });
+
+  return {
+    config,
+    logger,
+    clock,
+    database,
+    store,
+    keyring,
+    auth,
+    members,
+    devices,
+    setup,
+    async close(): Promise<void> {
+      await Promise.allSettled([store.close(), database.close()]);
+    },
+  };
+}
+
+export type Container = Awaited<ReturnType<typeof createContainer>>;

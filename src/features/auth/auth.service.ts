@@ -1,0 +1,304 @@
+/**
+ * Sign-in, sessions, TOTP and passwords. Sessions are server-side: the cookie holds a random
+ * token, the database only its SHA-256. Failed sign-ins are throttled per account and per IP in
+ * the ephemeral store.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { withApp, withTenant, type TenantTx } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { Config } from '../../config/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { newToken, sha256, sha256Hex } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import type { EphemeralStore } from '../../state/store.js';
+import type { Keyring } from '../orgs/keyring.js';
+import { getOrg } from '../orgs/orgs.repository.js';
+import {
+  findMember,
+  getCredentials,
+  replaceRecoveryCodes,
+  updateMember,
+  useRecoveryCode,
+  type Member,
+} from '../members/members.repository.js';
+import { assertPasswordPolicy, hashPassword, verifyPassword } from './password.js';
+import type { Principal } from './principal.js';
+import {
+  findSessionWithMember,
+  insertSession,
+  listSessions,
+  revokeSessions,
+  touchSession,
+  type SessionInfo,
+} from './sessions.repository.js';
+import { checkTotp, newTotpSecret, totpUri } from './totp.js';
+
+export const SESSION_PREFIX = 'ony_ses_';
+const RECOVERY_CODE_COUNT = 10;
+
+export interface AuthDeps {
+  readonly db: Kysely<DB>;
+  readonly store: EphemeralStore;
+  readonly keyring: Keyring;
+  readonly config: Pick<Config, 'session' | 'loginThrottle'>;
+  readonly clock: Clock;
+}
+
+export interface LoginInput {
+  readonly email: string;
+  readonly password: string;
+  readonly totpCode?: string | undefined;
+  readonly recoveryCode?: string | undefined;
+  /** The org's slug, needed only when one email belongs to several orgs. */
+  readonly org?: string | undefined;
+  readonly ip: string;
+  readonly userAgent: string | null;
+}
+
+export interface NewSession {
+  readonly token: string;
+  readonly csrfToken: string;
+  readonly orgId: string;
+  readonly memberId: string;
+  readonly expiresAt: Date;
+}
+
+/** CSRF token bound to the session token: only a holder of the cookie value can compute it. */
+export const csrfTokenFor = (sessionToken: string): string => sha256(`csrf:${sessionToken}`).toString('base64url');
+
+const normalizeRecovery = (code: string): string => code.toLowerCase().replace(/[^a-z0-9]/g, '');
+const totpAad = (memberId: string): string => `totp:${memberId}`;
+
+export function createAuthService(deps: AuthDeps) {
+  const { db, store, keyring, config, clock } = deps;
+  const windowMs = config.loginThrottle.windowSeconds * 1000;
+  const accountKey = (email: string) => `login:acct:${sha256Hex(email.toLowerCase())}`;
+  const ipKey = (ip: string) => `login:ip:${ip}`;
+
+  async function assertNotThrottled(email: string, ip: string): Promise<void> {
+    const [acct, byIp] = await Promise.all([store.peek(accountKey(email)), store.peek(ipKey(ip))]);
+    if (acct >= config.loginThrottle.perAccount) {
+      throw new AppError(
+        'rate_limited',
+        `too many failed sign-ins for this account; try again in ${Math.ceil(config.loginThrottle.windowSeconds / 60)} minutes`,
+      );
+    }
+    if (byIp >= config.loginThrottle.perIp) {
+      throw new AppError('rate_limited', 'too many failed sign-ins from this address; try again later');
+    }
+  }
+
+  async function recordFailure(email: string, ip: string): Promise<void> {
+    await Promise.all([store.hit(accountKey(email), windowMs), store.hit(ipKey(ip), windowMs)]);
+  }
+
+  async function createSession(tx: TenantTx, memberId: string, userAgent: string | null): Promise<NewSession> {
+    const now = clock.now();
+    const token = newToken(SESSION_PREFIX);
+    const absoluteExpiresAt = new Date(now.getTime() + config.session.absoluteSeconds * 1000);
+    const idleExpiresAt = new Date(
+      Math.min(now.getTime() + config.session.idleSeconds * 1000, absoluteExpiresAt.getTime()),
+    );
+    await insertSession(tx, {
+      memberId,
+      tokenHash: sha256(token),
+      now,
+      idleExpiresAt,
+      absoluteExpiresAt,
+      userAgent: userAgent?.slice(0, 300) ?? null,
+    });
+    return { token, csrfToken: csrfTokenFor(token), orgId: tx.orgId, memberId, expiresAt: absoluteExpiresAt };
+  }
+
+  /** Verifies a second factor (TOTP code or a recovery code) and records its use. */
+  async function checkSecondFactor(
+    tx: TenantTx,
+    memberId: string,
+    input: { totpCode?: string | undefined; recoveryCode?: string | undefined },
+  ): Promise<boolean> {
+    const cred = await getCredentials(tx, memberId);
+    if (!cred?.totpEnabled || cred.totpSecretEnc === null) return true;
+    const now = clock.now();
+    if (input.recoveryCode !== undefined) {
+      return useRecoveryCode(tx, memberId, sha256(normalizeRecovery(input.recoveryCode)), now);
+    }
+    if (input.totpCode === undefined) return false;
+    const secret = (await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(memberId))).toString('utf8');
+    const step = checkTotp(secret, input.totpCode, now, cred.totpLastStep);
+    if (step === undefined) return false;
+    await updateMember(tx, memberId, { totpLastStep: step }, now);
+    return true;
+  }
+
+  return {
+    createSession,
+
+    async login(input: LoginInput): Promise<NewSession> {
+      const email = input.email.trim().toLowerCase();
+      await assertNotThrottled(email, input.ip);
+      const candidates = await withApp(db, async (tx) =>
+        (
+          await sql<{ org_id: string; member_id: string }>`select org_id, member_id from ony_find_login(${email})`.execute(
+            tx,
+          )
+        ).rows,
+      );
+      const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
+      for (const c of candidates) {
+        const found = await withTenant(db, c.org_id, async (tx) => {
+          const [member, cred, org] = await Promise.all([
+            findMember(tx, c.member_id),
+            getCredentials(tx, c.member_id),
+            getOrg(tx),
+          ]);
+          return member && cred && org ? { member, cred, org } : undefined;
+        });
+        if (found && (await verifyPassword(found.cred.passwordHash, input.password))) {
+          matches.push({
+            orgId: c.org_id,
+            memberId: c.member_id,
+            slug: found.org.slug,
+            active: found.member.status === 'active',
+          });
+        }
+      }
+      if (candidates.length === 0) await verifyPassword(null, input.password);
+      const chosen = input.org !== undefined ? matches.filter((m) => m.slug === input.org) : matches;
+      if (chosen.length === 0) {
+        await recordFailure(email, input.ip);
+        throw new AppError('invalid_credentials');
+      }
+      if (chosen.length > 1) {
+        throw new AppError('conflict', 'this email belongs to several organizations; send `org` with its slug');
+      }
+      const match = chosen[0]!;
+      if (!match.active) {
+        throw new AppError('forbidden', 'this account is deactivated; ask an admin of your organization');
+      }
+      return withTenant(db, match.orgId, async (tx) => {
+        const cred = await getCredentials(tx, match.memberId);
+        if (cred?.totpEnabled && input.totpCode === undefined && input.recoveryCode === undefined) {
+          throw new AppError('totp_required', 'this account has two-factor sign-in: send `totp_code`');
+        }
+        if (!(await checkSecondFactor(tx, match.memberId, input))) {
+          // Counted outside this (rolled back) transaction: the store is not transactional.
+          await recordFailure(email, input.ip);
+          throw new AppError('totp_invalid');
+        }
+        await store.del(accountKey(email));
+        return createSession(tx, match.memberId, input.userAgent);
+      });
+    },
+
+    /** Resolves a session cookie to a principal, or throws 401. Slides the idle expiry. */
+    async resolveSession(token: string): Promise<Principal & { kind: 'member' }> {
+      if (!token.startsWith(SESSION_PREFIX)) throw new AppError('unauthenticated', 'no valid session; sign in');
+      const hit = await withApp(db, async (tx) =>
+        (
+          await sql<{ org_id: string; session_id: string }>`select org_id, session_id from ony_resolve_session(${sha256(token)})`.execute(
+            tx,
+          )
+        ).rows.at(0),
+      );
+      if (hit === undefined) throw new AppError('unauthenticated', 'no valid session; sign in');
+      return withTenant(db, hit.org_id, async (tx) => {
+        const s = await findSessionWithMember(tx, hit.session_id);
+        const now = clock.now();
+        if (s === undefined || s.revokedAt !== null) throw new AppError('unauthenticated', 'no valid session; sign in');
+        if (s.idleExpiresAt <= now || s.absoluteExpiresAt <= now) throw new AppError('session_expired');
+        if (s.memberStatus !== 'active') throw new AppError('unauthenticated', 'this account is deactivated');
+        if (now.getTime() - s.lastSeenAt.getTime() > 60_000) {
+          const idle = Math.min(now.getTime() + config.session.idleSeconds * 1000, s.absoluteExpiresAt.getTime());
+          await touchSession(tx, s.id, now, new Date(idle));
+        }
+        return { kind: 'member', orgId: hit.org_id, memberId: s.memberId, role: s.memberRole, sessionId: s.id };
+      });
+    },
+
+    async logout(p: Principal & { kind: 'member' }): Promise<void> {
+      await withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { only: p.sessionId }));
+    },
+
+    listSessions(p: Principal & { kind: 'member' }): Promise<SessionInfo[]> {
+      return withTenant(db, p.orgId, (tx) => listSessions(tx, p.memberId, clock.now()));
+    },
+
+    /** Revokes one of the caller's own sessions; another member's id answers 404. */
+    async revokeSession(p: Principal & { kind: 'member' }, sessionId: string): Promise<void> {
+      const n = await withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { only: sessionId }));
+      if (n === 0) throw new AppError('not_found', 'session not found');
+    },
+
+    async revokeOtherSessions(p: Principal & { kind: 'member' }): Promise<number> {
+      return withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { except: p.sessionId }));
+    },
+
+    async changePassword(p: Principal & { kind: 'member' }, current: string, next: string): Promise<void> {
+      assertPasswordPolicy(next);
+      const hash = await hashPassword(next);
+      await withTenant(db, p.orgId, async (tx) => {
+        const cred = await getCredentials(tx, p.memberId);
+        if (!(await verifyPassword(cred?.passwordHash ?? null, current))) {
+          throw new AppError('invalid_credentials', 'current password is wrong');
+        }
+        const now = clock.now();
+        await updateMember(tx, p.memberId, { passwordHash: hash }, now);
+        await revokeSessions(tx, p.memberId, now, { except: p.sessionId });
+      });
+    },
+
+    /** Starts TOTP enrolment: a new secret, stored encrypted and not yet enabled. */
+    async startTotpEnrolment(p: Principal & { kind: 'member' }): Promise<{ secret: string; otpauthUri: string }> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const member = await findMember(tx, p.memberId);
+        if (member === undefined) throw new AppError('not_found', 'member not found');
+        if (member.totpEnabled) throw new AppError('conflict', 'TOTP is already enabled; disable or reset it first');
+        const secret = newTotpSecret();
+        const enc = await keyring.encrypt(tx, Buffer.from(secret, 'utf8'), totpAad(p.memberId));
+        await updateMember(tx, p.memberId, { totpSecretEnc: enc, totpEnabledAt: null, totpLastStep: null }, clock.now());
+        return { secret, otpauthUri: totpUri(secret, 'ony', member.email) };
+      });
+    },
+
+    /** Confirms enrolment with a first code; answers the recovery codes (shown once). */
+    async confirmTotp(p: Principal & { kind: 'member' }, code: string): Promise<string[]> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const cred = await getCredentials(tx, p.memberId);
+        if (cred?.totpSecretEnc == null) throw new AppError('conflict', 'start TOTP enrolment first');
+        if (cred.totpEnabled) throw new AppError('conflict', 'TOTP is already enabled');
+        const secret = (await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(p.memberId))).toString();
+        const now = clock.now();
+        const step = checkTotp(secret, code, now, cred.totpLastStep);
+        if (step === undefined) throw new AppError('totp_invalid');
+        const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+          const raw = randomBytes(10).toString('hex');
+          return `${raw.slice(0, 5)}-${raw.slice(5, 10)}-${raw.slice(10, 15)}-${raw.slice(15)}`;
+        });
+        await updateMember(tx, p.memberId, { totpEnabledAt: now, totpLastStep: step }, now);
+        await replaceRecoveryCodes(tx, p.memberId, codes.map((c) => sha256(normalizeRecovery(c))));
+        return codes;
+      });
+    },
+
+    /** Turns the caller's own TOTP off; needs a current code (or a recovery code). */
+    async disableTotp(p: Principal & { kind: 'member' }, proof: { totpCode?: string; recoveryCode?: string }) {
+      await withTenant(db, p.orgId, async (tx) => {
+        const cred = await getCredentials(tx, p.memberId);
+        if (!cred?.totpEnabled) throw new AppError('conflict', 'TOTP is not enabled');
+        if (proof.totpCode === undefined && proof.recoveryCode === undefined) throw new AppError('totp_required');
+        if (!(await checkSecondFactor(tx, p.memberId, proof))) throw new AppError('totp_invalid');
+        await updateMember(tx, p.memberId, { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null }, clock.now());
+        await replaceRecoveryCodes(tx, p.memberId, []);
+      });
+    },
+
+    async me(p: Principal & { kind: 'member' }): Promise<Member> {
+      const m = await withTenant(db, p.orgId, (tx) => findMember(tx, p.memberId));
+      if (m === undefined) throw new AppError('not_found', 'member not found');
+      return m;
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

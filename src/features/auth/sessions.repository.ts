@@ -1,0 +1,121 @@
+import type { TenantTx } from '../../db/client.js';
+import type { Role } from '../../db/schema.js';
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly memberId: string;
+  readonly createdAt: Date;
+  readonly lastSeenAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly userAgent: string | null;
+}
+
+export interface SessionWithMember extends SessionInfo {
+  readonly memberRole: Role;
+  readonly memberStatus: 'active' | 'deactivated';
+}
+
+export async function insertSession(
+  tx: TenantTx,
+  s: { memberId: string; tokenHash: Buffer; now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; userAgent: string | null },
+): Promise<string> {
+  const row = await tx.db
+    .insertInto('sessions')
+    .values({
+      org_id: tx.orgId,
+      member_id: s.memberId,
+      token_hash: s.tokenHash,
+      created_at: s.now,
+      last_seen_at: s.now,
+      idle_expires_at: s.idleExpiresAt,
+      absolute_expires_at: s.absoluteExpiresAt,
+      user_agent: s.userAgent,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function findSessionWithMember(tx: TenantTx, id: string): Promise<SessionWithMember | undefined> {
+  const r = await tx.db
+    .selectFrom('sessions as s')
+    .innerJoin('members as m', (j) => j.onRef('m.org_id', '=', 's.org_id').onRef('m.id', '=', 's.member_id'))
+    .select([
+      's.id',
+      's.member_id',
+      's.created_at',
+      's.last_seen_at',
+      's.idle_expires_at',
+      's.absolute_expires_at',
+      's.revoked_at',
+      's.user_agent',
+      'm.role',
+      'm.status',
+    ])
+    .where('s.id', '=', id)
+    .executeTakeFirst();
+  return (
+    r && {
+      id: r.id,
+      memberId: r.member_id,
+      createdAt: r.created_at,
+      lastSeenAt: r.last_seen_at,
+      idleExpiresAt: r.idle_expires_at,
+      absoluteExpiresAt: r.absolute_expires_at,
+      revokedAt: r.revoked_at,
+      userAgent: r.user_agent,
+      memberRole: r.role,
+      memberStatus: r.status,
+    }
+  );
+}
+
+export async function touchSession(tx: TenantTx, id: string, now: Date, idleExpiresAt: Date): Promise<void> {
+  await tx.db
+    .updateTable('sessions')
+    .set({ last_seen_at: now, idle_expires_at: idleExpiresAt })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function listSessions(tx: TenantTx, memberId: string, now: Date): Promise<SessionInfo[]> {
+  const rows = await tx.db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('absolute_expires_at', '>', now)
+    .orderBy('last_seen_at', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    memberId: r.member_id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    idleExpiresAt: r.idle_expires_at,
+    absoluteExpiresAt: r.absolute_expires_at,
+    revokedAt: r.revoked_at,
+    userAgent: r.user_agent,
+  }));
+}
+
+/** Revokes sessions of a member: one by id, all, or all but one. Answers how many. */
+export async function revokeSessions(
+  tx: TenantTx,
+  memberId: string,
+  now: Date,
+  which: { only?: string; except?: string } = {},
+): Promise<number> {
+  let q = tx.db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null);
+  if (which.only !== undefined) q = q.where('id', '=', which.only);
+  if (which.except !== undefined) q = q.where('id', '!=', which.except);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

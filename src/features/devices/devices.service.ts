@@ -1,0 +1,95 @@
+/**
+ * Devices are agent credentials: an admin creates one and sees its `ony_dev_…` token once; the
+ * database keeps only its SHA-256. Bearer auth resolves token -> (org, device).
+ */
+import { sql, type Kysely } from 'kysely';
+import { withApp, withTenant } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { Clock } from '../../lib/clock.js';
+import { newToken, sha256 } from '../../lib/crypto.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import type { Principal } from '../auth/principal.js';
+import { findDevice, insertDevice, listDevices, updateDevice, type Device } from './devices.repository.js';
+
+export const DEVICE_PREFIX = 'ony_dev_';
+
+export interface DevicesDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+}
+
+type MemberPrincipal = Principal & { kind: 'member' };
+
+export function createDevicesService({ db, clock }: DevicesDeps) {
+  return {
+    async create(p: MemberPrincipal, name: string): Promise<{ device: Device; token: string }> {
+      const token = newToken(DEVICE_PREFIX);
+      const device = await withTenant(db, p.orgId, (tx) =>
+        insertDevice(tx, {
+          name,
+          tokenHash: sha256(token),
+          tokenHint: token.slice(0, DEVICE_PREFIX.length + 4),
+          createdBy: p.memberId,
+          now: clock.now(),
+        }),
+      );
+      return { device, token };
+    },
+
+    list(p: MemberPrincipal): Promise<Device[]> {
+      return withTenant(db, p.orgId, (tx) => listDevices(tx));
+    },
+
+    async get(p: Principal, id: string): Promise<Device> {
+      const d = await withTenant(db, p.orgId, (tx) => findDevice(tx, id));
+      if (d === undefined) throw notFound('device');
+      return d;
+    },
+
+    async rename(p: MemberPrincipal, id: string, name: string): Promise<Device> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const d = await findDevice(tx, id);
+        if (d === undefined) throw notFound('device');
+        if (d.revokedAt !== null) throw new AppError('conflict', 'device is revoked');
+        await updateDevice(tx, id, { name });
+        return { ...d, name };
+      });
+    },
+
+    async revoke(p: MemberPrincipal, id: string): Promise<Device> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const d = await findDevice(tx, id);
+        if (d === undefined) throw notFound('device');
+        if (d.revokedAt !== null) return d;
+        const now = clock.now();
+        await updateDevice(tx, id, { revokedAt: now });
+        return { ...d, revokedAt: now };
+      });
+    },
+
+    /** Resolves a bearer token to a device principal, or throws 401. Notes "last seen" once a minute. */
+    async authenticate(token: string): Promise<Principal & { kind: 'device' }> {
+      const unauthenticated = new AppError('unauthenticated', 'device token is missing, unknown or revoked');
+      if (!token.startsWith(DEVICE_PREFIX)) throw unauthenticated;
+      const hit = await withApp(db, async (tx) =>
+        (
+          await sql<{ org_id: string; device_id: string }>`select org_id, device_id from ony_resolve_device(${sha256(token)})`.execute(
+            tx,
+          )
+        ).rows.at(0),
+      );
+      if (hit === undefined) throw unauthenticated;
+      const now = clock.now();
+      await withTenant(db, hit.org_id, async (tx) => {
+        const d = await findDevice(tx, hit.device_id);
+        if (d === undefined || d.revokedAt !== null) throw unauthenticated;
+        if (d.lastSeenAt === null || now.getTime() - d.lastSeenAt.getTime() > 60_000) {
+          await updateDevice(tx, d.id, { lastSeenAt: now });
+        }
+      });
+      return { kind: 'device', orgId: hit.org_id, deviceId: hit.device_id };
+    },
+  };
+}
+
+export type DevicesService = ReturnType<typeof createDevicesService>;

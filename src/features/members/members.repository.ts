@@ -1,0 +1,152 @@
+import type { Selectable } from 'kysely';
+import type { TenantTx } from '../../db/client.js';
+import type { MembersTable, Role } from '../../db/schema.js';
+
+export interface Member {
+  readonly id: string;
+  readonly orgId: string;
+  readonly email: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly status: 'active' | 'deactivated';
+  readonly phone: string | null;
+  readonly totpEnabled: boolean;
+  readonly createdAt: Date;
+  readonly deactivatedAt: Date | null;
+}
+
+/** What login and TOTP checks need; never leaves the auth service. */
+export interface MemberCredentials {
+  readonly passwordHash: string | null;
+  readonly totpSecretEnc: Buffer | null;
+  readonly totpEnabled: boolean;
+  readonly totpLastStep: number | null;
+}
+
+const toMember = (r: Selectable<MembersTable>): Member => ({
+  id: r.id,
+  orgId: r.org_id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  status: r.status,
+  phone: r.phone_e164,
+  totpEnabled: r.totp_enabled_at !== null,
+  createdAt: r.created_at,
+  deactivatedAt: r.deactivated_at,
+});
+
+export async function insertMember(
+  tx: TenantTx,
+  m: { email: string; name: string; role: Role; passwordHash: string | null },
+): Promise<Member> {
+  const row = await tx.db
+    .insertInto('members')
+    .values({ org_id: tx.orgId, email: m.email, name: m.name, role: m.role, password_hash: m.passwordHash })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toMember(row);
+}
+
+export async function findMember(tx: TenantTx, id: string): Promise<Member | undefined> {
+  const row = await tx.db.selectFrom('members').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toMember(row);
+}
+
+export async function findMemberByEmail(tx: TenantTx, email: string): Promise<Member | undefined> {
+  const row = await tx.db.selectFrom('members').selectAll().where('email', '=', email).executeTakeFirst();
+  return row && toMember(row);
+}
+
+export async function lockMember(tx: TenantTx, id: string): Promise<Member | undefined> {
+  const row = await tx.db.selectFrom('members').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return row && toMember(row);
+}
+
+export async function getCredentials(tx: TenantTx, id: string): Promise<MemberCredentials | undefined> {
+  const row = await tx.db
+    .selectFrom('members')
+    .select(['password_hash', 'totp_secret_enc', 'totp_enabled_at', 'totp_last_step'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return (
+    row && {
+      passwordHash: row.password_hash,
+      totpSecretEnc: row.totp_secret_enc,
+      totpEnabled: row.totp_enabled_at !== null,
+      totpLastStep: row.totp_last_step,
+    }
+  );
+}
+
+export async function listMembers(tx: TenantTx): Promise<Member[]> {
+  const rows = await tx.db.selectFrom('members').selectAll().orderBy('created_at').orderBy('id').execute();
+  return rows.map(toMember);
+}
+
+export async function countActiveAdmins(tx: TenantTx): Promise<number> {
+  const row = await tx.db
+    .selectFrom('members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function updateMember(
+  tx: TenantTx,
+  id: string,
+  patch: Partial<{
+    name: string;
+    role: Role;
+    status: 'active' | 'deactivated';
+    phone: string | null;
+    passwordHash: string;
+    totpSecretEnc: Buffer | null;
+    totpEnabledAt: Date | null;
+    totpLastStep: number | null;
+    deactivatedAt: Date | null;
+  }>,
+  now: Date,
+): Promise<void> {
+  await tx.db
+    .updateTable('members')
+    .set({
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.role !== undefined && { role: patch.role }),
+      ...(patch.status !== undefined && { status: patch.status }),
+      ...(patch.phone !== undefined && { phone_e164: patch.phone }),
+      ...(patch.passwordHash !== undefined && { password_hash: patch.passwordHash }),
+      ...(patch.totpSecretEnc !== undefined && { totp_secret_enc: patch.totpSecretEnc }),
+      ...(patch.totpEnabledAt !== undefined && { totp_enabled_at: patch.totpEnabledAt }),
+      ...(patch.totpLastStep !== undefined && { totp_last_step: patch.totpLastStep }),
+      ...(patch.deactivatedAt !== undefined && { deactivated_at: patch.deactivatedAt }),
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Replaces the member's recovery codes with new hashes. */
+export async function replaceRecoveryCodes(tx: TenantTx, memberId: string, hashes: readonly Buffer[]): Promise<void> {
+  await tx.db.deleteFrom('recovery_codes').where('member_id', '=', memberId).execute();
+  if (hashes.length > 0) {
+    await tx.db
+      .insertInto('recovery_codes')
+      .values(hashes.map((code_hash) => ({ org_id: tx.orgId, member_id: memberId, code_hash })))
+      .execute();
+  }
+}
+
+/** Marks an unused recovery code used; answers whether one was. */
+export async function useRecoveryCode(tx: TenantTx, memberId: string, hash: Buffer, now: Date): Promise<boolean> {
+  const result = await tx.db
+    .updateTable('recovery_codes')
+    .set({ used_at: now })
+    .where('member_id', '=', memberId)
+    .where('code_hash', '=', hash)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

@@ -1,0 +1,176 @@
+/**
+ * Team management (admin) and the member's own profile. Invites are single-use token links;
+ * deactivation keeps the row and revokes access; an org always keeps one active admin.
+ */
+import { sql, type Kysely } from 'kysely';
+import { withApp, withTenant, type TenantTx } from '../../db/client.js';
+import type { DB, Role } from '../../db/schema.js';
+import type { Config } from '../../config/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { newToken, sha256 } from '../../lib/crypto.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { isE164 } from '../../lib/phone.js';
+import { revokeSessions } from '../auth/sessions.repository.js';
+import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
+import type { AuthService, NewSession } from '../auth/auth.service.js';
+import type { Principal } from '../auth/principal.js';
+import {
+  countActiveAdmins,
+  findMember,
+  findMemberByEmail,
+  insertMember,
+  listMembers,
+  lockMember,
+  replaceRecoveryCodes,
+  updateMember,
+  type Member,
+} from './members.repository.js';
+import { insertInvite, listOpenInvites, lockInvite, markInvite, type Invite } from './invites.repository.js';
+
+export const INVITE_PREFIX = 'ony_inv_';
+const INVITE_TTL_MS = 7 * 86400 * 1000;
+
+export interface MembersDeps {
+  readonly db: Kysely<DB>;
+  readonly config: Pick<Config, 'publicUrl'>;
+  readonly clock: Clock;
+  readonly auth: Pick<AuthService, 'createSession'>;
+}
+
+type MemberPrincipal = Principal & { kind: 'member' };
+
+export function createMembersService(deps: MembersDeps) {
+  const { db, config, clock, auth } = deps;
+
+  /** Keeps the last active admin from being demoted or deactivated. */
+  async function assertKeepsAnAdmin(tx: TenantTx, target: Member, next: { role?: Role; active?: boolean }) {
+    const losesAdmin =
+      target.role === 'admin' &&
+      target.status === 'active' &&
+      ((next.role !== undefined && next.role !== 'admin') || next.active === false);
+    if (losesAdmin && (await countActiveAdmins(tx)) <= 1) throw new AppError('last_admin');
+  }
+
+  return {
+    list(p: MemberPrincipal): Promise<Member[]> {
+      return withTenant(db, p.orgId, (tx) => listMembers(tx));
+    },
+
+    async invite(p: MemberPrincipal, input: { email: string; role: Role }): Promise<{ invite: Invite; url: string; token: string }> {
+      const email = input.email.trim().toLowerCase();
+      return withTenant(db, p.orgId, async (tx) => {
+        if (await findMemberByEmail(tx, email)) throw new AppError('conflict', 'a member with this email already exists');
+        const now = clock.now();
+        const token = newToken(INVITE_PREFIX);
+        const invite = await insertInvite(tx, {
+          email,
+          role: input.role,
+          tokenHash: sha256(token),
+          invitedBy: p.memberId,
+          now,
+          expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
+        });
+        return { invite, token, url: `${config.publicUrl}/invite#${token}` };
+      });
+    },
+
+    listInvites(p: MemberPrincipal): Promise<Invite[]> {
+      return withTenant(db, p.orgId, (tx) => listOpenInvites(tx, clock.now()));
+    },
+
+    async revokeInvite(p: MemberPrincipal, id: string): Promise<void> {
+      await withTenant(db, p.orgId, async (tx) => {
+        const invite = await lockInvite(tx, id);
+        if (invite === undefined) throw notFound('invite');
+        if (invite.acceptedAt !== null || invite.revokedAt !== null) throw new AppError('conflict', 'invite is no longer open');
+        await markInvite(tx, id, { revokedAt: clock.now() });
+      });
+    },
+
+    /** Accepts an invite: creates the member and signs them in. A used or expired token is 410. */
+    async acceptInvite(input: { token: string; name: string; password: string; userAgent: string | null }): Promise<NewSession> {
+      assertPasswordPolicy(input.password);
+      const hit = input.token.startsWith(INVITE_PREFIX)
+        ? await withApp(db, async (tx) =>
+            (
+              await sql<{ org_id: string; invite_id: string }>`select org_id, invite_id from ony_resolve_invite(${sha256(input.token)})`.execute(
+                tx,
+              )
+            ).rows.at(0),
+          )
+        : undefined;
+      if (hit === undefined) throw new AppError('gone', 'this invite link is not valid');
+      const passwordHash = await hashPassword(input.password);
+      return withTenant(db, hit.org_id, async (tx) => {
+        const invite = await lockInvite(tx, hit.invite_id);
+        const now = clock.now();
+        if (invite === undefined || invite.acceptedAt !== null || invite.revokedAt !== null) {
+          throw new AppError('gone', 'this invite was already used or revoked');
+        }
+        if (invite.expiresAt <= now) throw new AppError('gone', 'this invite has expired; ask an admin for a new one');
+        if (await findMemberByEmail(tx, invite.email)) throw new AppError('conflict', 'a member with this email already exists');
+        const member = await insertMember(tx, { email: invite.email, name: input.name, role: invite.role, passwordHash });
+        await markInvite(tx, invite.id, { acceptedAt: now });
+        return auth.createSession(tx, member.id, input.userAgent);
+      });
+    },
+
+    async changeRole(p: MemberPrincipal, memberId: string, role: Role): Promise<Member> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const target = await lockMember(tx, memberId);
+        if (target === undefined) throw notFound('member');
+        await assertKeepsAnAdmin(tx, target, { role });
+        await updateMember(tx, memberId, { role }, clock.now());
+        return (await findMember(tx, memberId))!;
+      });
+    },
+
+    async deactivate(p: MemberPrincipal, memberId: string): Promise<Member> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const target = await lockMember(tx, memberId);
+        if (target === undefined) throw notFound('member');
+        if (target.status === 'deactivated') return target;
+        await assertKeepsAnAdmin(tx, target, { active: false });
+        const now = clock.now();
+        await updateMember(tx, memberId, { status: 'deactivated', deactivatedAt: now }, now);
+        await revokeSessions(tx, memberId, now);
+        return (await findMember(tx, memberId))!;
+      });
+    },
+
+    async reactivate(p: MemberPrincipal, memberId: string): Promise<Member> {
+      return withTenant(db, p.orgId, async (tx) => {
+        const target = await lockMember(tx, memberId);
+        if (target === undefined) throw notFound('member');
+        await updateMember(tx, memberId, { status: 'active', deactivatedAt: null }, clock.now());
+        return (await findMember(tx, memberId))!;
+      });
+    },
+
+    /** An admin clears a member's TOTP (lost phone); the member enrols again. Their sessions end. */
+    async resetTotp(p: MemberPrincipal, memberId: string): Promise<void> {
+      await withTenant(db, p.orgId, async (tx) => {
+        const target = await lockMember(tx, memberId);
+        if (target === undefined) throw notFound('member');
+        const now = clock.now();
+        await updateMember(tx, memberId, { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null }, now);
+        await replaceRecoveryCodes(tx, memberId, []);
+        await revokeSessions(tx, memberId, now);
+      });
+    },
+
+    async updateProfile(p: MemberPrincipal, patch: { name?: string; phone?: string | null }): Promise<Member> {
+      if (patch.phone != null && !isE164(patch.phone)) {
+        throw new AppError('validation_failed', 'phone must be in E.164 form, e.g. +14155550123');
+      }
+      return withTenant(db, p.orgId, async (tx) => {
+        await updateMember(tx, p.memberId, patch, clock.now());
+        const m = await findMember(tx, p.memberId);
+        if (m === undefined) throw notFound('member');
+        return m;
+      });
+    },
+  };
+}
+
+export type MembersService = ReturnType<typeof createMembersService>;

@@ -1,0 +1,61 @@
+/**
+ * Per-org data keys (envelope encryption, DESIGN.md §3.6): each org has one active random data key,
+ * stored wrapped by the master key with the master key's id beside it, so a rotation can re-wrap.
+ * Unwrapped keys are cached in memory by id.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  dataKeyIdOf,
+  decryptWithDataKey,
+  encryptWithDataKey,
+  unwrapDataKey,
+  wrapDataKey,
+  type MasterKey,
+} from '../../lib/crypto.js';
+import type { TenantTx } from '../../db/client.js';
+
+export interface Keyring {
+  /** Creates the org's first data key (inside the org-creating transaction). */
+  createOrgKey(tx: TenantTx): Promise<void>;
+  encrypt(tx: TenantTx, plaintext: Buffer, aad: string): Promise<Buffer>;
+  decrypt(tx: TenantTx, blob: Buffer, aad: string): Promise<Buffer>;
+}
+
+export function createKeyring(master: MasterKey): Keyring {
+  const cache = new Map<string, Buffer>();
+
+  async function load(tx: TenantTx, keyId?: string): Promise<{ id: string; key: Buffer }> {
+    const cached = keyId !== undefined ? cache.get(`${tx.orgId}:${keyId}`) : undefined;
+    if (keyId !== undefined && cached !== undefined) return { id: keyId, key: cached };
+    let query = tx.db.selectFrom('org_keys').select(['id', 'wrapped_key', 'master_key_id']);
+    query = keyId !== undefined ? query.where('id', '=', keyId) : query.where('active', '=', true);
+    const row = await query.executeTakeFirst();
+    if (row === undefined) throw new Error('organization has no data key');
+    if (row.master_key_id !== master.id) {
+      throw new Error(
+        `data key ${row.id} is wrapped by master key ${row.master_key_id}, but ONY_MASTER_KEY is ${master.id}`,
+      );
+    }
+    const key = unwrapDataKey(master, tx.orgId, Buffer.from(row.wrapped_key));
+    cache.set(`${tx.orgId}:${row.id}`, key);
+    return { id: row.id, key };
+  }
+
+  return {
+    async createOrgKey(tx) {
+      const key = randomBytes(32);
+      await tx.db
+        .insertInto('org_keys')
+        .values({ org_id: tx.orgId, master_key_id: master.id, wrapped_key: wrapDataKey(master, tx.orgId, key) })
+        .execute();
+    },
+    async encrypt(tx, plaintext, aad) {
+      const { id, key } = await load(tx);
+      return encryptWithDataKey(id, key, plaintext, `${tx.orgId}:${aad}`);
+    },
+    async decrypt(tx, blob, aad) {
+      const { key } = await load(tx, dataKeyIdOf(blob));
+      return decryptWithDataKey(key, blob, `${tx.orgId}:${aad}`);
+    },
+  };
+}

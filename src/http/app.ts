@@ -1,0 +1,157 @@
+/**
+ * buildApp(deps): the HTTP face. Plugins (security headers, cookies, rate limit, OpenAPI), one
+ * error handler, the auth hook, and each feature's routes. No domain services as decorators:
+ * routes receive what they use.
+ */
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { sql } from 'kysely';
+import type { Container } from '../container.js';
+import { authRoutes } from '../features/auth/auth.routes.js';
+import { devicesRoutes } from '../features/devices/devices.routes.js';
+import { membersRoutes } from '../features/members/members.routes.js';
+import { setupRoutes } from '../features/setup/setup.routes.js';
+import { AppError } from '../lib/errors.js';
+import type { AppInstance } from './app-types.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
+import { Problem } from './schemas.js';
+
+export type AppDeps = Pick<Container, 'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup'>;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export async function buildApp(deps: AppDeps): Promise<AppInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+
+  registerErrorHandling(app);
+  app.addSchema(Problem);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000 } : false,
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.perMinute,
+    timeWindow: 60_000,
+    store: rateLimitStoreFor(deps.store),
+    errorResponseBuilder: (_req, ctx) =>
+      new AppError('rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'ony',
+        version: '0.1.0',
+        description: 'Human-in-the-loop approvals for AI agents. Errors are application/problem+json (RFC 9457).',
+        license: { name: 'AGPL-3.0-only', url: 'https://www.gnu.org/licenses/agpl-3.0.html' },
+      },
+      components: {
+        securitySchemes: {
+          deviceToken: { type: 'http', scheme: 'bearer', description: 'an agent device token, ony_dev_…' },
+          session: { type: 'apiKey', in: 'cookie', name: 'ony_session' },
+        },
+      },
+      security: [{ session: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}` },
+  });
+  // The swagger-ui plugin's own routes are public documentation.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), auth: 'none' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: false } });
+
+
+  registerAuth(app, deps);
+
+  app.get(
+    '/openapi.json',
+    { config: { auth: 'none' }, schema: { hide: true } },
+    async () => app.swagger(),
+  );
+
+  app.get(
+    '/healthz',
+    {
+      config: { auth: 'none', rateLimit: false },
+      schema: { tags: ['ops'], summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'none', rateLimit: false },
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the database and the ephemeral store answer',
+        security: [],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), database: Type.String(), store: Type.String() }),
+          503: Type.Ref('Problem'),
+        },
+      },
+    },
+    async () => {
+      try {
+        await sql`select 1`.execute(deps.database.db);
+        await deps.store.ping();
+      } catch {
+        throw new AppError('not_ready', 'database or ephemeral store is not answering');
+      }
+      return { status: 'ready' as const, database: deps.database.kind, store: deps.store.kind };
+    },
+  );
+
+  const cookieSecure = config.cookieSecure;
+  setupRoutes(app, { setup: deps.setup, cookieSecure });
+  authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
+  membersRoutes(app, { members: deps.members, cookieSecure });
+  devicesRoutes(app, { devices: deps.devices });
+
+  return app;
+}

@@ -1,0 +1,107 @@
+/**
+ * EphemeralStore: rate-limit windows, login throttles and (later) in-flight call state and wake-ups.
+ * Losing it loses no decision and no handoff (DESIGN.md §3.10). Redis in production, memory embedded.
+ */
+export interface WindowHit {
+  /** Hits in the current window, this one included. */
+  readonly count: number;
+  /** Milliseconds until the window resets. */
+  readonly resetMs: number;
+}
+
+export interface EphemeralStore {
+  readonly kind: 'memory' | 'redis';
+  /** Counts a hit in a fixed window that starts with the first hit. */
+  hit(key: string, windowMs: number): Promise<WindowHit>;
+  /** Reads a window's count without counting. */
+  peek(key: string): Promise<number>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  del(key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createMemoryStore(now: () => number = Date.now): EphemeralStore {
+  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const live = (key: string) => {
+    const e = entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return e;
+  };
+  // Sweep expired entries now and then so the map cannot grow without bound.
+  const sweeper = setInterval(() => {
+    const t = now();
+    for (const [k, e] of entries) if (e.expiresAt <= t) entries.delete(k);
+  }, 60_000);
+  sweeper.unref();
+  return {
+    kind: 'memory',
+    async hit(key, windowMs) {
+      const e = live(key);
+      if (e === undefined) {
+        entries.set(key, { value: '1', expiresAt: now() + windowMs });
+        return { count: 1, resetMs: windowMs };
+      }
+      const count = Number(e.value) + 1;
+      e.value = String(count);
+      return { count, resetMs: e.expiresAt - now() };
+    },
+    async peek(key) {
+      return Number(live(key)?.value ?? 0);
+    },
+    async get(key) {
+      return live(key)?.value ?? null;
+    },
+    async set(key, value, ttlMs) {
+      entries.set(key, { value, expiresAt: now() + ttlMs });
+    },
+    async del(key) {
+      entries.delete(key);
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweeper);
+      entries.clear();
+    },
+  };
+}
+
+export async function createRedisStore(url: string, prefix = 'ony:'): Promise<EphemeralStore> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  await redis.connect();
+  const k = (key: string) => `${prefix}${key}`;
+  return {
+    kind: 'redis',
+    async hit(key, windowMs) {
+      const result = await redis.multi().incr(k(key)).pexpire(k(key), windowMs, 'NX').pttl(k(key)).exec();
+      if (result === null) throw new Error('redis transaction aborted');
+      const [[incrErr, count], , [pttlErr, ttl]] = result as [[Error | null, number], unknown, [Error | null, number]];
+      if (incrErr || pttlErr) throw incrErr ?? pttlErr;
+      return { count, resetMs: ttl > 0 ? ttl : windowMs };
+    },
+    async peek(key) {
+      return Number((await redis.get(k(key))) ?? 0);
+    },
+    async get(key) {
+      return redis.get(k(key));
+    },
+    async set(key, value, ttlMs) {
+      await redis.set(k(key), value, 'PX', ttlMs);
+    },
+    async del(key) {
+      await redis.del(k(key));
+    },
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      await redis.quit();
+    },
+  };
+}
