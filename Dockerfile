@@ -1,14 +1,10 @@
 # syntax=docker/dockerfile:1
 
-# The lockfile is written on machines whose registry serves only their own platform's optional
-# native packages (@rollup/rollup-*), so it may lack other platforms' entries, which `npm ci`
-# refuses; `npm install` then installs the same locked versions.
-
 # ---- build: install everything, compile TypeScript to dist/ ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
@@ -20,8 +16,7 @@ ENV NODE_ENV=production \
     ONY_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) \
-    && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
 COPY LICENSE ./

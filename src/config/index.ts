@@ -94,7 +94,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     );
   }
 
-  const port = int('ONY_PORT', 8080, 0, 65535);
+  // PORT is the common platform convention; ONY_PORT wins when both are set.
+  const port = str('ONY_PORT') !== undefined ? int('ONY_PORT', 8080, 0, 65535) : int('PORT', 8080, 0, 65535);
   const host = str('ONY_HOST') ?? '127.0.0.1';
   const publicUrlRaw = str('ONY_PUBLIC_URL') ?? `http://localhost:${port}`;
   let publicUrl = publicUrlRaw.replace(/\/+$/, '');
