@@ -1,0 +1,127 @@
+/**
+ * A real server for one test file: the real container and buildApp over a fresh database (PGlite or
+ * Postgres) and the memory or Redis store, with a clock the test can move. Requests go through
+ * Fastify's inject (the full HTTP pipeline without a socket).
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { LightMyRequestResponse } from 'fastify';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { buildApp } from '../../src/http/app.js';
+import type { AppInstance } from '../../src/http/app-types.js';
+import type { Clock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { createMemoryStore, createRedisStore } from '../../src/state/store.js';
+import { freshDatabase, realRedisUrl, type TestDatabase } from './db.js';
+
+export class TestClock implements Clock {
+  constructor(private t = Date.now()) {}
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestServer {
+  readonly app: AppInstance;
+  readonly container: Container;
+  readonly database: TestDatabase;
+  readonly clock: TestClock;
+  /** Every log line the server wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await freshDatabase();
+  const config: Config = loadConfig({
+    ONY_MASTER_KEY: randomBytes(32).toString('base64'),
+    ONY_PUBLIC_URL: 'https://ony.test',
+    ONY_LOG_LEVEL: 'info',
+    ONY_MIGRATE_ON_START: 'false',
+    ONY_RATE_LIMIT_PER_MINUTE: '100000',
+    ONY_LOGIN_MAX_FAILURES_PER_IP: '1000',
+    ...env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const clock = new TestClock();
+  const store = realRedisUrl
+    ? await createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)
+    : createMemoryStore(() => clock.now().getTime());
+  const container = await createContainer(config, { database, store, clock, logger: createLogger('info', sink) });
+  const app = await buildApp(container);
+  await app.ready();
+  return {
+    app,
+    container,
+    database,
+    clock,
+    logs,
+    async close() {
+      await app.close();
+      await container.close();
+    },
+  };
+}
+
+/** A signed-in member as a test drives them: the cookie and the CSRF token to send on writes. */
+export interface Actor {
+  readonly orgId: string;
+  readonly memberId: string;
+  readonly cookie: string;
+  readonly csrf: string;
+}
+
+export function sessionCookieOf(res: LightMyRequestResponse): string {
+  const c = res.cookies.find((x) => x.name === 'ony_session');
+  if (!c) throw new Error(`no session cookie in answer ${res.statusCode}: ${res.body}`);
+  return `ony_session=${c.value}`;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Creates an org with an admin through the operator path and signs the admin in. */
+export async function createOrgWithAdmin(t: TestServer, slug: string, email = `admin@${slug}.test`): Promise<Actor> {
+  await t.container.setup.createOrg({ orgName: slug, slug, admin: { email, name: `Admin of ${slug}`, password: PASSWORD } });
+  return login(t, email);
+}
+
+export async function login(t: TestServer, email: string, password = PASSWORD, extra: Record<string, string> = {}): Promise<Actor> {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, ...extra } });
+  if (res.statusCode !== 200) throw new Error(`login failed ${res.statusCode}: ${res.body}`);
+  const body = res.json<{ org_id: string; member_id: string; csrf_token: string }>();
+  return { orgId: body.org_id, memberId: body.member_id, cookie: sessionCookieOf(res), csrf: body.csrf_token };
+}
+
+/** Invites someone with a role and accepts the invite; answers the new member, signed in. */
+export async function addMember(t: TestServer, admin: Actor, email: string, role: 'admin' | 'member' | 'viewer'): Promise<Actor> {
+  const inv = await as(t, admin, 'POST', '/v1/admin/invites', { email, role });
+  if (inv.statusCode !== 201) throw new Error(`invite failed: ${inv.body}`);
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/invites/accept',
+    payload: { token: inv.json<{ token: string }>().token, name: email.split('@')[0], password: PASSWORD },
+  });
+  if (res.statusCode !== 201) throw new Error(`accept failed: ${res.body}`);
+  const body = res.json<{ org_id: string; member_id: string; csrf_token: string }>();
+  return { orgId: body.org_id, memberId: body.member_id, cookie: sessionCookieOf(res), csrf: body.csrf_token };
+}
+
+/** A request as a signed-in member, with the CSRF header on writes. */
+export function as(t: TestServer, actor: Actor, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT', url: string, payload?: unknown) {
+  return t.app.inject({
+    method,
+    url,
+    headers: { cookie: actor.cookie, ...(method !== 'GET' && { 'x-csrf-token': actor.csrf }) },
+    ...(payload !== undefined && { payload: payload as Record<string, unknown> }),
+  });
+}

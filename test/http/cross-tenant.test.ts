@@ -1,0 +1,89 @@
+/**
+ * Tenant isolation through the API: every route that takes an id, called by org A's admin with each
+ * of org B's ids, answers 404 (never 403: no existence oracle) and changes nothing in org B.
+ * Routes are enumerated from the OpenAPI document, so a new route is covered (or this test fails).
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/lib/crypto.js';
+import { addMember, as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+
+let t: TestServer;
+let a: Actor;
+let b: Actor;
+const bIds: Record<string, string> = {};
+
+/** Valid bodies for id routes that take one, so that validation passes and the id is what is tested. */
+const SAMPLE_BODIES: Record<string, unknown> = {
+  'PATCH /v1/admin/members/{id}': { role: 'viewer' },
+  'PATCH /v1/admin/devices/{id}': { name: 'renamed' },
+};
+
+async function snapshotOfOrg(orgId: string): Promise<string> {
+  const parts: string[] = [];
+  for (const table of ['orgs', 'members', 'sessions', 'devices', 'invites', 'recovery_codes', 'org_keys']) {
+    const key = table === 'orgs' ? 'id' : 'org_id';
+    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table)} where ${sql.ref(key)} = ${orgId} order by 1, 2`.execute(
+      t.database.db,
+    );
+    parts.push(JSON.stringify(rows.rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  }
+  return sha256Hex(parts.join('\n'));
+}
+
+beforeAll(async () => {
+  t = await startTestServer();
+  a = await createOrgWithAdmin(t, 'org-a');
+  b = await createOrgWithAdmin(t, 'org-b');
+  const bMember = await addMember(t, b, 'member@org-b.test', 'member');
+  bIds.member = bMember.memberId;
+  bIds.admin = b.memberId;
+  bIds.device = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-device' })).json<{ device: { id: string } }>().device.id;
+  bIds.invite = (await as(t, b, 'POST', '/v1/admin/invites', { email: 'new@org-b.test', role: 'viewer' })).json<{
+    invite: { id: string };
+  }>().invite.id;
+  bIds.session = (await as(t, bMember, 'GET', '/v1/me/sessions')).json<{ id: string }[]>()[0]!.id;
+});
+afterAll(async () => t?.close());
+
+describe('cross-tenant access', () => {
+  it("every id route answers 404 to org A's admin for each of org B's ids, and org B is unchanged", async () => {
+    const before = await snapshotOfOrg(b.orgId);
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    }>();
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.includes('{id}'))
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    let checked = 0;
+    for (const { path, method, op } of routes) {
+      const key = `${method} ${path}`;
+      const body = SAMPLE_BODIES[key];
+      if (op.requestBody !== undefined && body === undefined) throw new Error(`add a sample body for ${key}`);
+      for (const [kind, id] of Object.entries(bIds)) {
+        const res = await as(t, a, method as 'GET', path.replace('{id}', id), body);
+        expect(res.statusCode, `${key} with org B's ${kind} id`).toBe(404);
+        expect(res.json().code).toBe('not_found');
+        // The route itself matched: this is the service's answer, not the unknown-route handler's.
+        expect(res.json().detail).not.toMatch(/^no route/);
+        checked++;
+      }
+    }
+    expect(checked).toBe(routes.length * Object.keys(bIds).length);
+    expect(await snapshotOfOrg(b.orgId)).toBe(before);
+  });
+
+  it("lists show only the caller's org", async () => {
+    const members = (await as(t, a, 'GET', '/v1/admin/members')).json<{ id: string }[]>();
+    expect(members.map((m) => m.id)).toEqual([a.memberId]);
+    expect((await as(t, a, 'GET', '/v1/admin/devices')).json()).toEqual([]);
+    expect((await as(t, a, 'GET', '/v1/admin/invites')).json()).toEqual([]);
+  });
+
+  it("org B's device token sees org B only", async () => {
+    const { token } = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-agent' })).json<{ token: string }>();
+    const who = await t.app.inject({ url: '/v1/agent/whoami', headers: { authorization: `Bearer ${token}` } });
+    expect(who.json().org_id).toBe(b.orgId);
+  });
+});
