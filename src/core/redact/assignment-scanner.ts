@@ -14,7 +14,8 @@ const KEY_AND_SEPARATOR =
   /(?<![A-Za-z0-9_.\-$])([A-Za-z_][A-Za-z0-9_.\-]{0,79})(["']?)[ \t]{0,8}(:=|=>|=(?![=~>])|:(?![:=]))[ \t]{0,8}/g;
 
 /** Cheap pre-check before the full key-name classification. */
-const MAYBE_SECRET_NAME = /pass|pw|secret|token|key|auth|cred|sig|salt|hmac|cookie|session|dsn|seed|otp|sas|conn|priv/i;
+const MAYBE_SECRET_NAME =
+  /pass|pw|secret|token|key|auth|cred|sig|salt|hmac|cookie|session|dsn|seed|otp|sas|conn|priv/i;
 
 /** A quoted (with escapes) or bare value; sticky, applied only after a secret-named key. */
 const VALUE = new RegExp(
@@ -32,7 +33,8 @@ const NAME_VALUE_PAIR = new RegExp(
   'gd',
 );
 
-const TYPE_KEYWORDS = /^(?:string|str|number|int|integer|float|bool|boolean|bytes|any|object|unknown|void|never|optional|char|text|varchar|secret|secretstr|password|token)(?:\[\])?[?!]?$/i;
+const TYPE_KEYWORDS =
+  /^(?:string|str|number|int|integer|float|bool|boolean|bytes|any|object|unknown|void|never|optional|char|text|varchar|secret|secretstr|password|token)(?:\[\])?[?!]?$/i;
 
 function isUpperSnake(key: string): boolean {
   return /^[A-Z0-9_.\-]+$/.test(key) && /[A-Z]/.test(key);
@@ -40,7 +42,11 @@ function isUpperSnake(key: string): boolean {
 
 /** A value that is code, not data: member access, calls, indexing. */
 function looksLikeCode(value: string): boolean {
-  return /[()[\]{}]/.test(value) || /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || /^(?:await|new|this|self|function|lambda|async|typeof|require)\b/.test(value);
+  return (
+    /[()[\]{}]/.test(value) ||
+    /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) ||
+    /^(?:await|new|this|self|function|lambda|async|typeof|require)\b/.test(value)
+  );
 }
 
 function looksLikePathOrUrl(value: string): boolean {
@@ -56,7 +62,12 @@ function isHighEntropy(value: string): boolean {
   return shannonEntropy(value) >= 3.5;
 }
 
-function acceptValue(key: string, separator: string, value: string, quoted: boolean): 'strong' | 'weak' | undefined {
+function acceptValue(
+  key: string,
+  separator: string,
+  value: string,
+  quoted: boolean,
+): 'strong' | 'weak' | undefined {
   const strength = classifySecretName(key);
   if (strength === 'none') return undefined;
   if (isPlaceholderValue(value)) return undefined;
@@ -64,7 +75,12 @@ function acceptValue(key: string, separator: string, value: string, quoted: bool
   if (!quoted) {
     if (looksLikeCode(value) || looksLikePathOrUrl(value) || TYPE_KEYWORDS.test(value)) return undefined;
     // `password = other_variable` in code; .env keys are UPPER_SNAKE and YAML uses ':'.
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(value) && !/[0-9]/.test(value) && separator !== ':' && !isUpperSnake(key)) {
+    if (
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(value) &&
+      !/[0-9]/.test(value) &&
+      separator !== ':' &&
+      !isUpperSnake(key)
+    ) {
       return undefined;
     }
     if (/^-?\d{1,6}(?:\.\d+)?$/.test(value)) return undefined; // max_tokens: 4096, ttl: 3600
@@ -74,7 +90,11 @@ function acceptValue(key: string, separator: string, value: string, quoted: bool
   return 'strong';
 }
 
-function valueGroup(match: RegExpExecArray, first: number, last: number): { index: number; quoted: boolean } | undefined {
+function valueGroup(
+  match: RegExpExecArray,
+  first: number,
+  last: number,
+): { index: number; quoted: boolean } | undefined {
   for (let g = first; g <= last; g++) {
     if (match[g] !== undefined) return { index: g, quoted: g !== last };
   }
@@ -97,7 +117,11 @@ export function scanAssignments(text: string): RedactionFinding[] {
     const span = value.indices![group.index]!;
     const verdict = acceptValue(match[1]!, match[3]!, value[group.index]!, group.quoted);
     if (verdict !== undefined) {
-      findings.push({ type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy', start: span[0], end: span[1] });
+      findings.push({
+        type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy',
+        start: span[0],
+        end: span[1],
+      });
       keys.lastIndex = span[1];
     }
   }
@@ -108,7 +132,11 @@ export function scanAssignments(text: string): RedactionFinding[] {
     const verdict = acceptValue(match[1]!, ':', match[group.index]!, group.quoted);
     const span = match.indices![group.index]!;
     if (verdict !== undefined) {
-      findings.push({ type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy', start: span[0], end: span[1] });
+      findings.push({
+        type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy',
+        start: span[0],
+        end: span[1],
+      });
     }
   }
   return findings;

@@ -43,7 +43,13 @@ function splitLines(text: string, from: number, to: number, diffMarkers: boolean
   return lines;
 }
 
-function redactYamlDocument(text: string, from: number, to: number, diffMarkers: boolean, out: RedactionFinding[]): void {
+function redactYamlDocument(
+  text: string,
+  from: number,
+  to: number,
+  diffMarkers: boolean,
+  out: RedactionFinding[],
+): void {
   const lines = splitLines(text, from, to, diffMarkers);
   for (let i = 0; i < lines.length; i++) {
     const header = lines[i]!;
@@ -64,7 +70,12 @@ function redactYamlDocument(text: string, from: number, to: number, diffMarkers:
           let k = j + 1;
           while (k < lines.length && (lines[k]!.indent > line.indent || lines[k]!.body.length === 0)) k++;
           while (k > j + 1 && lines[k - 1]!.body.length === 0) k--;
-          if (k > j + 1) out.push({ type: 'kubernetes-secret-data', start: lines[j + 1]!.bodyStart, end: lines[k - 1]!.end });
+          if (k > j + 1)
+            out.push({
+              type: 'kubernetes-secret-data',
+              start: lines[j + 1]!.bodyStart,
+              end: lines[k - 1]!.end,
+            });
           j = k;
           continue;
         } else if (value.length > 0) {

@@ -53,7 +53,11 @@ function discordTokenLooksReal(token: string): boolean {
 /** `Authorization: Basic <base64(user:password)>`. */
 function basicCredentialsLookReal(value: string): boolean {
   const decoded = decodeBase64Loose(value);
-  return decoded !== undefined && decoded.includes(':') && !isPlaceholderValue(decoded.slice(decoded.indexOf(':') + 1));
+  return (
+    decoded !== undefined &&
+    decoded.includes(':') &&
+    !isPlaceholderValue(decoded.slice(decoded.indexOf(':') + 1))
+  );
 }
 
 /** Bearer values: long enough and not a word or a template. */
@@ -120,7 +124,9 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   },
   {
     type: 'azure-ad-client-secret',
-    pattern: rx(String.raw`(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])`),
+    pattern: rx(
+      String.raw`(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])`,
+    ),
     priority: 3,
   },
   prefixed('digitalocean-token', String.raw`do[opr]_v1_[a-f0-9]{64}`),
@@ -152,13 +158,21 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   prefixed('slack-config-token', String.raw`xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,170}`),
   {
     type: 'slack-webhook-url',
-    pattern: rx(String.raw`(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}`),
+    pattern: rx(
+      String.raw`(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}`,
+    ),
     priority: 3,
   },
-  prefixed('discord-bot-token', String.raw`[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}`, discordTokenLooksReal),
+  prefixed(
+    'discord-bot-token',
+    String.raw`[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}`,
+    discordTokenLooksReal,
+  ),
   {
     type: 'discord-webhook-url',
-    pattern: rx(String.raw`https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{15,21}/[A-Za-z0-9_\-]{60,80}`),
+    pattern: rx(
+      String.raw`https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{15,21}/[A-Za-z0-9_\-]{60,80}`,
+    ),
     priority: 3,
   },
   {
@@ -173,7 +187,10 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   prefixed('stripe-webhook-secret', String.raw`whsec_[A-Za-z0-9+/]{32,88}`),
   prefixed('square-token', String.raw`sq0(?:atp|csp)-[0-9A-Za-z_\-]{22,43}`),
   prefixed('shopify-token', String.raw`shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}`),
-  prefixed('openai-api-key', String.raw`sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_\-]{16,250}T3BlbkFJ[A-Za-z0-9_\-]{16,250}`),
+  prefixed(
+    'openai-api-key',
+    String.raw`sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_\-]{16,250}T3BlbkFJ[A-Za-z0-9_\-]{16,250}`,
+  ),
   prefixed('openai-api-key', String.raw`sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{80,250}`),
   prefixed('anthropic-api-key', String.raw`sk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{80,120}`),
   prefixed('huggingface-token', String.raw`hf_[A-Za-z]{34}`),
@@ -203,7 +220,10 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   prefixed('linear-api-key', String.raw`lin_api_[A-Za-z0-9]{40}`),
   prefixed('postman-api-key', String.raw`PMAK-[a-f0-9]{24}-[a-f0-9]{34}`),
   prefixed('newrelic-api-key', String.raw`NR(?:AK|AA|II)-[A-Z0-9]{27}`),
-  prefixed('grafana-token', String.raw`(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2})`),
+  prefixed(
+    'grafana-token',
+    String.raw`(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2})`,
+  ),
   prefixed('atlassian-api-token', String.raw`ATATT3[A-Za-z0-9_=\-]{180,200}`),
   prefixed('sentry-token', String.raw`sntry[su]_[A-Za-z0-9+/=_]{60,400}`),
   prefixed('age-secret-key', String.raw`AGE-SECRET-KEY-1[0-9A-Z]{58}`),
@@ -222,14 +242,20 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   },
   {
     type: 'basic-auth-url',
-    pattern: rx(String.raw`(?<![A-Za-z0-9+.\-])(?:https?|wss?|ftps?)://[^\s:/?#@"'<>]{0,256}:([^\s/?#@"'<>]{1,256})@`, 'i'),
+    pattern: rx(
+      String.raw`(?<![A-Za-z0-9+.\-])(?:https?|wss?|ftps?)://[^\s:/?#@"'<>]{0,256}:([^\s/?#@"'<>]{1,256})@`,
+      'i',
+    ),
     group: 1,
     priority: 2,
     validate: urlPasswordLooksReal,
   },
   {
     type: 'authorization-bearer',
-    pattern: rx(String.raw`(?<![A-Za-z0-9_\-])(?:bearer|token|bot)[ \t]{1,4}([A-Za-z0-9._~+/\-]{16,4096}=*)`, 'i'),
+    pattern: rx(
+      String.raw`(?<![A-Za-z0-9_\-])(?:bearer|token|bot)[ \t]{1,4}([A-Za-z0-9._~+/\-]{16,4096}=*)`,
+      'i',
+    ),
     group: 1,
     priority: 2,
     validate: bearerLooksReal,

@@ -91,10 +91,35 @@ const KEY_QUALIFIERS = new Set([
 ]);
 
 /** Trailing words allowed after the secret word (`SECRET_KEY_BASE`, `api_key_value`). */
-const ALLOWED_SUFFIXES = new Set(['value', 'base', 'b64', 'base64', 'hex', 'raw', 'plain', 'str', 'string', 'v1', 'v2', 'v3', '1', '2', '3']);
+const ALLOWED_SUFFIXES = new Set([
+  'value',
+  'base',
+  'b64',
+  'base64',
+  'hex',
+  'raw',
+  'plain',
+  'str',
+  'string',
+  'v1',
+  'v2',
+  'v3',
+  '1',
+  '2',
+  '3',
+]);
 
 /** Words before the secret word that make it not a secret (`public_key`, `max_tokens`). */
-const DISQUALIFYING_PREFIXES = new Set(['public', 'pub', 'publishable', 'max', 'min', 'num', 'count', 'csrf_param']);
+const DISQUALIFYING_PREFIXES = new Set([
+  'public',
+  'pub',
+  'publishable',
+  'max',
+  'min',
+  'num',
+  'count',
+  'csrf_param',
+]);
 
 /** Weak words: a secret only when the value is also high-entropy. */
 const WEAK_WORDS = new Set([
@@ -199,7 +224,11 @@ export function isPlaceholderValue(value: string): boolean {
   const v = value.trim();
   if (v.length === 0) return true;
   if (/^(?:\$\{|\$\(|\$[A-Za-z_]|\{\{|%\(|#\{|<[^<>]*>$|\[REDACTED|%[sdv]$|@Value\()/.test(v)) return true;
-  if (/^(?:process\.env|import\.meta\.env|os\.environ|os\.getenv|getenv|env\(|ENV\[|secrets\.|System\.getenv|vault:|ref\+|!Ref|!Sub|arn:aws)/.test(v))
+  if (
+    /^(?:process\.env|import\.meta\.env|os\.environ|os\.getenv|getenv|env\(|ENV\[|secrets\.|System\.getenv|vault:|ref\+|!Ref|!Sub|arn:aws)/.test(
+      v,
+    )
+  )
     return true;
   const lower = v.toLowerCase();
   if (PLACEHOLDER_WORDS.has(lower)) return true;

@@ -90,7 +90,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   disk_wipe: {
     level: 'critical',
     floor: true,
-    explanation: 'Writes to, formats or wipes a block device (dd, mkfs, wipefs, shred, redirect to /dev/sdX).',
+    explanation:
+      'Writes to, formats or wipes a block device (dd, mkfs, wipefs, shred, redirect to /dev/sdX).',
     phrase: 'wipes a disk',
   },
   drop_database: {
@@ -102,7 +103,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   root_permission_change: {
     level: 'critical',
     floor: true,
-    explanation: 'Recursively changes permissions or ownership from the filesystem root or a system directory.',
+    explanation:
+      'Recursively changes permissions or ownership from the filesystem root or a system directory.',
     phrase: 'changes permissions on the whole system',
   },
   fork_bomb: {
@@ -113,7 +115,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   },
   destructive_in_production: {
     level: 'critical',
-    explanation: 'A destructive action (delete, drop, unbounded change, infrastructure teardown) aimed at production.',
+    explanation:
+      'A destructive action (delete, drop, unbounded change, infrastructure teardown) aimed at production.',
     phrase: 'destructive in production',
   },
   destructive_delete: {
@@ -133,7 +136,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   },
   obfuscated_command: {
     level: 'high',
-    explanation: 'Runs a command that is hidden (base64 or hex decoded, reversed, built at run time) and piped to a shell or eval.',
+    explanation:
+      'Runs a command that is hidden (base64 or hex decoded, reversed, built at run time) and piped to a shell or eval.',
     phrase: 'runs a hidden command',
   },
   dynamic_command: {
@@ -188,7 +192,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   },
   infra_destroy: {
     level: 'high',
-    explanation: 'Tears down infrastructure (terraform destroy, kubectl delete, instance or cluster deletion).',
+    explanation:
+      'Tears down infrastructure (terraform destroy, kubectl delete, instance or cluster deletion).',
     phrase: 'destroys infrastructure',
   },
   infra_change: {
@@ -328,7 +333,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
   },
   unverifiable_action: {
     level: 'medium',
-    explanation: 'A command, query or migration was announced without its content, so it could not be checked.',
+    explanation:
+      'A command, query or migration was announced without its content, so it could not be checked.',
     phrase: 'content not provided',
   },
   policy_raise: {
