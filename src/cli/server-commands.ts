@@ -91,12 +91,12 @@ CREATEROLE (or the roles must exist) and membership in both.`,
 
 export const setupCommand: Command = {
   usage: `usage: ony setup --org-name NAME --email EMAIL --name NAME [--slug SLUG]
-       ony setup --link
+       ony setup --token
 
 Creates an organization and its first admin directly (the operator's path). The password is read
 from the first line of standard input (never a flag, so it stays out of shell history), e.g.
   printf '%s\\n' "$ADMIN_PASSWORD" | ony setup --org-name Acme --email a@acme.test --name Alice
---link prints a new one-time setup link instead (valid 24 h).`,
+--token prints a new one-time setup token instead (valid 24 h), for POST /v1/setup.`,
   async run(argv, io) {
     let values;
     try {
@@ -107,7 +107,7 @@ from the first line of standard input (never a flag, so it stays out of shell hi
           email: { type: 'string' },
           name: { type: 'string' },
           slug: { type: 'string' },
-          link: { type: 'boolean' },
+          token: { type: 'boolean' },
         },
         strict: true,
       }));
@@ -115,7 +115,7 @@ from the first line of standard input (never a flag, so it stays out of shell hi
       io.stderr.write(`ony setup: ${(err as Error).message}\n\n${this.usage}\n`);
       return 2;
     }
-    if (!values.link && (!values['org-name'] || !values.email || !values.name)) {
+    if (!values.token && (!values['org-name'] || !values.email || !values.name)) {
       io.stderr.write(`ony setup: --org-name, --email and --name are required\n\n${this.usage}\n`);
       return 2;
     }
@@ -124,9 +124,8 @@ from the first line of standard input (never a flag, so it stays out of shell hi
     const { createContainer } = await import('../container.js');
     const container = await createContainer(config, { logger: (await import('../lib/logger.js')).createLogger('warn') });
     try {
-      if (values.link) {
-        const token = await container.setup.issueSetupToken();
-        io.stdout.write(`${config.publicUrl}/setup#${token}\n`);
+      if (values.token) {
+        io.stdout.write(`${await container.setup.issueSetupToken()}\n`);
         return 0;
       }
       const password = (await readAll(io.stdin)).split(/\r?\n/)[0] ?? '';

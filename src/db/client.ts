@@ -4,12 +4,13 @@
  * with no org: only the narrow SECURITY DEFINER look-ups answer) and withOwner (migrations and
  * operator commands).
  */
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
-export type Tx = Transaction<DB>;
+/** A Kysely bound to one connection inside an open transaction. */
+export type Tx = Kysely<DB>;
 
 /** A transaction scoped to one org: RLS sees only that org's rows. */
 export interface TenantTx {
@@ -47,29 +48,41 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   return { kind: 'pglite', db, close: () => db.destroy() };
 }
 
+/**
+ * Runs fn in a transaction on one connection. BEGIN and the session settings travel in one simple-
+ * protocol message, so scoping a transaction costs no extra round trip over a plain one. `setup`
+ * holds only literals this module built from validated values (no user text).
+ */
+async function inTransaction<T>(db: Kysely<DB>, setup: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql.raw(`begin; ${setup}`).execute(conn);
+    let result: T;
+    try {
+      result = await fn(conn);
+    } catch (err) {
+      await sql.raw('rollback').execute(conn).catch(() => undefined);
+      throw err;
+    }
+    await sql.raw('commit').execute(conn);
+    return result;
+  });
+}
+
 /** Runs fn in a transaction as the app role with `ony.org_id` set: RLS confines it to orgId. */
 export async function withTenant<T>(db: Kysely<DB>, orgId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
   if (!isUuid(orgId)) throw new Error('withTenant: org id must be a uuid');
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('ony.org_id', ${orgId}, true), set_config('role', ${APP_ROLE}, true)`.execute(trx);
-    return fn({ orgId, db: trx });
-  });
+  const setup = `select set_config('ony.org_id', '${orgId.toLowerCase()}', true), set_config('role', '${APP_ROLE}', true)`;
+  return inTransaction(db, setup, (conn) => fn({ orgId, db: conn }));
 }
 
 /** The app role with no org: tenant tables answer nothing; only the definer look-ups work. */
 export async function withApp<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('ony.org_id', '', true), set_config('role', ${APP_ROLE}, true)`.execute(trx);
-    return fn(trx);
-  });
+  return inTransaction(db, `select set_config('ony.org_id', '', true), set_config('role', '${APP_ROLE}', true)`, fn);
 }
 
-/** The owner role: for migrations' follow-ups and operator commands (setup tokens). */
+/** The owner role: operator commands (setup tokens). */
 export async function withOwner<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('role', ${OWNER_ROLE}, true)`.execute(trx);
-    return fn(trx);
-  });
+  return inTransaction(db, `select set_config('role', '${OWNER_ROLE}', true)`, fn);
 }
 
 /** Start-up check: the role that serves queries must not be superuser or bypass RLS. */

@@ -16,17 +16,24 @@ export interface TestDatabase extends Database {
 }
 
 export async function freshDatabase(): Promise<TestDatabase> {
-  if (realDatabaseUrl === undefined) {
-    const database = await openPglite(undefined);
-    await migrate(database.db);
-    return { ...database, url: undefined };
-  }
+  return realDatabaseUrl === undefined ? freshPglite() : freshPostgres(realDatabaseUrl);
+}
+
+/** A migrated in-memory PGlite. */
+export async function freshPglite(): Promise<TestDatabase> {
+  const database = await openPglite(undefined);
+  await migrate(database.db);
+  return { ...database, url: undefined };
+}
+
+/** A new, migrated database on the server of serverUrl; close() drops it. */
+export async function freshPostgres(serverUrl: string): Promise<TestDatabase> {
   const name = `ony_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: realDatabaseUrl });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(realDatabaseUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const database = connectPostgres(url.toString(), 5);
   await migrate(database.db);
@@ -36,7 +43,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     close: async () => {
       await database.close();
-      const c = new pg.Client({ connectionString: realDatabaseUrl });
+      const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();

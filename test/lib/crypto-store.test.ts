@@ -8,7 +8,7 @@ import {
   unwrapDataKey,
   wrapDataKey,
 } from '../../src/lib/crypto.js';
-import { createMemoryStore, createRedisStore } from '../../src/state/store.js';
+import { createMemoryStore, createRedisStore, type EphemeralStore } from '../../src/state/store.js';
 import { realRedisUrl } from '../helpers/db.js';
 
 describe('envelope encryption', () => {
@@ -41,10 +41,13 @@ describe('envelope encryption', () => {
   });
 });
 
-describe.each([
-  ['memory', async () => createMemoryStore()],
-  ...(realRedisUrl ? [['redis', async () => createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)] as const] : []),
-] as const)('%s ephemeral store', (_name, make) => {
+const redisUrl = realRedisUrl;
+const stores: [string, () => Promise<EphemeralStore>][] = [['memory', async () => createMemoryStore()]];
+if (redisUrl !== undefined) {
+  stores.push(['redis', () => createRedisStore(redisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)]);
+}
+
+describe.each(stores)('%s ephemeral store', (_name, make) => {
   it('counts hits in a window, reads, sets with a TTL and deletes', async () => {
     const store = await make();
     try {
