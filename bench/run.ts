@@ -8,7 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const filter = process.argv[2];
-const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter))).sort();
+const files = (await readdir(dir))
+  .filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter)))
+  .sort();
 for (const file of files) {
   console.log(`\n=== ${file.replace('.bench.ts', '')} ===`);
   const mod = (await import(pathToFileURL(`${dir}${file}`).href)) as { run: () => Promise<void> };

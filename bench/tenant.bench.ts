@@ -14,7 +14,10 @@ const PER_ROUND = 200;
 async function seedOrg(database: Database): Promise<{ orgId: string; memberId: string }> {
   const orgId = randomUUID();
   const memberId = await withTenant(database.db, orgId, async (tx) => {
-    await tx.db.insertInto('orgs').values({ id: orgId, name: 'bench', slug: `bench-${orgId.slice(0, 8)}` }).execute();
+    await tx.db
+      .insertInto('orgs')
+      .values({ id: orgId, name: 'bench', slug: `bench-${orgId.slice(0, 8)}` })
+      .execute();
     const m = await tx.db
       .insertInto('members')
       .values({ org_id: orgId, email: 'bench@bench.test', name: 'Bench', role: 'admin' })
@@ -40,12 +43,16 @@ async function measure(label: string, database: Database): Promise<void> {
   const { orgId, memberId } = await seedOrg(database);
   const plain = async () => {
     for (let i = 0; i < PER_ROUND; i++) {
-      await database.db.transaction().execute((tx) => tx.insertInto('invites').values(invite(orgId, memberId)).execute());
+      await database.db
+        .transaction()
+        .execute((tx) => tx.insertInto('invites').values(invite(orgId, memberId)).execute());
     }
   };
   const tenant = async () => {
     for (let i = 0; i < PER_ROUND; i++) {
-      await withTenant(database.db, orgId, (tx) => tx.db.insertInto('invites').values(invite(orgId, memberId)).execute());
+      await withTenant(database.db, orgId, (tx) =>
+        tx.db.insertInto('invites').values(invite(orgId, memberId)).execute(),
+      );
     }
   };
   await plain(); // warm up both paths (plan caches, JIT)
@@ -74,6 +81,8 @@ export async function run(): Promise<void> {
     }
   }
   if (realDatabaseUrl === undefined) {
-    console.log('postgres  skipped: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to measure it too');
+    console.log(
+      'postgres  skipped: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to measure it too',
+    );
   }
 }

@@ -41,7 +41,10 @@ async function resolveMasterKey(config: Config, logger: Logger): Promise<MasterK
   const key = randomBytes(32);
   await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
-  logger.warn({ file }, 'created a master key for embedded mode; back it up with ./data, or set ONY_MASTER_KEY');
+  logger.warn(
+    { file },
+    'created a master key for embedded mode; back it up with ./data, or set ONY_MASTER_KEY',
+  );
   return masterKeyFrom(key);
 }
 
@@ -56,7 +59,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const store =
-    options.store ?? (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());
+    options.store ??
+    (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());
   try {
     if (config.migrateOnStart && options.skipMigrations !== true) {
       const applied = await migrate(database.db);

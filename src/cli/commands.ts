@@ -6,9 +6,21 @@ import type { Command } from './command.js';
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   serve: { summary: 'start the server', load: async () => (await import('./server-commands.js')).serve },
-  migrate: { summary: 'apply database migrations', load: async () => (await import('./server-commands.js')).migrateCommand },
-  setup: { summary: 'create an organization and its first admin', load: async () => (await import('./server-commands.js')).setupCommand },
-  keygen: { summary: 'print a new master key for ONY_MASTER_KEY', load: async () => (await import('./server-commands.js')).keygen },
-  risk: { summary: 'derive the risk of a handoff JSON on stdin', load: async () => (await import('./risk.js')).command },
+  migrate: {
+    summary: 'apply database migrations',
+    load: async () => (await import('./server-commands.js')).migrateCommand,
+  },
+  setup: {
+    summary: 'create an organization and its first admin',
+    load: async () => (await import('./server-commands.js')).setupCommand,
+  },
+  keygen: {
+    summary: 'print a new master key for ONY_MASTER_KEY',
+    load: async () => (await import('./server-commands.js')).keygen,
+  },
+  risk: {
+    summary: 'derive the risk of a handoff JSON on stdin',
+    load: async () => (await import('./risk.js')).command,
+  },
   redact: { summary: 'redact secrets from stdin', load: async () => (await import('./redact.js')).command },
 };

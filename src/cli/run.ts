@@ -36,4 +36,3 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   return command.run(args, io);
 }
-

@@ -33,7 +33,9 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
     await app.listen({ host: config.host, port: config.port });
     const log = container.logger;
     log.info({ url: config.publicUrl, mode: config.mode, store: container.store.kind }, 'ony is listening');
-    io.stdout.write(`\nony ${config.mode} mode, listening on http://${config.host}:${config.port}  (public URL ${config.publicUrl})\n`);
+    io.stdout.write(
+      `\nony ${config.mode} mode, listening on http://${config.host}:${config.port}  (public URL ${config.publicUrl})\n`,
+    );
     if (!(await container.setup.orgExists())) {
       const token = await container.setup.issueSetupToken();
       io.stdout.write(
@@ -122,7 +124,9 @@ from the first line of standard input (never a flag, so it stays out of shell hi
     const config = configOrExit(io);
     if (!config) return 2;
     const { createContainer } = await import('../container.js');
-    const container = await createContainer(config, { logger: (await import('../lib/logger.js')).createLogger('warn') });
+    const container = await createContainer(config, {
+      logger: (await import('../lib/logger.js')).createLogger('warn'),
+    });
     try {
       if (values.token) {
         io.stdout.write(`${await container.setup.issueSetupToken()}\n`);

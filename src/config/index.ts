@@ -103,7 +103,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     const u = new URL(publicUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
   } catch {
-    problems.push(`ONY_PUBLIC_URL must be an http(s) URL such as https://ony.example.com (got "${publicUrlRaw}")`);
+    problems.push(
+      `ONY_PUBLIC_URL must be an http(s) URL such as https://ony.example.com (got "${publicUrlRaw}")`,
+    );
     publicUrl = `http://localhost:${port}`;
   }
 

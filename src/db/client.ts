@@ -60,7 +60,10 @@ async function inTransaction<T>(db: Kysely<DB>, setup: string, fn: (tx: Tx) => P
     try {
       result = await fn(conn);
     } catch (err) {
-      await sql.raw('rollback').execute(conn).catch(() => undefined);
+      await sql
+        .raw('rollback')
+        .execute(conn)
+        .catch(() => undefined);
       throw err;
     }
     await sql.raw('commit').execute(conn);
@@ -69,7 +72,11 @@ async function inTransaction<T>(db: Kysely<DB>, setup: string, fn: (tx: Tx) => P
 }
 
 /** Runs fn in a transaction as the app role with `ony.org_id` set: RLS confines it to orgId. */
-export async function withTenant<T>(db: Kysely<DB>, orgId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  db: Kysely<DB>,
+  orgId: string,
+  fn: (tx: TenantTx) => Promise<T>,
+): Promise<T> {
   if (!isUuid(orgId)) throw new Error('withTenant: org id must be a uuid');
   const setup = `select set_config('ony.org_id', '${orgId.toLowerCase()}', true), set_config('role', '${APP_ROLE}', true)`;
   return inTransaction(db, setup, (conn) => fn({ orgId, db: conn }));
@@ -77,7 +84,11 @@ export async function withTenant<T>(db: Kysely<DB>, orgId: string, fn: (tx: Tena
 
 /** The app role with no org: tenant tables answer nothing; only the definer look-ups work. */
 export async function withApp<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return inTransaction(db, `select set_config('ony.org_id', '', true), set_config('role', '${APP_ROLE}', true)`, fn);
+  return inTransaction(
+    db,
+    `select set_config('ony.org_id', '', true), set_config('role', '${APP_ROLE}', true)`,
+    fn,
+  );
 }
 
 /** The owner role: operator commands (setup tokens). */

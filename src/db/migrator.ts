@@ -34,18 +34,22 @@ export async function migrate(db: Kysely<DB>, migrations?: readonly Migration[])
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(${LOCK_KEY})`.execute(tx);
     await sql`create table if not exists ony_migrations (
-      name text primary key, sha256 text not null, applied_at timestamptz not null default now())`.execute(tx);
+      name text primary key, sha256 text not null, applied_at timestamptz not null default now())`.execute(
+      tx,
+    );
     const applied = new Map(
-      (await sql<{ name: string; sha256: string }>`select name, sha256 from ony_migrations`.execute(tx)).rows.map(
-        (r) => [r.name, r.sha256],
-      ),
+      (
+        await sql<{ name: string; sha256: string }>`select name, sha256 from ony_migrations`.execute(tx)
+      ).rows.map((r) => [r.name, r.sha256]),
     );
     const done: string[] = [];
     for (const m of all) {
       const previous = applied.get(m.name);
       if (previous !== undefined) {
         if (previous !== m.sha256) {
-          throw new Error(`migration ${m.name} was changed after it was applied; add a new migration instead`);
+          throw new Error(
+            `migration ${m.name} was changed after it was applied; add a new migration instead`,
+          );
         }
         continue;
       }

@@ -25,7 +25,10 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
 import { Problem } from './schemas.js';
 
-export type AppDeps = Pick<Container, 'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup'>;
+export type AppDeps = Pick<
+  Container,
+  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup'
+>;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
@@ -76,7 +79,10 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     timeWindow: 60_000,
     store: rateLimitStoreFor(deps.store),
     errorResponseBuilder: (_req, ctx) =>
-      new AppError('rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+      new AppError(
+        'rate_limited',
+        `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+      ),
   });
 
   await app.register(swagger, {
@@ -85,7 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
       info: {
         title: 'ony',
         version: '0.1.0',
-        description: 'Human-in-the-loop approvals for AI agents. Errors are application/problem+json (RFC 9457).',
+        description:
+          'Human-in-the-loop approvals for AI agents. Errors are application/problem+json (RFC 9457).',
         license: { name: 'AGPL-3.0-only', url: 'https://www.gnu.org/licenses/agpl-3.0.html' },
       },
       components: {
@@ -96,7 +103,9 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
       },
       security: [{ session: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}`,
+    },
   });
   // The swagger-ui plugin's own routes are public documentation.
   app.addHook('onRoute', (route) => {
@@ -104,20 +113,20 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: false } });
 
-
   registerAuth(app, deps);
 
-  app.get(
-    '/openapi.json',
-    { config: { auth: 'none' }, schema: { hide: true } },
-    async () => app.swagger(),
-  );
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 
   app.get(
     '/healthz',
     {
       config: { auth: 'none', rateLimit: false },
-      schema: { tags: ['ops'], summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );

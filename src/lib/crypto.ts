@@ -63,7 +63,12 @@ const FORMAT_V1 = 1;
  * iv(12) | tag(16) | ciphertext. `aad` binds the ciphertext to its row and purpose
  * (e.g. `totp:<member id>`), so a blob copied to another row does not decrypt.
  */
-export function encryptWithDataKey(dataKeyId: string, dataKey: Buffer, plaintext: Buffer, aad: string): Buffer {
+export function encryptWithDataKey(
+  dataKeyId: string,
+  dataKey: Buffer,
+  plaintext: Buffer,
+  aad: string,
+): Buffer {
   const idBytes = Buffer.from(dataKeyId.replaceAll('-', ''), 'hex');
   if (idBytes.length !== 16) throw new Error('data key id must be a uuid');
   return Buffer.concat([Buffer.from([FORMAT_V1]), idBytes, seal(dataKey, plaintext, aad)]);

@@ -25,7 +25,8 @@ export function maskPhonesInText(text: string): string {
     const before = whole[offset - 1];
     const after = whole[offset + match.length];
     // Part of a longer token (hex id, uuid, version, timestamp): leave it.
-    if ((before !== undefined && /[\w-]/.test(before)) || (after !== undefined && /[\w-]/.test(after))) return match;
+    if ((before !== undefined && /[\w-]/.test(before)) || (after !== undefined && /[\w-]/.test(after)))
+      return match;
     if (!match.startsWith('+')) return match;
     return maskPhone(match);
   });

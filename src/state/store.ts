@@ -81,7 +81,11 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
     async hit(key, windowMs) {
       const result = await redis.multi().incr(k(key)).pexpire(k(key), windowMs, 'NX').pttl(k(key)).exec();
       if (result === null) throw new Error('redis transaction aborted');
-      const [[incrErr, count], , [pttlErr, ttl]] = result as [[Error | null, number], unknown, [Error | null, number]];
+      const [[incrErr, count], , [pttlErr, ttl]] = result as [
+        [Error | null, number],
+        unknown,
+        [Error | null, number],
+      ];
       if (incrErr || pttlErr) throw incrErr ?? pttlErr;
       return { count, resetMs: ttl > 0 ? ttl : windowMs };
     },

@@ -25,7 +25,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ony-cli-'));
   if (realDatabaseUrl) {
     database = await freshDatabase();
-    env = { DATABASE_URL: database.url, ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), ONY_LOG_LEVEL: 'silent' };
+    env = {
+      DATABASE_URL: database.url,
+      ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+      ONY_LOG_LEVEL: 'silent',
+    };
   } else {
     env = { ONY_DATA_DIR: dir, ONY_LOG_LEVEL: 'silent' };
   }
@@ -72,15 +76,27 @@ describe('ony CLI (operator commands)', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('--org-name, --email and --name are required');
 
-    const weak = await cli(['setup', '--org-name', 'Acme', '--email', 'a@acme.test', '--name', 'A'], env, 'short\n');
+    const weak = await cli(
+      ['setup', '--org-name', 'Acme', '--email', 'a@acme.test', '--name', 'A'],
+      env,
+      'short\n',
+    );
     expect(weak.code).toBe(1);
     expect(weak.err).toMatch(/password must be between 12/);
 
-    const ok = await cli(['setup', '--org-name', 'Acme Inc', '--email', 'a@acme.test', '--name', 'A'], env, `${PASSWORD}\n`);
+    const ok = await cli(
+      ['setup', '--org-name', 'Acme Inc', '--email', 'a@acme.test', '--name', 'A'],
+      env,
+      `${PASSWORD}\n`,
+    );
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toMatch(/^created organization acme-inc \([0-9a-f-]{36}\) with admin a@acme.test/);
 
-    const again = await cli(['setup', '--org-name', 'Acme Inc', '--email', 'b@acme.test', '--name', 'B'], env, `${PASSWORD}\n`);
+    const again = await cli(
+      ['setup', '--org-name', 'Acme Inc', '--email', 'b@acme.test', '--name', 'B'],
+      env,
+      `${PASSWORD}\n`,
+    );
     expect(again.code).toBe(1);
     expect(again.err).toContain('slug already exists');
 

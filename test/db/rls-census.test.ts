@@ -26,7 +26,11 @@ describe('RLS census', () => {
           select relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner) as owner
           from pg_class where oid = ${table}::regclass`.execute(database.db)
       ).rows[0];
-      expect(rel, table).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true, owner: OWNER_ROLE });
+      expect(rel, table).toMatchObject({
+        relrowsecurity: true,
+        relforcerowsecurity: true,
+        owner: OWNER_ROLE,
+      });
       const policies = (
         await sql<{ qual: string; with_check: string | null; roles: string[] | string }>`
           select qual, with_check, roles from pg_policies where tablename = ${table} and policyname = 'tenant_isolation'`.execute(
@@ -37,7 +41,9 @@ describe('RLS census', () => {
       const policy = policies[0]!;
       const key = table === 'orgs' ? 'id' : 'org_id';
       for (const expr of [policy.qual, policy.with_check]) {
-        expect(expr).toContain(`${key} = ( SELECT (NULLIF(current_setting('ony.org_id'::text, true), ''::text))::uuid`);
+        expect(expr).toContain(
+          `${key} = ( SELECT (NULLIF(current_setting('ony.org_id'::text, true), ''::text))::uuid`,
+        );
       }
     }
   });
@@ -45,11 +51,15 @@ describe('RLS census', () => {
   it('the app role has no BYPASSRLS, is not superuser and owns nothing', async () => {
     const role = (
       await sql<{ rolsuper: boolean; rolbypassrls: boolean; rolcanlogin: boolean }>`
-        select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = ${APP_ROLE}`.execute(database.db)
+        select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = ${APP_ROLE}`.execute(
+        database.db,
+      )
     ).rows[0];
     expect(role).toEqual({ rolsuper: false, rolbypassrls: false, rolcanlogin: false });
     const owned = (
-      await sql<{ n: number }>`select count(*)::int as n from pg_class where relowner = (select oid from pg_roles where rolname = ${APP_ROLE})`.execute(
+      await sql<{
+        n: number;
+      }>`select count(*)::int as n from pg_class where relowner = (select oid from pg_roles where rolname = ${APP_ROLE})`.execute(
         database.db,
       )
     ).rows[0];
@@ -64,16 +74,21 @@ describe('RLS census', () => {
       [orgA, `a-${orgA.slice(0, 8)}`],
       [orgB, `b-${orgB.slice(0, 8)}`],
     ] as const) {
-      await withTenant(database.db, id, (tx) => tx.db.insertInto('orgs').values({ id, name: slug, slug }).execute());
+      await withTenant(database.db, id, (tx) =>
+        tx.db.insertInto('orgs').values({ id, name: slug, slug }).execute(),
+      );
     }
-    const memberId = await withTenant(database.db, orgA, async (tx) =>
-      (
-        await tx.db
-          .insertInto('members')
-          .values({ org_id: orgA, email: 'x@example.com', name: 'X', role: 'member' })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id,
+    const memberId = await withTenant(
+      database.db,
+      orgA,
+      async (tx) =>
+        (
+          await tx.db
+            .insertInto('members')
+            .values({ org_id: orgA, email: 'x@example.com', name: 'X', role: 'member' })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
     );
     await expect(
       withTenant(database.db, orgA, (tx) =>
@@ -83,11 +98,16 @@ describe('RLS census', () => {
     // Inserting a row for another org from inside org A is refused by the policy.
     await expect(
       withTenant(database.db, orgA, (tx) =>
-        tx.db.insertInto('members').values({ org_id: orgB, email: 'y@example.com', name: 'Y', role: 'member' }).execute(),
+        tx.db
+          .insertInto('members')
+          .values({ org_id: orgB, email: 'y@example.com', name: 'Y', role: 'member' })
+          .execute(),
       ),
     ).rejects.toThrow(/row-level security/);
     // Org B sees none of A's members; with no org set, nothing at all.
-    const seenByB = await withTenant(database.db, orgB, (tx) => tx.db.selectFrom('members').selectAll().execute());
+    const seenByB = await withTenant(database.db, orgB, (tx) =>
+      tx.db.selectFrom('members').selectAll().execute(),
+    );
     expect(seenByB).toHaveLength(0);
     const seenByNobody = await withApp(database.db, (tx) => tx.selectFrom('members').selectAll().execute());
     expect(seenByNobody).toHaveLength(0);

@@ -49,7 +49,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
       cb();
     },
   });
@@ -57,7 +58,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const store = realRedisUrl
     ? await createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)
     : createMemoryStore(() => clock.now().getTime());
-  const container = await createContainer(config, { database, store, clock, logger: createLogger('info', sink) });
+  const container = await createContainer(config, {
+    database,
+    store,
+    clock,
+    logger: createLogger('info', sink),
+  });
   const app = await buildApp(container);
   await app.ready();
   return {
@@ -90,20 +96,47 @@ export function sessionCookieOf(res: LightMyRequestResponse): string {
 export const PASSWORD = 'correct horse battery staple';
 
 /** Creates an org with an admin through the operator path and signs the admin in. */
-export async function createOrgWithAdmin(t: TestServer, slug: string, email = `admin@${slug}.test`): Promise<Actor> {
-  await t.container.setup.createOrg({ orgName: slug, slug, admin: { email, name: `Admin of ${slug}`, password: PASSWORD } });
+export async function createOrgWithAdmin(
+  t: TestServer,
+  slug: string,
+  email = `admin@${slug}.test`,
+): Promise<Actor> {
+  await t.container.setup.createOrg({
+    orgName: slug,
+    slug,
+    admin: { email, name: `Admin of ${slug}`, password: PASSWORD },
+  });
   return login(t, email);
 }
 
-export async function login(t: TestServer, email: string, password = PASSWORD, extra: Record<string, string> = {}): Promise<Actor> {
-  const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, ...extra } });
+export async function login(
+  t: TestServer,
+  email: string,
+  password = PASSWORD,
+  extra: Record<string, string> = {},
+): Promise<Actor> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email, password, ...extra },
+  });
   if (res.statusCode !== 200) throw new Error(`login failed ${res.statusCode}: ${res.body}`);
   const body = res.json<{ org_id: string; member_id: string; csrf_token: string }>();
-  return { orgId: body.org_id, memberId: body.member_id, cookie: sessionCookieOf(res), csrf: body.csrf_token };
+  return {
+    orgId: body.org_id,
+    memberId: body.member_id,
+    cookie: sessionCookieOf(res),
+    csrf: body.csrf_token,
+  };
 }
 
 /** Invites someone with a role and accepts the invite; answers the new member, signed in. */
-export async function addMember(t: TestServer, admin: Actor, email: string, role: 'admin' | 'member' | 'viewer'): Promise<Actor> {
+export async function addMember(
+  t: TestServer,
+  admin: Actor,
+  email: string,
+  role: 'admin' | 'member' | 'viewer',
+): Promise<Actor> {
   const inv = await as(t, admin, 'POST', '/v1/admin/invites', { email, role });
   if (inv.statusCode !== 201) throw new Error(`invite failed: ${inv.body}`);
   const res = await t.app.inject({
@@ -113,11 +146,22 @@ export async function addMember(t: TestServer, admin: Actor, email: string, role
   });
   if (res.statusCode !== 201) throw new Error(`accept failed: ${res.body}`);
   const body = res.json<{ org_id: string; member_id: string; csrf_token: string }>();
-  return { orgId: body.org_id, memberId: body.member_id, cookie: sessionCookieOf(res), csrf: body.csrf_token };
+  return {
+    orgId: body.org_id,
+    memberId: body.member_id,
+    cookie: sessionCookieOf(res),
+    csrf: body.csrf_token,
+  };
 }
 
 /** A request as a signed-in member, with the CSRF header on writes. */
-export function as(t: TestServer, actor: Actor, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT', url: string, payload?: unknown) {
+export function as(
+  t: TestServer,
+  actor: Actor,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT',
+  url: string,
+  payload?: unknown,
+) {
   return t.app.inject({
     method,
     url,

@@ -1,7 +1,15 @@
 import { generateSync } from 'otplib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, as, createOrgWithAdmin, login, PASSWORD, startTestServer, type TestServer } from '../helpers/app.js';
+import {
+  addMember,
+  as,
+  createOrgWithAdmin,
+  login,
+  PASSWORD,
+  startTestServer,
+  type TestServer,
+} from '../helpers/app.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -11,21 +19,40 @@ afterAll(async () => t?.close());
 
 const countSessions = async () =>
   (await sql<{ n: number }>`select count(*)::int as n from sessions`.execute(t.database.db)).rows[0]!.n;
-const totpAt = (secret: string, date: Date) => generateSync({ secret, epoch: Math.floor(date.getTime() / 1000) });
+const totpAt = (secret: string, date: Date) =>
+  generateSync({ secret, epoch: Math.floor(date.getTime() / 1000) });
 
 describe('first-run setup with the one-time token', () => {
   it('creates the org and admin once; the token cannot be replayed', async () => {
     expect((await t.app.inject({ url: '/v1/setup' })).json()).toEqual({ needed: true });
     const token = await t.container.setup.issueSetupToken();
-    const body = { setup_token: token, org_name: 'First Org', email: 'Founder@First.test', name: 'Founder', password: PASSWORD };
-    const short = await t.app.inject({ method: 'POST', url: '/v1/setup', payload: { ...body, password: 'short' } });
+    const body = {
+      setup_token: token,
+      org_name: 'First Org',
+      email: 'Founder@First.test',
+      name: 'Founder',
+      password: PASSWORD,
+    };
+    const short = await t.app.inject({
+      method: 'POST',
+      url: '/v1/setup',
+      payload: { ...body, password: 'short' },
+    });
     expect(short.statusCode).toBe(400);
     expect(short.json().detail).toMatch(/at least|between 12/);
     // The failed attempt did not burn the token.
     const ok = await t.app.inject({ method: 'POST', url: '/v1/setup', payload: body });
     expect(ok.statusCode).toBe(201);
-    expect(ok.cookies.find((c) => c.name === 'ony_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax' });
-    const replay = await t.app.inject({ method: 'POST', url: '/v1/setup', payload: { ...body, org_name: 'Second', org_slug: 'second' } });
+    expect(ok.cookies.find((c) => c.name === 'ony_session')).toMatchObject({
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Lax',
+    });
+    const replay = await t.app.inject({
+      method: 'POST',
+      url: '/v1/setup',
+      payload: { ...body, org_name: 'Second', org_slug: 'second' },
+    });
     expect(replay.statusCode).toBe(410);
     expect(replay.headers['content-type']).toMatch(/^application\/problem\+json/);
     const orgs = await sql<{ n: number }>`select count(*)::int as n from orgs`.execute(t.database.db);
@@ -40,7 +67,13 @@ describe('first-run setup with the one-time token', () => {
     const res = await t.app.inject({
       method: 'POST',
       url: '/v1/setup',
-      payload: { setup_token: 'ony_setup_nope', org_name: 'X', email: 'x@x.test', name: 'X', password: PASSWORD },
+      payload: {
+        setup_token: 'ony_setup_nope',
+        org_name: 'X',
+        email: 'x@x.test',
+        name: 'X',
+        password: PASSWORD,
+      },
     });
     expect(res.statusCode).toBe(410);
     const after = await sql<{ n: number }>`select count(*)::int as n from orgs`.execute(t.database.db);
@@ -52,26 +85,47 @@ describe('sign-in and sessions', () => {
   it('a wrong password is 401 and creates no session', async () => {
     await createOrgWithAdmin(t, 'acme');
     const before = await countSessions();
-    const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@acme.test', password: 'not the password' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@acme.test', password: 'not the password' },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ code: 'invalid_credentials', status: 401 });
     expect(res.cookies).toHaveLength(0);
     expect(await countSessions()).toBe(before);
     // An unknown email gets the very same answer.
-    const unknown = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'nobody@acme.test', password: 'not the password' } });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'nobody@acme.test', password: 'not the password' },
+    });
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json().detail).toBe(res.json().detail);
   });
 
   it('malformed, unknown-field and oversized bodies get a clear 4xx and change nothing', async () => {
     const before = await countSessions();
-    const bad = await t.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email":' });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'bad_request' });
-    const extra = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@acme.test', password: PASSWORD, risk: 'low' } });
+    const extra = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@acme.test', password: PASSWORD, risk: 'low' },
+    });
     expect(extra.statusCode).toBe(400);
     expect(extra.json()).toMatchObject({ code: 'validation_failed' });
-    const notEmail = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'nope', password: PASSWORD } });
+    const notEmail = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'nope', password: PASSWORD },
+    });
     expect(notEmail.statusCode).toBe(400);
     expect(notEmail.json().errors[0].path).toContain('email');
     const huge = await t.app.inject({
@@ -81,7 +135,12 @@ describe('sign-in and sessions', () => {
     });
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toMatchObject({ code: 'payload_too_large' });
-    const text = await t.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'content-type': 'application/xml' }, payload: '<hi/>' });
+    const text = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<hi/>',
+    });
     expect(text.statusCode).toBe(415);
     expect(await countSessions()).toBe(before);
   });
@@ -160,12 +219,22 @@ describe('login throttling', () => {
   it('locks an account after repeated failures, even for the right password, then lets it in after the window', async () => {
     await createOrgWithAdmin(t, 'throttle');
     for (let i = 0; i < 3; i++) {
-      const r = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@throttle.test', password: 'wrong password' } });
+      const r = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: 'admin@throttle.test', password: 'wrong password' },
+      });
       expect(r.statusCode).toBe(401);
     }
-    const locked = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@throttle.test', password: PASSWORD } });
+    const locked = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@throttle.test', password: PASSWORD },
+    });
     expect(locked.statusCode).toBe(429);
-    expect(locked.json().detail).toMatch(/too many failed sign-ins for this account; try again in 15 minutes/);
+    expect(locked.json().detail).toMatch(
+      /too many failed sign-ins for this account; try again in 15 minutes/,
+    );
     expect(locked.headers['retry-after']).toBeDefined();
     // Other accounts are unaffected.
     await expect(login(t, 'admin@acme.test')).resolves.toBeDefined();
@@ -191,37 +260,57 @@ describe('TOTP', () => {
     expect(otpauth_uri).toMatch(/^otpauth:\/\/totp\/ony:admin%40totp\.test\?/);
 
     // The secret is stored encrypted: its text is nowhere in the row.
-    const row = await sql<{ enc: Buffer }>`select totp_secret_enc as enc from members where email = 'admin@totp.test'`.execute(t.database.db);
+    const row = await sql<{
+      enc: Buffer;
+    }>`select totp_secret_enc as enc from members where email = 'admin@totp.test'`.execute(t.database.db);
     expect(Buffer.from(row.rows[0]!.enc).includes(Buffer.from(secret))).toBe(false);
 
     const wrongConfirm = await as(t, admin, 'POST', '/v1/me/totp/confirm', { code: '000000' });
     expect(wrongConfirm.statusCode).toBe(401);
-    const confirm = await as(t, admin, 'POST', '/v1/me/totp/confirm', { code: totpAt(secret, t.clock.now()) });
+    const confirm = await as(t, admin, 'POST', '/v1/me/totp/confirm', {
+      code: totpAt(secret, t.clock.now()),
+    });
     expect(confirm.statusCode).toBe(200);
     const codes = confirm.json<{ recovery_codes: string[] }>().recovery_codes;
     expect(codes).toHaveLength(10);
 
     t.clock.advance(30_000);
-    const noCode = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@totp.test', password: PASSWORD } });
+    const noCode = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@totp.test', password: PASSWORD },
+    });
     expect(noCode.statusCode).toBe(401);
     expect(noCode.json().code).toBe('totp_required');
     const wrong = await t.app.inject({
       method: 'POST',
       url: '/v1/auth/login',
-      payload: { email: 'admin@totp.test', password: PASSWORD, totp_code: '123456' === totpAt(secret, t.clock.now()) ? '654321' : '123456' },
+      payload: {
+        email: 'admin@totp.test',
+        password: PASSWORD,
+        totp_code: '123456' === totpAt(secret, t.clock.now()) ? '654321' : '123456',
+      },
     });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().code).toBe('totp_invalid');
 
     const code = totpAt(secret, t.clock.now());
     await login(t, 'admin@totp.test', PASSWORD, { totp_code: code });
-    const replay = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@totp.test', password: PASSWORD, totp_code: code } });
+    const replay = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@totp.test', password: PASSWORD, totp_code: code },
+    });
     expect(replay.statusCode).toBe(401);
     expect(replay.json().code).toBe('totp_invalid');
 
     // An old code (10 minutes ago) is refused.
     const old = totpAt(secret, new Date(t.clock.now().getTime() - 600_000));
-    const stale = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'admin@totp.test', password: PASSWORD, totp_code: old } });
+    const stale = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'admin@totp.test', password: PASSWORD, totp_code: old },
+    });
     expect(stale.statusCode).toBe(401);
 
     await login(t, 'admin@totp.test', PASSWORD, { recovery_code: codes[0]!.toUpperCase() });
@@ -237,7 +326,9 @@ describe('TOTP', () => {
     const admin = await login(t, 'admin@acme.test');
     const m = await addMember(t, admin, 'lost-phone@acme.test', 'member');
     const { secret } = (await as(t, m, 'POST', '/v1/me/totp')).json<{ secret: string }>();
-    expect((await as(t, m, 'POST', '/v1/me/totp/confirm', { code: totpAt(secret, t.clock.now()) })).statusCode).toBe(200);
+    expect(
+      (await as(t, m, 'POST', '/v1/me/totp/confirm', { code: totpAt(secret, t.clock.now()) })).statusCode,
+    ).toBe(200);
     expect((await as(t, admin, 'POST', `/v1/admin/members/${m.memberId}/totp-reset`)).statusCode).toBe(204);
     expect((await as(t, m, 'GET', '/v1/me')).statusCode).toBe(401);
     const again = await login(t, 'lost-phone@acme.test');
@@ -249,9 +340,15 @@ describe('password change', () => {
   it('needs the current password and ends other sessions', async () => {
     const a = await login(t, 'admin@acme.test');
     const b = await login(t, 'admin@acme.test');
-    const wrong = await as(t, a, 'POST', '/v1/me/password', { current_password: 'nope nope nope', new_password: 'a brand new password' });
+    const wrong = await as(t, a, 'POST', '/v1/me/password', {
+      current_password: 'nope nope nope',
+      new_password: 'a brand new password',
+    });
     expect(wrong.statusCode).toBe(401);
-    const ok = await as(t, a, 'POST', '/v1/me/password', { current_password: PASSWORD, new_password: 'a brand new password' });
+    const ok = await as(t, a, 'POST', '/v1/me/password', {
+      current_password: PASSWORD,
+      new_password: 'a brand new password',
+    });
     expect(ok.statusCode).toBe(204);
     expect((await as(t, b, 'GET', '/v1/me')).statusCode).toBe(401);
     await expect(login(t, 'admin@acme.test', 'a brand new password')).resolves.toBeDefined();

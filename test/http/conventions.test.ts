@@ -24,13 +24,23 @@ describe('HTTP conventions', () => {
       paths: Record<string, Record<string, { responses?: Record<string, unknown>; summary?: string }>>;
     }>();
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/v1/auth/login', '/v1/admin/members', '/v1/admin/devices', '/v1/agent/whoami', '/v1/setup', '/healthz']) {
+    for (const path of [
+      '/v1/auth/login',
+      '/v1/admin/members',
+      '/v1/admin/devices',
+      '/v1/agent/whoami',
+      '/v1/setup',
+      '/healthz',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(op.summary, `${method} ${path} has a summary`).toBeTruthy();
-        expect(Object.keys(op.responses ?? {}).length, `${method} ${path} documents its answers`).toBeGreaterThan(0);
+        expect(
+          Object.keys(op.responses ?? {}).length,
+          `${method} ${path} documents its answers`,
+        ).toBeGreaterThan(0);
       }
     }
     const docs = await t.app.inject({ url: '/docs/' });

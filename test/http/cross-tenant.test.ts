@@ -6,7 +6,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/lib/crypto.js';
-import { addMember, as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import {
+  addMember,
+  as,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 
 let t: TestServer;
 let a: Actor;
@@ -23,7 +30,9 @@ async function snapshotOfOrg(orgId: string): Promise<string> {
   const parts: string[] = [];
   for (const table of ['orgs', 'members', 'sessions', 'devices', 'invites', 'recovery_codes', 'org_keys']) {
     const key = table === 'orgs' ? 'id' : 'org_id';
-    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table)} where ${sql.ref(key)} = ${orgId} order by 1, 2`.execute(
+    const rows = await sql<
+      Record<string, unknown>
+    >`select * from ${sql.table(table)} where ${sql.ref(key)} = ${orgId} order by 1, 2`.execute(
       t.database.db,
     );
     parts.push(JSON.stringify(rows.rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
@@ -38,8 +47,12 @@ beforeAll(async () => {
   const bMember = await addMember(t, b, 'member@org-b.test', 'member');
   bIds.member = bMember.memberId;
   bIds.admin = b.memberId;
-  bIds.device = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-device' })).json<{ device: { id: string } }>().device.id;
-  bIds.invite = (await as(t, b, 'POST', '/v1/admin/invites', { email: 'new@org-b.test', role: 'viewer' })).json<{
+  bIds.device = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-device' })).json<{
+    device: { id: string };
+  }>().device.id;
+  bIds.invite = (
+    await as(t, b, 'POST', '/v1/admin/invites', { email: 'new@org-b.test', role: 'viewer' })
+  ).json<{
     invite: { id: string };
   }>().invite.id;
   bIds.session = (await as(t, bMember, 'GET', '/v1/me/sessions')).json<{ id: string }[]>()[0]!.id;
@@ -54,7 +67,9 @@ describe('cross-tenant access', () => {
     }>();
     const routes = Object.entries(doc.paths)
       .filter(([path]) => path.includes('{id}'))
-      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+      .flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+      );
     expect(routes.length).toBeGreaterThanOrEqual(8);
     let checked = 0;
     for (const { path, method, op } of routes) {
@@ -82,8 +97,13 @@ describe('cross-tenant access', () => {
   });
 
   it("org B's device token sees org B only", async () => {
-    const { token } = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-agent' })).json<{ token: string }>();
-    const who = await t.app.inject({ url: '/v1/agent/whoami', headers: { authorization: `Bearer ${token}` } });
+    const { token } = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-agent' })).json<{
+      token: string;
+    }>();
+    const who = await t.app.inject({
+      url: '/v1/agent/whoami',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(who.json().org_id).toBe(b.orgId);
   });
 });

@@ -31,7 +31,11 @@ describe('envelope encryption', () => {
     tampered[tampered.length - 1]! ^= 1;
     expect(() => decryptWithDataKey(dek, tampered, 'totp:m1')).toThrow();
     // Two encryptions of the same secret differ (random IV).
-    expect(encryptWithDataKey(keyId, dek, Buffer.from('x'), 'a').equals(encryptWithDataKey(keyId, dek, Buffer.from('x'), 'a'))).toBe(false);
+    expect(
+      encryptWithDataKey(keyId, dek, Buffer.from('x'), 'a').equals(
+        encryptWithDataKey(keyId, dek, Buffer.from('x'), 'a'),
+      ),
+    ).toBe(false);
   });
 
   it('compares secrets in constant time semantics', () => {

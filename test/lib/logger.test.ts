@@ -19,7 +19,13 @@ describe('logger', () => {
     const { logger, text } = capture();
     logger.info(
       {
-        req: { headers: { authorization: 'Bearer ony_dev_SECRET1', cookie: 'ony_session=ony_ses_SECRET2', 'x-csrf-token': 'SECRET3' } },
+        req: {
+          headers: {
+            authorization: 'Bearer ony_dev_SECRET1',
+            cookie: 'ony_session=ony_ses_SECRET2',
+            'x-csrf-token': 'SECRET3',
+          },
+        },
         body: { password: 'SECRET4', totp_code: '123456', token: 'SECRET5', recovery_code: 'SECRET6' },
         password: 'SECRET7',
       },

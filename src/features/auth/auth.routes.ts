@@ -93,7 +93,10 @@ export function authRoutes(
 
   app.post(
     '/v1/auth/logout',
-    { config: { auth: 'session' }, schema: { tags, summary: 'Sign out (ends this session)', response: { 204: Type.Null() } } },
+    {
+      config: { auth: 'session' },
+      schema: { tags, summary: 'Sign out (ends this session)', response: { 204: Type.Null() } },
+    },
     async (req, reply) => {
       await auth.logout(memberOf(req));
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -108,19 +111,29 @@ export function authRoutes(
       schema: {
         tags,
         summary: 'The current session, with the CSRF token to send on writes',
-        response: { 200: Type.Object({ csrf_token: Type.String(), org_id: Uuid, member: MemberView }), ...problemResponses },
+        response: {
+          200: Type.Object({ csrf_token: Type.String(), org_id: Uuid, member: MemberView }),
+          ...problemResponses,
+        },
       },
     },
     async (req) => {
       const p = memberOf(req);
       const me = await auth.me(p);
-      return { csrf_token: csrfTokenFor(req.cookies[SESSION_COOKIE]!), org_id: p.orgId, member: memberView(me, { ownProfile: true }) };
+      return {
+        csrf_token: csrfTokenFor(req.cookies[SESSION_COOKIE]!),
+        org_id: p.orgId,
+        member: memberView(me, { ownProfile: true }),
+      };
     },
   );
 
   app.get(
     '/v1/me',
-    { config: { auth: 'session' }, schema: { tags, summary: 'Your own profile', response: { 200: MemberView, ...problemResponses } } },
+    {
+      config: { auth: 'session' },
+      schema: { tags, summary: 'Your own profile', response: { 200: MemberView, ...problemResponses } },
+    },
     async (req) => memberView(await auth.me(memberOf(req)), { ownProfile: true }),
   );
 
@@ -132,7 +145,10 @@ export function authRoutes(
         tags,
         summary: 'Change your name or phone number (E.164)',
         body: Type.Object(
-          { name: Type.Optional(Name), phone: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])) },
+          {
+            name: Type.Optional(Name),
+            phone: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: MemberView, ...problemResponses },
@@ -148,7 +164,10 @@ export function authRoutes(
       schema: {
         tags,
         summary: 'Change your password (ends your other sessions)',
-        body: Type.Object({ current_password: Password, new_password: Password }, { additionalProperties: false }),
+        body: Type.Object(
+          { current_password: Password, new_password: Password },
+          { additionalProperties: false },
+        ),
         response: { 204: Type.Null(), ...problemResponses },
       },
     },
@@ -165,7 +184,10 @@ export function authRoutes(
       schema: {
         tags,
         summary: 'Start TOTP enrolment: answers the secret and an otpauth:// URI (shown once)',
-        response: { 200: Type.Object({ secret: Type.String(), otpauth_uri: Type.String() }), ...problemResponses },
+        response: {
+          200: Type.Object({ secret: Type.String(), otpauth_uri: Type.String() }),
+          ...problemResponses,
+        },
       },
     },
     async (req) => {
@@ -196,7 +218,10 @@ export function authRoutes(
         tags,
         summary: 'Turn your TOTP off (needs a current code or a recovery code)',
         body: Type.Object(
-          { totp_code: Type.Optional(TotpCode), recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 40 })) },
+          {
+            totp_code: Type.Optional(TotpCode),
+            recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 40 })),
+          },
           { additionalProperties: false },
         ),
         response: { 204: Type.Null(), ...problemResponses },
@@ -225,7 +250,11 @@ export function authRoutes(
     '/v1/me/sessions',
     {
       config: { auth: 'session' },
-      schema: { tags, summary: 'Your active sessions', response: { 200: Type.Array(SessionView), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Your active sessions',
+        response: { 200: Type.Array(SessionView), ...problemResponses },
+      },
     },
     async (req) => {
       const p = memberOf(req);
@@ -234,7 +263,10 @@ export function authRoutes(
         current: s.id === p.sessionId,
         created_at: s.createdAt.toISOString(),
         last_seen_at: s.lastSeenAt.toISOString(),
-        expires_at: (s.idleExpiresAt < s.absoluteExpiresAt ? s.idleExpiresAt : s.absoluteExpiresAt).toISOString(),
+        expires_at: (s.idleExpiresAt < s.absoluteExpiresAt
+          ? s.idleExpiresAt
+          : s.absoluteExpiresAt
+        ).toISOString(),
         user_agent: s.userAgent,
         revoked_at: s.revokedAt?.toISOString() ?? null,
       }));
@@ -245,7 +277,12 @@ export function authRoutes(
     '/v1/me/sessions/:id',
     {
       config: { auth: 'session' },
-      schema: { tags, summary: 'Revoke one of your sessions', params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Revoke one of your sessions',
+        params: IdParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
     },
     async (req, reply) => {
       await auth.revokeSession(memberOf(req), req.params.id);

@@ -65,7 +65,8 @@ export interface NewSession {
 }
 
 /** CSRF token bound to the session token: only a holder of the cookie value can compute it. */
-export const csrfTokenFor = (sessionToken: string): string => sha256(`csrf:${sessionToken}`).toString('base64url');
+export const csrfTokenFor = (sessionToken: string): string =>
+  sha256(`csrf:${sessionToken}`).toString('base64url');
 
 const normalizeRecovery = (code: string): string => code.toLowerCase().replace(/[^a-z0-9]/g, '');
 const totpAad = (memberId: string): string => `totp:${memberId}`;
@@ -93,7 +94,11 @@ export function createAuthService(deps: AuthDeps) {
     await Promise.all([store.hit(accountKey(email), windowMs), store.hit(ipKey(ip), windowMs)]);
   }
 
-  async function createSession(tx: TenantTx, memberId: string, userAgent: string | null): Promise<NewSession> {
+  async function createSession(
+    tx: TenantTx,
+    memberId: string,
+    userAgent: string | null,
+  ): Promise<NewSession> {
     const now = clock.now();
     const token = newToken(SESSION_PREFIX);
     const absoluteExpiresAt = new Date(now.getTime() + config.session.absoluteSeconds * 1000);
@@ -124,7 +129,9 @@ export function createAuthService(deps: AuthDeps) {
       return useRecoveryCode(tx, memberId, sha256(normalizeRecovery(input.recoveryCode)), now);
     }
     if (input.totpCode === undefined) return false;
-    const secret = (await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(memberId))).toString('utf8');
+    const secret = (await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(memberId))).toString(
+      'utf8',
+    );
     const step = checkTotp(secret, input.totpCode, now, cred.totpLastStep);
     if (step === undefined) return false;
     await updateMember(tx, memberId, { totpLastStep: step }, now);
@@ -137,12 +144,15 @@ export function createAuthService(deps: AuthDeps) {
     async login(input: LoginInput): Promise<NewSession> {
       const email = input.email.trim().toLowerCase();
       await assertNotThrottled(email, input.ip);
-      const candidates = await withApp(db, async (tx) =>
-        (
-          await sql<{ org_id: string; member_id: string }>`select org_id, member_id from ony_find_login(${email})`.execute(
-            tx,
-          )
-        ).rows,
+      const candidates = await withApp(
+        db,
+        async (tx) =>
+          (
+            await sql<{
+              org_id: string;
+              member_id: string;
+            }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
+          ).rows,
       );
       const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
       for (const c of candidates) {
@@ -170,7 +180,10 @@ export function createAuthService(deps: AuthDeps) {
         throw new AppError('invalid_credentials');
       }
       if (chosen.length > 1) {
-        throw new AppError('conflict', 'this email belongs to several organizations; send `org` with its slug');
+        throw new AppError(
+          'conflict',
+          'this email belongs to several organizations; send `org` with its slug',
+        );
       }
       const match = chosen[0]!;
       if (!match.active) {
@@ -193,31 +206,45 @@ export function createAuthService(deps: AuthDeps) {
 
     /** Resolves a session cookie to a principal, or throws 401. Slides the idle expiry. */
     async resolveSession(token: string): Promise<Principal & { kind: 'member' }> {
-      if (!token.startsWith(SESSION_PREFIX)) throw new AppError('unauthenticated', 'no valid session; sign in');
+      if (!token.startsWith(SESSION_PREFIX))
+        throw new AppError('unauthenticated', 'no valid session; sign in');
       const hit = await withApp(db, async (tx) =>
         (
-          await sql<{ org_id: string; session_id: string }>`select org_id, session_id from ony_resolve_session(${sha256(token)})`.execute(
-            tx,
-          )
+          await sql<{
+            org_id: string;
+            session_id: string;
+          }>`select org_id, session_id from ony_resolve_session(${sha256(token)})`.execute(tx)
         ).rows.at(0),
       );
       if (hit === undefined) throw new AppError('unauthenticated', 'no valid session; sign in');
       return withTenant(db, hit.org_id, async (tx) => {
         const s = await findSessionWithMember(tx, hit.session_id);
         const now = clock.now();
-        if (s === undefined || s.revokedAt !== null) throw new AppError('unauthenticated', 'no valid session; sign in');
+        if (s === undefined || s.revokedAt !== null)
+          throw new AppError('unauthenticated', 'no valid session; sign in');
         if (s.idleExpiresAt <= now || s.absoluteExpiresAt <= now) throw new AppError('session_expired');
         if (s.memberStatus !== 'active') throw new AppError('unauthenticated', 'this account is deactivated');
         if (now.getTime() - s.lastSeenAt.getTime() > 60_000) {
-          const idle = Math.min(now.getTime() + config.session.idleSeconds * 1000, s.absoluteExpiresAt.getTime());
+          const idle = Math.min(
+            now.getTime() + config.session.idleSeconds * 1000,
+            s.absoluteExpiresAt.getTime(),
+          );
           await touchSession(tx, s.id, now, new Date(idle));
         }
-        return { kind: 'member', orgId: hit.org_id, memberId: s.memberId, role: s.memberRole, sessionId: s.id };
+        return {
+          kind: 'member',
+          orgId: hit.org_id,
+          memberId: s.memberId,
+          role: s.memberRole,
+          sessionId: s.id,
+        };
       });
     },
 
     async logout(p: Principal & { kind: 'member' }): Promise<void> {
-      await withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { only: p.sessionId }));
+      await withTenant(db, p.orgId, (tx) =>
+        revokeSessions(tx, p.memberId, clock.now(), { only: p.sessionId }),
+      );
     },
 
     listSessions(p: Principal & { kind: 'member' }): Promise<SessionInfo[]> {
@@ -226,12 +253,16 @@ export function createAuthService(deps: AuthDeps) {
 
     /** Revokes one of the caller's own sessions; another member's id answers 404. */
     async revokeSession(p: Principal & { kind: 'member' }, sessionId: string): Promise<void> {
-      const n = await withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { only: sessionId }));
+      const n = await withTenant(db, p.orgId, (tx) =>
+        revokeSessions(tx, p.memberId, clock.now(), { only: sessionId }),
+      );
       if (n === 0) throw new AppError('not_found', 'session not found');
     },
 
     async revokeOtherSessions(p: Principal & { kind: 'member' }): Promise<number> {
-      return withTenant(db, p.orgId, (tx) => revokeSessions(tx, p.memberId, clock.now(), { except: p.sessionId }));
+      return withTenant(db, p.orgId, (tx) =>
+        revokeSessions(tx, p.memberId, clock.now(), { except: p.sessionId }),
+      );
     },
 
     async changePassword(p: Principal & { kind: 'member' }, current: string, next: string): Promise<void> {
@@ -249,14 +280,22 @@ export function createAuthService(deps: AuthDeps) {
     },
 
     /** Starts TOTP enrolment: a new secret, stored encrypted and not yet enabled. */
-    async startTotpEnrolment(p: Principal & { kind: 'member' }): Promise<{ secret: string; otpauthUri: string }> {
+    async startTotpEnrolment(
+      p: Principal & { kind: 'member' },
+    ): Promise<{ secret: string; otpauthUri: string }> {
       return withTenant(db, p.orgId, async (tx) => {
         const member = await findMember(tx, p.memberId);
         if (member === undefined) throw new AppError('not_found', 'member not found');
-        if (member.totpEnabled) throw new AppError('conflict', 'TOTP is already enabled; disable or reset it first');
+        if (member.totpEnabled)
+          throw new AppError('conflict', 'TOTP is already enabled; disable or reset it first');
         const secret = newTotpSecret();
         const enc = await keyring.encrypt(tx, Buffer.from(secret, 'utf8'), totpAad(p.memberId));
-        await updateMember(tx, p.memberId, { totpSecretEnc: enc, totpEnabledAt: null, totpLastStep: null }, clock.now());
+        await updateMember(
+          tx,
+          p.memberId,
+          { totpSecretEnc: enc, totpEnabledAt: null, totpLastStep: null },
+          clock.now(),
+        );
         return { secret, otpauthUri: totpUri(secret, 'ony', member.email) };
       });
     },
@@ -267,7 +306,9 @@ export function createAuthService(deps: AuthDeps) {
         const cred = await getCredentials(tx, p.memberId);
         if (cred?.totpSecretEnc == null) throw new AppError('conflict', 'start TOTP enrolment first');
         if (cred.totpEnabled) throw new AppError('conflict', 'TOTP is already enabled');
-        const secret = (await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(p.memberId))).toString();
+        const secret = (
+          await keyring.decrypt(tx, Buffer.from(cred.totpSecretEnc), totpAad(p.memberId))
+        ).toString();
         const now = clock.now();
         const step = checkTotp(secret, code, now, cred.totpLastStep);
         if (step === undefined) throw new AppError('totp_invalid');
@@ -276,19 +317,32 @@ export function createAuthService(deps: AuthDeps) {
           return `${raw.slice(0, 5)}-${raw.slice(5, 10)}-${raw.slice(10, 15)}-${raw.slice(15)}`;
         });
         await updateMember(tx, p.memberId, { totpEnabledAt: now, totpLastStep: step }, now);
-        await replaceRecoveryCodes(tx, p.memberId, codes.map((c) => sha256(normalizeRecovery(c))));
+        await replaceRecoveryCodes(
+          tx,
+          p.memberId,
+          codes.map((c) => sha256(normalizeRecovery(c))),
+        );
         return codes;
       });
     },
 
     /** Turns the caller's own TOTP off; needs a current code (or a recovery code). */
-    async disableTotp(p: Principal & { kind: 'member' }, proof: { totpCode?: string; recoveryCode?: string }) {
+    async disableTotp(
+      p: Principal & { kind: 'member' },
+      proof: { totpCode?: string; recoveryCode?: string },
+    ) {
       await withTenant(db, p.orgId, async (tx) => {
         const cred = await getCredentials(tx, p.memberId);
         if (!cred?.totpEnabled) throw new AppError('conflict', 'TOTP is not enabled');
-        if (proof.totpCode === undefined && proof.recoveryCode === undefined) throw new AppError('totp_required');
+        if (proof.totpCode === undefined && proof.recoveryCode === undefined)
+          throw new AppError('totp_required');
         if (!(await checkSecondFactor(tx, p.memberId, proof))) throw new AppError('totp_invalid');
-        await updateMember(tx, p.memberId, { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null }, clock.now());
+        await updateMember(
+          tx,
+          p.memberId,
+          { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null },
+          clock.now(),
+        );
         await replaceRecoveryCodes(tx, p.memberId, []);
       });
     },

@@ -2,7 +2,13 @@ import type { Role } from '../../db/schema.js';
 
 /** Who is calling: a signed-in member (session cookie) or an agent device (bearer token). */
 export type Principal =
-  | { readonly kind: 'member'; readonly orgId: string; readonly memberId: string; readonly role: Role; readonly sessionId: string }
+  | {
+      readonly kind: 'member';
+      readonly orgId: string;
+      readonly memberId: string;
+      readonly role: Role;
+      readonly sessionId: string;
+    }
   | { readonly kind: 'device'; readonly orgId: string; readonly deviceId: string };
 
 const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };

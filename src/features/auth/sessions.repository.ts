@@ -19,7 +19,14 @@ export interface SessionWithMember extends SessionInfo {
 
 export async function insertSession(
   tx: TenantTx,
-  s: { memberId: string; tokenHash: Buffer; now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; userAgent: string | null },
+  s: {
+    memberId: string;
+    tokenHash: Buffer;
+    now: Date;
+    idleExpiresAt: Date;
+    absoluteExpiresAt: Date;
+    userAgent: string | null;
+  },
 ): Promise<string> {
   const row = await tx.db
     .insertInto('sessions')
@@ -38,7 +45,10 @@ export async function insertSession(
   return row.id;
 }
 
-export async function findSessionWithMember(tx: TenantTx, id: string): Promise<SessionWithMember | undefined> {
+export async function findSessionWithMember(
+  tx: TenantTx,
+  id: string,
+): Promise<SessionWithMember | undefined> {
   const r = await tx.db
     .selectFrom('sessions as s')
     .innerJoin('members as m', (j) => j.onRef('m.org_id', '=', 's.org_id').onRef('m.id', '=', 's.member_id'))

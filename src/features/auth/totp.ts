@@ -12,7 +12,12 @@ export const totpUri = (secret: string, issuer: string, label: string): string =
  * Checks a code at `now`; answers the time step it matched, or undefined. A step at or before
  * `lastStep` is refused, so a code cannot be used twice.
  */
-export function checkTotp(secret: string, code: string, now: Date, lastStep: number | null): number | undefined {
+export function checkTotp(
+  secret: string,
+  code: string,
+  now: Date,
+  lastStep: number | null,
+): number | undefined {
   if (!/^\d{6}$/.test(code)) return undefined;
   const epoch = Math.floor(now.getTime() / 1000);
   const currentStep = Math.floor(epoch / PERIOD);
@@ -29,4 +34,3 @@ export function checkTotp(secret: string, code: string, now: Date, lastStep: num
   if (lastStep !== null && result.timeStep <= lastStep) return undefined;
   return result.timeStep;
 }
-

@@ -11,7 +11,15 @@ export interface Device {
   readonly revokedAt: Date | null;
 }
 
-const COLUMNS = ['id', 'name', 'token_hint', 'created_by', 'created_at', 'last_seen_at', 'revoked_at'] as const;
+const COLUMNS = [
+  'id',
+  'name',
+  'token_hint',
+  'created_by',
+  'created_at',
+  'last_seen_at',
+  'revoked_at',
+] as const;
 type Row = {
   id: string;
   name: string;
@@ -51,7 +59,9 @@ export async function insertDevice(
 }
 
 export async function listDevices(tx: TenantTx): Promise<Device[]> {
-  return (await tx.db.selectFrom('devices').select(COLUMNS).orderBy('created_at').orderBy('id').execute()).map(toDevice);
+  return (
+    await tx.db.selectFrom('devices').select(COLUMNS).orderBy('created_at').orderBy('id').execute()
+  ).map(toDevice);
 }
 
 export async function findDevice(tx: TenantTx, id: string): Promise<Device | undefined> {

@@ -33,7 +33,11 @@ export function devicesRoutes(app: AppInstance, deps: { devices: DevicesService 
     '/v1/admin/devices',
     {
       config: { auth: 'session', role: 'admin' },
-      schema: { tags, summary: 'Agent devices and when each was last seen', response: { 200: Type.Array(DeviceView), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Agent devices and when each was last seen',
+        response: { 200: Type.Array(DeviceView), ...problemResponses },
+      },
     },
     async (req) => (await devices.list(memberOf(req))).map(view),
   );

@@ -73,9 +73,10 @@ export function createDevicesService({ db, clock }: DevicesDeps) {
       if (!token.startsWith(DEVICE_PREFIX)) throw unauthenticated;
       const hit = await withApp(db, async (tx) =>
         (
-          await sql<{ org_id: string; device_id: string }>`select org_id, device_id from ony_resolve_device(${sha256(token)})`.execute(
-            tx,
-          )
+          await sql<{
+            org_id: string;
+            device_id: string;
+          }>`select org_id, device_id from ony_resolve_device(${sha256(token)})`.execute(tx)
         ).rows.at(0),
       );
       if (hit === undefined) throw unauthenticated;

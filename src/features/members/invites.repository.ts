@@ -32,7 +32,16 @@ const toInvite = (r: Row): Invite => ({
   acceptedAt: r.accepted_at,
   revokedAt: r.revoked_at,
 });
-const COLUMNS = ['id', 'email', 'role', 'invited_by', 'created_at', 'expires_at', 'accepted_at', 'revoked_at'] as const;
+const COLUMNS = [
+  'id',
+  'email',
+  'role',
+  'invited_by',
+  'created_at',
+  'expires_at',
+  'accepted_at',
+  'revoked_at',
+] as const;
 
 export async function insertInvite(
   tx: TenantTx,
@@ -55,7 +64,12 @@ export async function insertInvite(
 }
 
 export async function lockInvite(tx: TenantTx, id: string): Promise<Invite | undefined> {
-  const row = await tx.db.selectFrom('invites').select(COLUMNS).where('id', '=', id).forUpdate().executeTakeFirst();
+  const row = await tx.db
+    .selectFrom('invites')
+    .select(COLUMNS)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
   return row && toInvite(row);
 }
 
@@ -71,7 +85,11 @@ export async function listOpenInvites(tx: TenantTx, now: Date): Promise<Invite[]
   return rows.map(toInvite);
 }
 
-export async function markInvite(tx: TenantTx, id: string, patch: { acceptedAt?: Date; revokedAt?: Date }): Promise<void> {
+export async function markInvite(
+  tx: TenantTx,
+  id: string,
+  patch: { acceptedAt?: Date; revokedAt?: Date },
+): Promise<void> {
   await tx.db
     .updateTable('invites')
     .set({

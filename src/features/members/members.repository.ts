@@ -59,7 +59,12 @@ export async function findMemberByEmail(tx: TenantTx, email: string): Promise<Me
 }
 
 export async function lockMember(tx: TenantTx, id: string): Promise<Member | undefined> {
-  const row = await tx.db.selectFrom('members').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  const row = await tx.db
+    .selectFrom('members')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
   return row && toMember(row);
 }
 
@@ -129,7 +134,11 @@ export async function updateMember(
 }
 
 /** Replaces the member's recovery codes with new hashes. */
-export async function replaceRecoveryCodes(tx: TenantTx, memberId: string, hashes: readonly Buffer[]): Promise<void> {
+export async function replaceRecoveryCodes(
+  tx: TenantTx,
+  memberId: string,
+  hashes: readonly Buffer[],
+): Promise<void> {
   await tx.db.deleteFrom('recovery_codes').where('member_id', '=', memberId).execute();
   if (hashes.length > 0) {
     await tx.db
@@ -140,7 +149,12 @@ export async function replaceRecoveryCodes(tx: TenantTx, memberId: string, hashe
 }
 
 /** Marks an unused recovery code used; answers whether one was. */
-export async function useRecoveryCode(tx: TenantTx, memberId: string, hash: Buffer, now: Date): Promise<boolean> {
+export async function useRecoveryCode(
+  tx: TenantTx,
+  memberId: string,
+  hash: Buffer,
+  now: Date,
+): Promise<boolean> {
   const result = await tx.db
     .updateTable('recovery_codes')
     .set({ used_at: now })

@@ -1,12 +1,29 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../../http/app-types.js';
 import { memberOf } from '../../http/plugins/auth.js';
-import { DateTime, Email, IdParams, MemberView, Name, Password, problemResponses, RoleSchema, SessionAnswer, Uuid } from '../../http/schemas.js';
+import {
+  DateTime,
+  Email,
+  IdParams,
+  MemberView,
+  Name,
+  Password,
+  problemResponses,
+  RoleSchema,
+  SessionAnswer,
+  Uuid,
+} from '../../http/schemas.js';
 import { memberView, setSessionCookie } from '../auth/auth.routes.js';
 import type { Invite } from './invites.repository.js';
 import type { MembersService } from './members.service.js';
 
-const InviteView = Type.Object({ id: Uuid, email: Type.String(), role: RoleSchema, created_at: DateTime, expires_at: DateTime });
+const InviteView = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: RoleSchema,
+  created_at: DateTime,
+  expires_at: DateTime,
+});
 const inviteView = (i: Invite) => ({
   id: i.id,
   email: i.email,
@@ -24,7 +41,11 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
     '/v1/admin/members',
     {
       config: { auth: 'session', role: 'viewer' },
-      schema: { tags, summary: 'The team (phone numbers masked)', response: { 200: Type.Array(MemberView), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'The team (phone numbers masked)',
+        response: { 200: Type.Array(MemberView), ...problemResponses },
+      },
     },
     async (req) => (await members.list(memberOf(req))).map(view),
   );
@@ -99,7 +120,11 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
     '/v1/admin/invites',
     {
       config: { auth: 'session', role: 'admin' },
-      schema: { tags, summary: 'Open invites', response: { 200: Type.Array(InviteView), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Open invites',
+        response: { 200: Type.Array(InviteView), ...problemResponses },
+      },
     },
     async (req) => (await members.listInvites(memberOf(req))).map(inviteView),
   );
@@ -108,7 +133,12 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
     '/v1/admin/invites/:id',
     {
       config: { auth: 'session', role: 'admin' },
-      schema: { tags, summary: 'Revoke an open invite', params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Revoke an open invite',
+        params: IdParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
     },
     async (req, reply) => {
       await members.revokeInvite(memberOf(req), req.params.id);
@@ -131,7 +161,10 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
       },
     },
     async (req, reply) => {
-      const session = await members.acceptInvite({ ...req.body, userAgent: req.headers['user-agent'] ?? null });
+      const session = await members.acceptInvite({
+        ...req.body,
+        userAgent: req.headers['user-agent'] ?? null,
+      });
       return reply.status(201).send(setSessionCookie(reply, session, cookieSecure));
     },
   );

@@ -56,10 +56,14 @@ export function createMembersService(deps: MembersDeps) {
       return withTenant(db, p.orgId, (tx) => listMembers(tx));
     },
 
-    async invite(p: MemberPrincipal, input: { email: string; role: Role }): Promise<{ invite: Invite; url: string; token: string }> {
+    async invite(
+      p: MemberPrincipal,
+      input: { email: string; role: Role },
+    ): Promise<{ invite: Invite; url: string; token: string }> {
       const email = input.email.trim().toLowerCase();
       return withTenant(db, p.orgId, async (tx) => {
-        if (await findMemberByEmail(tx, email)) throw new AppError('conflict', 'a member with this email already exists');
+        if (await findMemberByEmail(tx, email))
+          throw new AppError('conflict', 'a member with this email already exists');
         const now = clock.now();
         const token = newToken(INVITE_PREFIX);
         const invite = await insertInvite(tx, {
@@ -82,20 +86,27 @@ export function createMembersService(deps: MembersDeps) {
       await withTenant(db, p.orgId, async (tx) => {
         const invite = await lockInvite(tx, id);
         if (invite === undefined) throw notFound('invite');
-        if (invite.acceptedAt !== null || invite.revokedAt !== null) throw new AppError('conflict', 'invite is no longer open');
+        if (invite.acceptedAt !== null || invite.revokedAt !== null)
+          throw new AppError('conflict', 'invite is no longer open');
         await markInvite(tx, id, { revokedAt: clock.now() });
       });
     },
 
     /** Accepts an invite: creates the member and signs them in. A used or expired token is 410. */
-    async acceptInvite(input: { token: string; name: string; password: string; userAgent: string | null }): Promise<NewSession> {
+    async acceptInvite(input: {
+      token: string;
+      name: string;
+      password: string;
+      userAgent: string | null;
+    }): Promise<NewSession> {
       assertPasswordPolicy(input.password);
       const hit = input.token.startsWith(INVITE_PREFIX)
         ? await withApp(db, async (tx) =>
             (
-              await sql<{ org_id: string; invite_id: string }>`select org_id, invite_id from ony_resolve_invite(${sha256(input.token)})`.execute(
-                tx,
-              )
+              await sql<{
+                org_id: string;
+                invite_id: string;
+              }>`select org_id, invite_id from ony_resolve_invite(${sha256(input.token)})`.execute(tx)
             ).rows.at(0),
           )
         : undefined;
@@ -107,9 +118,16 @@ export function createMembersService(deps: MembersDeps) {
         if (invite === undefined || invite.acceptedAt !== null || invite.revokedAt !== null) {
           throw new AppError('gone', 'this invite was already used or revoked');
         }
-        if (invite.expiresAt <= now) throw new AppError('gone', 'this invite has expired; ask an admin for a new one');
-        if (await findMemberByEmail(tx, invite.email)) throw new AppError('conflict', 'a member with this email already exists');
-        const member = await insertMember(tx, { email: invite.email, name: input.name, role: invite.role, passwordHash });
+        if (invite.expiresAt <= now)
+          throw new AppError('gone', 'this invite has expired; ask an admin for a new one');
+        if (await findMemberByEmail(tx, invite.email))
+          throw new AppError('conflict', 'a member with this email already exists');
+        const member = await insertMember(tx, {
+          email: invite.email,
+          name: input.name,
+          role: invite.role,
+          passwordHash,
+        });
         await markInvite(tx, invite.id, { acceptedAt: now });
         return auth.createSession(tx, member.id, input.userAgent);
       });
@@ -153,13 +171,21 @@ export function createMembersService(deps: MembersDeps) {
         const target = await lockMember(tx, memberId);
         if (target === undefined) throw notFound('member');
         const now = clock.now();
-        await updateMember(tx, memberId, { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null }, now);
+        await updateMember(
+          tx,
+          memberId,
+          { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null },
+          now,
+        );
         await replaceRecoveryCodes(tx, memberId, []);
         await revokeSessions(tx, memberId, now);
       });
     },
 
-    async updateProfile(p: MemberPrincipal, patch: { name?: string; phone?: string | null }): Promise<Member> {
+    async updateProfile(
+      p: MemberPrincipal,
+      patch: { name?: string; phone?: string | null },
+    ): Promise<Member> {
       if (patch.phone != null && !isE164(patch.phone)) {
         throw new AppError('validation_failed', 'phone must be in E.164 form, e.g. +14155550123');
       }

@@ -46,7 +46,11 @@ export function createKeyring(master: MasterKey): Keyring {
       const key = randomBytes(32);
       await tx.db
         .insertInto('org_keys')
-        .values({ org_id: tx.orgId, master_key_id: master.id, wrapped_key: wrapDataKey(master, tx.orgId, key) })
+        .values({
+          org_id: tx.orgId,
+          master_key_id: master.id,
+          wrapped_key: wrapDataKey(master, tx.orgId, key),
+        })
         .execute();
     },
     async encrypt(tx, plaintext, aad) {

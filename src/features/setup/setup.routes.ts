@@ -12,7 +12,11 @@ export function setupRoutes(app: AppInstance, deps: { setup: SetupService; cooki
     '/v1/setup',
     {
       config: { auth: 'none' },
-      schema: { tags, summary: 'Whether first-run setup is still needed', response: { 200: Type.Object({ needed: Type.Boolean() }) } },
+      schema: {
+        tags,
+        summary: 'Whether first-run setup is still needed',
+        response: { 200: Type.Object({ needed: Type.Boolean() }) },
+      },
     },
     async () => ({ needed: !(await setup.orgExists()) }),
   );
@@ -42,7 +46,11 @@ export function setupRoutes(app: AppInstance, deps: { setup: SetupService; cooki
       const b = req.body;
       const session = await setup.setupWithToken(
         b.setup_token,
-        { orgName: b.org_name, slug: b.org_slug, admin: { email: b.email, name: b.name, password: b.password } },
+        {
+          orgName: b.org_name,
+          slug: b.org_slug,
+          admin: { email: b.email, name: b.name, password: b.password },
+        },
         req.headers['user-agent'] ?? null,
       );
       return reply.status(201).send(setSessionCookie(reply, session, cookieSecure));

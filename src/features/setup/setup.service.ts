@@ -36,7 +36,10 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
   async function createOrgIn(tx: TenantTx, input: NewOrgInput, passwordHash: string) {
     const slug = input.slug ?? slugify(input.orgName);
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) {
-      throw new AppError('validation_failed', 'slug must be lowercase letters, digits and dashes (at most 63)');
+      throw new AppError(
+        'validation_failed',
+        'slug must be lowercase letters, digits and dashes (at most 63)',
+      );
     }
     await insertOrg(tx, { name: input.orgName, slug });
     await keyring.createOrgKey(tx);
@@ -50,7 +53,10 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
 
   return {
     async orgExists(): Promise<boolean> {
-      return withApp(db, async (tx) => (await sql<{ e: boolean }>`select ony_org_exists() as e`.execute(tx)).rows[0]!.e);
+      return withApp(
+        db,
+        async (tx) => (await sql<{ e: boolean }>`select ony_org_exists() as e`.execute(tx)).rows[0]!.e,
+      );
     },
 
     /** Operator path (`ony setup`): no token, the operator has the server. */
@@ -58,7 +64,9 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
       assertPasswordPolicy(input.admin.password);
       const passwordHash = await hashPassword(input.admin.password);
       const orgId = randomUUID();
-      const member = await withTenant(db, orgId, (tx) => createOrgIn(tx, input, passwordHash)).catch(mapUnique);
+      const member = await withTenant(db, orgId, (tx) => createOrgIn(tx, input, passwordHash)).catch(
+        mapUnique,
+      );
       return { orgId, memberId: member.id, slug: input.slug ?? slugify(input.orgName) };
     },
 
@@ -69,7 +77,11 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
       await withOwner(db, (tx) =>
         tx
           .insertInto('setup_tokens')
-          .values({ token_hash: sha256(token), created_at: now, expires_at: new Date(now.getTime() + SETUP_TTL_MS) })
+          .values({
+            token_hash: sha256(token),
+            created_at: now,
+            expires_at: new Date(now.getTime() + SETUP_TTL_MS),
+          })
           .execute(),
       );
       return token;
@@ -81,9 +93,14 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
       const passwordHash = await hashPassword(input.admin.password);
       const orgId = randomUUID();
       return withTenant(db, orgId, async (tx) => {
-        const ok = (await sql<{ ok: boolean }>`select ony_consume_setup_token(${sha256(token)}) as ok`.execute(tx.db))
-          .rows[0]!.ok;
-        if (!ok) throw new AppError('gone', 'this setup token is unknown, used or expired; run `ony setup` on the server');
+        const ok = (
+          await sql<{ ok: boolean }>`select ony_consume_setup_token(${sha256(token)}) as ok`.execute(tx.db)
+        ).rows[0]!.ok;
+        if (!ok)
+          throw new AppError(
+            'gone',
+            'this setup token is unknown, used or expired; run `ony setup` on the server',
+          );
         const member = await createOrgIn(tx, input, passwordHash);
         return auth.createSession(tx, member.id, userAgent);
       }).catch(mapUnique);

@@ -18,7 +18,12 @@ export interface ProblemBody {
   [extra: string]: unknown;
 }
 
-function problem(code: ErrorCode, detail: string | undefined, requestId: string, extra?: Record<string, unknown>): ProblemBody {
+function problem(
+  code: ErrorCode,
+  detail: string | undefined,
+  requestId: string,
+  extra?: Record<string, unknown>,
+): ProblemBody {
   return {
     type: `${PROBLEM_TYPE_BASE}${code}`,
     title: ERROR_TITLE[code],
@@ -31,7 +36,11 @@ function problem(code: ErrorCode, detail: string | undefined, requestId: string,
 }
 
 /** Maps Fastify's own errors (validation, body size, media type, rate limit) to our codes. */
-function fromFastify(err: FastifyError): { code: ErrorCode; detail?: string; extra?: Record<string, unknown> } {
+function fromFastify(err: FastifyError): {
+  code: ErrorCode;
+  detail?: string;
+  extra?: Record<string, unknown>;
+} {
   if (err.validation) {
     return {
       code: 'validation_failed',
@@ -56,9 +65,12 @@ function fromFastify(err: FastifyError): { code: ErrorCode; detail?: string; ext
       return { code: 'bad_request', detail: 'body is not valid JSON' };
   }
   if (err.statusCode === 429) return { code: 'rate_limited', detail: err.message };
-  if (err.statusCode === 400 && err instanceof SyntaxError) return { code: 'bad_request', detail: 'body is not valid JSON' };
+  if (err.statusCode === 400 && err instanceof SyntaxError)
+    return { code: 'bad_request', detail: 'body is not valid JSON' };
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    const match = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(([, s]) => s === err.statusCode);
+    const match = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(
+      ([, s]) => s === err.statusCode,
+    );
     return { code: match?.[0] ?? 'bad_request', detail: err.message };
   }
   return { code: 'internal' };

@@ -4,7 +4,11 @@ import type { EphemeralStore } from '../../state/store.js';
 
 export function rateLimitStoreFor(store: EphemeralStore, prefix = 'rl:') {
   return class EphemeralRateLimitStore implements FastifyRateLimitStore {
-    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number) {
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ) {
       store.hit(`${prefix}${key}`, timeWindow).then(
         (h) => callback(null, { current: h.count, ttl: h.resetMs }),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
