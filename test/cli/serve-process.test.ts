@@ -1,0 +1,102 @@
+/**
+ * The server as an operator runs it: a real process (`ony serve`) on a real port, embedded mode in a
+ * temp data dir. First-run token printed, setup over HTTP, data kept across a restart, and a clean
+ * exit on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PASSWORD } from '../helpers/app.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function start(dataDir: string, port: number): { child: ChildProcess; output: () => string } {
+  let out = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
+    cwd: root, // so that --import tsx resolves; the data dir comes from ONY_DATA_DIR
+    env: { PATH: process.env.PATH, ONY_PORT: String(port), ONY_DATA_DIR: dataDir, ONY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  return { child, output: () => out };
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('timed out');
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+let dir: string | undefined;
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('ony serve as a process', () => {
+  it('prints a setup token, serves, keeps data across restarts and stops cleanly on SIGTERM', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ony-serve-'));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const first = start(dir, port);
+    await waitFor(async () => /ony_setup_[A-Za-z0-9_-]{43}/.test(first.output()), 45_000);
+    const token = /ony_setup_[A-Za-z0-9_-]{43}/.exec(first.output())![0];
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const setup = await fetch(`${base}/v1/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        setup_token: token,
+        org_name: 'Proc',
+        email: 'p@proc.test',
+        name: 'P',
+        password: PASSWORD,
+      }),
+    });
+    expect(setup.status).toBe(201);
+    const bad = await fetch(`${base}/v1/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"x":',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/problem\+json/);
+
+    const stopped = exited(first.child);
+    first.child.kill('SIGTERM');
+    expect(await stopped).toBe(0);
+    expect(first.output()).not.toMatch(/error/i);
+
+    // Restart on the same data: the org is still there, so no new setup token is printed.
+    const second = start(dir, port);
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 45_000);
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'p@proc.test', password: PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    expect(second.output()).not.toContain('ony_setup_');
+    const stopped2 = exited(second.child);
+    second.child.kill('SIGTERM');
+    expect(await stopped2).toBe(0);
+  }, 120_000);
+});
