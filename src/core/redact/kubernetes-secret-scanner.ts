@@ -62,7 +62,7 @@ function redactYamlDocument(
         continue;
       }
       if (line.indent <= header.indent) break;
-      const entry = /^([^:\s][^:]{0,252}):[ \t]*(.*)$/.exec(line.body);
+      const entry = /^([-._a-zA-Z0-9]{1,253}):[ \t]*(.*)$/.exec(line.body);
       if (entry !== null) {
         const value = entry[2]!;
         if (/^[|>][+\-0-9]*[ \t]*$/.test(value)) {
@@ -78,7 +78,7 @@ function redactYamlDocument(
             });
           j = k;
           continue;
-        } else if (value.length > 0) {
+        } else if (value.length > 0 && !value.startsWith('[REDACTED:')) {
           const valueStart = line.bodyStart + line.body.length - value.length;
           out.push({ type: 'kubernetes-secret-data', start: valueStart, end: line.end });
         }

@@ -179,7 +179,6 @@ const SYSTEM_DIRS = new Set([
   '/usr/local',
   '/usr/sbin',
   '/var/lib',
-  '/var/log',
 ]);
 const DISPOSABLE = new Set([
   'node_modules',
@@ -309,10 +308,27 @@ function decodeBase64(text: string): string | undefined {
 }
 
 class ShellAnalyser {
-  constructor(private readonly ctx: Ctx) {}
+  /** The working directory after a literal `cd`, when known; relative delete targets resolve against it. */
+  private cwd: string | undefined;
+
+  constructor(
+    private readonly ctx: Ctx,
+    cwd?: string,
+  ) {
+    this.cwd = cwd;
+  }
 
   private child(): ShellAnalyser {
-    return new ShellAnalyser({ ...this.ctx, depth: this.ctx.depth + 1, vars: new Map(this.ctx.vars) });
+    return new ShellAnalyser(
+      { ...this.ctx, depth: this.ctx.depth + 1, vars: new Map(this.ctx.vars) },
+      this.cwd,
+    );
+  }
+
+  private inCwd(target: string): string {
+    if (this.cwd === undefined || /^[/~]/.test(target) || /^[A-Za-z]:/.test(target) || target.startsWith('$'))
+      return target;
+    return `${this.cwd}/${target}`;
   }
 
   analyseScript(script: string): void {
@@ -646,6 +662,19 @@ class ShellAnalyser {
       return;
     }
     switch (lower) {
+      case 'cd':
+      case 'pushd': {
+        const dir = operands(args)[0];
+        this.cwd =
+          dir === undefined
+            ? '~'
+            : dir.startsWith('/') || dir.startsWith('~')
+              ? dir
+              : this.cwd !== undefined
+                ? `${this.cwd}/${dir}`
+                : undefined;
+        return;
+      }
       case 'eval': {
         if (words.slice(1).some((w) => w.decoded)) out.add('obfuscated_command', ev);
         if (words.slice(1).some((w) => w.dynamic)) {
@@ -694,7 +723,7 @@ class ShellAnalyser {
         const starts: string[] = [];
         for (const a of args) {
           if (a.startsWith('-') || a === '(' || a === '!') break;
-          starts.push(a);
+          starts.push(this.inCwd(a));
         }
         if (starts.some(isRootLike)) out.add('recursive_delete_root', ev);
         else out.add('destructive_delete', ev);
@@ -1085,7 +1114,9 @@ class ShellAnalyser {
       (ps && args.some((a) => /^-r(?:ecurse)?$/i.test(a))) ||
       ((name === 'rd' || name === 'rmdir' || name === 'del' || name === 'erase') &&
         args.some((a) => /^\/s$/i.test(a)));
-    const targets = operands(args).filter((t) => !/^\/[sqfaSQFA]$/.test(t) && !/^-\w+$/.test(t));
+    const targets = operands(args)
+      .filter((t) => !/^\/[sqfaSQFA]$/.test(t) && !/^-\w+$/.test(t))
+      .map((t) => this.inCwd(t));
     if (targets.some(isRootLike) && (recursive || targets.some((t) => /\*/.test(t)))) {
       out.add('recursive_delete_root', ev);
       return;

@@ -129,7 +129,7 @@ function classifyStatement(statement: string): ReasonCode | undefined {
     return !/\bwhere\b/.test(stmt) || ALWAYS_TRUE.test(stmt) ? 'unbounded_update' : 'data_modification';
   }
   if (
-    /^(?:insert|replace|merge|upsert|copy\s+\S+\s+from|load\s+data|call|exec|execute|do\s+'s')\b/.test(main)
+    /^(?:insert|replace|merge|upsert|copy\s+\S+\s+from|load\s+data|call|exec|execute)\b|^do\s+'s'/.test(main)
   )
     return 'data_modification';
   if (/^select\b/.test(main)) {

@@ -1,0 +1,151 @@
+/**
+ * Property and adversarial tests: the redactor never throws, returns sorted non-overlapping findings
+ * inside the input, removes secrets wherever they sit, is idempotent, and runs in linear time on
+ * inputs built to trigger catastrophic backtracking.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { positiveSamples } from '../../../test/fixtures/redact-corpus.js';
+import { redact } from './index.js';
+
+const samples = positiveSamples(99);
+
+/** Prefixes and structures the rules anchor on: the raw material of adversarial inputs. */
+const HOSTILE_PIECES = [
+  'a',
+  '=',
+  ':',
+  ' ',
+  '"',
+  "'",
+  '\\',
+  '\n',
+  '-----BEGIN ',
+  '-----BEGIN RSA PRIVATE KEY-----',
+  '-----END ',
+  'eyJ',
+  '.',
+  'ghp_',
+  'github_pat_',
+  'xoxb-',
+  'sk-',
+  'sk-ant-api03-',
+  'T3BlbkFJ',
+  'AKIA',
+  'AIza',
+  'password',
+  'password=',
+  'token: ',
+  'key=',
+  '://',
+  'postgres://u:',
+  '@',
+  'Bearer ',
+  'Authorization: Basic ',
+  '--password ',
+  'mysql -p',
+  'curl -u a:',
+  'kind: Secret\n',
+  'data:\n  ',
+  '"data": {',
+  '"kind": "Secret"',
+  'name: X_TOKEN\n  value: ',
+  'Q~',
+  '1234567890:AA',
+  'SG.',
+  'sig=',
+  '${',
+  '$(',
+] as const;
+
+describe('redact properties', () => {
+  it('never throws and returns sorted, non-overlapping findings inside the input', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(...HOSTILE_PIECES), fc.string({ maxLength: 12 })), {
+          maxLength: 80,
+        }),
+        (pieces) => {
+          const text = pieces.join('');
+          const { findings } = redact(text);
+          let last = 0;
+          for (const f of findings) {
+            expect(f.start).toBeGreaterThanOrEqual(last);
+            expect(f.end).toBeGreaterThan(f.start);
+            expect(f.end).toBeLessThanOrEqual(text.length);
+            last = f.end;
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('removes a secret wherever it is embedded, whatever surrounds it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...samples),
+        fc.string({ maxLength: 40 }).map((s) => s.replace(/[A-Za-z0-9_\-+/=.~%]+$/, '')),
+        fc.constantFrom('', ' ', '\n', '\t', '; ', ', ', ')'),
+        (sample, prefix, suffix) => {
+          const text = `${prefix}${prefix ? '\n' : ''}${sample.text}${suffix}`;
+          expect(redact(text).text).not.toContain(sample.secret);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is idempotent: redacting redacted text changes nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(fc.constantFrom(...samples.map((s) => s.text)), fc.constantFrom(...HOSTILE_PIECES)),
+          { maxLength: 10 },
+        ),
+        (parts) => {
+          const once = redact(parts.join(' ')).text;
+          expect(redact(once).text).toBe(once);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+function timeMs(text: string): number {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    redact(text);
+    runs.push(performance.now() - start);
+  }
+  return runs.sort((a, b) => a - b)[1]!;
+}
+
+describe('redact is linear on adversarial input', () => {
+  const KB = 1024;
+  it.each(HOSTILE_PIECES.map((p) => [JSON.stringify(p), p] as const))(
+    '%s repeated: doubling the input at most ~doubles the time',
+    (_, piece) => {
+      const small = piece.repeat(Math.ceil((128 * KB) / piece.length));
+      const large = piece.repeat(Math.ceil((256 * KB) / piece.length));
+      const tSmall = timeMs(small);
+      const tLarge = timeMs(large);
+      // Quadratic behaviour would give a ratio near 4 and, at these sizes, seconds per call.
+      expect(tLarge).toBeLessThan(Math.max(tSmall * 3.2, 60));
+      expect(tLarge).toBeLessThan(1_500);
+    },
+  );
+
+  it('random mixes of hostile pieces stay fast', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...HOSTILE_PIECES), { minLength: 1, maxLength: 6 }), (pieces) => {
+        const unit = pieces.join('');
+        const text = unit.repeat(Math.ceil((128 * KB) / unit.length));
+        expect(timeMs(text)).toBeLessThan(1_000);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
