@@ -11,7 +11,7 @@ import type { RedactionFinding } from './secret-types.js';
 
 /** `key =`, `"key":`, `key =>`, `key :=`; the value is read by VALUE from where this ends. */
 const KEY_AND_SEPARATOR =
-  /(?<![A-Za-z0-9_.\-$])([A-Za-z_][A-Za-z0-9_.\-]{0,79})(["']?)[ \t]{0,8}(:=|=>|=(?![=~>])|:(?![:=]))[ \t]{0,8}/g;
+  /(?<![A-Za-z0-9_.$-])([A-Za-z_][A-Za-z0-9_.-]{0,79})(["']?)[ \t]{0,8}(:=|=>|=(?![=~>])|:(?![:=]))[ \t]{0,8}/g;
 
 /** Cheap pre-check before the full key-name classification. */
 const MAYBE_SECRET_NAME =
@@ -37,7 +37,7 @@ const TYPE_KEYWORDS =
   /^(?:string|str|number|int|integer|float|bool|boolean|bytes|any|object|unknown|void|never|optional|char|text|varchar|secret|secretstr|password|token)(?:\[\])?[?!]?$/i;
 
 function isUpperSnake(key: string): boolean {
-  return /^[A-Z0-9_.\-]+$/.test(key) && /[A-Z]/.test(key);
+  return /^[A-Z0-9_.-]+$/.test(key) && /[A-Z]/.test(key);
 }
 
 /** A value that is code, not data: member access, calls, indexing. */
@@ -50,7 +50,7 @@ function looksLikeCode(value: string): boolean {
 }
 
 function looksLikePathOrUrl(value: string): boolean {
-  return /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*:\/\/)/.test(value);
+  return /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[a-z][a-z0-9+.-]*:\/\/)/.test(value);
 }
 
 function isHighEntropy(value: string): boolean {
@@ -122,6 +122,10 @@ export function scanAssignments(text: string): RedactionFinding[] {
         start: span[0],
         end: span[1],
       });
+      keys.lastIndex = span[1];
+    } else if (span[1] - span[0] > 128) {
+      // A long rejected value is not rescanned for keys inside it: that keeps `sig=sig=sig=…`
+      // linear with a small constant (each value is read at most once at full length).
       keys.lastIndex = span[1];
     }
   }

@@ -91,8 +91,7 @@ function redactYamlDocument(
 
 function redactJsonData(text: string, out: RedactionFinding[]): void {
   const open = new RegExp(JSON_DATA_OPEN.source, 'g');
-  let m: RegExpExecArray | null;
-  while ((m = open.exec(text)) !== null) {
+  while (open.exec(text) !== null) {
     const entry = new RegExp(JSON_ENTRY.source, 'yd');
     entry.lastIndex = open.lastIndex;
     let e: RegExpExecArray | null;

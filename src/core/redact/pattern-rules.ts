@@ -285,7 +285,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     // mysql -pSECRET (no space: with a space mysql prompts instead)
     type: 'cli-secret-flag',
     pattern: rx(String.raw`(?<=[ \t])-p([^\s\-][^\s]{0,255})`),
-    afterCommand: /(?<![A-Za-z0-9_\-])(?:mysql|mysqldump|mysqladmin|mariadb)(?![A-Za-z0-9_\-])/g,
+    afterCommand: /(?<![A-Za-z0-9_-])(?:mysql|mysqldump|mysqladmin|mariadb)(?![A-Za-z0-9_-])/g,
     group: 1,
     priority: 2,
     validate: notPlaceholder,
@@ -301,7 +301,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     // curl -u user:password, wget --user … (only for curl/wget/http: `-u` means other things elsewhere)
     type: 'cli-secret-flag',
     pattern: rx(String.raw`(?<=[ \t])(?:-u|--user)[ \t]{1,4}["']?[^\s:"']{1,256}:([^\s"']{1,256})`),
-    afterCommand: /(?<![A-Za-z0-9_\-])(?:curl|wget)(?![A-Za-z0-9_\-])/g,
+    afterCommand: /(?<![A-Za-z0-9_-])(?:curl|wget)(?![A-Za-z0-9_-])/g,
     group: 1,
     priority: 2,
     validate: notPlaceholder,

@@ -113,14 +113,15 @@ describe('redact properties', () => {
   });
 });
 
+/** Fastest of five runs: the least noisy estimate on a shared machine (GC, other workers). */
 function timeMs(text: string): number {
-  const runs: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
     const start = performance.now();
     redact(text);
-    runs.push(performance.now() - start);
+    best = Math.min(best, performance.now() - start);
   }
-  return runs.sort((a, b) => a - b)[1]!;
+  return best;
 }
 
 describe('redact is linear on adversarial input', () => {
@@ -133,7 +134,7 @@ describe('redact is linear on adversarial input', () => {
       const tSmall = timeMs(small);
       const tLarge = timeMs(large);
       // Quadratic behaviour would give a ratio near 4 and, at these sizes, seconds per call.
-      expect(tLarge).toBeLessThan(Math.max(tSmall * 3.2, 60));
+      expect(tLarge).toBeLessThan(Math.max(tSmall * 3.2, 100));
       expect(tLarge).toBeLessThan(1_500);
     },
   );
