@@ -51,9 +51,8 @@ const ACTION_LABELS: Readonly<Record<ActionType, string>> = {
 };
 
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }
