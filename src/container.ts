@@ -3,11 +3,13 @@
  * CLI commands and (later) workers get the same services.
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import { assertAppRoleIsConfined, connectPostgres, openPglite, type Database } from './db/client.js';
 import { migrate } from './db/migrator.js';
+import { signingKeyFromSeed, type SigningKey } from './core/audit-chain/checkpoint.js';
+import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createMembersService } from './features/members/members.service.js';
@@ -48,6 +50,14 @@ async function resolveMasterKey(config: Config, logger: Logger): Promise<MasterK
   return masterKeyFrom(key);
 }
 
+/** The checkpoint signing key: configured, or derived from the master key (one secret to keep). */
+function resolveSigningKey(config: Config, master: MasterKey): SigningKey {
+  const seed =
+    config.audit.signingSeed ??
+    Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), 'ony audit checkpoint signing key v1', 32));
+  return signingKeyFromSeed(`${new URL(config.publicUrl).host}/ony-audit`, seed);
+}
+
 export async function openDatabase(config: Config): Promise<Database> {
   if (config.databaseUrl !== undefined) return connectPostgres(config.databaseUrl);
   await mkdir(config.dataDir, { recursive: true });
@@ -78,6 +88,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const members = createMembersService({ db, config, clock, auth });
   const devices = createDevicesService({ db, clock });
   const setup = createSetupService({ db, keyring, clock, auth });
+  const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
 
   return {
     config,
@@ -90,6 +101,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     members,
     devices,
     setup,
+    audit,
     async close(): Promise<void> {
       await Promise.allSettled([store.close(), database.close()]);
     },

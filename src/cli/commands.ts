@@ -14,6 +14,18 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'create an organization and its first admin',
     load: async () => (await import('./server-commands.js')).setupCommand,
   },
+  'audit verify': {
+    summary: 'verify an org audit chain (or an export, offline)',
+    load: async () => (await import('./audit-commands.js')).auditVerify,
+  },
+  'audit export': {
+    summary: 'export an org audit chain as JSON lines',
+    load: async () => (await import('./audit-commands.js')).auditExport,
+  },
+  'audit checkpoint': {
+    summary: 'sign a checkpoint of an org audit chain head',
+    load: async () => (await import('./audit-commands.js')).auditCheckpoint,
+  },
   keygen: {
     summary: 'print a new master key for ONY_MASTER_KEY',
     load: async () => (await import('./server-commands.js')).keygen,

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { readAll, type CliIo, type Command } from './command.js';
 
-function configOrExit(io: CliIo): Config | undefined {
+export function configOrExit(io: CliIo): Config | undefined {
   try {
     return loadConfig(io.env);
   } catch (err) {
@@ -47,11 +47,23 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
           `or on the server: ony setup --org-name Acme --email you@example.com --name You  (password on stdin)\n\n`,
       );
     }
+    const every = config.audit.checkpointSeconds;
+    const checkpoints =
+      every > 0
+        ? setInterval(() => {
+            container.audit.checkpointAll().then(
+              (n) => n > 0 && log.info({ orgs: n }, 'signed audit checkpoints'),
+              (err: unknown) => log.error({ err }, 'audit checkpoint failed'),
+            );
+          }, every * 1000)
+        : undefined;
+    checkpoints?.unref();
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down: draining requests');
+      if (checkpoints) clearInterval(checkpoints);
       void app
         .close()
         .then(() => container.close())
@@ -156,10 +168,17 @@ from the first line of standard input (never a flag, so it stays out of shell hi
 };
 
 export const keygen: Command = {
-  usage: `usage: ony keygen
+  usage: `usage: ony keygen [--signing]
 
-Prints a new random 32-byte master key, base64-encoded, for ONY_MASTER_KEY.`,
-  async run(_argv, io) {
+Prints a new random 32-byte key, base64-encoded: a master key for ONY_MASTER_KEY, or with --signing
+an Ed25519 seed for ONY_AUDIT_SIGNING_KEY (its public key is then served at /.well-known/ony-audit-key).`,
+  async run(argv, io) {
+    const unknown = argv.filter((a) => a !== '--signing');
+    if (unknown.length > 0) {
+      io.stderr.write(`ony keygen: unknown option ${unknown[0]}\n`);
+      return 2;
+    }
+    // Both are 32 uniformly random bytes; an Ed25519 private key is exactly such a seed.
     io.stdout.write(`${randomBytes(32).toString('base64')}\n`);
     return 0;
   },

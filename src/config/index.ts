@@ -32,6 +32,12 @@ export interface Config {
     readonly windowSeconds: number;
   };
   readonly trustProxy: boolean;
+  readonly audit: {
+    /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
+    readonly signingSeed: Buffer | undefined;
+    /** Seconds between automatic checkpoints; 0 turns them off. */
+    readonly checkpointSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -95,6 +101,16 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   }
 
   // PORT is the common platform convention; ONY_PORT wins when both are set.
+  let signingSeed: Buffer | undefined;
+  const rawSeed = str('ONY_AUDIT_SIGNING_KEY');
+  if (rawSeed !== undefined) {
+    signingSeed = Buffer.from(rawSeed, 'base64');
+    if (signingSeed.length !== 32 || signingSeed.toString('base64') !== rawSeed) {
+      problems.push('ONY_AUDIT_SIGNING_KEY must be a 32-byte Ed25519 seed, base64-encoded; generate one with `ony keygen --signing`');
+      signingSeed = undefined;
+    }
+  }
+
   const port = str('ONY_PORT') !== undefined ? int('ONY_PORT', 8080, 0, 65535) : int('PORT', 8080, 0, 65535);
   const host = str('ONY_HOST') ?? '127.0.0.1';
   const publicUrlRaw = str('ONY_PUBLIC_URL') ?? `http://localhost:${port}`;
@@ -139,6 +155,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 900, 10, 86400),
     },
     trustProxy: bool('ONY_TRUST_PROXY', false),
+    audit: { signingSeed, checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -146,5 +163,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     session: Object.freeze(config.session),
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
+    audit: Object.freeze(config.audit),
   });
 }

@@ -93,7 +93,41 @@ export interface SetupTokensTable {
   used_at: Timestamp | null;
 }
 
+export interface AuditHeadsTable {
+  org_id: string;
+  seq: number;
+  hash: Buffer;
+}
+
+/** Only org_id, seq, prev_hash, hash and canonical are written; the rest is generated from canonical. */
+export interface AuditEventsTable {
+  org_id: string;
+  seq: number;
+  prev_hash: Buffer;
+  hash: Buffer;
+  canonical: string;
+  at: ColumnType<Date, never, never>;
+  actor_type: ColumnType<string, never, never>;
+  actor_id: ColumnType<string | null, never, never>;
+  action: ColumnType<string, never, never>;
+  subject_type: ColumnType<string, never, never>;
+  subject_id: ColumnType<string | null, never, never>;
+  meta: ColumnType<unknown, never, never>;
+}
+
+export interface AuditCheckpointsTable {
+  org_id: string;
+  seq: number;
+  hash: Buffer;
+  at: Timestamp;
+  key_name: string;
+  note: string;
+}
+
 export interface DB {
+  audit_heads: AuditHeadsTable;
+  audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   orgs: OrgsTable;
   org_keys: OrgKeysTable;
   members: MembersTable;

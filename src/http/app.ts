@@ -14,6 +14,7 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { sql } from 'kysely';
 import type { Container } from '../container.js';
+import { auditRoutes } from '../features/audit/audit.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
@@ -27,7 +28,7 @@ import { Problem } from './schemas.js';
 
 export type AppDeps = Pick<
   Container,
-  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup'
+  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup' | 'audit'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -161,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
   devicesRoutes(app, { devices: deps.devices });
+  auditRoutes(app, { audit: deps.audit });
 
   return app;
 }

@@ -23,7 +23,9 @@ import {
   type Member,
 } from '../members/members.repository.js';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './password.js';
-import type { Principal } from './principal.js';
+import { actorOf, type Principal } from './principal.js';
+import { auditEvents } from '../../core/audit-chain/events.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import {
   findSessionWithMember,
   insertSession,
@@ -276,6 +278,7 @@ export function createAuthService(deps: AuthDeps) {
         const now = clock.now();
         await updateMember(tx, p.memberId, { passwordHash: hash }, now);
         await revokeSessions(tx, p.memberId, now, { except: p.sessionId });
+        await appendAudit(tx, auditEvents.memberPasswordChanged(actorOf(p), { id: p.memberId }), now);
       });
     },
 
@@ -322,6 +325,7 @@ export function createAuthService(deps: AuthDeps) {
           p.memberId,
           codes.map((c) => sha256(normalizeRecovery(c))),
         );
+        await appendAudit(tx, auditEvents.memberTotpEnrolled(actorOf(p), { id: p.memberId }), now);
         return codes;
       });
     },
@@ -344,6 +348,7 @@ export function createAuthService(deps: AuthDeps) {
           clock.now(),
         );
         await replaceRecoveryCodes(tx, p.memberId, []);
+        await appendAudit(tx, auditEvents.memberTotpDisabled(actorOf(p), { id: p.memberId }), clock.now());
       });
     },
 

@@ -1,3 +1,4 @@
+import type { Actor } from '../../core/audit-chain/events.js';
 import type { Role } from '../../db/schema.js';
 
 /** Who is calling: a signed-in member (session cookie) or an agent device (bearer token). */
@@ -15,3 +16,7 @@ const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
 
 /** Whether a role is at least `min` (admin > member > viewer). */
 export const roleAtLeast = (role: Role, min: Role): boolean => RANK[role] >= RANK[min];
+
+/** The audit chain's view of a principal. */
+export const actorOf = (p: Principal): Actor =>
+  p.kind === 'member' ? { type: 'member', id: p.memberId } : { type: 'device', id: p.deviceId };

@@ -8,7 +8,9 @@ import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { newToken, sha256 } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
+import { auditEvents } from '../../core/audit-chain/events.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import { findDevice, insertDevice, listDevices, updateDevice, type Device } from './devices.repository.js';
 
 export const DEVICE_PREFIX = 'ony_dev_';
@@ -24,15 +26,18 @@ export function createDevicesService({ db, clock }: DevicesDeps) {
   return {
     async create(p: MemberPrincipal, name: string): Promise<{ device: Device; token: string }> {
       const token = newToken(DEVICE_PREFIX);
-      const device = await withTenant(db, p.orgId, (tx) =>
-        insertDevice(tx, {
+      const device = await withTenant(db, p.orgId, async (tx) => {
+        const now = clock.now();
+        const d = await insertDevice(tx, {
           name,
           tokenHash: sha256(token),
           tokenHint: token.slice(0, DEVICE_PREFIX.length + 4),
           createdBy: p.memberId,
-          now: clock.now(),
-        }),
-      );
+          now,
+        });
+        await appendAudit(tx, auditEvents.deviceCreated(actorOf(p), d), now);
+        return d;
+      });
       return { device, token };
     },
 
@@ -52,6 +57,7 @@ export function createDevicesService({ db, clock }: DevicesDeps) {
         if (d === undefined) throw notFound('device');
         if (d.revokedAt !== null) throw new AppError('conflict', 'device is revoked');
         await updateDevice(tx, id, { name });
+        await appendAudit(tx, auditEvents.deviceRenamed(actorOf(p), { id, name }), clock.now());
         return { ...d, name };
       });
     },
@@ -63,6 +69,7 @@ export function createDevicesService({ db, clock }: DevicesDeps) {
         if (d.revokedAt !== null) return d;
         const now = clock.now();
         await updateDevice(tx, id, { revokedAt: now });
+        await appendAudit(tx, auditEvents.deviceRevoked(actorOf(p), d), now);
         return { ...d, revokedAt: now };
       });
     },

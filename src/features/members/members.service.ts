@@ -11,9 +11,11 @@ import { newToken, sha256 } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isE164 } from '../../lib/phone.js';
 import { revokeSessions } from '../auth/sessions.repository.js';
+import { auditEvents } from '../../core/audit-chain/events.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
 import type { AuthService, NewSession } from '../auth/auth.service.js';
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import {
   countActiveAdmins,
   findMember,
@@ -74,6 +76,7 @@ export function createMembersService(deps: MembersDeps) {
           now,
           expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
         });
+        await appendAudit(tx, auditEvents.memberInvited(actorOf(p), invite), now);
         return { invite, token, url: `${config.publicUrl}/invite#${token}` };
       });
     },
@@ -88,7 +91,9 @@ export function createMembersService(deps: MembersDeps) {
         if (invite === undefined) throw notFound('invite');
         if (invite.acceptedAt !== null || invite.revokedAt !== null)
           throw new AppError('conflict', 'invite is no longer open');
-        await markInvite(tx, id, { revokedAt: clock.now() });
+        const now = clock.now();
+        await markInvite(tx, id, { revokedAt: now });
+        await appendAudit(tx, auditEvents.inviteRevoked(actorOf(p), invite), now);
       });
     },
 
@@ -129,6 +134,7 @@ export function createMembersService(deps: MembersDeps) {
           passwordHash,
         });
         await markInvite(tx, invite.id, { acceptedAt: now });
+        await appendAudit(tx, auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member), now);
         return auth.createSession(tx, member.id, input.userAgent);
       });
     },
@@ -137,8 +143,11 @@ export function createMembersService(deps: MembersDeps) {
       return withTenant(db, p.orgId, async (tx) => {
         const target = await lockMember(tx, memberId);
         if (target === undefined) throw notFound('member');
+        if (target.role === role) return target;
         await assertKeepsAnAdmin(tx, target, { role });
-        await updateMember(tx, memberId, { role }, clock.now());
+        const now = clock.now();
+        await updateMember(tx, memberId, { role }, now);
+        await appendAudit(tx, auditEvents.memberRoleChanged(actorOf(p), target, target.role, role), now);
         return (await findMember(tx, memberId))!;
       });
     },
@@ -152,6 +161,7 @@ export function createMembersService(deps: MembersDeps) {
         const now = clock.now();
         await updateMember(tx, memberId, { status: 'deactivated', deactivatedAt: now }, now);
         await revokeSessions(tx, memberId, now);
+        await appendAudit(tx, auditEvents.memberDeactivated(actorOf(p), target), now);
         return (await findMember(tx, memberId))!;
       });
     },
@@ -160,7 +170,10 @@ export function createMembersService(deps: MembersDeps) {
       return withTenant(db, p.orgId, async (tx) => {
         const target = await lockMember(tx, memberId);
         if (target === undefined) throw notFound('member');
-        await updateMember(tx, memberId, { status: 'active', deactivatedAt: null }, clock.now());
+        if (target.status === 'active') return target;
+        const now = clock.now();
+        await updateMember(tx, memberId, { status: 'active', deactivatedAt: null }, now);
+        await appendAudit(tx, auditEvents.memberReactivated(actorOf(p), target), now);
         return (await findMember(tx, memberId))!;
       });
     },
@@ -179,6 +192,7 @@ export function createMembersService(deps: MembersDeps) {
         );
         await replaceRecoveryCodes(tx, memberId, []);
         await revokeSessions(tx, memberId, now);
+        await appendAudit(tx, auditEvents.memberTotpReset(actorOf(p), target), now);
       });
     },
 
@@ -190,7 +204,9 @@ export function createMembersService(deps: MembersDeps) {
         throw new AppError('validation_failed', 'phone must be in E.164 form, e.g. +14155550123');
       }
       return withTenant(db, p.orgId, async (tx) => {
-        await updateMember(tx, p.memberId, patch, clock.now());
+        const now = clock.now();
+        await updateMember(tx, p.memberId, patch, now);
+        await appendAudit(tx, auditEvents.memberProfileUpdated(actorOf(p), { id: p.memberId }, patch), now);
         const m = await findMember(tx, p.memberId);
         if (m === undefined) throw notFound('member');
         return m;

@@ -15,6 +15,8 @@ import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { insertOrg, slugify } from '../orgs/orgs.repository.js';
 import { insertMember } from '../members/members.repository.js';
+import { auditEvents, systemActor } from '../../core/audit-chain/events.js';
+import { appendAudit, initAuditHead } from '../audit/audit.repository.js';
 
 export const SETUP_PREFIX = 'ony_setup_';
 const SETUP_TTL_MS = 24 * 3600 * 1000;
@@ -43,12 +45,17 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
     }
     await insertOrg(tx, { name: input.orgName, slug });
     await keyring.createOrgKey(tx);
-    return insertMember(tx, {
+    await initAuditHead(tx);
+    const member = await insertMember(tx, {
       email: input.admin.email.trim().toLowerCase(),
       name: input.admin.name,
       role: 'admin',
       passwordHash,
     });
+    const now = clock.now();
+    await appendAudit(tx, auditEvents.orgCreated(systemActor, { id: tx.orgId, name: input.orgName, slug }), now);
+    await appendAudit(tx, auditEvents.memberCreated(systemActor, member), now);
+    return member;
   }
 
   return {

@@ -1,0 +1,114 @@
+/** `ony audit verify|export|checkpoint`: the chain from the operator's shell. */
+import { createReadStream } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isUuid } from '../db/client.js';
+import type { CliIo, Command } from './command.js';
+import { configOrExit } from './server-commands.js';
+
+function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, io: CliIo, usage: string) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    io.stderr.write(`ony audit: ${(err as Error).message}\n\n${usage}\n`);
+    return undefined;
+  }
+}
+
+async function withContainer<T>(io: CliIo, fn: (c: Awaited<ReturnType<typeof import('../container.js').createContainer>>) => Promise<T>) {
+  const config = configOrExit(io);
+  if (!config) return 2;
+  const { createContainer } = await import('../container.js');
+  const { createLogger } = await import('../lib/logger.js');
+  const container = await createContainer(config, { logger: createLogger('warn') });
+  try {
+    return await fn(container);
+  } finally {
+    await container.close();
+  }
+}
+
+const verifyUsage = `usage: ony audit verify --org ORG_ID
+       ony audit verify --file chain.jsonl [--pubkey VERIFIER_KEY]
+
+Verifies an org's audit chain: every entry's hash, the links, gap-free seq, the chain head, and
+each signed checkpoint. With --file it verifies an export offline, without a database; --pubkey
+(the verifier_key of /.well-known/ony-audit-key) also checks the checkpoints' signatures.
+Prints a JSON report; exits 0 when the chain is intact, 1 when it is not (naming the first bad seq).`;
+
+export const auditVerify: Command = {
+  usage: verifyUsage,
+  async run(argv, io) {
+    const v = parse(argv, { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string' } }, io, verifyUsage);
+    if (!v) return 2;
+    const print = (report: { readonly ok: boolean; readonly [k: string]: unknown }) => {
+      io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return report.ok ? 0 : 1;
+    };
+    if (typeof v.file === 'string') {
+      const { verifyExport } = await import('../features/audit/offline-verify.js');
+      try {
+        const stream = v.file === '-' ? io.stdin : createReadStream(v.file);
+        const { reportView } = await import('../features/audit/audit.routes.js');
+        const report = await verifyExport(stream, typeof v.pubkey === 'string' ? v.pubkey : undefined);
+        return print({ org_id: report.orgId, ...reportView(report), signatures_checked: typeof v.pubkey === 'string' });
+      } catch (err) {
+        io.stderr.write(`ony audit verify: ${(err as Error).message}\n`);
+        return 2;
+      }
+    }
+    if (typeof v.org !== 'string' || !isUuid(v.org)) {
+      io.stderr.write(`ony audit verify: give --org <org uuid> or --file <export>\n\n${verifyUsage}\n`);
+      return 2;
+    }
+    const org = v.org;
+    return withContainer(io, async (c) => {
+      const { reportView } = await import('../features/audit/audit.routes.js');
+      return print({ org_id: org, ...reportView(await c.audit.verify(org)) });
+    });
+  },
+};
+
+const exportUsage = `usage: ony audit export --org ORG_ID > chain.jsonl
+
+Writes the org's audit chain as JSON lines: a header, the signed checkpoints, then every entry
+with the exact canonical text that was hashed. Verify it anywhere with \`ony audit verify --file\`.`;
+
+export const auditExport: Command = {
+  usage: exportUsage,
+  async run(argv, io) {
+    const v = parse(argv, { org: { type: 'string' } }, io, exportUsage);
+    if (!v) return 2;
+    if (typeof v.org !== 'string' || !isUuid(v.org)) {
+      io.stderr.write(`ony audit export: --org <org uuid> is required\n`);
+      return 2;
+    }
+    const org = v.org;
+    return withContainer(io, async (c) => {
+      for await (const line of c.audit.exportLines(org)) {
+        if (!io.stdout.write(`${line}\n`)) await new Promise((r) => io.stdout.once('drain', r));
+      }
+      return 0;
+    });
+  },
+};
+
+const checkpointUsage = `usage: ony audit checkpoint --org ORG_ID
+       ony audit checkpoint --all
+
+Signs a checkpoint of the chain head now (the server also does this every
+ONY_AUDIT_CHECKPOINT_SECONDS). Prints the signed note.`;
+
+export const auditCheckpoint: Command = {
+  usage: checkpointUsage,
+  async run(argv, io) {
+    const v = parse(argv, { org: { type: 'string' }, all: { type: 'boolean' } }, io, checkpointUsage);
+    if (!v) return 2;
+    if (v.all === true) return withContainer(io, async (c) => (io.stdout.write(`signed ${await c.audit.checkpointAll()} checkpoints\n`), 0));
+    if (typeof v.org !== 'string' || !isUuid(v.org)) {
+      io.stderr.write(`ony audit checkpoint: give --org <org uuid> or --all\n`);
+      return 2;
+    }
+    const org = v.org;
+    return withContainer(io, async (c) => (io.stdout.write((await c.audit.checkpoint(org)).note), 0));
+  },
+};

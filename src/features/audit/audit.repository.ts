@@ -1,0 +1,133 @@
+/** The audit chain in the database: append under the head's row lock, read, stream, checkpoints. */
+import { sql } from 'kysely';
+import { genesisHash, sealEntry, type AuditEvent } from '../../core/audit-chain/entry.js';
+import type { StoredEntry } from '../../core/audit-chain/verify.js';
+import type { TenantTx } from '../../db/client.js';
+
+const hex = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('hex');
+const bytes = (h: string): Buffer => Buffer.from(h, 'hex');
+
+/** Starts an org's chain (inside the org-creating transaction). */
+export async function initAuditHead(tx: TenantTx): Promise<void> {
+  await tx.db
+    .insertInto('audit_heads')
+    .values({ org_id: tx.orgId, seq: 0, hash: bytes(genesisHash(tx.orgId)) })
+    .onConflict((oc) => oc.column('org_id').doNothing())
+    .execute();
+}
+
+/**
+ * Appends one entry in the caller's transaction. The head row lock serialises appends per org, so
+ * seq has no gaps and the chain no forks; if anything fails, the caller's whole change fails.
+ */
+export async function appendAudit(tx: TenantTx, event: AuditEvent, now: Date): Promise<{ seq: number; hash: string }> {
+  const head = await tx.db
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('org_id', '=', tx.orgId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (head === undefined) throw new Error(`audit chain head missing for org ${tx.orgId}`);
+  const sealed = sealEntry(tx.orgId, { seq: Number(head.seq), hash: hex(head.hash) }, event, now);
+  await sql`
+    with appended as (
+      insert into audit_events (org_id, seq, prev_hash, hash, canonical)
+      values (${tx.orgId}, ${sealed.fields.seq}, ${bytes(sealed.fields.prev_hash)}, ${bytes(sealed.hash)}, ${sealed.canonical})
+      returning org_id, seq, hash
+    )
+    update audit_heads h set seq = appended.seq, hash = appended.hash
+    from appended where h.org_id = appended.org_id`.execute(tx.db);
+  return { seq: sealed.fields.seq, hash: sealed.hash };
+}
+
+export async function getHead(tx: TenantTx): Promise<{ seq: number; hash: string } | undefined> {
+  const row = await tx.db.selectFrom('audit_heads').select(['seq', 'hash']).where('org_id', '=', tx.orgId).executeTakeFirst();
+  return row && { seq: Number(row.seq), hash: hex(row.hash) };
+}
+
+/** A page of stored entries in seq order, for verification and export. */
+export async function entriesAfter(tx: TenantTx, afterSeq: number, limit: number): Promise<StoredEntry[]> {
+  const rows = await tx.db
+    .selectFrom('audit_events')
+    .select(['seq', 'prev_hash', 'hash', 'canonical'])
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ seq: Number(r.seq), prevHash: hex(r.prev_hash), hash: hex(r.hash), canonical: r.canonical }));
+}
+
+export async function hashesAt(tx: TenantTx, seqs: readonly number[]): Promise<Map<number, string>> {
+  if (seqs.length === 0) return new Map();
+  const rows = await tx.db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', 'in', seqs).execute();
+  return new Map(rows.map((r) => [Number(r.seq), hex(r.hash)]));
+}
+
+export interface AuditRow {
+  readonly seq: number;
+  readonly at: Date;
+  readonly actorType: string;
+  readonly actorId: string | null;
+  readonly action: string;
+  readonly subjectType: string;
+  readonly subjectId: string | null;
+  readonly meta: unknown;
+  readonly hash: string;
+}
+
+export interface AuditFilter {
+  readonly actorId?: string | undefined;
+  readonly action?: string | undefined;
+  readonly subjectType?: string | undefined;
+  readonly subjectId?: string | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  /** Keyset pagination: entries with seq below this. */
+  readonly beforeSeq?: number | undefined;
+}
+
+export async function listAudit(tx: TenantTx, f: AuditFilter, limit: number): Promise<AuditRow[]> {
+  let q = tx.db
+    .selectFrom('audit_events')
+    .select(['seq', 'at', 'actor_type', 'actor_id', 'action', 'subject_type', 'subject_id', 'meta', 'hash']);
+  if (f.actorId !== undefined) q = q.where('actor_id', '=', f.actorId);
+  if (f.action !== undefined) q = q.where('action', '=', f.action);
+  if (f.subjectType !== undefined) q = q.where('subject_type', '=', f.subjectType);
+  if (f.subjectId !== undefined) q = q.where('subject_id', '=', f.subjectId);
+  if (f.from !== undefined) q = q.where('at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('at', '<', f.to);
+  if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+  const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    at: r.at,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    action: r.action,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    meta: r.meta,
+    hash: hex(r.hash),
+  }));
+}
+
+export interface StoredCheckpoint {
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: Date;
+  readonly keyName: string;
+  readonly note: string;
+}
+
+export async function insertCheckpoint(tx: TenantTx, c: StoredCheckpoint): Promise<void> {
+  await tx.db
+    .insertInto('audit_checkpoints')
+    .values({ org_id: tx.orgId, seq: c.seq, hash: bytes(c.hash), at: c.at, key_name: c.keyName, note: c.note })
+    .onConflict((oc) => oc.columns(['org_id', 'seq']).doNothing())
+    .execute();
+}
+
+export async function listCheckpoints(tx: TenantTx): Promise<StoredCheckpoint[]> {
+  const rows = await tx.db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
+  return rows.map((r) => ({ seq: Number(r.seq), hash: hex(r.hash), at: r.at, keyName: r.key_name, note: r.note }));
+}

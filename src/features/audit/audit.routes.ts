@@ -1,0 +1,161 @@
+import { Type } from '@sinclair/typebox';
+import type { AppInstance } from '../../http/app-types.js';
+import { memberOf } from '../../http/plugins/auth.js';
+import { DateTime, problemResponses } from '../../http/schemas.js';
+import { AUDIT_ACTIONS } from '../../core/audit-chain/events.js';
+import type { ChainReport } from '../../core/audit-chain/verify.js';
+import type { StoredCheckpoint } from './audit.repository.js';
+import type { AuditService } from './audit.service.js';
+
+const Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const CheckpointView = Type.Object({ seq: Type.Integer(), hash: Hex, at: DateTime, key_name: Type.String(), note: Type.String() });
+const checkpointView = (c: StoredCheckpoint) => ({ seq: c.seq, hash: c.hash, at: c.at.toISOString(), key_name: c.keyName, note: c.note });
+
+const VerifyView = Type.Object({
+  ok: Type.Boolean(),
+  entries: Type.Integer(),
+  head_seq: Type.Optional(Type.Integer()),
+  head_hash: Type.Optional(Hex),
+  bad_seq: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.String()),
+  checkpoints_verified: Type.Integer(),
+  latest_checkpoint: Type.Union([CheckpointView, Type.Null()]),
+});
+
+export const reportView = (r: ChainReport) =>
+  r.ok
+    ? { ok: true, entries: r.entries, head_seq: r.headSeq, head_hash: r.headHash, checkpoints_verified: r.checkpointsVerified }
+    : { ok: false, entries: r.entries, bad_seq: r.badSeq, reason: r.reason, detail: r.detail, checkpoints_verified: r.checkpointsVerified };
+
+export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
+  const { audit } = deps;
+  const tags = ['audit'];
+
+  app.get(
+    '/v1/admin/audit',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: {
+        tags,
+        summary: 'The audit chain, newest first, with filters; page with before_seq = next_before_seq',
+        querystring: Type.Object(
+          {
+            actor_id: Type.Optional(Type.String({ maxLength: 64 })),
+            action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
+            subject_type: Type.Optional(Type.String({ maxLength: 32 })),
+            subject_id: Type.Optional(Type.String({ maxLength: 64 })),
+            from: Type.Optional(DateTime),
+            to: Type.Optional(DateTime),
+            before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            entries: Type.Array(
+              Type.Object({
+                seq: Type.Integer(),
+                at: DateTime,
+                actor_type: Type.String(),
+                actor_id: Type.Union([Type.String(), Type.Null()]),
+                action: Type.String(),
+                subject_type: Type.String(),
+                subject_id: Type.Union([Type.String(), Type.Null()]),
+                meta: Type.Unknown(),
+                hash: Hex,
+              }),
+            ),
+            next_before_seq: Type.Union([Type.Integer(), Type.Null()]),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const limit = q.limit ?? 100;
+      const rows = await audit.list(
+        memberOf(req).orgId,
+        {
+          actorId: q.actor_id,
+          action: q.action,
+          subjectType: q.subject_type,
+          subjectId: q.subject_id,
+          from: q.from !== undefined ? new Date(q.from) : undefined,
+          to: q.to !== undefined ? new Date(q.to) : undefined,
+          beforeSeq: q.before_seq,
+        },
+        limit,
+      );
+      return {
+        entries: rows.map((r) => ({
+          seq: r.seq,
+          at: r.at.toISOString(),
+          actor_type: r.actorType,
+          actor_id: r.actorId,
+          action: r.action,
+          subject_type: r.subjectType,
+          subject_id: r.subjectId,
+          meta: r.meta,
+          hash: r.hash,
+        })),
+        next_before_seq: rows.length === limit ? rows[rows.length - 1]!.seq : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/admin/audit/verify',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: {
+        tags,
+        summary: 'Verify the whole chain and its signed checkpoints; names the first bad seq and why',
+        response: { 200: VerifyView, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const orgId = memberOf(req).orgId;
+      const report = await audit.verify(orgId);
+      const latest = (await audit.listCheckpoints(orgId)).at(-1);
+      return { ...reportView(report), latest_checkpoint: latest ? checkpointView(latest) : null };
+    },
+  );
+
+  app.get(
+    '/v1/admin/audit/checkpoints',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: { tags, summary: 'Signed checkpoints of the chain head', response: { 200: Type.Array(CheckpointView), ...problemResponses } },
+    },
+    async (req) => (await audit.listCheckpoints(memberOf(req).orgId)).map(checkpointView),
+  );
+
+  app.post(
+    '/v1/admin/audit/checkpoints',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: { tags, summary: 'Sign a checkpoint of the current head now', response: { 201: CheckpointView, ...problemResponses } },
+    },
+    async (req, reply) => reply.status(201).send(checkpointView(await audit.checkpoint(memberOf(req).orgId))),
+  );
+
+  app.get(
+    '/.well-known/ony-audit-key',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags,
+        summary: 'The Ed25519 key that signs audit checkpoints (signed-note verifier key format)',
+        security: [],
+        response: { 200: Type.Object({ key_name: Type.String(), verifier_key: Type.String() }) },
+      },
+    },
+    async () => {
+      const k = audit.publicKey();
+      return { key_name: k.name, verifier_key: k.verifierKey };
+    },
+  );
+}
