@@ -58,8 +58,12 @@ function resolveSigningKey(config: Config, master: MasterKey): SigningKey {
   return signingKeyFromSeed(`${new URL(config.publicUrl).host}/ony-audit`, seed);
 }
 
-export async function openDatabase(config: Config): Promise<Database> {
-  if (config.databaseUrl !== undefined) return connectPostgres(config.databaseUrl);
+export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
+  if (config.databaseUrl !== undefined) {
+    return connectPostgres(config.databaseUrl, 10, (err) =>
+      logger?.warn({ err }, 'idle database connection lost'),
+    );
+  }
   await mkdir(config.dataDir, { recursive: true });
   return openPglite(join(config.dataDir, 'pglite'));
 }
@@ -67,7 +71,7 @@ export async function openDatabase(config: Config): Promise<Database> {
 export async function createContainer(config: Config, options: ContainerOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const database = options.database ?? (await openDatabase(config));
+  const database = options.database ?? (await openDatabase(config, logger));
   const store =
     options.store ??
     (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());

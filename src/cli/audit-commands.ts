@@ -5,16 +5,27 @@ import { isUuid } from '../db/client.js';
 import type { CliIo, Command } from './command.js';
 import { configOrExit } from './server-commands.js';
 
-function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, io: CliIo, usage: string) {
+function parse(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  io: CliIo,
+  usage: string,
+) {
   try {
-    return parseArgs({ args: [...argv], options, strict: true }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args: [...argv], options, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
   } catch (err) {
     io.stderr.write(`ony audit: ${(err as Error).message}\n\n${usage}\n`);
     return undefined;
   }
 }
 
-async function withContainer<T>(io: CliIo, fn: (c: Awaited<ReturnType<typeof import('../container.js').createContainer>>) => Promise<T>) {
+async function withContainer<T>(
+  io: CliIo,
+  fn: (c: Awaited<ReturnType<typeof import('../container.js').createContainer>>) => Promise<T>,
+) {
   const config = configOrExit(io);
   if (!config) return 2;
   const { createContainer } = await import('../container.js');
@@ -38,7 +49,12 @@ Prints a JSON report; exits 0 when the chain is intact, 1 when it is not (naming
 export const auditVerify: Command = {
   usage: verifyUsage,
   async run(argv, io) {
-    const v = parse(argv, { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string' } }, io, verifyUsage);
+    const v = parse(
+      argv,
+      { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string' } },
+      io,
+      verifyUsage,
+    );
     if (!v) return 2;
     const print = (report: { readonly ok: boolean; readonly [k: string]: unknown }) => {
       io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -50,7 +66,11 @@ export const auditVerify: Command = {
         const stream = v.file === '-' ? io.stdin : createReadStream(v.file);
         const { reportView } = await import('../features/audit/audit.routes.js');
         const report = await verifyExport(stream, typeof v.pubkey === 'string' ? v.pubkey : undefined);
-        return print({ org_id: report.orgId, ...reportView(report), signatures_checked: typeof v.pubkey === 'string' });
+        return print({
+          org_id: report.orgId,
+          ...reportView(report),
+          signatures_checked: typeof v.pubkey === 'string',
+        });
       } catch (err) {
         io.stderr.write(`ony audit verify: ${(err as Error).message}\n`);
         return 2;
@@ -103,7 +123,11 @@ export const auditCheckpoint: Command = {
   async run(argv, io) {
     const v = parse(argv, { org: { type: 'string' }, all: { type: 'boolean' } }, io, checkpointUsage);
     if (!v) return 2;
-    if (v.all === true) return withContainer(io, async (c) => (io.stdout.write(`signed ${await c.audit.checkpointAll()} checkpoints\n`), 0));
+    if (v.all === true)
+      return withContainer(
+        io,
+        async (c) => (io.stdout.write(`signed ${await c.audit.checkpointAll()} checkpoints\n`), 0),
+      );
     if (typeof v.org !== 'string' || !isUuid(v.org)) {
       io.stderr.write(`ony audit checkpoint: give --org <org uuid> or --all\n`);
       return 2;

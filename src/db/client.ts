@@ -33,8 +33,15 @@ export const isUuid = (v: string): boolean => UUID.test(v);
 // int8 as JS number (ids and counters stay far below 2^53), bytea as Buffer, on both drivers.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function connectPostgres(url: string, max = 10): Database {
+export function connectPostgres(
+  url: string,
+  max = 10,
+  onIdleError: (err: Error) => void = () => undefined,
+): Database {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'ony' });
+  // An idle client can die (server restart, admin termination); without a listener pg would throw
+  // it as an uncaught exception. The pool replaces the client; the next query reconnects.
+  pool.on('error', onIdleError);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { kind: 'postgres', db, close: () => db.destroy() };
 }

@@ -28,7 +28,18 @@ const SAMPLE_BODIES: Record<string, unknown> = {
 
 async function snapshotOfOrg(orgId: string): Promise<string> {
   const parts: string[] = [];
-  for (const table of ['orgs', 'members', 'sessions', 'devices', 'invites', 'recovery_codes', 'org_keys']) {
+  for (const table of [
+    'orgs',
+    'members',
+    'sessions',
+    'devices',
+    'invites',
+    'recovery_codes',
+    'org_keys',
+    'audit_heads',
+    'audit_events',
+    'audit_checkpoints',
+  ]) {
     const key = table === 'orgs' ? 'id' : 'org_id';
     const rows = await sql<
       Record<string, unknown>

@@ -18,7 +18,10 @@ function chain(n: number, orgId = ORG): StoredEntry[] {
   const out: StoredEntry[] = [];
   let prev = { seq: 0, hash: genesisHash(orgId) };
   for (let i = 0; i < n; i++) {
-    const ev: AuditEvent = auditEvents.deviceCreated({ type: 'member', id: `m${i}` }, { id: `d${i}`, name: `device ${i}` });
+    const ev: AuditEvent = auditEvents.deviceCreated(
+      { type: 'member', id: `m${i}` },
+      { id: `d${i}`, name: `device ${i}` },
+    );
     const s = sealEntry(orgId, prev, ev, new Date(at.getTime() + i * 1000));
     out.push({ seq: s.fields.seq, prevHash: s.fields.prev_hash, hash: s.hash, canonical: s.canonical });
     prev = { seq: s.fields.seq, hash: s.hash };
@@ -28,8 +31,15 @@ function chain(n: number, orgId = ORG): StoredEntry[] {
 
 describe('entries', () => {
   it('canonicalizes with RFC 8785 (sorted keys, ES number form) and hashes prev || canonical', () => {
-    expect(canonicalize({ b: 1, a: [true, null, 1.5e-7, 'é'], c: { z: 1, y: 2 } })).toBe('{"a":[true,null,1.5e-7,"é"],"b":1,"c":{"y":2,"z":1}}');
-    const s = sealEntry(ORG, { seq: 0, hash: genesisHash(ORG) }, auditEvents.orgCreated(systemActor, { id: ORG, name: 'Acme', slug: 'acme' }), at);
+    expect(canonicalize({ b: 1, a: [true, null, 1.5e-7, 'é'], c: { z: 1, y: 2 } })).toBe(
+      '{"a":[true,null,1.5e-7,"é"],"b":1,"c":{"y":2,"z":1}}',
+    );
+    const s = sealEntry(
+      ORG,
+      { seq: 0, hash: genesisHash(ORG) },
+      auditEvents.orgCreated(systemActor, { id: ORG, name: 'Acme', slug: 'acme' }),
+      at,
+    );
     expect(s.canonical).toBe(
       `{"action":"org.created","actor_id":null,"actor_type":"system","at":"2026-11-23T14:02:03.456Z","meta":{"name":"Acme","slug":"acme"},"org_id":"${ORG}","prev_hash":"${genesisHash(ORG)}","seq":1,"subject_id":"${ORG}","subject_type":"org","v":1}`,
     );
@@ -42,19 +52,37 @@ describe('entries', () => {
 describe('verification', () => {
   it('accepts an intact chain and names the first bad seq for each kind of tampering', () => {
     const good = chain(6);
-    expect(verifyEntries(ORG, good, { seq: 6, hash: good[5]!.hash })).toMatchObject({ ok: true, entries: 6, headSeq: 6 });
+    expect(verifyEntries(ORG, good, { seq: 6, hash: good[5]!.hash })).toMatchObject({
+      ok: true,
+      entries: 6,
+      headSeq: 6,
+    });
 
-    const altered = good.map((e) => (e.seq === 3 ? { ...e, canonical: e.canonical.replace('device 2', 'device X') } : e));
+    const altered = good.map((e) =>
+      e.seq === 3 ? { ...e, canonical: e.canonical.replace('device 2', 'device X') } : e,
+    );
     expect(verifyEntries(ORG, altered)).toMatchObject({ ok: false, badSeq: 3, reason: 'hash_mismatch' });
 
     const deleted = good.filter((e) => e.seq !== 4);
     expect(verifyEntries(ORG, deleted)).toMatchObject({ ok: false, badSeq: 4, reason: 'gap' });
 
-    const swapped = [good[0]!, good[1]!, { ...good[3]!, seq: 3 }, { ...good[2]!, seq: 4 }, good[4]!, good[5]!];
+    const swapped = [
+      good[0]!,
+      good[1]!,
+      { ...good[3]!, seq: 3 },
+      { ...good[2]!, seq: 4 },
+      good[4]!,
+      good[5]!,
+    ];
     expect(verifyEntries(ORG, swapped)).toMatchObject({ ok: false, badSeq: 3, reason: 'broken_link' });
 
     // A forged entry with a correct hash, linked to seq 2, pushes the rest down: seq 4 no longer links.
-    const forged = sealEntry(ORG, { seq: 2, hash: good[1]!.hash }, auditEvents.deviceRevoked(systemActor, { id: 'x' }), at);
+    const forged = sealEntry(
+      ORG,
+      { seq: 2, hash: good[1]!.hash },
+      auditEvents.deviceRevoked(systemActor, { id: 'x' }),
+      at,
+    );
     const inserted = [
       good[0]!,
       good[1]!,
@@ -64,19 +92,34 @@ describe('verification', () => {
     expect(verifyEntries(ORG, inserted)).toMatchObject({ ok: false, badSeq: 4, reason: 'broken_link' });
 
     // Renumbering a column without touching the hashed text is caught too.
-    const renumbered = good.map((e) => (e.seq === 5 ? { ...e, seq: 5, canonical: e.canonical.replace('"seq":5', '"seq":50') } : e));
+    const renumbered = good.map((e) =>
+      e.seq === 5 ? { ...e, seq: 5, canonical: e.canonical.replace('"seq":5', '"seq":50') } : e,
+    );
     expect(verifyEntries(ORG, renumbered).ok).toBe(false);
 
     // A cut tail is caught by the recorded head.
-    expect(verifyEntries(ORG, good.slice(0, 4), { seq: 6, hash: good[5]!.hash })).toMatchObject({ ok: false, reason: 'head_mismatch', badSeq: 5 });
+    expect(verifyEntries(ORG, good.slice(0, 4), { seq: 6, hash: good[5]!.hash })).toMatchObject({
+      ok: false,
+      reason: 'head_mismatch',
+      badSeq: 5,
+    });
     // Another org's chain does not verify under this org's genesis.
-    expect(verifyEntries('1b6f1f7e-5d3c-4c1a-9e5b-2f4d6a8c0e12', good)).toMatchObject({ ok: false, badSeq: 1, reason: 'broken_link' });
+    expect(verifyEntries('1b6f1f7e-5d3c-4c1a-9e5b-2f4d6a8c0e12', good)).toMatchObject({
+      ok: false,
+      badSeq: 1,
+      reason: 'broken_link',
+    });
   });
 
   it('meta keys named seq or prev_hash cannot confuse the column checks', () => {
-    const ev = { ...auditEvents.deviceRevoked(systemActor, { id: 'd' }), meta: { seq: 99, prev_hash: 'ff', nested: { seq: 1 } } };
+    const ev = {
+      ...auditEvents.deviceRevoked(systemActor, { id: 'd' }),
+      meta: { seq: 99, prev_hash: 'ff', nested: { seq: 1 } },
+    };
     const s = sealEntry(ORG, { seq: 0, hash: genesisHash(ORG) }, ev, at);
-    expect(verifyEntries(ORG, [{ seq: 1, prevHash: s.fields.prev_hash, hash: s.hash, canonical: s.canonical }]).ok).toBe(true);
+    expect(
+      verifyEntries(ORG, [{ seq: 1, prevHash: s.fields.prev_hash, hash: s.hash, canonical: s.canonical }]).ok,
+    ).toBe(true);
   });
 });
 
@@ -85,9 +128,18 @@ describe('signed checkpoints', () => {
 
   it('sign and verify in the signed-note format; the verifier key round-trips', () => {
     const note = signCheckpoint({ orgId: ORG, seq: 6, hash: 'ab'.repeat(32), at: at.toISOString() }, key);
-    expect(note).toMatch(new RegExp(`^ony/audit/${ORG}\\n6\\n[A-Za-z0-9+/=]{44}\\ntime 2026-11-23T14:02:03.456Z\\n\\n— ony.test/ony-audit [A-Za-z0-9+/=]{92}\\n$`));
+    expect(note).toMatch(
+      new RegExp(
+        `^ony/audit/${ORG}\\n6\\n[A-Za-z0-9+/=]{44}\\ntime 2026-11-23T14:02:03.456Z\\n\\n— ony.test/ony-audit [A-Za-z0-9+/=]{92}\\n$`,
+      ),
+    );
     const parsed = parseVerifierKey(verifierKey(key.name, key.publicKey));
-    expect(openCheckpoint(note, parsed)).toEqual({ orgId: ORG, seq: 6, hash: 'ab'.repeat(32), at: at.toISOString() });
+    expect(openCheckpoint(note, parsed)).toEqual({
+      orgId: ORG,
+      seq: 6,
+      hash: 'ab'.repeat(32),
+      at: at.toISOString(),
+    });
   });
 
   it('refuses a forged body, another key and a malformed verifier key', () => {
@@ -106,26 +158,46 @@ describe('signed checkpoints', () => {
     const pages = async function* (e: StoredEntry[]) {
       yield e;
     };
-    expect(await verifyChain({ orgId: ORG, pages: pages(good), checkpoints: [cp], key })).toMatchObject({ ok: true, checkpointsVerified: 1 });
+    expect(await verifyChain({ orgId: ORG, pages: pages(good), checkpoints: [cp], key })).toMatchObject({
+      ok: true,
+      checkpointsVerified: 1,
+    });
     // The owner rewrites history from seq 2 on and re-hashes everything: the chain is self-consistent, the checkpoint is not.
     let prev = { seq: 1, hash: good[0]!.hash };
     const rewritten: StoredEntry[] = [good[0]!];
     for (let i = 2; i <= 5; i++) {
       const s = sealEntry(ORG, prev, auditEvents.deviceRevoked(systemActor, { id: `r${i}` }), at);
-      rewritten.push({ seq: s.fields.seq, prevHash: s.fields.prev_hash, hash: s.hash, canonical: s.canonical });
+      rewritten.push({
+        seq: s.fields.seq,
+        prevHash: s.fields.prev_hash,
+        hash: s.hash,
+        canonical: s.canonical,
+      });
       prev = { seq: s.fields.seq, hash: s.hash };
     }
     expect(verifyEntries(ORG, rewritten).ok).toBe(true);
-    expect(await verifyChain({ orgId: ORG, pages: pages(rewritten), checkpoints: [cp], key })).toMatchObject({ ok: false, badSeq: 4, reason: 'head_mismatch' });
+    expect(await verifyChain({ orgId: ORG, pages: pages(rewritten), checkpoints: [cp], key })).toMatchObject({
+      ok: false,
+      badSeq: 4,
+      reason: 'head_mismatch',
+    });
     // Cutting the tail below the checkpoint.
-    expect(await verifyChain({ orgId: ORG, pages: pages(good.slice(0, 2)), checkpoints: [cp], key })).toMatchObject({ ok: false, badSeq: 3 });
+    expect(
+      await verifyChain({ orgId: ORG, pages: pages(good.slice(0, 2)), checkpoints: [cp], key }),
+    ).toMatchObject({ ok: false, badSeq: 3 });
   });
 });
 
 describe('event builders', () => {
   it('cover every action and copy only allow-listed fields', () => {
     const secret = 'sk_live_' + '4eC39HqLyjWDarjtT1zdp7dc';
-    const junk = { token: secret, password: 'hunter2hunter2', totp_secret: 'JBSWY3DPEHPK3PXP', phone: '+14155550123', payload: 'rm -rf /' };
+    const junk = {
+      token: secret,
+      password: 'hunter2hunter2',
+      totp_secret: 'JBSWY3DPEHPK3PXP',
+      phone: '+14155550123',
+      payload: 'rm -rf /',
+    };
     const actor = { type: 'member' as const, id: 'm1' };
     const events = [
       auditEvents.orgCreated(actor, { id: 'o', name: `Acme ${secret}`, slug: 'acme', ...junk }),
@@ -148,7 +220,8 @@ describe('event builders', () => {
     expect(new Set(events.map((e) => e.action))).toEqual(new Set(AUDIT_ACTIONS));
     for (const e of events) {
       const text = canonicalize(e);
-      for (const value of [secret, ...Object.values(junk)]) expect(text, `${e.action} leaks ${value}`).not.toContain(value);
+      for (const value of [secret, ...Object.values(junk)])
+        expect(text, `${e.action} leaks ${value}`).not.toContain(value);
     }
     expect(events[8]!.meta).toEqual({ fields: ['name', 'phone'] });
   });

@@ -121,7 +121,10 @@ export interface ChainCheck {
   readonly key?: { readonly name: string; readonly publicKey: KeyObject } | undefined;
 }
 
-export type ChainReport = VerifyResult & { readonly checkpointsVerified: number; readonly latestCheckpointSeq: number | null };
+export type ChainReport = VerifyResult & {
+  readonly checkpointsVerified: number;
+  readonly latestCheckpointSeq: number | null;
+};
 
 /**
  * Verifies a chain and its signed checkpoints: each checkpoint must carry a valid signature by the
@@ -162,7 +165,12 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
       const want = attested.get(e.seq);
       if (want !== undefined) {
         if (want !== e.hash) {
-          return fail(e.seq, 'head_mismatch', `the signed checkpoint at seq ${e.seq} attests another hash: history was rewritten`, e.seq - 1);
+          return fail(
+            e.seq,
+            'head_mismatch',
+            `the signed checkpoint at seq ${e.seq} attests another hash: history was rewritten`,
+            e.seq - 1,
+          );
         }
         checkpointsVerified++;
       }
@@ -172,11 +180,17 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
   if (!result.ok) return { ...result, checkpointsVerified, latestCheckpointSeq };
   const genesisAttested = attested.get(0);
   if (genesisAttested !== undefined) {
-    if (genesisAttested !== genesisHash(check.orgId)) return fail(1, 'head_mismatch', 'the seq 0 checkpoint is not the genesis');
+    if (genesisAttested !== genesisHash(check.orgId))
+      return fail(1, 'head_mismatch', 'the seq 0 checkpoint is not the genesis');
     checkpointsVerified++;
   }
   if (latestCheckpointSeq !== null && latestCheckpointSeq > lastSeq) {
-    return fail(lastSeq + 1, 'head_mismatch', `a signed checkpoint covers seq ${latestCheckpointSeq}, but the chain ends at seq ${lastSeq}: its tail was cut`, result.entries);
+    return fail(
+      lastSeq + 1,
+      'head_mismatch',
+      `a signed checkpoint covers seq ${latestCheckpointSeq}, but the chain ends at seq ${lastSeq}: its tail was cut`,
+      result.entries,
+    );
   }
   return { ...result, checkpointsVerified, latestCheckpointSeq };
 }

@@ -20,7 +20,11 @@ export async function initAuditHead(tx: TenantTx): Promise<void> {
  * Appends one entry in the caller's transaction. The head row lock serialises appends per org, so
  * seq has no gaps and the chain no forks; if anything fails, the caller's whole change fails.
  */
-export async function appendAudit(tx: TenantTx, event: AuditEvent, now: Date): Promise<{ seq: number; hash: string }> {
+export async function appendAudit(
+  tx: TenantTx,
+  event: AuditEvent,
+  now: Date,
+): Promise<{ seq: number; hash: string }> {
   const head = await tx.db
     .selectFrom('audit_heads')
     .select(['seq', 'hash'])
@@ -41,7 +45,11 @@ export async function appendAudit(tx: TenantTx, event: AuditEvent, now: Date): P
 }
 
 export async function getHead(tx: TenantTx): Promise<{ seq: number; hash: string } | undefined> {
-  const row = await tx.db.selectFrom('audit_heads').select(['seq', 'hash']).where('org_id', '=', tx.orgId).executeTakeFirst();
+  const row = await tx.db
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('org_id', '=', tx.orgId)
+    .executeTakeFirst();
   return row && { seq: Number(row.seq), hash: hex(row.hash) };
 }
 
@@ -54,12 +62,21 @@ export async function entriesAfter(tx: TenantTx, afterSeq: number, limit: number
     .orderBy('seq')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ seq: Number(r.seq), prevHash: hex(r.prev_hash), hash: hex(r.hash), canonical: r.canonical }));
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    prevHash: hex(r.prev_hash),
+    hash: hex(r.hash),
+    canonical: r.canonical,
+  }));
 }
 
 export async function hashesAt(tx: TenantTx, seqs: readonly number[]): Promise<Map<number, string>> {
   if (seqs.length === 0) return new Map();
-  const rows = await tx.db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', 'in', seqs).execute();
+  const rows = await tx.db
+    .selectFrom('audit_events')
+    .select(['seq', 'hash'])
+    .where('seq', 'in', seqs)
+    .execute();
   return new Map(rows.map((r) => [Number(r.seq), hex(r.hash)]));
 }
 
@@ -122,12 +139,25 @@ export interface StoredCheckpoint {
 export async function insertCheckpoint(tx: TenantTx, c: StoredCheckpoint): Promise<void> {
   await tx.db
     .insertInto('audit_checkpoints')
-    .values({ org_id: tx.orgId, seq: c.seq, hash: bytes(c.hash), at: c.at, key_name: c.keyName, note: c.note })
+    .values({
+      org_id: tx.orgId,
+      seq: c.seq,
+      hash: bytes(c.hash),
+      at: c.at,
+      key_name: c.keyName,
+      note: c.note,
+    })
     .onConflict((oc) => oc.columns(['org_id', 'seq']).doNothing())
     .execute();
 }
 
 export async function listCheckpoints(tx: TenantTx): Promise<StoredCheckpoint[]> {
   const rows = await tx.db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
-  return rows.map((r) => ({ seq: Number(r.seq), hash: hex(r.hash), at: r.at, keyName: r.key_name, note: r.note }));
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    hash: hex(r.hash),
+    at: r.at,
+    keyName: r.key_name,
+    note: r.note,
+  }));
 }

@@ -8,8 +8,20 @@ import type { StoredCheckpoint } from './audit.repository.js';
 import type { AuditService } from './audit.service.js';
 
 const Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
-const CheckpointView = Type.Object({ seq: Type.Integer(), hash: Hex, at: DateTime, key_name: Type.String(), note: Type.String() });
-const checkpointView = (c: StoredCheckpoint) => ({ seq: c.seq, hash: c.hash, at: c.at.toISOString(), key_name: c.keyName, note: c.note });
+const CheckpointView = Type.Object({
+  seq: Type.Integer(),
+  hash: Hex,
+  at: DateTime,
+  key_name: Type.String(),
+  note: Type.String(),
+});
+const checkpointView = (c: StoredCheckpoint) => ({
+  seq: c.seq,
+  hash: c.hash,
+  at: c.at.toISOString(),
+  key_name: c.keyName,
+  note: c.note,
+});
 
 const VerifyView = Type.Object({
   ok: Type.Boolean(),
@@ -25,8 +37,21 @@ const VerifyView = Type.Object({
 
 export const reportView = (r: ChainReport) =>
   r.ok
-    ? { ok: true, entries: r.entries, head_seq: r.headSeq, head_hash: r.headHash, checkpoints_verified: r.checkpointsVerified }
-    : { ok: false, entries: r.entries, bad_seq: r.badSeq, reason: r.reason, detail: r.detail, checkpoints_verified: r.checkpointsVerified };
+    ? {
+        ok: true,
+        entries: r.entries,
+        head_seq: r.headSeq,
+        head_hash: r.headHash,
+        checkpoints_verified: r.checkpointsVerified,
+      }
+    : {
+        ok: false,
+        entries: r.entries,
+        bad_seq: r.badSeq,
+        reason: r.reason,
+        detail: r.detail,
+        checkpoints_verified: r.checkpointsVerified,
+      };
 
 export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
   const { audit } = deps;
@@ -47,8 +72,14 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
             subject_id: Type.Optional(Type.String({ maxLength: 64 })),
             from: Type.Optional(DateTime),
             to: Type.Optional(DateTime),
-            before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+            // Query strings are text and the validator does not coerce types: digits, bounded here.
+            before_seq: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+            limit: Type.Optional(
+              Type.String({
+                pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
+                description: '1 to 500, default 100',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -75,7 +106,7 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
     },
     async (req) => {
       const q = req.query;
-      const limit = q.limit ?? 100;
+      const limit = q.limit !== undefined ? Number(q.limit) : 100;
       const rows = await audit.list(
         memberOf(req).orgId,
         {
@@ -85,7 +116,7 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
           subjectId: q.subject_id,
           from: q.from !== undefined ? new Date(q.from) : undefined,
           to: q.to !== undefined ? new Date(q.to) : undefined,
-          beforeSeq: q.before_seq,
+          beforeSeq: q.before_seq !== undefined ? Number(q.before_seq) : undefined,
         },
         limit,
       );
@@ -128,7 +159,11 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
     '/v1/admin/audit/checkpoints',
     {
       config: { auth: 'session', role: 'admin' },
-      schema: { tags, summary: 'Signed checkpoints of the chain head', response: { 200: Type.Array(CheckpointView), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Signed checkpoints of the chain head',
+        response: { 200: Type.Array(CheckpointView), ...problemResponses },
+      },
     },
     async (req) => (await audit.listCheckpoints(memberOf(req).orgId)).map(checkpointView),
   );
@@ -137,7 +172,11 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
     '/v1/admin/audit/checkpoints',
     {
       config: { auth: 'session', role: 'admin' },
-      schema: { tags, summary: 'Sign a checkpoint of the current head now', response: { 201: CheckpointView, ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Sign a checkpoint of the current head now',
+        response: { 201: CheckpointView, ...problemResponses },
+      },
     },
     async (req, reply) => reply.status(201).send(checkpointView(await audit.checkpoint(memberOf(req).orgId))),
   );

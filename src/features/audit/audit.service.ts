@@ -45,10 +45,17 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
   }
 
   return {
-    publicKey: () => ({ name: signingKey.name, verifierKey: verifierKey(signingKey.name, signingKey.publicKey) }),
+    publicKey: () => ({
+      name: signingKey.name,
+      verifierKey: verifierKey(signingKey.name, signingKey.publicKey),
+    }),
 
     async verify(orgId: string): Promise<ChainReport> {
-      const [head, checkpoints] = await withTenant(db, orgId, async (tx) => [await getHead(tx), await listCheckpoints(tx)] as const);
+      const [head, checkpoints] = await withTenant(
+        db,
+        orgId,
+        async (tx) => [await getHead(tx), await listCheckpoints(tx)] as const,
+      );
       if (head === undefined) throw new Error(`org ${orgId} has no audit chain`);
       return verifyChain({
         orgId,
@@ -65,7 +72,10 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
         const head = await getHead(tx);
         if (head === undefined) throw new Error(`org ${orgId} has no audit chain`);
         const at = clock.now();
-        const note = signCheckpoint({ orgId, seq: head.seq, hash: head.hash, at: at.toISOString() }, signingKey);
+        const note = signCheckpoint(
+          { orgId, seq: head.seq, hash: head.hash, at: at.toISOString() },
+          signingKey,
+        );
         const c = { seq: head.seq, hash: head.hash, at, keyName: signingKey.name, note };
         await insertCheckpoint(tx, c);
         return (await listCheckpoints(tx)).find((x) => x.seq === head.seq) ?? c;
@@ -74,8 +84,11 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
 
     /** Checkpoints every org whose chain moved since its last checkpoint; answers how many. */
     async checkpointAll(): Promise<number> {
-      const orgs = await withApp(db, async (tx) =>
-        (await sql<{ org_id: string }>`select org_id from ony_audit_orgs_needing_checkpoint()`.execute(tx)).rows,
+      const orgs = await withApp(
+        db,
+        async (tx) =>
+          (await sql<{ org_id: string }>`select org_id from ony_audit_orgs_needing_checkpoint()`.execute(tx))
+            .rows,
       );
       for (const { org_id } of orgs) await this.checkpoint(org_id);
       return orgs.length;
@@ -94,13 +107,37 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
      * verifier knows which hashes to hold), then every entry with its exact canonical text.
      */
     async *exportLines(orgId: string): AsyncGenerator<string> {
-      const [head, checkpoints] = await withTenant(db, orgId, async (tx) => [await getHead(tx), await listCheckpoints(tx)] as const);
+      const [head, checkpoints] = await withTenant(
+        db,
+        orgId,
+        async (tx) => [await getHead(tx), await listCheckpoints(tx)] as const,
+      );
       if (head === undefined) throw new Error(`org ${orgId} has no audit chain`);
-      yield JSON.stringify({ type: 'chain', format: 1, org_id: orgId, genesis: genesisHash(orgId), head_seq: head.seq, head_hash: head.hash });
-      for (const c of checkpoints) yield JSON.stringify({ type: 'checkpoint', seq: c.seq, hash: c.hash, key_name: c.keyName, note: c.note });
+      yield JSON.stringify({
+        type: 'chain',
+        format: 1,
+        org_id: orgId,
+        genesis: genesisHash(orgId),
+        head_seq: head.seq,
+        head_hash: head.hash,
+      });
+      for (const c of checkpoints)
+        yield JSON.stringify({
+          type: 'checkpoint',
+          seq: c.seq,
+          hash: c.hash,
+          key_name: c.keyName,
+          note: c.note,
+        });
       for await (const page of pages(orgId, head.seq)) {
         for (const e of page) {
-          yield JSON.stringify({ type: 'entry', seq: e.seq, prev_hash: e.prevHash, hash: e.hash, canonical: e.canonical });
+          yield JSON.stringify({
+            type: 'entry',
+            seq: e.seq,
+            prev_hash: e.prevHash,
+            hash: e.hash,
+            canonical: e.canonical,
+          });
         }
       }
     },

@@ -14,7 +14,10 @@ type Line =
   | { type: 'checkpoint'; note: string }
   | { type: 'entry'; seq: number; prev_hash: string; hash: string; canonical: string };
 
-export async function verifyExport(input: Readable, verifierKeyText: string | undefined): Promise<ChainReport & { orgId: string }> {
+export async function verifyExport(
+  input: Readable,
+  verifierKeyText: string | undefined,
+): Promise<ChainReport & { orgId: string }> {
   const key = verifierKeyText !== undefined ? parseVerifierKey(verifierKeyText) : undefined;
   const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
   let lineNo = 0;
@@ -44,7 +47,8 @@ export async function verifyExport(input: Readable, verifierKeyText: string | un
   async function* pages(): AsyncGenerator<StoredEntry[]> {
     let page: StoredEntry[] = [];
     for (let l = pending; l !== undefined; l = await next()) {
-      if (l.type !== 'entry') throw new ExportFormatError(`line ${lineNo}: expected an entry, found "${l.type}"`);
+      if (l.type !== 'entry')
+        throw new ExportFormatError(`line ${lineNo}: expected an entry, found "${l.type}"`);
       page.push({ seq: l.seq, prevHash: l.prev_hash, hash: l.hash, canonical: l.canonical });
       if (page.length === 5000) {
         yield page;
