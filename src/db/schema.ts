@@ -115,6 +115,14 @@ export interface AuditEventsTable {
   meta: ColumnType<unknown, never, never>;
 }
 
+export interface AuditOutboxTable {
+  org_id: string;
+  id: Generated<number>;
+  before_prev: string;
+  between: string;
+  after_seq: string;
+}
+
 export interface AuditCheckpointsTable {
   org_id: string;
   seq: number;
@@ -128,6 +136,7 @@ export interface DB {
   audit_heads: AuditHeadsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_outbox: AuditOutboxTable;
   orgs: OrgsTable;
   org_keys: OrgKeysTable;
   members: MembersTable;

@@ -186,6 +186,13 @@ describe('append-only, for every role', () => {
   it('the app role cannot UPDATE or DELETE entries (no grant), and the owner is stopped by the triggers', async () => {
     const admin = await orgWithEvents('ro', 1);
     const asApp = (q: string) => withTenant(db, admin.orgId, (tx) => sql.raw(q).execute(tx.db));
+    // The app submits entries only through the outbox; it cannot write the chain or its head.
+    await expect(
+      asApp(
+        `insert into audit_events (org_id, seq, prev_hash, hash, canonical) values ('${admin.orgId}', 99, '\\x00', '\\x00', '{}')`,
+      ),
+    ).rejects.toThrow(/permission denied/);
+    await expect(asApp(`update audit_heads set seq = 0`)).rejects.toThrow(/permission denied/);
     await expect(asApp(`update audit_events set canonical = '{}' where seq = 1`)).rejects.toThrow(
       /permission denied/,
     );
@@ -233,16 +240,19 @@ describe('append-only, for every role', () => {
 
   it('concurrent appends never fork or leave gaps', async () => {
     const admin = await orgWithEvents('race', 0);
-    const results = await Promise.all(
+    await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
         withTenant(db, admin.orgId, (tx) =>
           appendAudit(tx, auditEvents.deviceRevoked(systemActor, { id: `r${i}` }), new Date()),
         ),
       ),
     );
-    expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 16 }, (_, i) => i + 3),
-    );
+    const seqs = await sql<{
+      seq: number;
+    }>`select seq from audit_events where org_id = ${admin.orgId} order by seq`.execute(db);
+    expect(seqs.rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    const outbox = await sql<{ n: number }>`select count(*)::int as n from audit_outbox`.execute(db);
+    expect(outbox.rows[0]!.n).toBe(0);
     expect(await verify(admin)).toMatchObject({ ok: true, entries: 18, head_seq: 18 });
   });
 });

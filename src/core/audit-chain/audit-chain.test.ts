@@ -226,3 +226,17 @@ describe('event builders', () => {
     expect(events[8]!.meta).toEqual({ fields: ['name', 'phone'] });
   });
 });
+
+describe('entry templates (the database fills seq and prev_hash in)', () => {
+  it('reassemble to exactly the canonical text sealEntry makes, whatever meta holds', async () => {
+    const { entryTemplate } = await import('./entry.js');
+    const prev = { seq: 41, hash: 'cd'.repeat(32) };
+    const ev = {
+      ...auditEvents.deviceRevoked(systemActor, { id: 'd' }),
+      meta: { seq: '@@seq-x@@', prev_hash: '"quoted"', n: 1.5 },
+    };
+    const t = entryTemplate(ORG, ev, at, 'x');
+    const sealed = sealEntry(ORG, prev, ev, at);
+    expect(`${t.before}${prev.hash}${t.middle}${prev.seq + 1}${t.after}`).toBe(sealed.canonical);
+  });
+});

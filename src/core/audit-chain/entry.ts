@@ -94,3 +94,41 @@ export function sealEntry(
   const canonical = canonicalize(fields);
   return { fields, canonical, hash: chainHash(prev.hash, canonical) };
 }
+
+/**
+ * The next entry's canonical text with its two chain-dependent values left out, so the database can
+ * fill them in under the head's lock in one statement: canonical = before || prev_hash hex || middle
+ * || seq || after. Valid because `prev_hash` and `seq` are top-level keys whose place in the sorted
+ * text does not depend on their values; `nonce` makes the split markers unguessable.
+ */
+export function entryTemplate(
+  orgId: string,
+  event: AuditEvent,
+  at: Date,
+  nonce: string,
+): { before: string; middle: string; after: string } {
+  const prevMarker = `@@prev-${nonce}@@`;
+  const seqMarker = `@@seq-${nonce}@@`;
+  const text = canonicalize({
+    v: ENTRY_VERSION,
+    org_id: orgId,
+    seq: seqMarker,
+    at: at.toISOString(),
+    actor_type: event.actorType,
+    actor_id: event.actorId,
+    action: event.action,
+    subject_type: event.subjectType,
+    subject_id: event.subjectId,
+    meta: event.meta,
+    prev_hash: prevMarker,
+  });
+  // Both keys sort after `meta`, so the last occurrences are theirs.
+  const p = text.lastIndexOf(`"${prevMarker}"`);
+  const s = text.lastIndexOf(`"${seqMarker}"`);
+  if (p < 0 || s < p) throw new Error('unexpected canonical layout');
+  return {
+    before: `${text.slice(0, p)}"`,
+    middle: `"${text.slice(p + prevMarker.length + 2, s)}`,
+    after: text.slice(s + seqMarker.length + 2),
+  };
+}

@@ -1,6 +1,7 @@
 /** The audit chain in the database: append under the head's row lock, read, stream, checkpoints. */
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { genesisHash, sealEntry, type AuditEvent } from '../../core/audit-chain/entry.js';
+import { entryTemplate, genesisHash, type AuditEvent } from '../../core/audit-chain/entry.js';
 import type { StoredEntry } from '../../core/audit-chain/verify.js';
 import type { TenantTx } from '../../db/client.js';
 
@@ -9,39 +10,22 @@ const bytes = (h: string): Buffer => Buffer.from(h, 'hex');
 
 /** Starts an org's chain (inside the org-creating transaction). */
 export async function initAuditHead(tx: TenantTx): Promise<void> {
-  await tx.db
-    .insertInto('audit_heads')
-    .values({ org_id: tx.orgId, seq: 0, hash: bytes(genesisHash(tx.orgId)) })
-    .onConflict((oc) => oc.column('org_id').doNothing())
-    .execute();
+  await sql`select ony_audit_init_head()`.execute(tx.db);
 }
 
 /**
- * Appends one entry in the caller's transaction. The head row lock serialises appends per org, so
- * seq has no gaps and the chain no forks; if anything fails, the caller's whole change fails.
+ * Appends one entry in the caller's transaction. The entry (its text without seq and prev_hash)
+ * goes to the outbox; at COMMIT a deferred trigger locks the org's chain head, fills both in,
+ * hashes it (SHA-256(prev_hash || canonical)) and appends it. Appends are serialised per org (gap-
+ * free seq, no forks) with the lock held only inside COMMIT; if sealing fails, COMMIT fails and the
+ * change the entry records is rolled back with it (fail closed).
  */
-export async function appendAudit(
-  tx: TenantTx,
-  event: AuditEvent,
-  now: Date,
-): Promise<{ seq: number; hash: string }> {
-  const head = await tx.db
-    .selectFrom('audit_heads')
-    .select(['seq', 'hash'])
-    .where('org_id', '=', tx.orgId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (head === undefined) throw new Error(`audit chain head missing for org ${tx.orgId}`);
-  const sealed = sealEntry(tx.orgId, { seq: Number(head.seq), hash: hex(head.hash) }, event, now);
-  await sql`
-    with appended as (
-      insert into audit_events (org_id, seq, prev_hash, hash, canonical)
-      values (${tx.orgId}, ${sealed.fields.seq}, ${bytes(sealed.fields.prev_hash)}, ${bytes(sealed.hash)}, ${sealed.canonical})
-      returning org_id, seq, hash
-    )
-    update audit_heads h set seq = appended.seq, hash = appended.hash
-    from appended where h.org_id = appended.org_id`.execute(tx.db);
-  return { seq: sealed.fields.seq, hash: sealed.hash };
+export async function appendAudit(tx: TenantTx, event: AuditEvent, now: Date): Promise<void> {
+  const t = entryTemplate(tx.orgId, event, now, randomBytes(8).toString('hex'));
+  await tx.db
+    .insertInto('audit_outbox')
+    .values({ org_id: tx.orgId, before_prev: t.before, between: t.middle, after_seq: t.after })
+    .execute();
 }
 
 export async function getHead(tx: TenantTx): Promise<{ seq: number; hash: string } | undefined> {
