@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isUuid } from '../db/client.js';
+import type { Container } from '../container.js';
 import type { CliIo, Command } from './command.js';
 import { configOrExit } from './server-commands.js';
 
@@ -22,10 +23,7 @@ function parse(
   }
 }
 
-async function withContainer<T>(
-  io: CliIo,
-  fn: (c: Awaited<ReturnType<typeof import('../container.js').createContainer>>) => Promise<T>,
-) {
+async function withContainer<T>(io: CliIo, fn: (c: Container) => Promise<T>) {
   const config = configOrExit(io);
   if (!config) return 2;
   const { createContainer } = await import('../container.js');

@@ -1,7 +1,7 @@
 /** The audit chain in the database: append under the head's row lock, read, stream, checkpoints. */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { entryTemplate, genesisHash, type AuditEvent } from '../../core/audit-chain/entry.js';
+import { entryTemplate, type AuditEvent } from '../../core/audit-chain/entry.js';
 import type { StoredEntry } from '../../core/audit-chain/verify.js';
 import type { TenantTx } from '../../db/client.js';
 
