@@ -106,7 +106,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   if (rawSeed !== undefined) {
     signingSeed = Buffer.from(rawSeed, 'base64');
     if (signingSeed.length !== 32 || signingSeed.toString('base64') !== rawSeed) {
-      problems.push('ONY_AUDIT_SIGNING_KEY must be a 32-byte Ed25519 seed, base64-encoded; generate one with `ony keygen --signing`');
+      problems.push(
+        'ONY_AUDIT_SIGNING_KEY must be a 32-byte Ed25519 seed, base64-encoded; generate one with `ony keygen --signing`',
+      );
       signingSeed = undefined;
     }
   }

@@ -134,7 +134,11 @@ export function createMembersService(deps: MembersDeps) {
           passwordHash,
         });
         await markInvite(tx, invite.id, { acceptedAt: now });
-        await appendAudit(tx, auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member), now);
+        await appendAudit(
+          tx,
+          auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member),
+          now,
+        );
         return auth.createSession(tx, member.id, input.userAgent);
       });
     },

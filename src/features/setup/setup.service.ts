@@ -53,7 +53,11 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
       passwordHash,
     });
     const now = clock.now();
-    await appendAudit(tx, auditEvents.orgCreated(systemActor, { id: tx.orgId, name: input.orgName, slug }), now);
+    await appendAudit(
+      tx,
+      auditEvents.orgCreated(systemActor, { id: tx.orgId, name: input.orgName, slug }),
+      now,
+    );
     await appendAudit(tx, auditEvents.memberCreated(systemActor, member), now);
     return member;
   }
