@@ -240,3 +240,32 @@ describe('entry templates (the database fills seq and prev_hash in)', () => {
     expect(`${t.before}${prev.hash}${t.middle}${prev.seq + 1}${t.after}`).toBe(sealed.canonical);
   });
 });
+
+describe('the worked example in docs/audit.md', () => {
+  it('has the genesis, canonical text and hashes the page shows', () => {
+    const org = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    expect(genesisHash(org)).toBe('99808ea2fe9a2c4be424adad5ed3e0a6036cbe387ad454382679b0d8866e7079');
+    const e1 = sealEntry(
+      org,
+      { seq: 0, hash: genesisHash(org) },
+      auditEvents.orgCreated(systemActor, { id: org, name: 'Acme', slug: 'acme' }),
+      at,
+    );
+    expect(Buffer.byteLength(e1.canonical)).toBe(345);
+    expect(e1.hash).toBe('993731db95acc2af781f05b77f222c2deaa11f267712dc8304be4b2c86dffdf6');
+    const e2 = sealEntry(
+      org,
+      { seq: 1, hash: e1.hash },
+      auditEvents.deviceCreated(
+        { type: 'member', id: 'f47ac10b-58cc-4372-a567-0e02b2c3d479' },
+        { id: '9b2e4c1a-0d3f-4a5b-8c6d-7e8f9a0b1c2d', name: 'ci-runner' },
+      ),
+      new Date('2026-11-23T14:05:00.000Z'),
+    );
+    expect(e2.hash).toBe('cf307260551fd53860d292e54ad8df0389f97d0526cdbc9ebd7df31606e910a3');
+    const key = signingKeyFromSeed('ony.example.com/ony-audit', Buffer.alloc(32, 1));
+    expect(verifierKey(key.name, key.publicKey)).toBe(
+      'ony.example.com/ony-audit+fbc01508+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c',
+    );
+  });
+});
