@@ -113,38 +113,33 @@ describe('redact properties', () => {
   });
 });
 
-/** Fastest of five runs: the least noisy estimate on a shared machine (GC, other workers). */
-function timeMs(text: string): number {
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const start = performance.now();
-    redact(text);
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
+/**
+ * Linearity is measured in `npm run bench redact` (MB/s on 1 MiB of each hostile input, as a ratio
+ * to a plain scan), not asserted on the clock here: shared machines make timed assertions flaky.
+ * These tests run the same hostile inputs at 256 KiB; catastrophic backtracking would not finish
+ * within the test timeout, and the output must still be well formed.
+ */
+function checkHostile(text: string): void {
+  const out = redact(text);
+  expect(out.text.length).toBeLessThanOrEqual(text.length + out.findings.length * 40);
+  for (const f of out.findings) expect(f.end).toBeGreaterThan(f.start);
+  expect(redact(out.text).text).toBe(out.text);
 }
 
-describe('redact is linear on adversarial input', () => {
+describe('redact on adversarial input', () => {
   const KB = 1024;
   it.each(HOSTILE_PIECES.map((p) => [JSON.stringify(p), p] as const))(
-    '%s repeated: doubling the input at most ~doubles the time',
+    '%s repeated to 256 KiB completes with well-formed output',
     (_, piece) => {
-      const small = piece.repeat(Math.ceil((128 * KB) / piece.length));
-      const large = piece.repeat(Math.ceil((256 * KB) / piece.length));
-      const tSmall = timeMs(small);
-      const tLarge = timeMs(large);
-      // Quadratic behaviour would give a ratio near 4 and, at these sizes, seconds per call.
-      expect(tLarge).toBeLessThan(Math.max(tSmall * 3.2, 100));
-      expect(tLarge).toBeLessThan(1_500);
+      checkHostile(piece.repeat(Math.ceil((256 * KB) / piece.length)));
     },
   );
 
-  it('random mixes of hostile pieces stay fast', () => {
+  it('random mixes of hostile pieces complete with well-formed output', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...HOSTILE_PIECES), { minLength: 1, maxLength: 6 }), (pieces) => {
         const unit = pieces.join('');
-        const text = unit.repeat(Math.ceil((128 * KB) / unit.length));
-        expect(timeMs(text)).toBeLessThan(1_000);
+        checkHostile(unit.repeat(Math.ceil((128 * KB) / unit.length)));
       }),
       { numRuns: 25 },
     );
