@@ -1,0 +1,396 @@
+/**
+ * The agent side of the handoff API (`/v1/handoffs`): a small typed client over global `fetch`.
+ *
+ *   const ony = createClient({ baseUrl: 'https://ony.example.com', token: process.env.ONY_TOKEN! });
+ *   const created = await ony.createHandoff({ action: { type: 'deploy', target: 'prod' }, title: 'Deploy v42' });
+ *   const final = await ony.waitForDecision(created.id, { timeoutMs: 10 * 60_000 });
+ *   if (final.status === 'approved') …
+ *
+ * Errors: the server's problem+json answers (RFC 9457) become `OnyApiError` (status, code, detail);
+ * a server that cannot be reached, or that answers something that is not the API, becomes
+ * `OnyNetworkError`. No `any`, no dependencies: this file is meant to be copied into agents as is.
+ */
+import type { ActionType, PayloadKind } from '../core/risk/types.js';
+
+export type { ActionType, PayloadKind };
+
+// ---------------------------------------------------------------------------------------------
+// Request types (the body of POST /v1/handoffs)
+// ---------------------------------------------------------------------------------------------
+
+export interface HandoffActionInput {
+  readonly type: ActionType;
+  /** What the action is aimed at: a host, branch, environment, path, URL… */
+  readonly target?: string;
+  /** Payments: amount in the currency's major unit (12.5 = 12.50). */
+  readonly amount?: number;
+  /** Payments: ISO 4217 code. */
+  readonly currency?: string;
+  /** Emails: how many recipients. */
+  readonly recipients_count?: number;
+}
+
+export interface HandoffOption {
+  /** `^[a-z0-9_-]{1,32}$`. `deny` denies; every other option approves. */
+  readonly id: string;
+  /** At most 60 characters. */
+  readonly label: string;
+}
+
+export interface HandoffPayloadInput {
+  readonly kind: PayloadKind;
+  /** At most 1 MiB of UTF-8. Stored encrypted; never sent to a channel. */
+  readonly content: string;
+}
+
+export interface HandoffContextInput {
+  readonly repo?: string;
+  readonly branch?: string;
+  readonly host?: string;
+  readonly environment?: string;
+}
+
+export interface CreateHandoffInput {
+  readonly action: HandoffActionInput;
+  /** At most 200 characters. */
+  readonly title: string;
+  /** At most 2,000 characters. */
+  readonly summary?: string;
+  /** 1 to 5 options; the server defaults to approve/deny. */
+  readonly options?: readonly HandoffOption[];
+  readonly payload?: HandoffPayloadInput;
+  /** Seconds until the handoff expires (a deny); the server applies its own default and bounds. */
+  readonly timeout_s?: number;
+  /** Where the server POSTs the decision (signed). */
+  readonly callback_url?: string;
+  readonly context?: HandoffContextInput;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response types (the handoff view)
+// ---------------------------------------------------------------------------------------------
+
+export const HANDOFF_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export type HandoffStatus = (typeof HANDOFF_STATUSES)[number];
+export type TerminalHandoffStatus = Exclude<HandoffStatus, 'pending'>;
+
+export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
+
+export interface HandoffDecision {
+  /** The option id chosen (`approve`, `deny` or a custom option). */
+  readonly option: string;
+  readonly outcome: 'approved' | 'denied';
+  readonly decided_by: { readonly member_id: string; readonly name: string } | null;
+  /** `dashboard`, `slack`, `telegram`, `sms`, `phone`, … */
+  readonly channel: string;
+  readonly comment: string | null;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+export interface Handoff {
+  readonly id: string;
+  readonly short_code: string;
+  readonly status: HandoffStatus;
+  readonly action: { readonly type: ActionType; readonly target: string | null };
+  readonly title: string;
+  readonly risk: { readonly level: RiskLevel; readonly reasons: readonly string[] };
+  readonly options: readonly HandoffOption[];
+  readonly approvals: { readonly required: number; readonly received: number };
+  readonly decision: HandoffDecision | null;
+  readonly expires_at: string;
+  readonly created_at: string;
+  readonly links: { readonly self: string; readonly events: string };
+}
+
+export function isTerminal(status: HandoffStatus): status is TerminalHandoffStatus {
+  return status !== 'pending';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/** An RFC 9457 problem document as the server sends it (extension members kept). */
+export interface Problem {
+  readonly type?: string;
+  readonly title?: string;
+  readonly status?: number;
+  readonly detail?: string;
+  readonly code?: string;
+  readonly [extension: string]: unknown;
+}
+
+/** The server answered with a 4xx/5xx status. */
+export class OnyApiError extends Error {
+  override readonly name = 'OnyApiError';
+  /** The HTTP status. */
+  readonly status: number;
+  /** The problem's machine-readable `code`, or `http_<status>` when the answer was not problem+json. */
+  readonly code: string;
+  /** A human-readable explanation (the problem's `detail`, else its `title`, else the status text). */
+  readonly detail: string;
+  /** The parsed problem document, when there was one. */
+  readonly problem: Problem | null;
+
+  constructor(status: number, code: string, detail: string, problem: Problem | null) {
+    super(`${detail} (HTTP ${status}, ${code})`);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.problem = problem;
+  }
+}
+
+/** The server could not be reached, the request timed out, or the answer was not the API's. */
+export class OnyNetworkError extends Error {
+  override readonly name = 'OnyNetworkError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Builds the `OnyApiError` for a non-2xx answer from its status, status text and body text.
+ * Exported for tests and for callers that make their own requests.
+ */
+export function parseProblem(status: number, statusText: string, body: string): OnyApiError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body) as unknown;
+  } catch {
+    parsed = undefined;
+  }
+  const fallback = statusText.trim() !== '' ? statusText : `HTTP ${status}`;
+  if (!isRecord(parsed)) {
+    const text = body.trim().slice(0, 200);
+    return new OnyApiError(status, `http_${status}`, text !== '' ? `${fallback}: ${text}` : fallback, null);
+  }
+  const str = (key: string): string | undefined => {
+    const v = parsed[key];
+    return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+  };
+  const detail = str('detail') ?? str('title') ?? str('message') ?? fallback;
+  const code = str('code') ?? `http_${status}`;
+  return new OnyApiError(status, code, detail, parsed as Problem);
+}
+
+function describeFetchFailure(err: unknown): string {
+  if (err instanceof Error) {
+    const cause: unknown = (err as Error & { cause?: unknown }).cause;
+    if (isRecord(cause) && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
+    if (cause instanceof Error) return `${err.message} (${cause.message})`;
+    return err.message;
+  }
+  return String(err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** The server's base URL, e.g. `https://ony.example.com` (a path prefix is kept). */
+  readonly baseUrl: string;
+  /** A device token (`ony_dev_…`). */
+  readonly token: string;
+  /** Defaults to the global `fetch`. */
+  readonly fetch?: FetchLike;
+  /**
+   * How long one request may take beyond any long-poll wait before it is abandoned, in ms.
+   * Default 30 s.
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface CreateHandoffOptions {
+  /**
+   * Makes the create safe to retry: the same key with the same body answers the same handoff;
+   * the same key with another body is a 422. At most 200 characters.
+   */
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface GetHandoffOptions {
+  /** Long-poll: 0..60 s; the server answers as soon as the handoff is no longer pending. */
+  readonly waitSeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WaitForDecisionOptions {
+  /** Give up (and return the last, still pending, view) after this long. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Transient failures (network errors, 408, 429, 5xx) are retried with back-off until the timeout;
+   * after this many in a row the last one is thrown. Default 5.
+   */
+  readonly maxConsecutiveErrors?: number;
+}
+
+export interface OnyClient {
+  createHandoff(input: CreateHandoffInput, options?: CreateHandoffOptions): Promise<Handoff>;
+  getHandoff(id: string, options?: GetHandoffOptions): Promise<Handoff>;
+  /**
+   * Long-polls (at most 60 s per request) until the handoff leaves `pending` or `timeoutMs` passes,
+   * and returns the last view: check `status`, it may still be `pending`.
+   */
+  waitForDecision(id: string, options: WaitForDecisionOptions): Promise<Handoff>;
+  /** Withdraws a pending handoff; answers the view (already decided handoffs keep their status). */
+  cancelHandoff(id: string, options?: { readonly signal?: AbortSignal }): Promise<Handoff>;
+}
+
+export const MAX_WAIT_SECONDS = 60;
+
+function isHandoff(value: unknown): value is Handoff {
+  return (
+    isRecord(value) &&
+    typeof value.id === 'string' &&
+    typeof value.status === 'string' &&
+    (HANDOFF_STATUSES as readonly string[]).includes(value.status) &&
+    typeof value.short_code === 'string' &&
+    isRecord(value.risk) &&
+    typeof value.expires_at === 'string'
+  );
+}
+
+function isTransient(err: unknown): boolean {
+  if (err instanceof OnyNetworkError) return true;
+  if (err instanceof OnyApiError) return err.status === 408 || err.status === 429 || err.status >= 500;
+  return false;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function createClient(options: ClientOptions): OnyClient {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const doFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  async function request(
+    method: 'GET' | 'POST',
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal; extraTimeoutMs?: number },
+  ): Promise<Handoff> {
+    const url = `${base}${path}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      authorization: `Bearer ${options.token}`,
+      ...init.headers,
+    };
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(init.body);
+    }
+    const timeout = AbortSignal.timeout(requestTimeoutMs + (init.extraTimeoutMs ?? 0));
+    const signal = init.signal !== undefined ? AbortSignal.any([init.signal, timeout]) : timeout;
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(url, { method, headers, body, signal });
+      text = await response.text();
+    } catch (err) {
+      // The caller's own abort is not a network problem: let it through as is.
+      if (init.signal?.aborted) throw init.signal.reason;
+      if (timeout.aborted) {
+        throw new OnyNetworkError(`${method} ${url} timed out`, { cause: err });
+      }
+      throw new OnyNetworkError(`cannot reach ony at ${base}: ${describeFetchFailure(err)}`, { cause: err });
+    }
+    if (!response.ok) throw parseProblem(response.status, response.statusText, text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new OnyNetworkError(
+        `${method} ${url} answered ${response.status} with a body that is not JSON (is ONY_URL the ony server?)`,
+        { cause: err },
+      );
+    }
+    if (!isHandoff(parsed)) {
+      throw new OnyNetworkError(
+        `${method} ${url} answered ${response.status} with something that is not a handoff`,
+      );
+    }
+    return parsed;
+  }
+
+  const handoffPath = (id: string): string => `/v1/handoffs/${encodeURIComponent(id)}`;
+
+  async function getHandoff(id: string, opts: GetHandoffOptions = {}): Promise<Handoff> {
+    const wait =
+      opts.waitSeconds === undefined
+        ? undefined
+        : Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil(opts.waitSeconds)));
+    const query = wait !== undefined ? `?wait=${wait}` : '';
+    return request('GET', `${handoffPath(id)}${query}`, {
+      signal: opts.signal,
+      extraTimeoutMs: (wait ?? 0) * 1000,
+    });
+  }
+
+  return {
+    async createHandoff(input, opts = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
+      return request('POST', '/v1/handoffs', { body: input, headers, signal: opts.signal });
+    },
+
+    getHandoff,
+
+    async waitForDecision(id, opts) {
+      const deadline = Date.now() + Math.max(0, opts.timeoutMs);
+      const maxErrors = opts.maxConsecutiveErrors ?? 5;
+      let errors = 0;
+      let last: Handoff | undefined;
+      for (;;) {
+        const startedAt = Date.now();
+        const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil((deadline - startedAt) / 1000)));
+        try {
+          last = await getHandoff(id, { waitSeconds, signal: opts.signal });
+          errors = 0;
+        } catch (err) {
+          if (!isTransient(err) || ++errors >= maxErrors || Date.now() >= deadline) throw err;
+          const backoff = Math.min(10_000, 500 * 2 ** (errors - 1));
+          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), opts.signal);
+          continue;
+        }
+        if (isTerminal(last.status) || Date.now() >= deadline) return last;
+        // A server (or proxy) that answers a long-poll early must not turn this into a busy loop.
+        if (waitSeconds > 0 && Date.now() - startedAt < 1000) {
+          await sleep(Math.min(1000, Math.max(0, deadline - Date.now())), opts.signal);
+        }
+      }
+    },
+
+    async cancelHandoff(id, opts = {}) {
+      // No body: the cancel carries nothing but the id.
+      return request('POST', `${handoffPath(id)}/cancel`, { signal: opts.signal });
+    },
+  };
+}
