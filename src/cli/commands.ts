@@ -34,5 +34,9 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'derive the risk of a handoff JSON on stdin',
     load: async () => (await import('./risk.js')).command,
   },
+  request: {
+    summary: 'ask a human to approve an action and wait for the answer',
+    load: async () => (await import('./request.js')).command,
+  },
   redact: { summary: 'redact secrets from stdin', load: async () => (await import('./redact.js')).command },
 };
