@@ -12,6 +12,10 @@ import { signingKeyFromSeed, type SigningKey } from './core/audit-chain/checkpoi
 import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
+import { createConsoleChannel } from './channels/console.js';
+import { createEscalationService } from './features/handoffs/escalation.service.js';
+import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
+import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
@@ -28,6 +32,8 @@ export interface ContainerOptions {
   readonly clock?: Clock;
   /** Skip the start-up migration even in embedded mode. */
   readonly skipMigrations?: boolean;
+  /** How often idle job workers poll (seconds); tests poll faster. */
+  readonly jobPollingSeconds?: number;
 }
 
 /** Embedded mode without ONY_MASTER_KEY: a key file beside the data, created once with mode 0600. */
@@ -90,9 +96,49 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const db = database.db;
   const auth = createAuthService({ db, store, keyring, config, clock });
   const members = createMembersService({ db, config, clock, auth });
-  const devices = createDevicesService({ db, clock });
+  const devices = createDevicesService({ db, clock, keyring });
   const setup = createSetupService({ db, keyring, clock, auth });
   const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
+  const jobs: JobQueue = await createJobQueue({
+    database,
+    logger,
+    ...(options.jobPollingSeconds !== undefined && { pollingIntervalSeconds: options.jobPollingSeconds }),
+  });
+  const callbacks = config.callbacks;
+  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
+  const escalation = createEscalationService({
+    db,
+    clock,
+    keyring,
+    channels: { console: createConsoleChannel(logger) },
+    logger,
+    config: { publicUrl: config.publicUrl, callbacks },
+  });
+
+  const asIds = (data: Record<string, unknown>) => {
+    const orgId = data.org_id;
+    const handoffId = data.handoff_id;
+    if (typeof orgId !== 'string' || typeof handoffId !== 'string')
+      throw new Error('job data lacks org_id or handoff_id');
+    return { orgId, handoffId };
+  };
+
+  /** Starts the job queue and its workers (every replica runs them; pg-boss hands each job to one). */
+  async function startWorkers(): Promise<void> {
+    await jobs.start();
+    await jobs.work(JOBS.expire, async (data) => {
+      const { orgId, handoffId } = asIds(data);
+      await handoffs.expireJob(orgId, handoffId);
+    });
+    await jobs.work(JOBS.escalate, async (data) => {
+      const { orgId, handoffId } = asIds(data);
+      await escalation.escalate(orgId, handoffId, Number(data.step));
+    });
+    await jobs.work(JOBS.callback, async (data) => {
+      const { orgId, handoffId } = asIds(data);
+      await escalation.callback(orgId, handoffId);
+    });
+  }
 
   return {
     config,
@@ -106,7 +152,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
     devices,
     setup,
     audit,
+    jobs,
+    handoffs,
+    escalation,
+    startWorkers,
     async close(): Promise<void> {
+      await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       await Promise.allSettled([store.close(), database.close()]);
     },
   };

@@ -30,6 +30,7 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
     const { buildApp } = await import('../http/app.js');
     const container = await createContainer(config);
     const app = await buildApp(container);
+    await container.startWorkers();
     await app.listen({ host: config.host, port: config.port });
     const log = container.logger;
     log.info({ url: config.publicUrl, mode: config.mode, store: container.store.kind }, 'ony is listening');

@@ -32,6 +32,8 @@ export interface Config {
     readonly windowSeconds: number;
   };
   readonly trustProxy: boolean;
+  /** Agent callback URLs: hosts allowed despite the private-address guard, and plain http. */
+  readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
@@ -142,7 +144,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     dataDir: resolve(cwd, str('ONY_DATA_DIR') ?? './data'),
     masterKey,
     logLevel,
-    bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 1_200_000, 1024, 16 * 1024 * 1024),
+    // A 1 MiB payload can double in size as JSON (escaped newlines, quotes).
+    bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 3_000_000, 1024, 16 * 1024 * 1024),
     session: {
       idleSeconds: int('ONY_SESSION_IDLE_SECONDS', 12 * 3600, 60, 30 * 86400),
       absoluteSeconds: int('ONY_SESSION_ABSOLUTE_SECONDS', 7 * 86400, 300, 90 * 86400),
@@ -157,6 +160,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 900, 10, 86400),
     },
     trustProxy: bool('ONY_TRUST_PROXY', false),
+    callbacks: {
+      allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
+      allowHttp: bool('ONY_CALLBACK_ALLOW_HTTP', false),
+    },
     audit: { signingSeed, checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -166,5 +176,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze(config.audit),
+    callbacks: Object.freeze({
+      ...config.callbacks,
+      allowHosts: Object.freeze([...config.callbacks.allowHosts]),
+    }),
   });
 }

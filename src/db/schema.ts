@@ -77,6 +77,7 @@ export interface DevicesTable {
   org_id: string;
   id: Generated<string>;
   name: string;
+  webhook_secret_enc: Buffer | null;
   token_hash: Buffer;
   token_hint: string;
   created_by: string;
@@ -132,7 +133,77 @@ export interface AuditCheckpointsTable {
   note: string;
 }
 
+export interface OrgSettingsTable {
+  org_id: string;
+  risk_policy: ColumnType<unknown, string | undefined, string>;
+  escalation_policy: ColumnType<unknown, string | undefined, string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface HandoffsTable {
+  org_id: string;
+  id: string;
+  short_code: string;
+  device_id: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+  action_type: string;
+  action_target: string | null;
+  title: string;
+  summary: string;
+  options: ColumnType<unknown, string, string>;
+  risk_level: 'low' | 'medium' | 'high' | 'critical';
+  risk_reasons: string[];
+  context: ColumnType<unknown, string, string>;
+  required_approvals: number;
+  totp_required: boolean;
+  callback_url: string | null;
+  idempotency_key: string | null;
+  request_sha256: string;
+  payload_sha256: Buffer | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  decided_at: Timestamp | null;
+  decision_option: string | null;
+  decided_by: string | null;
+  decision_channel: string | null;
+  decision_comment: string | null;
+}
+
+export interface HandoffPayloadsTable {
+  org_id: string;
+  handoff_id: string;
+  kind: string;
+  salt: Buffer;
+  content_enc: Buffer;
+  created_at: CreatedAt;
+}
+
+export interface HandoffApprovalsTable {
+  org_id: string;
+  handoff_id: string;
+  member_id: string;
+  option: string;
+  channel: string;
+  comment: string | null;
+  at: Timestamp;
+}
+
+export interface EscalationAttemptsTable {
+  org_id: string;
+  id: Generated<string>;
+  handoff_id: string;
+  step: number;
+  channel: string;
+  at: Timestamp;
+  outcome: string;
+}
+
 export interface DB {
+  org_settings: OrgSettingsTable;
+  handoffs: HandoffsTable;
+  handoff_payloads: HandoffPayloadsTable;
+  handoff_approvals: HandoffApprovalsTable;
+  escalation_attempts: EscalationAttemptsTable;
   audit_heads: AuditHeadsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;

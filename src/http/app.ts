@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
+import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
@@ -28,7 +29,7 @@ import { Problem } from './schemas.js';
 
 export type AppDeps = Pick<
   Container,
-  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup' | 'audit'
+  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup' | 'audit' | 'handoffs'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -163,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   membersRoutes(app, { members: deps.members, cookieSecure });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
+  handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
 
   return app;
 }

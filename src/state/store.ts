@@ -19,7 +19,46 @@ export interface EphemeralStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   del(key: string): Promise<void>;
   ping(): Promise<void>;
+  /** Wake-ups: delivered to every subscriber in every replica (Redis) or this process (memory). */
+  publish(channel: string, message: string): Promise<void>;
+  /** Answers an unsubscribe function once the subscription is live. */
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => void>;
   close(): Promise<void>;
+}
+
+/** Local fan-out with a reference count per channel, so N waiters cost one upstream subscription. */
+function createFanout(upstream?: {
+  add(channel: string): Promise<void>;
+  remove(channel: string): Promise<void>;
+}) {
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  const live = new Map<string, Promise<void>>();
+  return {
+    deliver(channel: string, message: string): void {
+      for (const h of handlers.get(channel) ?? []) h(message);
+    },
+    async subscribe(channel: string, handler: (message: string) => void): Promise<() => void> {
+      let set = handlers.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        handlers.set(channel, set);
+        live.set(channel, upstream?.add(channel) ?? Promise.resolve());
+      }
+      set.add(handler);
+      // Every subscriber waits until the upstream subscription is live, not only the first.
+      await live.get(channel);
+      return () => {
+        const current = handlers.get(channel);
+        if (current === undefined) return;
+        current.delete(handler);
+        if (current.size === 0) {
+          handlers.delete(channel);
+          live.delete(channel);
+          void upstream?.remove(channel).catch(() => undefined);
+        }
+      };
+    },
+  };
 }
 
 export function createMemoryStore(now: () => number = Date.now): EphemeralStore {
@@ -39,8 +78,14 @@ export function createMemoryStore(now: () => number = Date.now): EphemeralStore 
     for (const [k, e] of entries) if (e.expiresAt <= t) entries.delete(k);
   }, 60_000);
   sweeper.unref();
+  const fanout = createFanout();
   return {
     kind: 'memory',
+    async publish(channel, message) {
+      // Deliver asynchronously, as Redis would: never inside the publisher's call stack.
+      setImmediate(() => fanout.deliver(channel, message));
+    },
+    subscribe: (channel, handler) => fanout.subscribe(channel, handler),
     async hit(key, windowMs) {
       const e = live(key);
       if (e === undefined) {
@@ -76,8 +121,28 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   await redis.connect();
   const k = (key: string) => `${prefix}${key}`;
+  // A subscribed Redis connection can do nothing else: a second one, made on first use.
+  let subscriber: InstanceType<typeof Redis> | undefined;
+  const fanout = createFanout({
+    async add(channel) {
+      if (subscriber === undefined) {
+        subscriber = redis.duplicate();
+        subscriber.on('message', (ch: string, message: string) => {
+          if (ch.startsWith(prefix)) fanout.deliver(ch.slice(prefix.length), message);
+        });
+      }
+      await subscriber.subscribe(k(channel));
+    },
+    async remove(channel) {
+      await subscriber?.unsubscribe(k(channel));
+    },
+  });
   return {
     kind: 'redis',
+    async publish(channel, message) {
+      await redis.publish(k(channel), message);
+    },
+    subscribe: (channel, handler) => fanout.subscribe(channel, handler),
     async hit(key, windowMs) {
       const result = await redis.multi().incr(k(key)).pexpire(k(key), windowMs, 'NX').pttl(k(key)).exec();
       if (result === null) throw new Error('redis transaction aborted');
@@ -105,7 +170,7 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
       await redis.ping();
     },
     async close() {
-      await redis.quit();
+      await Promise.all([redis.quit(), subscriber?.quit()]);
     },
   };
 }

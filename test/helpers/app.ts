@@ -63,7 +63,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     store,
     clock,
     logger: createLogger('info', sink),
+    jobPollingSeconds: 0.5,
   });
+  await container.startWorkers();
   const app = await buildApp(container);
   await app.ready();
   return {

@@ -131,7 +131,7 @@ describe('sign-in and sessions', () => {
     const huge = await t.app.inject({
       method: 'POST',
       url: '/v1/auth/login',
-      payload: { email: 'admin@acme.test', password: 'x'.repeat(2_000_000) },
+      payload: { email: 'admin@acme.test', password: 'x'.repeat(3_500_000) },
     });
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toMatchObject({ code: 'payload_too_large' });

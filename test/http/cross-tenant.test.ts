@@ -24,7 +24,9 @@ const bIds: Record<string, string> = {};
 const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /v1/admin/members/{id}': { role: 'viewer' },
   'PATCH /v1/admin/devices/{id}': { name: 'renamed' },
+  'POST /v1/handoffs/{id}/decision': { decision: 'approve' },
 };
+let aDeviceToken: string;
 
 async function snapshotOfOrg(orgId: string): Promise<string> {
   const parts: string[] = [];
@@ -67,6 +69,28 @@ beforeAll(async () => {
     invite: { id: string };
   }>().invite.id;
   bIds.session = (await as(t, bMember, 'GET', '/v1/me/sessions')).json<{ id: string }[]>()[0]!.id;
+  const bDevice = (await as(t, b, 'POST', '/v1/admin/devices', { name: 'b-agent' })).json<{ token: string }>()
+    .token;
+  bIds.handoff = (
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/handoffs',
+      headers: { authorization: `Bearer ${bDevice}` },
+      payload: { action: { type: 'shell.exec' }, title: 'b asks' },
+    })
+  ).json<{ id: string }>().id;
+  aDeviceToken = (await as(t, a, 'POST', '/v1/admin/devices', { name: 'a-agent' })).json<{ token: string }>()
+    .token;
+  // Let the background escalation step of B's handoff run first, so B's snapshot is stable.
+  for (let i = 0; i < 100; i++) {
+    const done = await sql<{
+      n: number;
+    }>`select count(*)::int as n from escalation_attempts where handoff_id = ${bIds.handoff}`.execute(
+      t.database.db,
+    );
+    if (done.rows[0]!.n > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 });
 afterAll(async () => t?.close());
 
@@ -74,7 +98,7 @@ describe('cross-tenant access', () => {
   it("every id route answers 404 to org A's admin for each of org B's ids, and org B is unchanged", async () => {
     const before = await snapshotOfOrg(b.orgId);
     const doc = (await t.app.inject({ url: '/openapi.json' })).json<{
-      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+      paths: Record<string, Record<string, { requestBody?: unknown; security?: Record<string, unknown>[] }>>;
     }>();
     const routes = Object.entries(doc.paths)
       .filter(([path]) => path.includes('{id}'))
@@ -87,8 +111,18 @@ describe('cross-tenant access', () => {
       const key = `${method} ${path}`;
       const body = SAMPLE_BODIES[key];
       if (op.requestBody !== undefined && body === undefined) throw new Error(`add a sample body for ${key}`);
+      // Device routes are called with org A's device token, the others with org A's admin session.
+      const asDevice = (op.security ?? []).some((s) => 'deviceToken' in s);
       for (const [kind, id] of Object.entries(bIds)) {
-        const res = await as(t, a, method as 'GET', path.replace('{id}', id), body);
+        const url = path.replace('{id}', id);
+        const res = asDevice
+          ? await t.app.inject({
+              method: method as 'POST',
+              url,
+              headers: { authorization: `Bearer ${aDeviceToken}` },
+              ...(body !== undefined && { payload: body as Record<string, unknown> }),
+            })
+          : await as(t, a, method as 'GET', url, body);
         expect(res.statusCode, `${key} with org B's ${kind} id`).toBe(404);
         expect(res.json().code).toBe('not_found');
         // The route itself matched: this is the service's answer, not the unknown-route handler's.
@@ -103,7 +137,8 @@ describe('cross-tenant access', () => {
   it("lists show only the caller's org", async () => {
     const members = (await as(t, a, 'GET', '/v1/admin/members')).json<{ id: string }[]>();
     expect(members.map((m) => m.id)).toEqual([a.memberId]);
-    expect((await as(t, a, 'GET', '/v1/admin/devices')).json()).toEqual([]);
+    expect((await as(t, a, 'GET', '/v1/admin/devices')).json<unknown[]>().length).toBe(1); // its own a-agent
+    expect((await as(t, a, 'GET', '/v1/handoffs')).json()).toEqual([]);
     expect((await as(t, a, 'GET', '/v1/admin/invites')).json()).toEqual([]);
   });
 

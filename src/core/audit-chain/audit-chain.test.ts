@@ -216,6 +216,33 @@ describe('event builders', () => {
       auditEvents.deviceCreated(actor, { id: 'd', name: `laptop ${secret}`, ...junk }),
       auditEvents.deviceRenamed(actor, { id: 'd', name: `Authorization: Bearer ${secret}`, ...junk }),
       auditEvents.deviceRevoked(actor, { id: 'd', ...junk }),
+      auditEvents.policyUpdated(actor, 'o', ['risk_policy']),
+      auditEvents.handoffCreated(
+        actor,
+        {
+          id: 'h',
+          shortCode: 'ABC234',
+          actionType: 'shell.exec',
+          riskLevel: 'high',
+          riskReasons: ['destructive_delete'],
+          requiredApprovals: 1,
+          ...junk,
+        },
+        'ab'.repeat(32),
+      ),
+      auditEvents.handoffEscalated({ id: 'h', ...junk }, 0, 'console', 3),
+      auditEvents.handoffApprovalRecorded(
+        actor,
+        { id: 'h', ...junk },
+        { option: 'approve', channel: 'web', received: 1, required: 2 },
+      ),
+      auditEvents.handoffDecided(
+        actor,
+        { id: 'h', ...junk },
+        { option: 'approve', outcome: 'approved', channel: 'web' },
+      ),
+      auditEvents.handoffExpired({ id: 'h', ...junk }),
+      auditEvents.handoffCancelled(actor, { id: 'h', ...junk }),
     ];
     expect(new Set(events.map((e) => e.action))).toEqual(new Set(AUDIT_ACTIONS));
     for (const e of events) {

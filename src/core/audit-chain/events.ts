@@ -24,6 +24,13 @@ export const AUDIT_ACTIONS = [
   'device.created',
   'device.renamed',
   'device.revoked',
+  'policy.updated',
+  'handoff.created',
+  'handoff.escalated',
+  'handoff.approval_recorded',
+  'handoff.decided',
+  'handoff.expired',
+  'handoff.cancelled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -109,4 +116,62 @@ export const auditEvents = {
 
   deviceRevoked: (actor: Actor, device: { readonly id: string }) =>
     event(actor, 'device.revoked', 'device', device.id),
+
+  policyUpdated: (actor: Actor, orgId: string, changed: readonly ('risk_policy' | 'escalation_policy')[]) =>
+    event(actor, 'policy.updated', 'org', orgId, { fields: [...changed] }),
+
+  /** Never the payload: its salted SHA-256 only (the salt lives with the payload and goes with it). */
+  handoffCreated: (
+    actor: Actor,
+    h: {
+      readonly id: string;
+      readonly shortCode: string;
+      readonly actionType: string;
+      readonly riskLevel: string;
+      readonly riskReasons: readonly string[];
+      readonly requiredApprovals: number;
+    },
+    payloadSha256: string | null,
+  ) =>
+    event(actor, 'handoff.created', 'handoff', h.id, {
+      short_code: h.shortCode,
+      action_type: h.actionType,
+      risk_level: h.riskLevel,
+      reasons: [...h.riskReasons],
+      required_approvals: h.requiredApprovals,
+      payload_sha256: payloadSha256,
+    }),
+
+  handoffEscalated: (h: { readonly id: string }, step: number, channel: string, targets: number) =>
+    event(systemActor, 'handoff.escalated', 'handoff', h.id, { step, channel, targets }),
+
+  handoffApprovalRecorded: (
+    actor: Actor,
+    h: { readonly id: string },
+    v: { option: string; channel: string; received: number; required: number },
+  ) =>
+    event(actor, 'handoff.approval_recorded', 'handoff', h.id, {
+      option: v.option,
+      channel: v.channel,
+      received: v.received,
+      required: v.required,
+    }),
+
+  /** The comment is a human's free text: the handoff row keeps it, the chain does not. */
+  handoffDecided: (
+    actor: Actor,
+    h: { readonly id: string },
+    d: { option: string; outcome: 'approved' | 'denied'; channel: string },
+  ) =>
+    event(actor, 'handoff.decided', 'handoff', h.id, {
+      option: d.option,
+      outcome: d.outcome,
+      channel: d.channel,
+    }),
+
+  handoffExpired: (h: { readonly id: string }) =>
+    event(systemActor, 'handoff.expired', 'handoff', h.id, { outcome: 'denied' }),
+
+  handoffCancelled: (actor: Actor, h: { readonly id: string }) =>
+    event(actor, 'handoff.cancelled', 'handoff', h.id),
 } satisfies Record<string, (...args: never[]) => AuditEvent>;

@@ -143,6 +143,21 @@ export function createAuthService(deps: AuthDeps) {
   return {
     createSession,
 
+    /**
+     * Step-up for approvals: the member's TOTP code (or a recovery code), checked and recorded in the
+     * caller's transaction (so a code cannot be replayed). A member without TOTP cannot pass.
+     */
+    async checkStepUp(
+      tx: TenantTx,
+      memberId: string,
+      code: string | undefined,
+    ): Promise<'ok' | 'missing' | 'invalid' | 'not_enrolled'> {
+      const cred = await getCredentials(tx, memberId);
+      if (!cred?.totpEnabled) return 'not_enrolled';
+      if (code === undefined) return 'missing';
+      return (await checkSecondFactor(tx, memberId, { totpCode: code })) ? 'ok' : 'invalid';
+    },
+
     async login(input: LoginInput): Promise<NewSession> {
       const email = input.email.trim().toLowerCase();
       await assertNotThrottled(email, input.ip);

@@ -41,12 +41,22 @@ const toDevice = (r: Row): Device => ({
 
 export async function insertDevice(
   tx: TenantTx,
-  d: { name: string; tokenHash: Buffer; tokenHint: string; createdBy: string; now: Date },
+  d: {
+    id: string;
+    name: string;
+    tokenHash: Buffer;
+    tokenHint: string;
+    createdBy: string;
+    now: Date;
+    webhookSecretEnc: Buffer;
+  },
 ): Promise<Device> {
   const row = await tx.db
     .insertInto('devices')
     .values({
       org_id: tx.orgId,
+      id: d.id,
+      webhook_secret_enc: d.webhookSecretEnc,
       name: d.name,
       token_hash: d.tokenHash,
       token_hint: d.tokenHint,
@@ -72,7 +82,7 @@ export async function findDevice(tx: TenantTx, id: string): Promise<Device | und
 export async function updateDevice(
   tx: TenantTx,
   id: string,
-  patch: { name?: string; revokedAt?: Date; lastSeenAt?: Date },
+  patch: { name?: string; revokedAt?: Date; lastSeenAt?: Date; webhookSecretEnc?: Buffer },
 ): Promise<void> {
   await tx.db
     .updateTable('devices')
@@ -80,6 +90,7 @@ export async function updateDevice(
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.revokedAt !== undefined && { revoked_at: patch.revokedAt }),
       ...(patch.lastSeenAt !== undefined && { last_seen_at: patch.lastSeenAt }),
+      ...(patch.webhookSecretEnc !== undefined && { webhook_secret_enc: patch.webhookSecretEnc }),
     })
     .where('id', '=', id)
     .execute();

@@ -48,15 +48,35 @@ export function devicesRoutes(app: AppInstance, deps: { devices: DevicesService 
       config: { auth: 'session', role: 'admin' },
       schema: {
         tags,
-        summary: 'Create a device; its token is answered this once and never again',
+        summary:
+          'Create a device; its token and callback signing secret are answered this once and never again',
         body: Type.Object({ name: DeviceName }, { additionalProperties: false }),
-        response: { 201: Type.Object({ device: DeviceView, token: Type.String() }), ...problemResponses },
+        response: {
+          201: Type.Object({ device: DeviceView, token: Type.String(), webhook_secret: Type.String() }),
+          ...problemResponses,
+        },
       },
     },
     async (req, reply) => {
       const r = await devices.create(memberOf(req), req.body.name);
-      return reply.status(201).send({ device: view(r.device), token: r.token });
+      return reply
+        .status(201)
+        .send({ device: view(r.device), token: r.token, webhook_secret: r.webhookSecret });
     },
+  );
+
+  app.post(
+    '/v1/admin/devices/:id/webhook-secret',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: {
+        tags,
+        summary: "Replace the secret that signs this device's callbacks (Standard Webhooks); answered once",
+        params: IdParams,
+        response: { 200: Type.Object({ webhook_secret: Type.String() }), ...problemResponses },
+      },
+    },
+    async (req) => ({ webhook_secret: await devices.rotateWebhookSecret(memberOf(req), req.params.id) }),
   );
 
   app.patch(

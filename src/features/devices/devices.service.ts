@@ -2,7 +2,10 @@
  * Devices are agent credentials: an admin creates one and sees its `ony_dev_…` token once; the
  * database keeps only its SHA-256. Bearer auth resolves token -> (org, device).
  */
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { newWebhookSecret } from '../../lib/webhook-signature.js';
+import type { Keyring } from '../orgs/keyring.js';
 import { withApp, withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
@@ -18,17 +21,33 @@ export const DEVICE_PREFIX = 'ony_dev_';
 export interface DevicesDeps {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
+  readonly keyring: Keyring;
 }
+
+/** The secret that signs this device's callbacks, bound to the device by the ciphertext's AAD. */
+export const webhookSecretAad = (deviceId: string): string => `webhook:${deviceId}`;
 
 type MemberPrincipal = Principal & { kind: 'member' };
 
-export function createDevicesService({ db, clock }: DevicesDeps) {
+export function createDevicesService({ db, clock, keyring }: DevicesDeps) {
   return {
-    async create(p: MemberPrincipal, name: string): Promise<{ device: Device; token: string }> {
+    /** Creates a device; its token and webhook secret are answered this once. */
+    async create(
+      p: MemberPrincipal,
+      name: string,
+    ): Promise<{ device: Device; token: string; webhookSecret: string }> {
       const token = newToken(DEVICE_PREFIX);
+      const webhookSecret = newWebhookSecret();
       const device = await withTenant(db, p.orgId, async (tx) => {
         const now = clock.now();
+        const id = randomUUID();
         const d = await insertDevice(tx, {
+          id,
+          webhookSecretEnc: await keyring.encrypt(
+            tx,
+            Buffer.from(webhookSecret, 'utf8'),
+            webhookSecretAad(id),
+          ),
           name,
           tokenHash: sha256(token),
           tokenHint: token.slice(0, DEVICE_PREFIX.length + 4),
@@ -38,7 +57,21 @@ export function createDevicesService({ db, clock }: DevicesDeps) {
         await appendAudit(tx, auditEvents.deviceCreated(actorOf(p), d), now);
         return d;
       });
-      return { device, token };
+      return { device, token, webhookSecret };
+    },
+
+    /** Replaces the device's webhook secret; the new one is answered this once. */
+    async rotateWebhookSecret(p: MemberPrincipal, id: string): Promise<string> {
+      const secret = newWebhookSecret();
+      await withTenant(db, p.orgId, async (tx) => {
+        const d = await findDevice(tx, id);
+        if (d === undefined) throw notFound('device');
+        if (d.revokedAt !== null) throw new AppError('conflict', 'device is revoked');
+        await updateDevice(tx, id, {
+          webhookSecretEnc: await keyring.encrypt(tx, Buffer.from(secret, 'utf8'), webhookSecretAad(id)),
+        });
+      });
+      return secret;
     },
 
     list(p: MemberPrincipal): Promise<Device[]> {

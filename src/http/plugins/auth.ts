@@ -20,7 +20,8 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    auth?: 'none' | 'session' | 'device';
+    /** 'agent-or-member': a device bearer token when one is sent, else the session cookie. */
+    auth?: 'none' | 'session' | 'device' | 'agent-or-member';
     role?: Role;
   }
 }
@@ -36,7 +37,12 @@ export function registerAuth(
     const config = request.routeOptions.config;
     // Unknown routes reach the not-found handler, which needs no principal.
     if (request.routeOptions.url === undefined) return;
-    const mode = config.auth;
+    const mode =
+      config.auth === 'agent-or-member'
+        ? request.headers.authorization !== undefined
+          ? 'device'
+          : 'session'
+        : config.auth;
     if (mode === 'none') return;
     if (mode === 'device') {
       const header = request.headers.authorization ?? '';

@@ -1,0 +1,130 @@
+/**
+ * The org's escalation policy (pure): per risk level, who is asked, on which channel, after how long,
+ * how many distinct approvals decide it (quorum), whether approving needs a TOTP code (step-up), and
+ * the bounds on the agent's timeout. Expiry always counts as a deny.
+ */
+import { RISK_LEVELS, type RiskLevel } from '../risk/index.js';
+
+export const CHANNELS = ['console'] as const;
+export type ChannelName = (typeof CHANNELS)[number];
+
+export interface EscalationStep {
+  /** Seconds after the handoff was created. */
+  readonly after_s: number;
+  readonly channel: ChannelName;
+  /** Member ids, or "all" (every active member with role member or admin). */
+  readonly targets: readonly string[] | 'all';
+}
+
+export interface LevelPolicy {
+  readonly steps: readonly EscalationStep[];
+  /** Distinct approvers needed to approve (a single deny decides). */
+  readonly required_approvals: number;
+  /** Approving needs a TOTP code from the approver. */
+  readonly require_totp: boolean;
+}
+
+export interface EscalationPolicy {
+  readonly levels: Readonly<Record<RiskLevel, LevelPolicy>>;
+  /** The agent's timeout_s is clamped to [min, max]; default when absent. */
+  readonly timeout_s: { readonly default: number; readonly min: number; readonly max: number };
+}
+
+const step0: EscalationStep = { after_s: 0, channel: 'console', targets: 'all' };
+
+export const defaultEscalationPolicy: EscalationPolicy = {
+  levels: {
+    low: { steps: [step0], required_approvals: 1, require_totp: false },
+    medium: { steps: [step0], required_approvals: 1, require_totp: false },
+    high: { steps: [step0], required_approvals: 1, require_totp: false },
+    critical: { steps: [step0], required_approvals: 1, require_totp: false },
+  },
+  timeout_s: { default: 900, min: 30, max: 86_400 },
+};
+
+export type PolicyParse = { ok: true; value: EscalationPolicy } | { ok: false; errors: string[] };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates a stored or submitted policy; missing parts take the defaults. */
+export function parseEscalationPolicy(value: unknown): PolicyParse {
+  const errors: string[] = [];
+  if (!isObject(value)) return { ok: false, errors: ['policy must be an object'] };
+  const levelsIn = value.levels ?? {};
+  if (!isObject(levelsIn)) return { ok: false, errors: ['levels must be an object keyed by risk level'] };
+  for (const k of Object.keys(levelsIn))
+    if (!(RISK_LEVELS as readonly string[]).includes(k)) errors.push(`levels.${k}: not a risk level`);
+  const levels = {} as Record<RiskLevel, LevelPolicy>;
+  for (const level of RISK_LEVELS) {
+    const raw = levelsIn[level];
+    const base = defaultEscalationPolicy.levels[level];
+    if (raw === undefined) {
+      levels[level] = base;
+      continue;
+    }
+    if (!isObject(raw)) {
+      errors.push(`levels.${level} must be an object`);
+      continue;
+    }
+    const steps: EscalationStep[] = [];
+    const stepsIn = raw.steps ?? base.steps;
+    if (!Array.isArray(stepsIn) || stepsIn.length === 0 || stepsIn.length > 10) {
+      errors.push(`levels.${level}.steps must be a list of 1 to 10 steps`);
+    } else {
+      stepsIn.forEach((s: unknown, i: number) => {
+        const at = `levels.${level}.steps[${i}]`;
+        if (!isObject(s)) return void errors.push(`${at} must be an object`);
+        const after = s.after_s;
+        if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > 86_400)
+          errors.push(`${at}.after_s must be an integer 0..86400`);
+        if (!(CHANNELS as readonly unknown[]).includes(s.channel))
+          errors.push(`${at}.channel must be one of ${CHANNELS.join(', ')}`);
+        const targets = s.targets ?? 'all';
+        const targetsOk =
+          targets === 'all' ||
+          (Array.isArray(targets) &&
+            targets.length > 0 &&
+            targets.length <= 50 &&
+            targets.every((t) => typeof t === 'string' && UUID.test(t)));
+        if (!targetsOk) errors.push(`${at}.targets must be "all" or a list of member ids`);
+        if (errors.length === 0)
+          steps.push({
+            after_s: after as number,
+            channel: s.channel as ChannelName,
+            targets: targets as EscalationStep['targets'],
+          });
+      });
+      for (let i = 1; i < steps.length; i++)
+        if (steps[i]!.after_s < steps[i - 1]!.after_s)
+          errors.push(`levels.${level}.steps must be in after_s order`);
+    }
+    const required = raw.required_approvals ?? base.required_approvals;
+    if (typeof required !== 'number' || !Number.isInteger(required) || required < 1 || required > 10)
+      errors.push(`levels.${level}.required_approvals must be 1..10`);
+    const totp = raw.require_totp ?? base.require_totp;
+    if (typeof totp !== 'boolean') errors.push(`levels.${level}.require_totp must be true or false`);
+    levels[level] = { steps, required_approvals: required as number, require_totp: totp as boolean };
+  }
+  const t = value.timeout_s ?? defaultEscalationPolicy.timeout_s;
+  const timeout = isObject(t) ? { ...defaultEscalationPolicy.timeout_s, ...t } : undefined;
+  const int = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7 * 86_400;
+  if (
+    !timeout ||
+    !int(timeout.default) ||
+    !int(timeout.min) ||
+    !int(timeout.max) ||
+    !(timeout.min <= timeout.default && timeout.default <= timeout.max)
+  ) {
+    errors.push('timeout_s must be {default, min, max}: integers 10..604800 with min <= default <= max');
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, value: { levels, timeout_s: timeout as EscalationPolicy['timeout_s'] } };
+}
+
+/** The agent's requested timeout, clamped into the policy's bounds. */
+export function effectiveTimeout(policy: EscalationPolicy, requested: number | undefined): number {
+  const { default: d, min, max } = policy.timeout_s;
+  return Math.min(max, Math.max(min, requested ?? d));
+}

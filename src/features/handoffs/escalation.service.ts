@@ -1,0 +1,131 @@
+/**
+ * Escalation steps and agent callbacks, run as durable jobs. An escalation step sends the redacted
+ * gist through a channel adapter (never the payload) and records the attempt without content; a
+ * callback POSTs the decision to the agent, signed with the device's webhook secret, retried by
+ * the job queue with backoff.
+ */
+import type { Kysely } from 'kysely';
+import type { ChannelAdapter } from '../../channels/channel.js';
+import { auditEvents } from '../../core/audit-chain/events.js';
+import { gist } from '../../core/gist/index.js';
+import type { RiskInput } from '../../core/risk/index.js';
+import { withTenant } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { deliverCallback } from '../../lib/callback-delivery.js';
+import { signWebhook } from '../../lib/webhook-signature.js';
+import { appendAudit } from '../audit/audit.repository.js';
+import type { Keyring } from '../orgs/keyring.js';
+import { findHandoff, insertAttempt } from './handoffs.repository.js';
+import { loadPolicies } from './handoffs.service.js';
+import { handoffView } from './handoffs.view.js';
+
+export interface EscalationDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+  readonly keyring: Keyring;
+  readonly channels: Readonly<Record<string, ChannelAdapter>>;
+  readonly logger: Logger;
+  readonly config: {
+    readonly publicUrl: string;
+    readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+  };
+}
+
+export function createEscalationService({ db, clock, keyring, channels, logger, config }: EscalationDeps) {
+  return {
+    /** Job: one escalation step. A handoff no longer pending is left alone. */
+    async escalate(orgId: string, handoffId: string, step: number): Promise<void> {
+      const prepared = await withTenant(db, orgId, async (tx) => {
+        const h = await findHandoff(tx, handoffId);
+        if (h === undefined || h.status !== 'pending') return undefined;
+        const policy = (await loadPolicies(tx)).escalation.levels[h.riskLevel];
+        const s = policy.steps[step];
+        if (s === undefined) return undefined;
+        let q = tx.db
+          .selectFrom('members')
+          .select(['id', 'name'])
+          .where('status', '=', 'active')
+          .where('role', 'in', ['member', 'admin']);
+        if (s.targets !== 'all') q = q.where('id', 'in', [...s.targets]);
+        return {
+          h,
+          channel: s.channel,
+          recipients: (await q.execute()).map((m) => ({ memberId: m.id, name: m.name })),
+        };
+      });
+      if (prepared === undefined) return;
+      const { h, channel, recipients } = prepared;
+      const adapter = channels[channel];
+      let outcome = 'sent';
+      if (adapter === undefined) {
+        outcome = 'channel_not_configured';
+      } else {
+        const source = {
+          action: { type: h.actionType as RiskInput['action']['type'] },
+          title: h.title,
+          summary: h.summary,
+        };
+        try {
+          await adapter.send(
+            {
+              shortCode: h.shortCode,
+              actionType: h.actionType,
+              riskLevel: h.riskLevel,
+              title: h.title,
+              gist: gist(source, { level: h.riskLevel, reasons: h.riskReasons as never }),
+              link: `${config.publicUrl}/handoffs/${h.id}`,
+            },
+            recipients,
+          );
+        } catch (err) {
+          outcome = 'failed';
+          logger.warn({ err, channel, handoff_id: h.id }, 'escalation step failed');
+        }
+      }
+      await withTenant(db, orgId, async (tx) => {
+        const now = clock.now();
+        await insertAttempt(tx, { handoffId: h.id, step, channel, at: now, outcome });
+        await appendAudit(tx, auditEvents.handoffEscalated(h, step, channel, recipients.length), now);
+      });
+    },
+
+    /** Job: POST the final state to the agent's callback URL (Standard Webhooks signature). */
+    async callback(orgId: string, handoffId: string): Promise<void> {
+      const found = await withTenant(db, orgId, async (tx) => {
+        const h = await findHandoff(tx, handoffId);
+        if (h === undefined || h.callbackUrl === null) return undefined;
+        const device = await tx.db
+          .selectFrom('devices')
+          .select(['webhook_secret_enc'])
+          .where('id', '=', h.deviceId)
+          .executeTakeFirst();
+        const secret =
+          device?.webhook_secret_enc != null
+            ? (
+                await keyring.decrypt(tx, Buffer.from(device.webhook_secret_enc), `webhook:${h.deviceId}`)
+              ).toString('utf8')
+            : undefined;
+        const names = h.decidedBy
+          ? await tx.db.selectFrom('members').select(['id', 'name']).where('id', '=', h.decidedBy).execute()
+          : [];
+        return { h, secret, decider: names[0] };
+      });
+      if (found === undefined) return;
+      const { h, secret, decider } = found;
+      if (secret === undefined) {
+        logger.warn({ handoff_id: h.id }, 'callback skipped: the device has no webhook secret');
+        return;
+      }
+      const body = JSON.stringify({
+        type: 'handoff.decided',
+        data: handoffView(h, decider ?? null, [], config.publicUrl),
+      });
+      const headers = signWebhook(secret, `msg_${h.id}`, clock.now(), body);
+      await deliverCallback(h.callbackUrl!, body, headers, config.callbacks);
+    },
+  };
+}
+
+export type EscalationService = ReturnType<typeof createEscalationService>;

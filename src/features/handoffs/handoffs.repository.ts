@@ -1,0 +1,303 @@
+import type { Selectable } from 'kysely';
+import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
+import type { RiskLevel } from '../../core/risk/index.js';
+import type { TenantTx } from '../../db/client.js';
+import type { HandoffsTable } from '../../db/schema.js';
+
+export interface Handoff {
+  readonly id: string;
+  readonly orgId: string;
+  readonly shortCode: string;
+  readonly deviceId: string;
+  readonly status: HandoffStatus;
+  readonly actionType: string;
+  readonly actionTarget: string | null;
+  readonly title: string;
+  readonly summary: string;
+  readonly options: readonly HandoffOption[];
+  readonly riskLevel: RiskLevel;
+  readonly riskReasons: readonly string[];
+  readonly context: Readonly<Record<string, string>>;
+  readonly requiredApprovals: number;
+  readonly totpRequired: boolean;
+  readonly callbackUrl: string | null;
+  readonly idempotencyKey: string | null;
+  readonly requestSha256: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly decidedAt: Date | null;
+  readonly decisionOption: string | null;
+  readonly decidedBy: string | null;
+  readonly decisionChannel: string | null;
+  readonly decisionComment: string | null;
+}
+
+const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
+  id: r.id,
+  orgId: r.org_id,
+  shortCode: r.short_code,
+  deviceId: r.device_id,
+  status: r.status,
+  actionType: r.action_type,
+  actionTarget: r.action_target,
+  title: r.title,
+  summary: r.summary,
+  options: r.options as HandoffOption[],
+  riskLevel: r.risk_level,
+  riskReasons: r.risk_reasons,
+  context: r.context as Record<string, string>,
+  requiredApprovals: r.required_approvals,
+  totpRequired: r.totp_required,
+  callbackUrl: r.callback_url,
+  idempotencyKey: r.idempotency_key,
+  requestSha256: r.request_sha256,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  decidedAt: r.decided_at,
+  decisionOption: r.decision_option,
+  decidedBy: r.decided_by,
+  decisionChannel: r.decision_channel,
+  decisionComment: r.decision_comment,
+});
+
+export interface NewHandoff {
+  readonly id: string;
+  readonly shortCode: string;
+  readonly deviceId: string;
+  readonly actionType: string;
+  readonly actionTarget: string | null;
+  readonly title: string;
+  readonly summary: string;
+  readonly options: readonly HandoffOption[];
+  readonly riskLevel: RiskLevel;
+  readonly riskReasons: readonly string[];
+  readonly context: Readonly<Record<string, string>>;
+  readonly requiredApprovals: number;
+  readonly totpRequired: boolean;
+  readonly callbackUrl: string | null;
+  readonly idempotencyKey: string | null;
+  readonly requestSha256: string;
+  readonly payloadSha256: Buffer | null;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff> {
+  const row = await tx.db
+    .insertInto('handoffs')
+    .values({
+      org_id: tx.orgId,
+      id: h.id,
+      short_code: h.shortCode,
+      device_id: h.deviceId,
+      status: 'pending',
+      action_type: h.actionType,
+      action_target: h.actionTarget,
+      title: h.title,
+      summary: h.summary,
+      options: JSON.stringify(h.options),
+      risk_level: h.riskLevel,
+      risk_reasons: [...h.riskReasons],
+      context: JSON.stringify(h.context),
+      required_approvals: h.requiredApprovals,
+      totp_required: h.totpRequired,
+      callback_url: h.callbackUrl,
+      idempotency_key: h.idempotencyKey,
+      request_sha256: h.requestSha256,
+      payload_sha256: h.payloadSha256,
+      created_at: h.createdAt,
+      expires_at: h.expiresAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toHandoff(row);
+}
+
+export async function findHandoff(
+  tx: TenantTx,
+  id: string,
+  opts: { lock?: boolean } = {},
+): Promise<Handoff | undefined> {
+  let q = tx.db.selectFrom('handoffs').selectAll().where('id', '=', id);
+  if (opts.lock) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row && toHandoff(row);
+}
+
+export async function findByIdempotencyKey(
+  tx: TenantTx,
+  deviceId: string,
+  key: string,
+): Promise<Handoff | undefined> {
+  const row = await tx.db
+    .selectFrom('handoffs')
+    .selectAll()
+    .where('device_id', '=', deviceId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+  return row && toHandoff(row);
+}
+
+export async function listHandoffs(
+  tx: TenantTx,
+  f: {
+    status?: HandoffStatus | undefined;
+    riskLevel?: RiskLevel | undefined;
+    deviceId?: string | undefined;
+    limit: number;
+  },
+): Promise<Handoff[]> {
+  let q = tx.db.selectFrom('handoffs').selectAll();
+  if (f.status !== undefined) q = q.where('status', '=', f.status);
+  if (f.riskLevel !== undefined) q = q.where('risk_level', '=', f.riskLevel);
+  if (f.deviceId !== undefined) q = q.where('device_id', '=', f.deviceId);
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(f.limit).execute();
+  return rows.map(toHandoff);
+}
+
+/** Moves a pending handoff to a final status; answers false if it was no longer pending. */
+export async function finishHandoff(
+  tx: TenantTx,
+  id: string,
+  d: {
+    status: Exclude<HandoffStatus, 'pending'>;
+    at: Date;
+    option: string | null;
+    decidedBy: string | null;
+    channel: string | null;
+    comment: string | null;
+  },
+): Promise<boolean> {
+  const r = await tx.db
+    .updateTable('handoffs')
+    .set({
+      status: d.status,
+      decided_at: d.at,
+      decision_option: d.option,
+      decided_by: d.decidedBy,
+      decision_channel: d.channel,
+      decision_comment: d.comment,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function listApprovals(tx: TenantTx, handoffId: string) {
+  const rows = await tx.db
+    .selectFrom('handoff_approvals')
+    .select(['member_id', 'option', 'channel', 'at'])
+    .where('handoff_id', '=', handoffId)
+    .orderBy('at')
+    .execute();
+  return rows.map((r) => ({ memberId: r.member_id, option: r.option, channel: r.channel, at: r.at }));
+}
+
+export async function insertApproval(
+  tx: TenantTx,
+  a: {
+    handoffId: string;
+    memberId: string;
+    option: string;
+    channel: string;
+    comment: string | null;
+    at: Date;
+  },
+): Promise<void> {
+  await tx.db
+    .insertInto('handoff_approvals')
+    .values({
+      org_id: tx.orgId,
+      handoff_id: a.handoffId,
+      member_id: a.memberId,
+      option: a.option,
+      channel: a.channel,
+      comment: a.comment,
+      at: a.at,
+    })
+    .execute();
+}
+
+export async function insertPayload(
+  tx: TenantTx,
+  p: { handoffId: string; kind: string; salt: Buffer; contentEnc: Buffer },
+) {
+  await tx.db
+    .insertInto('handoff_payloads')
+    .values({
+      org_id: tx.orgId,
+      handoff_id: p.handoffId,
+      kind: p.kind,
+      salt: p.salt,
+      content_enc: p.contentEnc,
+    })
+    .execute();
+}
+
+export async function findPayload(tx: TenantTx, handoffId: string) {
+  const row = await tx.db
+    .selectFrom('handoff_payloads')
+    .select(['kind', 'content_enc'])
+    .where('handoff_id', '=', handoffId)
+    .executeTakeFirst();
+  return row && { kind: row.kind, contentEnc: Buffer.from(row.content_enc) };
+}
+
+export async function insertAttempt(
+  tx: TenantTx,
+  a: { handoffId: string; step: number; channel: string; at: Date; outcome: string },
+) {
+  await tx.db
+    .insertInto('escalation_attempts')
+    .values({
+      org_id: tx.orgId,
+      handoff_id: a.handoffId,
+      step: a.step,
+      channel: a.channel,
+      at: a.at,
+      outcome: a.outcome,
+    })
+    .execute();
+}
+
+export async function listAttempts(tx: TenantTx, handoffId: string) {
+  const rows = await tx.db
+    .selectFrom('escalation_attempts')
+    .select(['step', 'channel', 'at', 'outcome'])
+    .where('handoff_id', '=', handoffId)
+    .orderBy('at')
+    .execute();
+  return rows;
+}
+
+export async function getSettings(tx: TenantTx): Promise<{ riskPolicy: unknown; escalationPolicy: unknown }> {
+  const row = await tx.db
+    .selectFrom('org_settings')
+    .select(['risk_policy', 'escalation_policy'])
+    .executeTakeFirst();
+  return { riskPolicy: row?.risk_policy ?? {}, escalationPolicy: row?.escalation_policy ?? {} };
+}
+
+export async function saveSettings(
+  tx: TenantTx,
+  s: { riskPolicy: unknown; escalationPolicy: unknown },
+  now: Date,
+) {
+  await tx.db
+    .insertInto('org_settings')
+    .values({
+      org_id: tx.orgId,
+      risk_policy: JSON.stringify(s.riskPolicy),
+      escalation_policy: JSON.stringify(s.escalationPolicy),
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc.column('org_id').doUpdateSet({
+        risk_policy: JSON.stringify(s.riskPolicy),
+        escalation_policy: JSON.stringify(s.escalationPolicy),
+        updated_at: now,
+      }),
+    )
+    .execute();
+}

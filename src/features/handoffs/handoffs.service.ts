@@ -1,0 +1,492 @@
+/**
+ * The handoff lifecycle: create (risk derived here, the agent's claim never read), read and wait,
+ * decide exactly once (quorum, step-up), cancel, expire. Channels, the dashboard and the API all
+ * decide through `decide`: there is one decision path.
+ */
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
+import { auditEvents, type Actor } from '../../core/audit-chain/events.js';
+import { canonicalize } from '../../core/audit-chain/entry.js';
+import {
+  defaultEscalationPolicy,
+  effectiveTimeout,
+  parseEscalationPolicy,
+  type EscalationPolicy,
+} from '../../core/policy/escalation.js';
+import { redact } from '../../core/redact/index.js';
+import {
+  defaultRiskPolicy,
+  deriveRisk,
+  parseRiskPolicy,
+  type RiskInput,
+  type RiskPolicy,
+} from '../../core/risk/index.js';
+import { withTenant, type TenantTx } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { JobQueue } from '../../jobs/queue.js';
+import type { Clock } from '../../lib/clock.js';
+import { sha256, sha256Hex } from '../../lib/crypto.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { checkCallbackUrl, SsrfError } from '../../lib/ssrf.js';
+import type { EphemeralStore } from '../../state/store.js';
+import { appendAudit } from '../audit/audit.repository.js';
+import type { AuthService } from '../auth/auth.service.js';
+import { actorOf, type Principal } from '../auth/principal.js';
+import type { Keyring } from '../orgs/keyring.js';
+import {
+  findByIdempotencyKey,
+  findHandoff,
+  finishHandoff,
+  getSettings,
+  insertApproval,
+  insertHandoff,
+  insertPayload,
+  listApprovals,
+  listHandoffs,
+  saveSettings,
+  type Handoff,
+} from './handoffs.repository.js';
+
+export const JOBS = {
+  expire: 'handoff-expire',
+  escalate: 'handoff-escalate',
+  callback: 'handoff-callback',
+} as const;
+
+export interface CreateInput extends RiskInput {
+  readonly options?: readonly HandoffOption[] | undefined;
+  readonly timeout_s?: number | undefined;
+  readonly callback_url?: string | undefined;
+}
+
+export interface HandoffsDeps {
+  readonly db: Kysely<DB>;
+  readonly keyring: Keyring;
+  readonly clock: Clock;
+  readonly jobs: Pick<JobQueue, 'send'>;
+  readonly store: Pick<EphemeralStore, 'publish' | 'subscribe'>;
+  readonly auth: Pick<AuthService, 'checkStepUp'>;
+  readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+}
+
+const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+const newShortCode = () =>
+  Array.from({ length: 6 }, () => SHORT_CODE_ALPHABET[randomInt(SHORT_CODE_ALPHABET.length)]).join('');
+const wakeChannel = (id: string) => `handoff:${id}`;
+
+export interface Policies {
+  readonly risk: RiskPolicy;
+  readonly escalation: EscalationPolicy;
+}
+
+/** The org's stored policies; a stored value that no longer validates falls back to the defaults. */
+export async function loadPolicies(tx: TenantTx): Promise<Policies> {
+  const s = await getSettings(tx);
+  const risk = parseRiskPolicy(s.riskPolicy);
+  const escalation = parseEscalationPolicy(s.escalationPolicy);
+  return {
+    risk: risk.ok ? risk.value : defaultRiskPolicy,
+    escalation: escalation.ok ? escalation.value : defaultEscalationPolicy,
+  };
+}
+
+export function createHandoffsService(deps: HandoffsDeps) {
+  const { db, keyring, clock, jobs, store, auth, callbacks } = deps;
+
+  /** Moves a pending handoff past its expiry to `expired` (a deny) in the caller's transaction. */
+  async function expireIn(tx: TenantTx, h: Handoff): Promise<boolean> {
+    const now = clock.now();
+    if (
+      !(await finishHandoff(tx, h.id, {
+        status: 'expired',
+        at: now,
+        option: null,
+        decidedBy: null,
+        channel: null,
+        comment: null,
+      }))
+    ) {
+      return false;
+    }
+    await appendAudit(tx, auditEvents.handoffExpired(h), now);
+    if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+    return true;
+  }
+
+  async function enqueueCallback(tx: TenantTx, h: Handoff): Promise<void> {
+    await jobs.send(
+      JOBS.callback,
+      { org_id: tx.orgId, handoff_id: h.id },
+      { singletonKey: `callback:${h.id}`, retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true },
+      tx.db,
+    );
+  }
+
+  /** Reads a handoff the principal may see: members see their org's, a device only its own. */
+  async function readable(tx: TenantTx, p: Principal, id: string, lock = false): Promise<Handoff> {
+    const h = await findHandoff(tx, id, { lock });
+    if (h === undefined || (p.kind === 'device' && h.deviceId !== p.deviceId)) throw notFound('handoff');
+    return h;
+  }
+
+  async function get(p: Principal, id: string): Promise<Handoff> {
+    const { h, expired } = await withTenant(db, p.orgId, async (tx) => {
+      const found = await readable(tx, p, id);
+      // Expire lazily on read too, so an answer never says pending after the deadline.
+      if (found.status === 'pending' && clock.now() >= found.expiresAt) {
+        const locked = await readable(tx, p, id, true);
+        const expired = locked.status === 'pending' && (await expireIn(tx, locked));
+        return { h: (await findHandoff(tx, id))!, expired };
+      }
+      return { h: found, expired: false };
+    });
+    if (expired) await store.publish(wakeChannel(id), 'expired');
+    return h;
+  }
+
+  return {
+    JOBS,
+
+    async create(p: Principal & { kind: 'device' }, input: CreateInput, idempotencyKey: string | undefined) {
+      // The agent's own risk claim is not part of CreateInput: the route never copies it.
+      const requestSha256 = sha256Hex(canonicalize(input));
+      if (input.callback_url !== undefined) {
+        try {
+          checkCallbackUrl(input.callback_url, {
+            allowHosts: callbacks.allowHosts,
+            allowHttp: callbacks.allowHttp,
+          });
+        } catch (err) {
+          if (err instanceof SsrfError) throw new AppError('unprocessable', err.message);
+          throw err;
+        }
+      }
+      const options = input.options ?? DEFAULT_OPTIONS;
+      if (new Set(options.map((o) => o.id)).size !== options.length) {
+        throw new AppError('unprocessable', 'option ids must be distinct');
+      }
+      if (!options.some((o) => isDenyOption(o.id))) {
+        throw new AppError('unprocessable', 'options must include "deny", so a human can always say no');
+      }
+      if (input.payload !== undefined && Buffer.byteLength(input.payload.content, 'utf8') > 1_048_576) {
+        throw new AppError('payload_too_large', 'payload.content is larger than 1 MiB');
+      }
+      const replay = async () =>
+        idempotencyKey === undefined
+          ? undefined
+          : withTenant(db, p.orgId, (tx) => findByIdempotencyKey(tx, p.deviceId, idempotencyKey));
+      const previous = await replay();
+      if (previous !== undefined) {
+        if (previous.requestSha256 !== requestSha256) {
+          throw new AppError('unprocessable', 'this Idempotency-Key was used with a different request body');
+        }
+        return { handoff: previous, replayed: true };
+      }
+      try {
+        const handoff = await withTenant(db, p.orgId, async (tx) => {
+          const policies = await loadPolicies(tx);
+          const risk = deriveRisk(input, policies.risk);
+          const level = policies.escalation.levels[risk.level];
+          const now = clock.now();
+          const expiresAt = new Date(
+            now.getTime() + effectiveTimeout(policies.escalation, input.timeout_s) * 1000,
+          );
+          const id = randomUUID();
+          let payloadSha: string | null = null;
+          const h = await insertHandoff(tx, {
+            id,
+            shortCode: newShortCode(),
+            deviceId: p.deviceId,
+            actionType: input.action.type,
+            actionTarget: input.action.target !== undefined ? redact(input.action.target).text : null,
+            title: redact(input.title).text,
+            summary: redact(input.summary).text,
+            options,
+            riskLevel: risk.level,
+            riskReasons: risk.reasons,
+            context: Object.fromEntries(
+              Object.entries(input.context ?? {}).map(([k, v]) => [k, redact(String(v)).text]),
+            ),
+            requiredApprovals: level.required_approvals,
+            totpRequired: level.require_totp,
+            callbackUrl: input.callback_url ?? null,
+            idempotencyKey: idempotencyKey ?? null,
+            requestSha256,
+            payloadSha256: null,
+            createdAt: now,
+            expiresAt,
+          });
+          if (input.payload !== undefined) {
+            const salt = randomBytes(16);
+            const content = Buffer.from(input.payload.content, 'utf8');
+            payloadSha = sha256(Buffer.concat([salt, content])).toString('hex');
+            const contentEnc = await keyring.encrypt(tx, content, `payload:${id}`);
+            await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
+            await tx.db
+              .updateTable('handoffs')
+              .set({ payload_sha256: Buffer.from(payloadSha, 'hex') })
+              .where('id', '=', id)
+              .execute();
+          }
+          await appendAudit(tx, auditEvents.handoffCreated(actorOf(p), h, payloadSha), now);
+          await jobs.send(
+            JOBS.expire,
+            { org_id: p.orgId, handoff_id: id },
+            { startAfter: expiresAt, singletonKey: `expire:${id}` },
+            tx.db,
+          );
+          for (const [step, s] of level.steps.entries()) {
+            await jobs.send(
+              JOBS.escalate,
+              { org_id: p.orgId, handoff_id: id, step },
+              {
+                startAfter: new Date(now.getTime() + s.after_s * 1000),
+                singletonKey: `escalate:${id}:${step}`,
+              },
+              tx.db,
+            );
+          }
+          return h;
+        });
+        return { handoff, replayed: false };
+      } catch (err) {
+        // Two retries racing on one Idempotency-Key: the loser answers the winner's handoff.
+        if ((err as { code?: string }).code === '23505' && idempotencyKey !== undefined) {
+          const winner = await replay();
+          if (winner !== undefined) {
+            if (winner.requestSha256 !== requestSha256) {
+              throw new AppError(
+                'unprocessable',
+                'this Idempotency-Key was used with a different request body',
+              );
+            }
+            return { handoff: winner, replayed: true };
+          }
+        }
+        throw err;
+      }
+    },
+
+    get,
+
+    /** Long-poll: answers as soon as the handoff leaves pending, or after `seconds`. */
+    async wait(p: Principal, id: string, seconds: number): Promise<Handoff> {
+      const first = await get(p, id);
+      if (first.status !== 'pending' || seconds <= 0) return first;
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const unsubscribe = await store.subscribe(wakeChannel(id), () => wake());
+      try {
+        const again = await get(p, id);
+        if (again.status !== 'pending') return again;
+        const untilExpiry = again.expiresAt.getTime() - clock.now().getTime() + 50;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>(
+          (resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(seconds * 1000, untilExpiry)))),
+        );
+        await Promise.race([woken, timeout]);
+        clearTimeout(timer);
+        return await get(p, id);
+      } finally {
+        unsubscribe();
+      }
+    },
+
+    /** Subscribes to a handoff's changes (for Server-Sent Events); answers the unsubscribe. */
+    subscribe: (id: string, onChange: () => void) => store.subscribe(wakeChannel(id), onChange),
+
+    /**
+     * The one decision path. Exactly once: the handoff row is locked, the vote applied by the pure
+     * state machine, the final status written with a `status = 'pending'` guard.
+     */
+    async decide(
+      p: Principal & { kind: 'member' },
+      id: string,
+      vote: { option: string; comment?: string | undefined; totpCode?: string | undefined },
+      channel: string,
+    ): Promise<{ handoff: Handoff; outcome: 'decided' | 'recorded' | 'replay' }> {
+      const result = await withTenant(db, p.orgId, async (tx) => {
+        const h = await readable(tx, p, id, true);
+        const now = clock.now();
+        const approvals = await listApprovals(tx, id);
+        const r = applyVote(
+          {
+            status: h.status,
+            expiresAt: h.expiresAt,
+            options: h.options,
+            requiredApprovals: h.requiredApprovals,
+            approvals,
+            decision: h.decisionOption !== null ? { option: h.decisionOption, memberId: h.decidedBy } : null,
+          },
+          { memberId: p.memberId, option: vote.option, now },
+        );
+        switch (r.kind) {
+          case 'unknown_option':
+            throw new AppError(
+              'unprocessable',
+              `unknown option "${vote.option}"; choose one of ${h.options.map((o) => o.id).join(', ')}`,
+            );
+          case 'conflict':
+            throw new AppError('conflict', r.reason);
+          case 'replay':
+            return { kind: 'replay' as const, h };
+          case 'expired':
+            await expireIn(tx, h);
+            return { kind: 'expired' as const, h };
+          case 'recorded':
+          case 'decided': {
+            const approving = !isDenyOption(vote.option);
+            if (approving && h.totpRequired) {
+              const step = await auth.checkStepUp(tx, p.memberId, vote.totpCode);
+              if (step === 'missing')
+                throw new AppError(
+                  'totp_required',
+                  'approving at this risk level needs your TOTP code (`totp`)',
+                );
+              if (step === 'invalid') throw new AppError('totp_invalid');
+              if (step === 'not_enrolled')
+                throw new AppError('forbidden', 'approving at this risk level needs TOTP; enrol it first');
+            }
+            const comment = vote.comment ?? null;
+            if (approving)
+              await insertApproval(tx, {
+                handoffId: id,
+                memberId: p.memberId,
+                option: vote.option,
+                channel,
+                comment,
+                at: now,
+              });
+            const actor: Actor = actorOf(p);
+            if (r.kind === 'recorded') {
+              await appendAudit(
+                tx,
+                auditEvents.handoffApprovalRecorded(actor, h, {
+                  option: vote.option,
+                  channel,
+                  received: r.received,
+                  required: r.required,
+                }),
+                now,
+              );
+              return { kind: 'recorded' as const, h: (await findHandoff(tx, id))! };
+            }
+            const ok = await finishHandoff(tx, id, {
+              status: r.status,
+              at: now,
+              option: vote.option,
+              decidedBy: p.memberId,
+              channel,
+              comment,
+            });
+            if (!ok) throw new AppError('conflict', 'the handoff was decided concurrently');
+            await appendAudit(
+              tx,
+              auditEvents.handoffDecided(actor, h, { option: vote.option, outcome: r.status, channel }),
+              now,
+            );
+            if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+            return { kind: 'decided' as const, h: (await findHandoff(tx, id))! };
+          }
+        }
+      });
+      if (result.kind === 'expired') {
+        await store.publish(wakeChannel(id), 'expired');
+        throw new AppError('conflict', 'the handoff expired before a decision');
+      }
+      if (result.kind === 'decided') await store.publish(wakeChannel(id), result.h.status);
+      return { handoff: result.h, outcome: result.kind };
+    },
+
+    /** The agent withdraws its own pending handoff. */
+    async cancel(p: Principal & { kind: 'device' }, id: string): Promise<Handoff> {
+      const h = await withTenant(db, p.orgId, async (tx) => {
+        const found = await readable(tx, p, id, true);
+        if (found.status === 'cancelled') return found;
+        if (found.status !== 'pending')
+          throw new AppError('conflict', `the handoff was already ${found.status}`);
+        const now = clock.now();
+        await finishHandoff(tx, id, {
+          status: 'cancelled',
+          at: now,
+          option: null,
+          decidedBy: null,
+          channel: 'agent',
+          comment: null,
+        });
+        await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found), now);
+        return (await findHandoff(tx, id))!;
+      });
+      await store.publish(wakeChannel(id), 'cancelled');
+      return h;
+    },
+
+    /** Job: expiry at the deadline (idempotent: a decided handoff stays decided). */
+    async expireJob(orgId: string, id: string): Promise<void> {
+      const expired = await withTenant(db, orgId, async (tx) => {
+        const h = await findHandoff(tx, id, { lock: true });
+        if (h === undefined || h.status !== 'pending') return false;
+        if (clock.now().getTime() < h.expiresAt.getTime() - 1000) {
+          // Fired early (clock skew between the database and this process): try again at the deadline.
+          await jobs.send(JOBS.expire, { org_id: orgId, handoff_id: id }, { startAfter: h.expiresAt }, tx.db);
+          return false;
+        }
+        return expireIn(tx, h);
+      });
+      if (expired) await store.publish(wakeChannel(id), 'expired');
+    },
+
+    list(p: Principal & { kind: 'member' }, f: Parameters<typeof listHandoffs>[1]) {
+      return withTenant(db, p.orgId, (tx) => listHandoffs(tx, f));
+    },
+
+    async approvals(p: Principal, id: string) {
+      return withTenant(db, p.orgId, async (tx) => {
+        await readable(tx, p, id);
+        return listApprovals(tx, id);
+      });
+    },
+
+    async policies(p: Principal & { kind: 'member' }): Promise<Policies> {
+      return withTenant(db, p.orgId, (tx) => loadPolicies(tx));
+    },
+
+    async setPolicies(
+      p: Principal & { kind: 'member' },
+      input: { risk_policy?: unknown; escalation_policy?: unknown },
+    ): Promise<Policies> {
+      const errors: string[] = [];
+      const risk = input.risk_policy !== undefined ? parseRiskPolicy(input.risk_policy) : undefined;
+      const escalation =
+        input.escalation_policy !== undefined ? parseEscalationPolicy(input.escalation_policy) : undefined;
+      if (risk && !risk.ok) errors.push(...risk.errors.map((e) => `risk_policy: ${e}`));
+      if (escalation && !escalation.ok)
+        errors.push(...escalation.errors.map((e) => `escalation_policy: ${e}`));
+      if (errors.length > 0)
+        throw new AppError('validation_failed', errors.join('; '), {
+          errors: errors.map((message) => ({ path: 'body', message })),
+        });
+      return withTenant(db, p.orgId, async (tx) => {
+        const current = await getSettings(tx);
+        const now = clock.now();
+        await saveSettings(
+          tx,
+          {
+            riskPolicy: input.risk_policy ?? current.riskPolicy,
+            escalationPolicy: input.escalation_policy ?? current.escalationPolicy,
+          },
+          now,
+        );
+        const changed = [
+          ...(input.risk_policy !== undefined ? (['risk_policy'] as const) : []),
+          ...(input.escalation_policy !== undefined ? (['escalation_policy'] as const) : []),
+        ];
+        await appendAudit(tx, auditEvents.policyUpdated(actorOf(p), p.orgId, changed), now);
+        return loadPolicies(tx);
+      });
+    },
+  };
+}
+
+export type HandoffsService = ReturnType<typeof createHandoffsService>;
