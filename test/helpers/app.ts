@@ -23,6 +23,10 @@ export class TestClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
+  /** Back to the wall clock (for tests that meet the database's own clock, like job start times). */
+  sync(): void {
+    this.t = Date.now();
+  }
 }
 
 export interface TestServer {
