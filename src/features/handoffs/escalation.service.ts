@@ -75,7 +75,8 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
               riskLevel: h.riskLevel,
               title: h.title,
               gist: gist(source, { level: h.riskLevel, reasons: h.riskReasons as never }),
-              link: `${config.publicUrl}/handoffs/${h.id}`,
+              // The API resource until the dashboard has a page for it.
+              link: `${config.publicUrl}/v1/handoffs/${h.id}`,
             },
             recipients,
           );

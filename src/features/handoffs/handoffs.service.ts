@@ -162,13 +162,15 @@ export function createHandoffsService(deps: HandoffsDeps) {
           throw err;
         }
       }
-      const options = input.options ?? DEFAULT_OPTIONS;
+      // A human can always say no: "deny" is added when the agent's options lack it.
+      const given = input.options ?? DEFAULT_OPTIONS;
+      const options = given.some((o) => isDenyOption(o.id))
+        ? given
+        : [...given, { id: 'deny', label: 'Deny' }];
       if (new Set(options.map((o) => o.id)).size !== options.length) {
         throw new AppError('unprocessable', 'option ids must be distinct');
       }
-      if (!options.some((o) => isDenyOption(o.id))) {
-        throw new AppError('unprocessable', 'options must include "deny", so a human can always say no');
-      }
+      if (options.length > 6) throw new AppError('unprocessable', 'at most 5 options besides "deny"');
       if (input.payload !== undefined && Buffer.byteLength(input.payload.content, 'utf8') > 1_048_576) {
         throw new AppError('payload_too_large', 'payload.content is larger than 1 MiB');
       }
