@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { ChannelAdapter } from '../../channels/channel.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import { gist } from '../../core/gist/index.js';
-import type { RiskInput } from '../../core/risk/index.js';
+import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
@@ -74,7 +74,10 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
               actionType: h.actionType,
               riskLevel: h.riskLevel,
               title: h.title,
-              gist: gist(source, { level: h.riskLevel, reasons: h.riskReasons as never }),
+              gist: gist(source, {
+                level: h.riskLevel,
+                reasons: h.riskReasons as readonly ReasonCode[] /* written from deriveRisk's own codes */,
+              }),
               // The API resource until the dashboard has a page for it.
               link: `${config.publicUrl}/v1/handoffs/${h.id}`,
             },
