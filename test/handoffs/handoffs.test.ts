@@ -52,7 +52,8 @@ const count = async (table: string) =>
     .rows[0]!.n;
 
 beforeAll(async () => {
-  t = await startTestServer({ ONY_CALLBACK_ALLOW_HOSTS: '127.0.0.1', ONY_CALLBACK_ALLOW_HTTP: 'true' });
+  // The test's callback receiver listens on 127.0.0.3 (allow-listed); 127.0.0.1 stays refused.
+  t = await startTestServer({ ONY_CALLBACK_ALLOW_HOSTS: '127.0.0.3', ONY_CALLBACK_ALLOW_HTTP: 'true' });
   admin = await createOrgWithAdmin(t, 'ho');
   device = await newDevice(admin, 'agent');
 });
@@ -182,7 +183,8 @@ describe('create', () => {
         422,
         /distinct/,
       ],
-      [{ ...simple(), callback_url: 'https://127.0.0.2/hook' }, 422, /private, loopback or link-local/],
+      [{ ...simple(), callback_url: 'https://127.0.0.1/hook' }, 422, /private, loopback or link-local/],
+      [{ ...simple(), callback_url: 'http://127.0.0.1:9/hook' }, 422, /.+/],
       [{ ...simple(), callback_url: 'https://169.254.169.254/latest/meta-data' }, 422, /169\.254\.169\.254/],
       [{ ...simple(), callback_url: 'https://10.1.2.3/hook' }, 422, /private/],
       [{ ...simple(), callback_url: 'https://localhost/hook' }, 422, /.+/],
@@ -198,6 +200,32 @@ describe('create', () => {
       401,
     );
     expect(await count('handoffs')).toBe(before);
+  });
+});
+
+describe('create is all or nothing', () => {
+  it('when the audit append fails, no handoff, payload or job is left behind', async () => {
+    const before = { h: await count('handoffs'), p: await count('handoff_payloads') };
+    await sql
+      .raw(
+        `alter table audit_events add constraint no_handoff_events check ((canonical::jsonb ->> 'action') <> 'handoff.created') not valid`,
+      )
+      .execute(t.database.db);
+    try {
+      const r = await create({ ...simple('doomed'), payload: { kind: 'text', content: 'x' } });
+      expect(r.statusCode).toBe(500);
+    } finally {
+      await sql.raw('alter table audit_events drop constraint no_handoff_events').execute(t.database.db);
+    }
+    expect(await count('handoffs')).toBe(before.h);
+    expect(await count('handoff_payloads')).toBe(before.p);
+    // No job points at a handoff that does not exist (the rolled-back one's jobs went with it).
+    const orphans = await sql<{ n: number }>`
+      select count(*)::int as n from pgboss.job j
+      where j.data ? 'handoff_id' and not exists (select 1 from handoffs h where h.id::text = j.data->>'handoff_id')`.execute(
+      t.database.db,
+    );
+    expect(orphans.rows[0]!.n).toBe(0);
   });
 });
 
@@ -369,6 +397,14 @@ describe('waiting for the answer', () => {
       headers: { authorization: `Bearer ${device.token}` },
     });
     expect(bad.statusCode).toBe(400);
+    // Another org's device waiting on this id: 404, as for an id that does not exist.
+    const other = await createOrgWithAdmin(t, 'ho-other');
+    const otherDevice = await newDevice(other, 'foreign');
+    const foreign = await t.app.inject({
+      url: `/v1/handoffs/${id}?wait=1`,
+      headers: { authorization: `Bearer ${otherDevice.token}` },
+    });
+    expect(foreign.statusCode).toBe(404);
     const missing = await t.app.inject({
       url: `/v1/handoffs/00000000-0000-4000-8000-000000000000?wait=1`,
       headers: { authorization: `Bearer ${device.token}` },
@@ -402,11 +438,11 @@ describe('waiting for the answer', () => {
         res.writeHead(204).end();
       });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.3', r));
     try {
       const port = (server.address() as { port: number }).port;
       const id = (
-        await create({ ...simple('call me back'), callback_url: `http://127.0.0.1:${port}/hook` })
+        await create({ ...simple('call me back'), callback_url: `http://127.0.0.3:${port}/hook` })
       ).json<{ id: string }>().id;
       await as(t, admin, 'POST', `/v1/handoffs/${id}/decision`, { decision: 'approve' });
       await waitFor(async () => received.length > 0);

@@ -22,6 +22,9 @@ export interface LevelPolicy {
   readonly required_approvals: number;
   /** Approving needs a TOTP code from the approver. */
   readonly require_totp: boolean;
+  /** Run the steps again this many times (0..5), every `repeat_every_s`, while still pending. */
+  readonly repeat: number;
+  readonly repeat_every_s: number;
 }
 
 export interface EscalationPolicy {
@@ -34,10 +37,10 @@ const step0: EscalationStep = { after_s: 0, channel: 'console', targets: 'all' }
 
 export const defaultEscalationPolicy: EscalationPolicy = {
   levels: {
-    low: { steps: [step0], required_approvals: 1, require_totp: false },
-    medium: { steps: [step0], required_approvals: 1, require_totp: false },
-    high: { steps: [step0], required_approvals: 1, require_totp: false },
-    critical: { steps: [step0], required_approvals: 1, require_totp: false },
+    low: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
+    medium: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
+    high: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
+    critical: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
   },
   timeout_s: { default: 900, min: 30, max: 86_400 },
 };
@@ -105,7 +108,20 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       errors.push(`levels.${level}.required_approvals must be 1..10`);
     const totp = raw.require_totp ?? base.require_totp;
     if (typeof totp !== 'boolean') errors.push(`levels.${level}.require_totp must be true or false`);
-    levels[level] = { steps, required_approvals: required as number, require_totp: totp as boolean };
+    const repeat = raw.repeat ?? base.repeat;
+    if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 0 || repeat > 5) errors.push(`levels.${level}.repeat must be 0..5`);
+    const every = raw.repeat_every_s ?? base.repeat_every_s;
+    const lastStep = steps.at(-1)?.after_s ?? 0;
+    if (typeof every !== 'number' || !Number.isInteger(every) || every < 60 || every > 86_400 || every <= lastStep) {
+      errors.push(`levels.${level}.repeat_every_s must be 60..86400 and longer than the last step's after_s`);
+    }
+    levels[level] = {
+      steps,
+      required_approvals: required as number,
+      require_totp: totp as boolean,
+      repeat: repeat as number,
+      repeat_every_s: every as number,
+    };
   }
   const t = value.timeout_s ?? defaultEscalationPolicy.timeout_s;
   const timeout = isObject(t) ? { ...defaultEscalationPolicy.timeout_s, ...t } : undefined;
@@ -121,6 +137,18 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
   }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: { levels, timeout_s: timeout as EscalationPolicy['timeout_s'] } };
+}
+
+/** When each step runs (seconds after creation), repeats included, within the handoff's lifetime. */
+export function stepSchedule(level: LevelPolicy, timeoutS: number): { step: number; round: number; at_s: number }[] {
+  const out: { step: number; round: number; at_s: number }[] = [];
+  for (let round = 0; round <= level.repeat; round++) {
+    level.steps.forEach((s, step) => {
+      const at = round * level.repeat_every_s + s.after_s;
+      if (at < timeoutS) out.push({ step, round, at_s: at });
+    });
+  }
+  return out;
 }
 
 /** The agent's requested timeout, clamped into the policy's bounds. */

@@ -12,6 +12,7 @@ import {
   defaultEscalationPolicy,
   effectiveTimeout,
   parseEscalationPolicy,
+  stepSchedule,
   type EscalationPolicy,
 } from '../../core/policy/escalation.js';
 import { redact } from '../../core/redact/index.js';
@@ -238,14 +239,12 @@ export function createHandoffsService(deps: HandoffsDeps) {
             { startAfter: expiresAt, singletonKey: `expire:${id}` },
             tx.db,
           );
-          for (const [step, s] of level.steps.entries()) {
+          const timeoutS = (expiresAt.getTime() - now.getTime()) / 1000;
+          for (const { step, round, at_s } of stepSchedule(level, timeoutS)) {
             await jobs.send(
               JOBS.escalate,
-              { org_id: p.orgId, handoff_id: id, step },
-              {
-                startAfter: new Date(now.getTime() + s.after_s * 1000),
-                singletonKey: `escalate:${id}:${step}`,
-              },
+              { org_id: p.orgId, handoff_id: id, step, round },
+              { startAfter: new Date(now.getTime() + at_s * 1000), singletonKey: `escalate:${id}:${round}:${step}` },
               tx.db,
             );
           }
