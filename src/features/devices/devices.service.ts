@@ -113,21 +113,16 @@ export function createDevicesService({ db, clock, keyring }: DevicesDeps) {
       if (!token.startsWith(DEVICE_PREFIX)) throw unauthenticated;
       const hit = await withApp(db, async (tx) =>
         (
-          await sql<{
-            org_id: string;
-            device_id: string;
-          }>`select org_id, device_id from ony_resolve_device(${sha256(token)})`.execute(tx)
+          await sql<{ org_id: string; device_id: string; last_seen_at: Date | null }>`
+            select org_id, device_id, last_seen_at from ony_resolve_device(${sha256(token)})`.execute(tx)
         ).rows.at(0),
       );
       if (hit === undefined) throw unauthenticated;
+      // The look-up only answers live (unrevoked) devices; write "last seen" at most once a minute.
       const now = clock.now();
-      await withTenant(db, hit.org_id, async (tx) => {
-        const d = await findDevice(tx, hit.device_id);
-        if (d === undefined || d.revokedAt !== null) throw unauthenticated;
-        if (d.lastSeenAt === null || now.getTime() - d.lastSeenAt.getTime() > 60_000) {
-          await updateDevice(tx, d.id, { lastSeenAt: now });
-        }
-      });
+      if (hit.last_seen_at === null || now.getTime() - hit.last_seen_at.getTime() > 60_000) {
+        await withTenant(db, hit.org_id, (tx) => updateDevice(tx, hit.device_id, { lastSeenAt: now }));
+      }
       return { kind: 'device', orgId: hit.org_id, deviceId: hit.device_id };
     },
   };

@@ -116,8 +116,9 @@ export function handoffsRoutes(
     return req.principal;
   };
 
-  /** The view with the decider's name and the approval count. */
-  async function render(p: Principal, h: Handoff) {
+  /** The view with the decider's name and the approval count (a handoff just created has neither). */
+  async function render(p: Principal, h: Handoff, opts: { justCreated?: boolean } = {}) {
+    if (opts.justCreated === true) return handoffView(h, null, [], publicUrl);
     const [decider, approvals] = await Promise.all([
       h.decidedBy === null
         ? Promise.resolve(null)
@@ -131,7 +132,10 @@ export function handoffsRoutes(
                 .where('id', '=', h.decidedBy!)
                 .executeTakeFirst()) ?? null,
           ),
-      handoffs.approvals(p, h.id),
+      // With one approval needed, the count follows from the status; a quorum is read.
+      h.requiredApprovals > 1
+        ? handoffs.approvals(p, h.id)
+        : Promise.resolve(h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : []),
     ]);
     return handoffView(h, decider, approvals, publicUrl);
   }
@@ -168,7 +172,7 @@ export function handoffsRoutes(
       };
       const { handoff, replayed } = await handoffs.create(p, input, req.headers['idempotency-key']);
       if (replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.status(replayed ? 200 : 201).send(await render(p, handoff));
+      return reply.status(replayed ? 200 : 201).send(await render(p, handoff, { justCreated: !replayed }));
     },
   );
 

@@ -244,7 +244,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
             await jobs.send(
               JOBS.escalate,
               { org_id: p.orgId, handoff_id: id, step, round },
-              { startAfter: new Date(now.getTime() + at_s * 1000), singletonKey: `escalate:${id}:${round}:${step}` },
+              {
+                startAfter: new Date(now.getTime() + at_s * 1000),
+                singletonKey: `escalate:${id}:${round}:${step}`,
+              },
               tx.db,
             );
           }
