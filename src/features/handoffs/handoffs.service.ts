@@ -196,7 +196,12 @@ export function createHandoffsService(deps: HandoffsDeps) {
             now.getTime() + effectiveTimeout(policies.escalation, input.timeout_s) * 1000,
           );
           const id = randomUUID();
-          let payloadSha: string | null = null;
+          // The payload's salted hash goes on the handoff (and in the chain); the salt stays with the payload.
+          const salt = randomBytes(16);
+          const content =
+            input.payload !== undefined ? Buffer.from(input.payload.content, 'utf8') : undefined;
+          const payloadSha =
+            content !== undefined ? sha256(Buffer.concat([salt, content])).toString('hex') : null;
           const h = await insertHandoff(tx, {
             id,
             shortCode: newShortCode(),
@@ -216,21 +221,13 @@ export function createHandoffsService(deps: HandoffsDeps) {
             callbackUrl: input.callback_url ?? null,
             idempotencyKey: idempotencyKey ?? null,
             requestSha256,
-            payloadSha256: null,
+            payloadSha256: payloadSha !== null ? Buffer.from(payloadSha, 'hex') : null,
             createdAt: now,
             expiresAt,
           });
-          if (input.payload !== undefined) {
-            const salt = randomBytes(16);
-            const content = Buffer.from(input.payload.content, 'utf8');
-            payloadSha = sha256(Buffer.concat([salt, content])).toString('hex');
+          if (input.payload !== undefined && content !== undefined) {
             const contentEnc = await keyring.encrypt(tx, content, `payload:${id}`);
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
-            await tx.db
-              .updateTable('handoffs')
-              .set({ payload_sha256: Buffer.from(payloadSha, 'hex') })
-              .where('id', '=', id)
-              .execute();
           }
           await appendAudit(tx, auditEvents.handoffCreated(actorOf(p), h, payloadSha), now);
           await jobs.send(
