@@ -465,6 +465,27 @@ describe('waiting for the answer', () => {
   });
 });
 
+describe('escalation targets', () => {
+  it('an on-call group receives the step; others do not', async () => {
+    const oncall = await addMember(t, admin, 'oncall@ho.test', 'member');
+    const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
+      escalation_policy: {
+        groups: { dba: [oncall.memberId] },
+        levels: { high: { steps: [{ after_s: 0, channel: 'console', targets: ['group:dba'] }] } },
+      },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    t.clock.sync();
+    const h = (
+      await create({ action: { type: 'deploy', target: 'production' }, title: 'page the dbas' })
+    ).json<{ id: string; short_code: string }>();
+    await waitFor(async () => t.logs.some((l) => l.channel === 'console' && l.short_code === h.short_code));
+    const line = t.logs.find((l) => l.channel === 'console' && l.short_code === h.short_code)!;
+    expect(line.recipients).toEqual(['oncall']);
+    await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: {} });
+  });
+});
+
 describe('durable timers', () => {
   it('escalation steps survive a restart of the job workers', async () => {
     const twoSteps = {

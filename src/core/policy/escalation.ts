@@ -12,7 +12,10 @@ export interface EscalationStep {
   /** Seconds after the handoff was created. */
   readonly after_s: number;
   readonly channel: ChannelName;
-  /** Member ids, or "all" (every active member with role member or admin). */
+  /**
+   * "all" (every active member with role member or admin), or a list of member ids and on-call
+   * group references ("group:<name>", a group of this policy's `groups`).
+   */
   readonly targets: readonly string[] | 'all';
 }
 
@@ -29,6 +32,8 @@ export interface LevelPolicy {
 
 export interface EscalationPolicy {
   readonly levels: Readonly<Record<RiskLevel, LevelPolicy>>;
+  /** On-call groups: a name -> member ids, referenced by steps as "group:<name>". */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
   /** The agent's timeout_s is clamped to [min, max]; default when absent. */
   readonly timeout_s: { readonly default: number; readonly min: number; readonly max: number };
 }
@@ -43,6 +48,7 @@ export const defaultEscalationPolicy: EscalationPolicy = {
     critical: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
   },
   timeout_s: { default: 900, min: 30, max: 86_400 },
+  groups: {},
 };
 
 export type PolicyParse = { ok: true; value: EscalationPolicy } | { ok: false; errors: string[] };
@@ -55,6 +61,25 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 export function parseEscalationPolicy(value: unknown): PolicyParse {
   const errors: string[] = [];
   if (!isObject(value)) return { ok: false, errors: ['policy must be an object'] };
+  const groupsIn = value.groups ?? {};
+  const groups: Record<string, readonly string[]> = {};
+  if (!isObject(groupsIn)) {
+    errors.push('groups must be an object: {"<name>": [member ids]}');
+  } else {
+    for (const [name, members] of Object.entries(groupsIn)) {
+      if (!/^[a-z0-9_-]{1,32}$/.test(name)) errors.push(`groups.${name}: a group name is [a-z0-9_-]{1,32}`);
+      else if (
+        !Array.isArray(members) ||
+        members.length === 0 ||
+        members.length > 50 ||
+        !members.every((m) => typeof m === 'string' && UUID.test(m))
+      ) {
+        errors.push(`groups.${name} must be a list of 1 to 50 member ids`);
+      } else groups[name] = members as string[];
+    }
+  }
+  const isTarget = (t: unknown) =>
+    typeof t === 'string' && (UUID.test(t) || (t.startsWith('group:') && t.slice(6) in groups));
   const levelsIn = value.levels ?? {};
   if (!isObject(levelsIn)) return { ok: false, errors: ['levels must be an object keyed by risk level'] };
   for (const k of Object.keys(levelsIn))
@@ -87,11 +112,12 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
         const targets = s.targets ?? 'all';
         const targetsOk =
           targets === 'all' ||
-          (Array.isArray(targets) &&
-            targets.length > 0 &&
-            targets.length <= 50 &&
-            targets.every((t) => typeof t === 'string' && UUID.test(t)));
-        if (!targetsOk) errors.push(`${at}.targets must be "all" or a list of member ids`);
+          (Array.isArray(targets) && targets.length > 0 && targets.length <= 50 && targets.every(isTarget));
+        if (!targetsOk) {
+          errors.push(
+            `${at}.targets must be "all" or a list of member ids and "group:<name>" of defined groups`,
+          );
+        }
         if (errors.length === 0)
           steps.push({
             after_s: after as number,
@@ -109,10 +135,17 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
     const totp = raw.require_totp ?? base.require_totp;
     if (typeof totp !== 'boolean') errors.push(`levels.${level}.require_totp must be true or false`);
     const repeat = raw.repeat ?? base.repeat;
-    if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 0 || repeat > 5) errors.push(`levels.${level}.repeat must be 0..5`);
+    if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 0 || repeat > 5)
+      errors.push(`levels.${level}.repeat must be 0..5`);
     const every = raw.repeat_every_s ?? base.repeat_every_s;
     const lastStep = steps.at(-1)?.after_s ?? 0;
-    if (typeof every !== 'number' || !Number.isInteger(every) || every < 60 || every > 86_400 || every <= lastStep) {
+    if (
+      typeof every !== 'number' ||
+      !Number.isInteger(every) ||
+      every < 60 ||
+      every > 86_400 ||
+      every <= lastStep
+    ) {
       errors.push(`levels.${level}.repeat_every_s must be 60..86400 and longer than the last step's after_s`);
     }
     levels[level] = {
@@ -136,11 +169,24 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
     errors.push('timeout_s must be {default, min, max}: integers 10..604800 with min <= default <= max');
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: { levels, timeout_s: timeout as EscalationPolicy['timeout_s'] } };
+  return { ok: true, value: { levels, groups, timeout_s: timeout as EscalationPolicy['timeout_s'] } };
+}
+
+/** A step's targets as member ids (groups expanded, duplicates removed); undefined means everyone. */
+export function resolveTargets(
+  policy: EscalationPolicy,
+  step: EscalationStep,
+): readonly string[] | undefined {
+  if (step.targets === 'all') return undefined;
+  const ids = step.targets.flatMap((t) => (t.startsWith('group:') ? (policy.groups[t.slice(6)] ?? []) : [t]));
+  return [...new Set(ids)];
 }
 
 /** When each step runs (seconds after creation), repeats included, within the handoff's lifetime. */
-export function stepSchedule(level: LevelPolicy, timeoutS: number): { step: number; round: number; at_s: number }[] {
+export function stepSchedule(
+  level: LevelPolicy,
+  timeoutS: number,
+): { step: number; round: number; at_s: number }[] {
   const out: { step: number; round: number; at_s: number }[] = [];
   for (let round = 0; round <= level.repeat; round++) {
     level.steps.forEach((s, step) => {

@@ -9,6 +9,7 @@ import type { ChannelAdapter } from '../../channels/channel.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import { gist } from '../../core/gist/index.js';
 import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
+import { resolveTargets } from '../../core/policy/escalation.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
@@ -40,15 +41,17 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
       const prepared = await withTenant(db, orgId, async (tx) => {
         const h = await findHandoff(tx, handoffId);
         if (h === undefined || h.status !== 'pending') return undefined;
-        const policy = (await loadPolicies(tx)).escalation.levels[h.riskLevel];
-        const s = policy.steps[step];
+        const escalation = (await loadPolicies(tx)).escalation;
+        const s = escalation.levels[h.riskLevel].steps[step];
         if (s === undefined) return undefined;
+        const targets = resolveTargets(escalation, s);
+        if (targets !== undefined && targets.length === 0) return { h, channel: s.channel, recipients: [] };
         let q = tx.db
           .selectFrom('members')
           .select(['id', 'name'])
           .where('status', '=', 'active')
           .where('role', 'in', ['member', 'admin']);
-        if (s.targets !== 'all') q = q.where('id', 'in', [...s.targets]);
+        if (targets !== undefined) q = q.where('id', 'in', [...targets]);
         return {
           h,
           channel: s.channel,
