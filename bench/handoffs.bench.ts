@@ -205,8 +205,8 @@ async function directRound(
             );
             await container.jobs.send(
               JOBS.escalate,
-              { org_id: orgId, handoff_id: id, step: 0 },
-              { startAfter: now, singletonKey: `escalate:${id}:0` },
+              { org_id: orgId, handoff_id: id, step: 0, round: 0 },
+              { startAfter: now, singletonKey: `escalate:${id}:0:0` },
               tx.db,
             );
           });
