@@ -5,7 +5,7 @@
  *  1. create throughput and latency with 50 concurrent agents (one device token and one request
  *     loop each), against the floor: the create transaction's own SQL run directly through Kysely
  *     in withTenant by 50 concurrent loops on the same pool, with the values prebuilt (policies
- *     read, handoff row, key look-up and payload encryption, payload row, payload hash, audit
+ *     read, handoff row with the payload hash, key look-up and payload encryption, payload row, audit
  *     outbox row, the expiry and first escalation jobs);
  *  2. decision-to-wake latency with 1,000 long-polls (`GET /v1/handoffs/:id?wait=60`) parked at
  *     once: each handoff is decided through the API in turn and each waiter's answer timed against
@@ -160,7 +160,6 @@ async function directRound(
     callbackUrl: null,
     idempotencyKey: null,
     requestSha256,
-    payloadSha256: null,
   };
   let next = 0;
   const t0 = performance.now();
@@ -175,23 +174,19 @@ async function directRound(
             const id = randomUUID();
             const now = container.clock.now();
             const expiresAt = new Date(now.getTime() + 900_000);
+            const salt = randomBytes(16);
+            const payloadSha = sha256(Buffer.concat([salt, content]));
             const h = await insertHandoff(tx, {
               ...fixed,
               id,
               deviceId,
               shortCode: Array.from({ length: 6 }, () => SHORT_CODE[randomInt(SHORT_CODE.length)]).join(''),
+              payloadSha256: payloadSha,
               createdAt: now,
               expiresAt,
             });
-            const salt = randomBytes(16);
-            const payloadSha = sha256(Buffer.concat([salt, content]));
             const contentEnc = await container.keyring.encrypt(tx, content, `payload:${id}`);
             await insertPayload(tx, { handoffId: id, kind: 'command', salt, contentEnc });
-            await tx.db
-              .updateTable('handoffs')
-              .set({ payload_sha256: payloadSha })
-              .where('id', '=', id)
-              .execute();
             await appendAudit(
               tx,
               auditEvents.handoffCreated({ type: 'device', id: deviceId }, h, payloadSha.toString('hex')),
