@@ -185,6 +185,8 @@ async function directRound(
               createdAt: now,
               expiresAt,
             });
+            // A short-code collision (as the service would, draw again): count it as a failed create.
+            if (h === undefined) throw new Error('short code taken');
             const contentEnc = await container.keyring.encrypt(tx, content, `payload:${id}`);
             await insertPayload(tx, { handoffId: id, kind: 'command', salt, contentEnc });
             await appendAudit(

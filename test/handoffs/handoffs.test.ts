@@ -203,6 +203,19 @@ describe('create', () => {
   });
 });
 
+describe('short codes', () => {
+  it('a code taken by a pending handoff of the org is refused at insert, so create draws again', async () => {
+    const { insertHandoff, findHandoff } = await import('../../src/features/handoffs/handoffs.repository.js');
+    const { withTenant } = await import('../../src/db/client.js');
+    const first = (await create(simple('coded'))).json<{ id: string; short_code: string }>();
+    const taken = await withTenant(t.database.db, admin.orgId, async (tx) => {
+      const h = (await findHandoff(tx, first.id))!;
+      return insertHandoff(tx, { ...h, id: crypto.randomUUID(), idempotencyKey: null, payloadSha256: null });
+    });
+    expect(taken).toBeUndefined();
+  });
+});
+
 describe('create is all or nothing', () => {
   it('when the audit append fails, no handoff, payload or job is left behind', async () => {
     const before = { h: await count('handoffs'), p: await count('handoff_payloads') };

@@ -82,7 +82,8 @@ export interface NewHandoff {
   readonly expiresAt: Date;
 }
 
-export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff> {
+/** Inserts a pending handoff; answers undefined when its short code is taken by another pending one. */
+export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff | undefined> {
   const row = await tx.db
     .insertInto('handoffs')
     .values({
@@ -108,9 +109,10 @@ export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handof
       created_at: h.createdAt,
       expires_at: h.expiresAt,
     })
+    .onConflict((oc) => oc.columns(['org_id', 'short_code']).where('status', '=', 'pending').doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return toHandoff(row);
+    .executeTakeFirst();
+  return row && toHandoff(row);
 }
 
 export async function findHandoff(

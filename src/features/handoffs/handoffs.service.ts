@@ -202,29 +202,34 @@ export function createHandoffsService(deps: HandoffsDeps) {
             input.payload !== undefined ? Buffer.from(input.payload.content, 'utf8') : undefined;
           const payloadSha =
             content !== undefined ? sha256(Buffer.concat([salt, content])).toString('hex') : null;
-          const h = await insertHandoff(tx, {
-            id,
-            shortCode: newShortCode(),
-            deviceId: p.deviceId,
-            actionType: input.action.type,
-            actionTarget: input.action.target !== undefined ? redact(input.action.target).text : null,
-            title: redact(input.title).text,
-            summary: redact(input.summary).text,
-            options,
-            riskLevel: risk.level,
-            riskReasons: risk.reasons,
-            context: Object.fromEntries(
-              Object.entries(input.context ?? {}).map(([k, v]) => [k, redact(String(v)).text]),
-            ),
-            requiredApprovals: level.required_approvals,
-            totpRequired: level.require_totp,
-            callbackUrl: input.callback_url ?? null,
-            idempotencyKey: idempotencyKey ?? null,
-            requestSha256,
-            payloadSha256: payloadSha !== null ? Buffer.from(payloadSha, 'hex') : null,
-            createdAt: now,
-            expiresAt,
-          });
+          // Short codes are unique among the org's pending handoffs: draw again on a collision.
+          let h: Handoff | undefined;
+          for (let attempt = 0; h === undefined; attempt++) {
+            if (attempt === 8) throw new Error('could not draw a free short code');
+            h = await insertHandoff(tx, {
+              id,
+              shortCode: newShortCode(),
+              deviceId: p.deviceId,
+              actionType: input.action.type,
+              actionTarget: input.action.target !== undefined ? redact(input.action.target).text : null,
+              title: redact(input.title).text,
+              summary: redact(input.summary).text,
+              options,
+              riskLevel: risk.level,
+              riskReasons: risk.reasons,
+              context: Object.fromEntries(
+                Object.entries(input.context ?? {}).map(([k, v]) => [k, redact(String(v)).text]),
+              ),
+              requiredApprovals: level.required_approvals,
+              totpRequired: level.require_totp,
+              callbackUrl: input.callback_url ?? null,
+              idempotencyKey: idempotencyKey ?? null,
+              requestSha256,
+              payloadSha256: payloadSha !== null ? Buffer.from(payloadSha, 'hex') : null,
+              createdAt: now,
+              expiresAt,
+            });
+          }
           if (input.payload !== undefined && content !== undefined) {
             const contentEnc = await keyring.encrypt(tx, content, `payload:${id}`);
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });

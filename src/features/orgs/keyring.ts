@@ -21,10 +21,16 @@ export interface Keyring {
   decrypt(tx: TenantTx, blob: Buffer, aad: string): Promise<Buffer>;
 }
 
+/** How long a replica keeps using an org's active data key before looking again (rotation). */
+const ACTIVE_KEY_TTL_MS = 60_000;
+
 export function createKeyring(master: MasterKey): Keyring {
   const cache = new Map<string, Buffer>();
+  const active = new Map<string, { id: string; until: number }>();
 
-  async function load(tx: TenantTx, keyId?: string): Promise<{ id: string; key: Buffer }> {
+  async function load(tx: TenantTx, wantedId?: string): Promise<{ id: string; key: Buffer }> {
+    const current = active.get(tx.orgId);
+    const keyId = wantedId ?? (current !== undefined && current.until > Date.now() ? current.id : undefined);
     const cached = keyId !== undefined ? cache.get(`${tx.orgId}:${keyId}`) : undefined;
     if (keyId !== undefined && cached !== undefined) return { id: keyId, key: cached };
     let query = tx.db.selectFrom('org_keys').select(['id', 'wrapped_key', 'master_key_id']);
@@ -38,6 +44,7 @@ export function createKeyring(master: MasterKey): Keyring {
     }
     const key = unwrapDataKey(master, tx.orgId, Buffer.from(row.wrapped_key));
     cache.set(`${tx.orgId}:${row.id}`, key);
+    if (wantedId === undefined) active.set(tx.orgId, { id: row.id, until: Date.now() + ACTIVE_KEY_TTL_MS });
     return { id: row.id, key };
   }
 
