@@ -71,17 +71,18 @@ export function chainHash(prevHashHex: string, canonical: string | Buffer): stri
   return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(canonical).digest('hex');
 }
 
-/** Builds, canonicalizes and hashes the next entry after (prevSeq, prevHash). */
-export function sealEntry(
+/** The hashed fields of an entry (seq and prev_hash may be placeholders for entryTemplate). */
+function entryFields<S extends number | string>(
   orgId: string,
-  prev: { readonly seq: number; readonly hash: string },
   event: AuditEvent,
   at: Date,
-): SealedEntry {
-  const fields: EntryFields = {
+  seq: S,
+  prevHash: string,
+) {
+  return {
     v: ENTRY_VERSION,
     org_id: orgId,
-    seq: prev.seq + 1,
+    seq,
     at: at.toISOString(),
     actor_type: event.actorType,
     actor_id: event.actorId,
@@ -89,8 +90,18 @@ export function sealEntry(
     subject_type: event.subjectType,
     subject_id: event.subjectId,
     meta: event.meta,
-    prev_hash: prev.hash,
+    prev_hash: prevHash,
   };
+}
+
+/** Builds, canonicalizes and hashes the next entry after (prevSeq, prevHash). */
+export function sealEntry(
+  orgId: string,
+  prev: { readonly seq: number; readonly hash: string },
+  event: AuditEvent,
+  at: Date,
+): SealedEntry {
+  const fields: EntryFields = entryFields(orgId, event, at, prev.seq + 1, prev.hash);
   const canonical = canonicalize(fields);
   return { fields, canonical, hash: chainHash(prev.hash, canonical) };
 }
@@ -109,19 +120,7 @@ export function entryTemplate(
 ): { before: string; middle: string; after: string } {
   const prevMarker = `@@prev-${nonce}@@`;
   const seqMarker = `@@seq-${nonce}@@`;
-  const text = canonicalize({
-    v: ENTRY_VERSION,
-    org_id: orgId,
-    seq: seqMarker,
-    at: at.toISOString(),
-    actor_type: event.actorType,
-    actor_id: event.actorId,
-    action: event.action,
-    subject_type: event.subjectType,
-    subject_id: event.subjectId,
-    meta: event.meta,
-    prev_hash: prevMarker,
-  });
+  const text = canonicalize(entryFields(orgId, event, at, seqMarker, prevMarker));
   // Both keys sort after `meta`, so the last occurrences are theirs.
   const p = text.lastIndexOf(`"${prevMarker}"`);
   const s = text.lastIndexOf(`"${seqMarker}"`);
