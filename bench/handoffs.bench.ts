@@ -194,16 +194,20 @@ async function directRound(
               auditEvents.handoffCreated({ type: 'device', id: deviceId }, h, payloadSha.toString('hex')),
               now,
             );
-            await container.jobs.send(
-              JOBS.expire,
-              { org_id: orgId, handoff_id: id },
-              { startAfter: expiresAt, singletonKey: `expire:${id}` },
-              tx.db,
-            );
-            await container.jobs.send(
-              JOBS.escalate,
-              { org_id: orgId, handoff_id: id, step: 0, round: 0 },
-              { startAfter: now, singletonKey: `escalate:${id}:0:0` },
+            // The expiry and the first escalation step in one statement, as the service enqueues them.
+            await container.jobs.sendMany(
+              [
+                {
+                  name: JOBS.expire,
+                  data: { org_id: orgId, handoff_id: id },
+                  options: { startAfter: expiresAt, singletonKey: `expire:${id}` },
+                },
+                {
+                  name: JOBS.escalate,
+                  data: { org_id: orgId, handoff_id: id, step: 0, round: 0 },
+                  options: { startAfter: now, singletonKey: `escalate:${id}:0:0` },
+                },
+              ],
               tx.db,
             );
           });

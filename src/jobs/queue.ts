@@ -57,6 +57,15 @@ export interface JobQueue {
     options?: SendOptions,
     tx?: Kysely<DB>,
   ): Promise<string | null>;
+  /**
+   * Enqueues several new jobs in one statement inside an open transaction (commits or rolls back
+   * with it). For jobs with fresh ids: a singletonKey that already has a job makes the whole
+   * statement fail, so use send() where a duplicate is possible.
+   */
+  sendMany(
+    jobs: readonly { name: string; data: Record<string, unknown>; options?: SendOptions }[],
+    tx: Kysely<DB>,
+  ): Promise<void>;
   /** Cancels a job that has not finished; a finished or unknown id is a no-op. */
   cancel(name: string, id: string, tx?: Kysely<DB>): Promise<void>;
   /** Registers a handler; a thrown error makes pg-boss retry per the job's retry options. */
@@ -250,6 +259,29 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
       if (options.expireInSeconds !== undefined) sendOptions.expireInSeconds = options.expireInSeconds;
       if (db) sendOptions.db = db;
       return boss.send(name, data, sendOptions);
+    },
+
+    async sendMany(list, tx) {
+      assertStarted();
+      if (list.length === 0) return;
+      const db = txAdapter(tx);
+      for (const name of new Set(list.map((j) => j.name))) await ensureQueueIn(db, name);
+      await boss.insert(
+        list.map(({ name, data, options = {} }) => ({
+          name,
+          data,
+          ...(options.singletonKey !== undefined && {
+            id: singletonJobId(name, options.singletonKey),
+            singletonKey: options.singletonKey,
+          }),
+          ...(options.startAfter !== undefined && { startAfter: options.startAfter.toISOString() }),
+          ...(options.retryLimit !== undefined && { retryLimit: options.retryLimit }),
+          ...(options.retryDelaySeconds !== undefined && { retryDelay: options.retryDelaySeconds }),
+          ...(options.retryBackoff !== undefined && { retryBackoff: options.retryBackoff }),
+          ...(options.expireInSeconds !== undefined && { expireInSeconds: options.expireInSeconds }),
+        })),
+        { db },
+      );
     },
 
     async cancel(name, id, tx) {

@@ -65,7 +65,7 @@ export interface HandoffsDeps {
   readonly db: Kysely<DB>;
   readonly keyring: Keyring;
   readonly clock: Clock;
-  readonly jobs: Pick<JobQueue, 'send'>;
+  readonly jobs: Pick<JobQueue, 'send' | 'sendMany'>;
   readonly store: Pick<EphemeralStore, 'publish' | 'subscribe'>;
   readonly auth: Pick<AuthService, 'checkStepUp'>;
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
@@ -235,24 +235,26 @@ export function createHandoffsService(deps: HandoffsDeps) {
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
           }
           await appendAudit(tx, auditEvents.handoffCreated(actorOf(p), h, payloadSha), now);
-          await jobs.send(
-            JOBS.expire,
-            { org_id: p.orgId, handoff_id: id },
-            { startAfter: expiresAt, singletonKey: `expire:${id}` },
+          // The expiry and every escalation step, in one statement with the handoff's transaction.
+          const timeoutS = (expiresAt.getTime() - now.getTime()) / 1000;
+          await jobs.sendMany(
+            [
+              {
+                name: JOBS.expire,
+                data: { org_id: p.orgId, handoff_id: id },
+                options: { startAfter: expiresAt, singletonKey: `expire:${id}` },
+              },
+              ...stepSchedule(level, timeoutS).map(({ step, round, at_s }) => ({
+                name: JOBS.escalate,
+                data: { org_id: p.orgId, handoff_id: id, step, round },
+                options: {
+                  startAfter: new Date(now.getTime() + at_s * 1000),
+                  singletonKey: `escalate:${id}:${round}:${step}`,
+                },
+              })),
+            ],
             tx.db,
           );
-          const timeoutS = (expiresAt.getTime() - now.getTime()) / 1000;
-          for (const { step, round, at_s } of stepSchedule(level, timeoutS)) {
-            await jobs.send(
-              JOBS.escalate,
-              { org_id: p.orgId, handoff_id: id, step, round },
-              {
-                startAfter: new Date(now.getTime() + at_s * 1000),
-                singletonKey: `escalate:${id}:${round}:${step}`,
-              },
-              tx.db,
-            );
-          }
           return h;
         });
         return { handoff, replayed: false };
