@@ -5,22 +5,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runInMemory } from '../helpers/cli.js';
 import { freshDatabase, realDatabaseUrl, type TestDatabase } from '../helpers/db.js';
 import { PASSWORD } from '../helpers/app.js';
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv, stdin = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdin: Readable.from([stdin]), stdout, stderr, env });
-  return { code, out, err };
-}
+const cli = (argv: string[], env: NodeJS.ProcessEnv, stdin = '') => runInMemory(argv, { env, stdin });
 
 let dir: string;
 let database: TestDatabase | undefined;
@@ -51,26 +41,26 @@ describe('ony audit', () => {
       env,
       `${PASSWORD}\n`,
     );
-    expect(setup.code, setup.err).toBe(0);
-    const orgId = /\(([0-9a-f-]{36})\)/.exec(setup.out)![1]!;
+    expect(setup.code, setup.stderr).toBe(0);
+    const orgId = /\(([0-9a-f-]{36})\)/.exec(setup.stdout)![1]!;
 
     const online = await cli(['audit', 'verify', '--org', orgId], env);
-    expect(online.code, online.err).toBe(0);
-    expect(JSON.parse(online.out)).toMatchObject({ org_id: orgId, ok: true, entries: 2 });
+    expect(online.code, online.stderr).toBe(0);
+    expect(JSON.parse(online.stdout)).toMatchObject({ org_id: orgId, ok: true, entries: 2 });
 
     const note = await cli(['audit', 'checkpoint', '--org', orgId], env);
     expect(note.code).toBe(0);
-    expect(note.out).toContain(`ony/audit/${orgId}\n2\n`);
+    expect(note.stdout).toContain(`ony/audit/${orgId}\n2\n`);
 
     const exported = await cli(['audit', 'export', '--org', orgId], env);
     expect(exported.code).toBe(0);
-    const lines = exported.out
+    const lines = exported.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.type)).toEqual(['chain', 'checkpoint', 'entry', 'entry']);
     const file = join(dir, 'chain.jsonl');
-    await writeFile(file, exported.out);
+    await writeFile(file, exported.stdout);
 
     // The verifier key as /.well-known/ony-audit-key publishes it.
     const { signingKeyFromSeed, verifierKey } = await import('../../src/core/audit-chain/checkpoint.js');
@@ -78,36 +68,36 @@ describe('ony audit', () => {
     const pubkey = verifierKey(key.name, key.publicKey);
 
     const offline = await cli(['audit', 'verify', '--file', file, '--pubkey', pubkey], {});
-    expect(offline.code, offline.err).toBe(0);
-    expect(JSON.parse(offline.out)).toMatchObject({
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(JSON.parse(offline.stdout)).toMatchObject({
       ok: true,
       entries: 2,
       checkpoints_verified: 1,
       signatures_checked: true,
     });
 
-    const tampered = exported.out.replace('"slug\\":\\"audited\\"', '"slug\\":\\"forged\\"');
-    expect(tampered).not.toBe(exported.out);
+    const tampered = exported.stdout.replace('"slug\\":\\"audited\\"', '"slug\\":\\"forged\\"');
+    expect(tampered).not.toBe(exported.stdout);
     await writeFile(file, tampered);
     const bad = await cli(['audit', 'verify', '--file', file, '--pubkey', pubkey], {});
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.out)).toMatchObject({ ok: false, bad_seq: 1, reason: 'hash_mismatch' });
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, bad_seq: 1, reason: 'hash_mismatch' });
 
-    await writeFile(file, exported.out);
+    await writeFile(file, exported.stdout);
     const other = signingKeyFromSeed('ony.test/ony-audit', Buffer.alloc(32, 8));
     const wrongKey = await cli(
       ['audit', 'verify', '--file', file, '--pubkey', verifierKey(other.name, other.publicKey)],
       {},
     );
     expect(wrongKey.code).toBe(1);
-    expect(JSON.parse(wrongKey.out).detail).toMatch(/checkpoint does not verify/);
+    expect(JSON.parse(wrongKey.stdout).detail).toMatch(/checkpoint does not verify/);
 
     // Bad input: a missing file, a non-export, no org.
     expect((await cli(['audit', 'verify', '--file', join(dir, 'nope.jsonl')], {})).code).toBe(2);
     await writeFile(file, 'hello\n');
     const garbage = await cli(['audit', 'verify', '--file', file], {});
     expect(garbage.code).toBe(2);
-    expect(garbage.err).toContain('not JSON');
+    expect(garbage.stderr).toContain('not JSON');
     expect((await cli(['audit', 'verify'], {})).code).toBe(2);
     expect((await cli(['audit', 'export', '--org', 'not-a-uuid'], env)).code).toBe(2);
   }, 90_000);

@@ -4,9 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runInMemory } from '../helpers/cli.js';
 import {
   createClient,
   OnyApiError,
@@ -210,24 +209,11 @@ beforeEach(() => {
   fake.requests.length = 0;
 });
 
-async function run(
-  argv: string[],
-  opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(['request', ...argv], {
-    stdin: Readable.from([Buffer.from(opts.stdin ?? '')]),
-    stdout,
-    stderr,
+const run = (argv: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  runInMemory(['request', ...argv], {
+    stdin: opts.stdin ?? '',
     env: opts.env ?? { ONY_URL: fake.url, ONY_TOKEN: TOKEN },
   });
-  return { code, stdout: out, stderr: err };
-}
 
 function posts(): Recorded[] {
   return fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/handoffs');

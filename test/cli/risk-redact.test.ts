@@ -1,28 +1,10 @@
 import { spawn } from 'node:child_process';
-import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runInMemory } from '../helpers/cli.js';
 import { SecretGenerator } from '../fixtures/redact-corpus.js';
 
-async function run(
-  argv: string[],
-  stdin: string | Buffer,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(argv, {
-    stdin: Readable.from([typeof stdin === 'string' ? Buffer.from(stdin) : stdin]),
-    stdout,
-    stderr,
-    env: {},
-  });
-  return { code, stdout: out, stderr: err };
-}
+const run = (argv: string[], stdin: string | Buffer) => runInMemory(argv, { stdin });
 
 const token = new SecretGenerator(1).checksummed('ghp_');
 

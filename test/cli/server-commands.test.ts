@@ -1,22 +1,12 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runInMemory } from '../helpers/cli.js';
 import { freshDatabase, realDatabaseUrl, type TestDatabase } from '../helpers/db.js';
 import { PASSWORD } from '../helpers/app.js';
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv, stdin = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdin: Readable.from([stdin]), stdout, stderr, env });
-  return { code, out, err };
-}
+const cli = (argv: string[], env: NodeJS.ProcessEnv, stdin = '') => runInMemory(argv, { env, stdin });
 
 let dir: string;
 let database: TestDatabase | undefined;
@@ -44,18 +34,18 @@ describe('ony CLI (operator commands)', () => {
     const top = await cli(['--help'], {});
     expect(top.code).toBe(0);
     for (const name of ['serve', 'migrate', 'setup', 'keygen']) {
-      expect(top.out).toContain(name);
+      expect(top.stdout).toContain(name);
       const h = await cli([name, '--help'], {});
       expect(h.code, name).toBe(0);
-      expect(h.out).toMatch(new RegExp(`^usage: ony ${name}`));
+      expect(h.stdout).toMatch(new RegExp(`^usage: ony ${name}`));
     }
     const unknown = await cli(['frobnicate'], {});
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
   });
 
   it('keygen prints a 32-byte base64 key that the config accepts', async () => {
-    const { code, out } = await cli(['keygen'], {});
+    const { code, stdout: out } = await cli(['keygen'], {});
     expect(code).toBe(0);
     expect(Buffer.from(out.trim(), 'base64')).toHaveLength(32);
   });
@@ -63,18 +53,18 @@ describe('ony CLI (operator commands)', () => {
   it('reports bad configuration with what to do, and exits 2', async () => {
     const r = await cli(['migrate'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/none' });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('ONY_MASTER_KEY is required');
-    expect(r.err).toContain('ony keygen');
+    expect(r.stderr).toContain('ONY_MASTER_KEY is required');
+    expect(r.stderr).toContain('ony keygen');
   });
 
   it('migrate, then setup creates an org and admin from a password on stdin; bad input changes nothing', async () => {
     const m = await cli(['migrate'], env);
-    expect(m.code, m.err).toBe(0);
-    expect((await cli(['migrate'], env)).out).toBe('database is up to date\n');
+    expect(m.code, m.stderr).toBe(0);
+    expect((await cli(['migrate'], env)).stdout).toBe('database is up to date\n');
 
     const missing = await cli(['setup', '--org-name', 'Acme'], env);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--org-name, --email and --name are required');
+    expect(missing.stderr).toContain('--org-name, --email and --name are required');
 
     const weak = await cli(
       ['setup', '--org-name', 'Acme', '--email', 'a@acme.test', '--name', 'A'],
@@ -82,15 +72,15 @@ describe('ony CLI (operator commands)', () => {
       'short\n',
     );
     expect(weak.code).toBe(1);
-    expect(weak.err).toMatch(/password must be between 12/);
+    expect(weak.stderr).toMatch(/password must be between 12/);
 
     const ok = await cli(
       ['setup', '--org-name', 'Acme Inc', '--email', 'a@acme.test', '--name', 'A'],
       env,
       `${PASSWORD}\n`,
     );
-    expect(ok.code, ok.err).toBe(0);
-    expect(ok.out).toMatch(/^created organization acme-inc \([0-9a-f-]{36}\) with admin a@acme.test/);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^created organization acme-inc \([0-9a-f-]{36}\) with admin a@acme.test/);
 
     const again = await cli(
       ['setup', '--org-name', 'Acme Inc', '--email', 'b@acme.test', '--name', 'B'],
@@ -98,11 +88,11 @@ describe('ony CLI (operator commands)', () => {
       `${PASSWORD}\n`,
     );
     expect(again.code).toBe(1);
-    expect(again.err).toContain('slug already exists');
+    expect(again.stderr).toContain('slug already exists');
 
     const token = await cli(['setup', '--token'], env);
     expect(token.code).toBe(0);
-    expect(token.out).toMatch(/^ony_setup_[A-Za-z0-9_-]{43}\n$/);
+    expect(token.stdout).toMatch(/^ony_setup_[A-Za-z0-9_-]{43}\n$/);
 
     if (!realDatabaseUrl) {
       // Embedded mode made its own master key, readable by the owner only.
