@@ -17,6 +17,28 @@ export interface SessionWithMember extends SessionInfo {
   readonly memberStatus: 'active' | 'deactivated';
 }
 
+type SessionRow = {
+  id: string;
+  member_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+};
+
+const toSession = (r: SessionRow): SessionInfo => ({
+  id: r.id,
+  memberId: r.member_id,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  idleExpiresAt: r.idle_expires_at,
+  absoluteExpiresAt: r.absolute_expires_at,
+  revokedAt: r.revoked_at,
+  userAgent: r.user_agent,
+});
+
 export async function insertSession(
   tx: TenantTx,
   s: {
@@ -66,20 +88,7 @@ export async function findSessionWithMember(
     ])
     .where('s.id', '=', id)
     .executeTakeFirst();
-  return (
-    r && {
-      id: r.id,
-      memberId: r.member_id,
-      createdAt: r.created_at,
-      lastSeenAt: r.last_seen_at,
-      idleExpiresAt: r.idle_expires_at,
-      absoluteExpiresAt: r.absolute_expires_at,
-      revokedAt: r.revoked_at,
-      userAgent: r.user_agent,
-      memberRole: r.role,
-      memberStatus: r.status,
-    }
-  );
+  return r && { ...toSession(r), memberRole: r.role, memberStatus: r.status };
 }
 
 export async function touchSession(tx: TenantTx, id: string, now: Date, idleExpiresAt: Date): Promise<void> {
@@ -100,16 +109,7 @@ export async function listSessions(tx: TenantTx, memberId: string, now: Date): P
     .where('absolute_expires_at', '>', now)
     .orderBy('last_seen_at', 'desc')
     .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    memberId: r.member_id,
-    createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at,
-    idleExpiresAt: r.idle_expires_at,
-    absoluteExpiresAt: r.absolute_expires_at,
-    revokedAt: r.revoked_at,
-    userAgent: r.user_agent,
-  }));
+  return rows.map(toSession);
 }
 
 /** Revokes sessions of a member: one by id, all, or all but one. Answers how many. */

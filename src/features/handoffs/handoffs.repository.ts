@@ -60,27 +60,11 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   decisionComment: r.decision_comment,
 });
 
-export interface NewHandoff {
-  readonly id: string;
-  readonly shortCode: string;
-  readonly deviceId: string;
-  readonly actionType: string;
-  readonly actionTarget: string | null;
-  readonly title: string;
-  readonly summary: string;
-  readonly options: readonly HandoffOption[];
-  readonly riskLevel: RiskLevel;
-  readonly riskReasons: readonly string[];
-  readonly context: Readonly<Record<string, string>>;
-  readonly requiredApprovals: number;
-  readonly totpRequired: boolean;
-  readonly callbackUrl: string | null;
-  readonly idempotencyKey: string | null;
-  readonly requestSha256: string;
-  readonly payloadSha256: Buffer | null;
-  readonly createdAt: Date;
-  readonly expiresAt: Date;
-}
+/** A new handoff: everything but what the org, the status and the decision fill in later. */
+export type NewHandoff = Omit<
+  Handoff,
+  'orgId' | 'status' | 'decidedAt' | 'decisionOption' | 'decidedBy' | 'decisionChannel' | 'decisionComment'
+> & { readonly payloadSha256: Buffer | null };
 
 /** Inserts a pending handoff; answers undefined when its short code is taken by another pending one. */
 export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff | undefined> {
