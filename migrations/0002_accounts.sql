@@ -124,29 +124,30 @@ ALTER TABLE setup_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE setup_tokens FORCE ROW LEVEL SECURITY;
 CREATE POLICY owner_only ON setup_tokens TO ony_owner USING (true) WITH CHECK (true);
 
--- Row-level security, immutability triggers and grants for every tenant table.
-DO $$
+-- Makes a table a tenant table: RLS enabled and forced, the tenant policy on ony.org_id (read once
+-- per statement through a sub-select), the owner's privileged policy, and an ENABLE ALWAYS trigger
+-- that keeps the tenant key immutable. Every later migration's tenant tables go through it too.
+CREATE FUNCTION ony_make_tenant_table(t regclass, key_col text DEFAULT 'org_id') RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
-  t text;
-  key_col text;
+  trig text := CASE WHEN key_col = 'id' THEN 'id_immutable' ELSE 'org_id_immutable' END;
+  fn text := CASE WHEN key_col = 'id' THEN 'ony_forbid_id_change' ELSE 'ony_forbid_org_change' END;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['orgs', 'org_keys', 'members', 'recovery_codes', 'invites', 'sessions', 'devices'] LOOP
-    key_col := CASE WHEN t = 'orgs' THEN 'id' ELSE 'org_id' END;
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (%I = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid)) WITH CHECK (%I = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid))',
-      t, key_col, key_col);
-    -- The owner role is the privileged path (definer look-ups, operator commands, org erasure).
-    EXECUTE format('CREATE POLICY owner_access ON %I TO ony_owner USING (true) WITH CHECK (true)', t);
-    IF t = 'orgs' THEN
-      EXECUTE format('CREATE TRIGGER id_immutable BEFORE UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION ony_forbid_id_change()', t);
-    ELSE
-      EXECUTE format('CREATE TRIGGER org_id_immutable BEFORE UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION ony_forbid_org_change()', t);
-    END IF;
-    EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER %I', t, CASE WHEN t = 'orgs' THEN 'id_immutable' ELSE 'org_id_immutable' END);
-  END LOOP;
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+  EXECUTE format(
+    'CREATE POLICY tenant_isolation ON %s USING (%I = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid)) WITH CHECK (%I = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid))',
+    t, key_col, key_col);
+  -- The owner role is the privileged path (definer look-ups, operator commands, org erasure).
+  EXECUTE format('CREATE POLICY owner_access ON %s TO ony_owner USING (true) WITH CHECK (true)', t);
+  EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I()', trig, t, fn);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t, trig);
 END $$;
+REVOKE ALL ON FUNCTION ony_make_tenant_table(regclass, text) FROM PUBLIC;
+
+SELECT ony_make_tenant_table('orgs', 'id');
+SELECT ony_make_tenant_table(t)
+FROM unnest(ARRAY['org_keys', 'members', 'recovery_codes', 'invites', 'sessions', 'devices']::regclass[]) AS t;
 
 GRANT SELECT, INSERT, UPDATE ON orgs, members, invites, sessions, devices TO ony_app;
 GRANT SELECT, INSERT ON org_keys TO ony_app;

@@ -108,17 +108,10 @@ BEGIN
     EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER append_only', t);
     EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER no_truncate', t);
   END LOOP;
-  FOREACH t IN ARRAY ARRAY['audit_heads', 'audit_events', 'audit_checkpoints', 'audit_outbox'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (org_id = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid)) WITH CHECK (org_id = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid))',
-      t);
-    EXECUTE format('CREATE POLICY owner_access ON %I TO ony_owner USING (true) WITH CHECK (true)', t);
-    EXECUTE format('CREATE TRIGGER org_id_immutable BEFORE UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION ony_forbid_org_change()', t);
-    EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER org_id_immutable', t);
-  END LOOP;
 END $$;
+
+SELECT ony_make_tenant_table(t)
+FROM unnest(ARRAY['audit_heads', 'audit_events', 'audit_checkpoints', 'audit_outbox']::regclass[]) AS t;
 
 -- Orgs created before this migration start their chain at the documented genesis value.
 INSERT INTO audit_heads (org_id, seq, hash)

@@ -85,20 +85,8 @@ CREATE TABLE escalation_attempts (
   FOREIGN KEY (org_id, handoff_id) REFERENCES handoffs (org_id, id)
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['org_settings', 'handoffs', 'handoff_payloads', 'handoff_approvals', 'escalation_attempts'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (org_id = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid)) WITH CHECK (org_id = (select nullif(current_setting(''ony.org_id'', true), '''')::uuid))',
-      t);
-    EXECUTE format('CREATE POLICY owner_access ON %I TO ony_owner USING (true) WITH CHECK (true)', t);
-    EXECUTE format('CREATE TRIGGER org_id_immutable BEFORE UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION ony_forbid_org_change()', t);
-    EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER org_id_immutable', t);
-  END LOOP;
-END $$;
+SELECT ony_make_tenant_table(t)
+FROM unnest(ARRAY['org_settings', 'handoffs', 'handoff_payloads', 'handoff_approvals', 'escalation_attempts']::regclass[]) AS t;
 
 GRANT SELECT, INSERT, UPDATE ON org_settings, handoffs TO ony_app;
 GRANT SELECT, INSERT, DELETE ON handoff_payloads TO ony_app;
