@@ -24,7 +24,13 @@ function markers(text: string, pattern: RegExp): Marker[] {
   const out: Marker[] = [];
   const re = new RegExp(pattern.source, 'g');
   let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) out.push({ start: m.index, end: m.index + m[0].length, label: m[1]! });
+  while ((m = re.exec(text)) !== null) {
+    out.push({ start: m.index, end: m.index + m[0].length, label: m[1]! });
+    // Resume right after this marker's start, not its end: a bogus marker such as
+    // `-----BEGIN  -----BEGIN PGP PRIVATE KEY BLOCK-----` must not swallow the real one behind it.
+    // Still linear: every match starts with a literal `-----` and its label is at most 64 characters.
+    re.lastIndex = m.index + 1;
+  }
   return out;
 }
 

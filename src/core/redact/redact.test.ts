@@ -25,6 +25,15 @@ describe('checksums', () => {
 });
 
 describe('redact', () => {
+  it('finds a private key block right behind a bogus BEGIN marker (first pass, not only the second)', () => {
+    const body = 'FaUlyx70T2QeYojxBnl+wl4/OIqxtZ/w1GBMJaFz5+6LGlq019+awJy6QCPaAX89';
+    const key = `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${body}\n-----END PGP PRIVATE KEY BLOCK-----`;
+    const out = redact(`token:  -----BEGIN  ${key}`);
+    expect(out.text).not.toContain(body);
+    expect(out.text).toContain('[REDACTED:pgp-private-key]');
+    expect(redact(out.text).text).toBe(out.text);
+  });
+
   it('covers at least 40 secret types', () => {
     expect(SECRET_TYPES.length).toBeGreaterThanOrEqual(40);
   });
