@@ -203,6 +203,71 @@ describe('create', () => {
   });
 });
 
+describe('routine actions: the org rule per derived risk level', () => {
+  const ls = {
+    action: { type: 'shell.exec' },
+    title: 'list files',
+    payload: { kind: 'command', content: 'ls -la' },
+  };
+  const chainOf = async (id: string) =>
+    (
+      await sql<{ action: string; actor_type: string; meta: Record<string, unknown> }>`
+        select action, actor_type, meta from audit_events where subject_id = ${id} order by seq`.execute(
+        t.database.db,
+      )
+    ).rows;
+
+  it('by default low risk is allowed without a human and recorded as allowed by policy', async () => {
+    const res = await create({ ...ls, risk: 'critical' });
+    expect(res.statusCode).toBe(201);
+    const h = res.json<{ id: string; status: string; risk: { level: string }; decision: unknown }>();
+    expect(h).toMatchObject({
+      status: 'approved',
+      risk: { level: 'low' },
+      decision: { option: 'approve', outcome: 'approved', decided_by: null, channel: 'policy' },
+    });
+    expect((await chainOf(h.id)).map((e) => [e.action, e.actor_type, e.meta.channel, e.meta.rule])).toEqual([
+      ['handoff.created', 'device', undefined, undefined],
+      ['handoff.decided', 'system', 'policy', 'allow'],
+    ]);
+    // No human was asked: no escalation job ran, and deciding it now is a conflict or a replay.
+    await new Promise((r) => setTimeout(r, 800));
+    const attempts = await sql<{ n: number }>`
+      select count(*)::int as n from escalation_attempts where handoff_id = ${h.id}`.execute(t.database.db);
+    expect(attempts.rows[0]!.n).toBe(0);
+    const late = await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'deny' });
+    expect(late.statusCode).toBe(409);
+  });
+
+  it('the derived risk picks the rule: rm -rf / escalates even when the agent claims low', async () => {
+    const res = await create({
+      action: { type: 'shell.exec' },
+      title: 'clean up',
+      payload: { kind: 'command', content: 'rm -rf /' },
+      risk: 'low',
+    });
+    expect(res.json()).toMatchObject({ status: 'pending', risk: { level: 'critical' } });
+  });
+
+  it('a deny rule refuses at once; an unknown rule is 400 and changes nothing', async () => {
+    const policy = { escalation_policy: { levels: { low: { rule: 'deny' } } } };
+    expect((await as(t, admin, 'PUT', '/v1/admin/policies', policy)).statusCode).toBe(200);
+    try {
+      const h = (await create(ls)).json<{ id: string }>();
+      expect(h).toMatchObject({ status: 'denied', decision: { option: 'deny', channel: 'policy' } });
+      const bad = await as(t, admin, 'PUT', '/v1/admin/policies', {
+        escalation_policy: { levels: { low: { rule: 'maybe' } } },
+      });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.body).toContain('levels.low.rule must be one of allow, approve, deny');
+      expect((await create(ls)).json()).toMatchObject({ status: 'denied' });
+    } finally {
+      await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: {} });
+    }
+    expect((await create(ls)).json()).toMatchObject({ status: 'approved' });
+  });
+});
+
 describe('short codes', () => {
   it('a code taken by a pending handoff of the org is refused at insert, so create draws again', async () => {
     const { insertHandoff, findHandoff } = await import('../../src/features/handoffs/handoffs.repository.js');

@@ -169,6 +169,19 @@ export const auditEvents = {
       channel: d.channel,
     }),
 
+  /** The org's rule for this risk level decided it on arrival (no human asked). */
+  handoffDecidedByPolicy: (
+    h: { readonly id: string; readonly riskLevel: string },
+    d: { option: string; outcome: 'approved' | 'denied'; rule: 'allow' | 'deny' },
+  ) =>
+    event(systemActor, 'handoff.decided', 'handoff', h.id, {
+      option: d.option,
+      outcome: d.outcome,
+      channel: 'policy',
+      rule: d.rule,
+      risk_level: h.riskLevel,
+    }),
+
   handoffExpired: (h: { readonly id: string }) =>
     event(systemActor, 'handoff.expired', 'handoff', h.id, { outcome: 'denied' }),
 

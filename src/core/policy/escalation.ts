@@ -19,7 +19,16 @@ export interface EscalationStep {
   readonly targets: readonly string[] | 'all';
 }
 
+/**
+ * What happens when a handoff of this level arrives: `allow` decides it at once without asking a
+ * human (recorded in the audit chain as allowed by policy), `approve` escalates to humans, `deny`
+ * refuses it at once. The derived risk picks the rule, never the agent's claim.
+ */
+export const RULES = ['allow', 'approve', 'deny'] as const;
+export type Rule = (typeof RULES)[number];
+
 export interface LevelPolicy {
+  readonly rule: Rule;
   readonly steps: readonly EscalationStep[];
   /** Distinct approvers needed to approve (a single deny decides). */
   readonly required_approvals: number;
@@ -39,13 +48,14 @@ export interface EscalationPolicy {
 }
 
 const step0: EscalationStep = { after_s: 0, channel: 'console', targets: 'all' };
+const asked = { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 };
 
 export const defaultEscalationPolicy: EscalationPolicy = {
   levels: {
-    low: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
-    medium: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
-    high: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
-    critical: { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 },
+    low: { rule: 'allow', ...asked },
+    medium: { rule: 'approve', ...asked },
+    high: { rule: 'approve', ...asked },
+    critical: { rule: 'approve', ...asked },
   },
   timeout_s: { default: 900, min: 30, max: 86_400 },
   groups: {},
@@ -129,6 +139,9 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
         if (steps[i]!.after_s < steps[i - 1]!.after_s)
           errors.push(`levels.${level}.steps must be in after_s order`);
     }
+    const rule = raw.rule ?? base.rule;
+    if (!(RULES as readonly unknown[]).includes(rule))
+      errors.push(`levels.${level}.rule must be one of ${RULES.join(', ')}`);
     const required = raw.required_approvals ?? base.required_approvals;
     if (typeof required !== 'number' || !Number.isInteger(required) || required < 1 || required > 10)
       errors.push(`levels.${level}.required_approvals must be 1..10`);
@@ -149,6 +162,7 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       errors.push(`levels.${level}.repeat_every_s must be 60..86400 and longer than the last step's after_s`);
     }
     levels[level] = {
+      rule: rule as Rule,
       steps,
       required_approvals: required as number,
       require_totp: totp as boolean,

@@ -235,6 +235,26 @@ export function createHandoffsService(deps: HandoffsDeps) {
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
           }
           await appendAudit(tx, auditEvents.handoffCreated(actorOf(p), h, payloadSha), now);
+          if (level.rule !== 'approve') {
+            // Routine or forbidden at this level: decided now by the org's rule, no human asked.
+            const option = level.rule === 'allow' ? options.find((o) => !isDenyOption(o.id))!.id : 'deny';
+            const outcome = level.rule === 'allow' ? 'approved' : 'denied';
+            await finishHandoff(tx, id, {
+              status: outcome,
+              at: now,
+              option,
+              decidedBy: null,
+              channel: 'policy',
+              comment: null,
+            });
+            await appendAudit(
+              tx,
+              auditEvents.handoffDecidedByPolicy(h, { option, outcome, rule: level.rule }),
+              now,
+            );
+            if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+            return (await findHandoff(tx, id))!;
+          }
           // The expiry and every escalation step, in one statement with the handoff's transaction.
           const timeoutS = (expiresAt.getTime() - now.getTime()) / 1000;
           await jobs.sendMany(
