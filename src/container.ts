@@ -12,7 +12,7 @@ import { signingKeyFromSeed, type SigningKey } from './core/audit-chain/checkpoi
 import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
-import { createConsoleChannel } from './channels/console.js';
+import { createChannels } from './channels/registry.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
@@ -105,12 +105,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
     ...(options.jobPollingSeconds !== undefined && { pollingIntervalSeconds: options.jobPollingSeconds }),
   });
   const callbacks = config.callbacks;
+  const channels = createChannels(config, logger);
   const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
   const escalation = createEscalationService({
     db,
     clock,
     keyring,
-    channels: { console: createConsoleChannel(logger) },
+    channels,
     logger,
     config: { publicUrl: config.publicUrl, callbacks },
   });
@@ -155,6 +156,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     jobs,
     handoffs,
     escalation,
+    channels,
     startWorkers,
     async close(): Promise<void> {
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));

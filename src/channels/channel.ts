@@ -1,34 +1,128 @@
 /**
- * A channel adapter (DESIGN.md §5.2): sends a gist to people and never touches the database; the
- * service records what it answers. Each adapter declares the fields it transmits, so a test can
- * assert that nothing else leaves (DESIGN.md §3.3) and the docs can list them.
+ * A channel adapter (DESIGN.md §5.2): sends a gist to people, updates what it sent once the handoff
+ * is decided, reports its health, and never touches the database; the service records what it
+ * answers (message refs). Each adapter declares the fields it transmits, so a test can assert that
+ * nothing else leaves (DESIGN.md §3.3) and the docs can list them.
+ *
+ * Inbound traffic (button clicks, bot commands) is verified and parsed by each provider's webhook
+ * route or listener, which then calls the one `ChannelActions` service: adapters decide nothing.
  */
 import type { Gist } from '../core/gist/index.js';
 
 /** Everything an adapter may transmit; there is no field for the payload or the raw command. */
 export interface OutboundMessage {
+  /** Opaque id, for button values and callback data (never shown as text). */
+  readonly handoffId: string;
   readonly shortCode: string;
   readonly actionType: string;
   readonly riskLevel: string;
   /** Redacted and bounded. */
   readonly title: string;
   readonly gist: Gist;
-  /** Where a human can decide (dashboard link). */
+  /** The answers an approver may pick (labels redacted and bounded); `deny` denies. */
+  readonly options: readonly { readonly id: string; readonly label: string }[];
+  /** Where a human can decide (the dashboard's page of the handoff). */
   readonly link: string;
 }
 
 export type TransmittedField = keyof OutboundMessage;
 
+/** A member the step targets, with their verified identity on this channel (null: not linked). */
+export interface Recipient {
+  readonly memberId: string;
+  readonly name: string;
+  /** Slack `<team id>:<user id>`, Telegram chat id, phone number… as the channel links it. */
+  readonly address: string | null;
+}
+
+export interface SentMessage {
+  /** Who it went to (null: a shared place, like a Slack channel). */
+  readonly memberId: string | null;
+  /** The provider's handle of the message, opaque to the service (e.g. `C123:1700000000.000100`). */
+  readonly ref: string;
+}
+
 export interface SendResult {
-  /** The provider's message id, if any (to update the message after the decision). */
-  readonly messageId: string | null;
+  /** What was posted, to be updated in place after the decision. */
+  readonly messages: readonly SentMessage[];
+}
+
+/** What an updated message says once the handoff left pending. */
+export interface DecisionNotice {
+  readonly handoffId: string;
+  readonly shortCode: string;
+  readonly actionType: string;
+  readonly riskLevel: string;
+  /** Redacted and bounded. */
+  readonly title: string;
+  readonly outcome: 'approved' | 'denied' | 'expired' | 'cancelled';
+  /** The option chosen, when a person or the policy decided. */
+  readonly option: string | null;
+  /** The decider's display name (null: expiry, the agent, or the org's policy). */
+  readonly by: string | null;
+  /** The channel it was decided through (`slack`, `web`, `phone`…), null for expiry. */
+  readonly via: string | null;
+  readonly at: Date;
+}
+
+export interface ChannelHealth {
+  readonly ok: boolean;
+  /** One line for operators; never a credential. */
+  readonly detail: string;
 }
 
 export interface ChannelAdapter {
   readonly name: string;
   readonly transmits: readonly TransmittedField[];
-  send(
-    message: OutboundMessage,
-    recipients: readonly { readonly memberId: string; readonly name: string }[],
-  ): Promise<SendResult>;
+  send(message: OutboundMessage, recipients: readonly Recipient[]): Promise<SendResult>;
+  /** Rewrites a sent message to show the outcome (buttons removed). */
+  update(ref: string, notice: DecisionNotice): Promise<void>;
+  health(): Promise<ChannelHealth>;
+}
+
+/** Why an inbound action from a channel was refused: each maps to a clear reply to the person. */
+export type InboundRefusal =
+  | 'not_linked'
+  | 'not_allowed'
+  | 'not_found'
+  | 'expired'
+  | 'already_decided'
+  | 'unknown_option'
+  | 'totp_required'
+  | 'totp_invalid'
+  | 'totp_not_enrolled'
+  | 'invalid_code';
+
+export type InboundDecision =
+  | {
+      readonly ok: true;
+      readonly outcome: 'decided' | 'recorded' | 'replay';
+      readonly status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+      readonly memberName: string;
+    }
+  | { readonly ok: false; readonly reason: InboundRefusal; readonly message: string };
+
+export type InboundLink =
+  | { readonly ok: true; readonly memberName: string; readonly orgName: string }
+  | { readonly ok: false; readonly reason: InboundRefusal; readonly message: string };
+
+/**
+ * What a verified inbound channel event may ask of ony. `identity` is the channel's own id of the
+ * person, exactly as `Recipient.address` spells it.
+ */
+export interface ChannelActions {
+  /** Decide through the one decision path, as the member linked to `identity`. */
+  decide(
+    channel: string,
+    identity: string,
+    handoffId: string,
+    vote: { readonly option: string; readonly totpCode?: string | undefined },
+  ): Promise<InboundDecision>;
+  /** Links `identity` to the member who was given `code` (Telegram `/start <code>`). */
+  linkWithCode(channel: string, code: string, identity: string, label: string): Promise<InboundLink>;
+  /**
+   * For an unlinked person: a one-time, expiring URL where a signed-in member connects `identity`
+   * to their account (Slack's ephemeral "connect your account" message).
+   */
+  claimUrl(channel: string, identity: string, label: string): Promise<string>;
 }

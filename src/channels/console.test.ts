@@ -15,6 +15,8 @@ describe('console channel', () => {
     });
     const channel = createConsoleChannel(createLogger('info', sink));
     const message: OutboundMessage & { payload: string; command: string } = {
+      handoffId: '00000000-0000-4000-8000-000000000001',
+      options: [{ id: 'approve', label: 'Approve' }],
       shortCode: 'ABC234',
       actionType: 'shell.exec',
       riskLevel: 'critical',
@@ -25,7 +27,7 @@ describe('console channel', () => {
       payload: 'PAYLOAD-MARKER rm -rf /',
       command: 'COMMAND-MARKER',
     };
-    await channel.send(message, [{ memberId: 'm1', name: 'Alice' }]);
+    await channel.send(message, [{ memberId: 'm1', name: 'Alice', address: null }]);
     const out = lines.join('');
     expect(out).not.toContain('PAYLOAD-MARKER');
     expect(out).not.toContain('COMMAND-MARKER');

@@ -23,7 +23,18 @@ export function createConsoleChannel(logger: Logger): ChannelAdapter {
         },
         `approval needed [${message.shortCode}] ${message.gist.sms}`,
       );
-      return { messageId: null };
+      return { messages: [{ memberId: null, ref: message.shortCode }] };
+    },
+    async update(ref, notice) {
+      const by = notice.by !== null ? ` by ${notice.by}` : '';
+      const via = notice.via !== null ? ` via ${notice.via}` : '';
+      logger.info(
+        { channel: 'console', short_code: ref, outcome: notice.outcome },
+        `[${ref}] ${notice.outcome}${by}${via}`,
+      );
+    },
+    async health() {
+      return { ok: true, detail: 'writes to the server log' };
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { ChannelAdapter } from '../../channels/channel.js';
-import { auditEvents } from '../../core/audit-chain/events.js';
+import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { gist } from '../../core/gist/index.js';
 import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
 import { resolveTargets } from '../../core/policy/escalation.js';
@@ -55,7 +55,7 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
         return {
           h,
           channel: s.channel,
-          recipients: (await q.execute()).map((m) => ({ memberId: m.id, name: m.name })),
+          recipients: (await q.execute()).map((m) => ({ memberId: m.id, name: m.name, address: null })),
         };
       });
       if (prepared === undefined) return;
@@ -73,6 +73,8 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
         try {
           await adapter.send(
             {
+              handoffId: h.id,
+              options: h.options.map((o) => ({ id: o.id, label: safeLabel(o.label) })),
               shortCode: h.shortCode,
               actionType: h.actionType,
               riskLevel: h.riskLevel,
