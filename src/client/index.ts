@@ -8,11 +8,23 @@
  *
  * Errors: the server's problem+json answers (RFC 9457) become `OnyApiError` (status, code, detail);
  * a server that cannot be reached, or that answers something that is not the API, becomes
- * `OnyNetworkError`. No `any`, no dependencies: this file is meant to be copied into agents as is.
+ * `OnyNetworkError`. Signed decision callbacks: `verifyCallback(secret, headers, rawBody)`.
+ *
+ * Public entry point `ony/client`: no `any`, no dependencies, nothing of the server at run time (the
+ * import below is type-only and erased). The types mirror the server's TypeBox schemas
+ * (src/features/handoffs/handoffs.schemas.ts, the OpenAPI document's source); test/client/drift.test.ts
+ * fails when either side gains, loses or changes a field.
  */
 import type { ActionType, PayloadKind } from '../core/risk/types.js';
+import { verifyWebhook, WebhookVerificationError, type WebhookHeadersInput } from './webhook.js';
 
 export type { ActionType, PayloadKind };
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type WebhookHeadersInput,
+} from './webhook.js';
 
 // ---------------------------------------------------------------------------------------------
 // Request types (the body of POST /v1/handoffs)
@@ -56,7 +68,7 @@ export interface CreateHandoffInput {
   readonly title: string;
   /** At most 2,000 characters. */
   readonly summary?: string;
-  /** 1 to 5 options; the server defaults to approve/deny. */
+  /** 2 to 6 options (at most 5 besides `deny`, which is added when missing); default approve/deny. */
   readonly options?: readonly HandoffOption[];
   readonly payload?: HandoffPayloadInput;
   /** Seconds until the handoff expires (a deny); the server applies its own default and bounds. */
@@ -81,7 +93,7 @@ export interface HandoffDecision {
   readonly option: string;
   readonly outcome: 'approved' | 'denied';
   readonly decided_by: { readonly member_id: string; readonly name: string } | null;
-  /** `dashboard`, `slack`, `telegram`, `sms`, `phone`, … */
+  /** `web`, `slack`, `telegram`, `sms`, `phone`, … or `policy` (decided by the org's rule, no human). */
   readonly channel: string;
   readonly comment: string | null;
   /** ISO 8601. */
@@ -93,10 +105,16 @@ export interface Handoff {
   readonly short_code: string;
   readonly status: HandoffStatus;
   readonly action: { readonly type: ActionType; readonly target: string | null };
+  /** Redacted, as approvers see it. */
   readonly title: string;
+  /** Redacted; empty when none was given. */
+  readonly summary: string;
+  /** Derived by the server (the agent's own claim is ignored); reasons are closed-enum codes. */
   readonly risk: { readonly level: RiskLevel; readonly reasons: readonly string[] };
   readonly options: readonly HandoffOption[];
   readonly approvals: { readonly required: number; readonly received: number };
+  /** Approvers must confirm with a TOTP code (step-up) at this risk level. */
+  readonly totp_required: boolean;
   readonly decision: HandoffDecision | null;
   readonly expires_at: string;
   readonly created_at: string;
@@ -393,4 +411,54 @@ export function createClient(options: ClientOptions): OnyClient {
       return request('POST', `${handoffPath(id)}/cancel`, { signal: opts.signal });
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed decision callbacks
+// ---------------------------------------------------------------------------------------------
+
+/** What ony POSTs to a handoff's `callback_url` once it is decided, expired or cancelled. */
+export interface HandoffCallback {
+  readonly type: 'handoff.decided';
+  readonly data: Handoff;
+  /** The `webhook-id` header: the same on every retry of one delivery, so use it to drop duplicates. */
+  readonly id: string;
+}
+
+/**
+ * Verifies a callback (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`)
+ * with the device's `whsec_…` secret and answers its parsed body. `rawBody` must be the bytes as
+ * received, before any JSON parsing. Throws `WebhookVerificationError` when the signature does not
+ * match, the timestamp is more than 5 minutes off, or the signed body is not a handoff callback.
+ *
+ *   app.post('/ony-hook', express.text({ type: '*\/*' }), (req, res) => {
+ *     const { data } = verifyCallback(process.env.ONY_WEBHOOK_SECRET!, req.headers, req.body);
+ *     …
+ */
+export function verifyCallback(
+  secret: string,
+  headers: WebhookHeadersInput,
+  rawBody: string | Uint8Array,
+  options: { readonly now?: Date } = {},
+): HandoffCallback {
+  const body =
+    typeof rawBody === 'string' ? rawBody : new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
+  verifyWebhook(secret, headers, body, options.now ?? new Date());
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body) as unknown;
+  } catch {
+    throw new WebhookVerificationError('the callback body is not JSON');
+  }
+  if (!isRecord(parsed) || parsed.type !== 'handoff.decided' || !isHandoff(parsed.data)) {
+    throw new WebhookVerificationError('the callback body is not a handoff.decided event');
+  }
+  const get = (name: string): string =>
+    typeof headers.get === 'function'
+      ? ((headers as { get(name: string): string | null }).get(name) ?? '')
+      : String(
+          Object.entries(headers as Record<string, unknown>).find(([k]) => k.toLowerCase() === name)?.[1] ??
+            '',
+        );
+  return { type: 'handoff.decided', data: parsed.data, id: get('webhook-id') };
 }

@@ -170,6 +170,20 @@ export async function finishHandoff(
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** The id and name of the member who decided (for the handoff view). */
+export async function findDecider(
+  tx: TenantTx,
+  memberId: string,
+): Promise<{ readonly id: string; readonly name: string } | null> {
+  return (
+    (await tx.db
+      .selectFrom('members')
+      .select(['id', 'name'])
+      .where('id', '=', memberId)
+      .executeTakeFirst()) ?? null
+  );
+}
+
 export async function listApprovals(tx: TenantTx, handoffId: string) {
   const rows = await tx.db
     .selectFrom('handoff_approvals')

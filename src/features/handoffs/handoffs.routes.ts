@@ -3,104 +3,16 @@ import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf, memberOf } from '../../http/plugins/auth.js';
 import { IdParams, problemResponses, TotpCode } from '../../http/schemas.js';
-import { ACTION_TYPES, PAYLOAD_KINDS, RISK_LEVELS } from '../../core/risk/index.js';
+import { RISK_LEVELS } from '../../core/risk/index.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Handoff } from './handoffs.repository.js';
 import type { CreateInput, HandoffsService } from './handoffs.service.js';
-import { handoffView } from './handoffs.view.js';
+import { CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js';
+import { createHandoffRenderer } from './handoffs.view.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { withTenant } from '../../db/client.js';
-
-const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Short = (max: number) => Type.String({ maxLength: max });
-
-const CreateBody = Type.Object(
-  {
-    action: Type.Object(
-      {
-        type: lit(ACTION_TYPES),
-        target: Type.Optional(Short(500)),
-        amount: Type.Optional(Type.Number({ minimum: 0 })),
-        currency: Type.Optional(Type.String({ pattern: '^[A-Za-z]{3,8}$' })),
-        recipients_count: Type.Optional(Type.Integer({ minimum: 0 })),
-      },
-      { additionalProperties: false },
-    ),
-    title: Type.String({ minLength: 1, maxLength: 200 }),
-    summary: Type.Optional(Short(2000)),
-    options: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            id: Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }),
-            label: Type.String({ minLength: 1, maxLength: 60 }),
-          },
-          { additionalProperties: false },
-        ),
-        {
-          minItems: 2,
-          maxItems: 6,
-          description: 'approve/deny by default; up to 5 custom options plus "deny"',
-        },
-      ),
-    ),
-    payload: Type.Optional(
-      Type.Object(
-        { kind: lit(PAYLOAD_KINDS), content: Type.String({ maxLength: 1_048_576 }) },
-        { additionalProperties: false },
-      ),
-    ),
-    timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
-    callback_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
-    context: Type.Optional(
-      Type.Object(
-        {
-          repo: Type.Optional(Short(200)),
-          branch: Type.Optional(Short(200)),
-          host: Type.Optional(Short(200)),
-          environment: Type.Optional(Short(200)),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    /** Accepted for compatibility with agents that send it, and dropped unread: ony derives risk itself. */
-    risk: Type.Optional(Type.Unknown({ description: 'ignored: the server derives the risk' })),
-  },
-  { additionalProperties: false },
-);
-
-const View = Type.Object(
-  {
-    id: Type.String(),
-    short_code: Type.String(),
-    status: lit(HANDOFF_STATUSES),
-    action: Type.Object({ type: Type.String(), target: Type.Union([Type.String(), Type.Null()]) }),
-    title: Type.String(),
-    summary: Type.String(),
-    risk: Type.Object({ level: lit(RISK_LEVELS), reasons: Type.Array(Type.String()) }),
-    options: Type.Array(Type.Object({ id: Type.String(), label: Type.String() })),
-    approvals: Type.Object({ required: Type.Integer(), received: Type.Integer() }),
-    totp_required: Type.Boolean(),
-    decision: Type.Union([
-      Type.Null(),
-      Type.Object({
-        option: Type.String(),
-        outcome: lit(['approved', 'denied'] as const),
-        decided_by: Type.Union([Type.Null(), Type.Object({ member_id: Type.String(), name: Type.String() })]),
-        channel: Type.String(),
-        comment: Type.Union([Type.String(), Type.Null()]),
-        at: Type.String(),
-      }),
-    ]),
-    expires_at: Type.String(),
-    created_at: Type.String(),
-    links: Type.Object({ self: Type.String(), events: Type.String() }),
-  },
-  { $id: 'Handoff' },
-);
 
 export function handoffsRoutes(
   app: AppInstance,
@@ -108,7 +20,7 @@ export function handoffsRoutes(
 ) {
   const { handoffs, db, publicUrl } = deps;
   const tags = ['handoffs'];
-  app.addSchema(View);
+  app.addSchema(HandoffViewSchema);
   const ViewRef = Type.Ref('Handoff');
 
   const principalOf = (req: FastifyRequest): Principal => {
@@ -116,29 +28,7 @@ export function handoffsRoutes(
     return req.principal;
   };
 
-  /** The view with the decider's name and the approval count (a handoff just created has neither). */
-  async function render(p: Principal, h: Handoff, opts: { justCreated?: boolean } = {}) {
-    if (opts.justCreated === true) return handoffView(h, null, [], publicUrl);
-    const [decider, approvals] = await Promise.all([
-      h.decidedBy === null
-        ? Promise.resolve(null)
-        : withTenant(
-            db,
-            p.orgId,
-            async (tx) =>
-              (await tx.db
-                .selectFrom('members')
-                .select(['id', 'name'])
-                .where('id', '=', h.decidedBy!)
-                .executeTakeFirst()) ?? null,
-          ),
-      // With one approval needed, the count follows from the status; a quorum is read.
-      h.requiredApprovals > 1
-        ? handoffs.approvals(p, h.id)
-        : Promise.resolve(h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : []),
-    ]);
-    return handoffView(h, decider, approvals, publicUrl);
-  }
+  const render = createHandoffRenderer({ handoffs, db, publicUrl });
 
   app.post(
     '/v1/handoffs',
@@ -152,7 +42,7 @@ export function handoffsRoutes(
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         }),
-        body: CreateBody,
+        body: CreateHandoffBody,
         response: { 200: ViewRef, 201: ViewRef, 413: Type.Ref('Problem'), ...problemResponses },
       },
     },

@@ -1,5 +1,10 @@
+import type { Kysely } from 'kysely';
 import { isDenyOption } from '../../core/approval/decide.js';
-import type { Handoff } from './handoffs.repository.js';
+import { withTenant } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { Principal } from '../auth/principal.js';
+import { findDecider, type Handoff } from './handoffs.repository.js';
+import type { HandoffsService } from './handoffs.service.js';
 
 /** The handoff as agents and the dashboard see it (the contract of docs/handoffs.md). */
 export function handoffView(
@@ -38,3 +43,35 @@ export function handoffView(
 }
 
 export type HandoffView = ReturnType<typeof handoffView>;
+
+/**
+ * Renders the view with the decider's name and the approval count (a handoff just created has
+ * neither). One renderer for every surface that answers agents: the REST routes and /mcp.
+ */
+export function createHandoffRenderer(deps: {
+  readonly handoffs: Pick<HandoffsService, 'approvals'>;
+  readonly db: Kysely<DB>;
+  readonly publicUrl: string;
+}) {
+  const { handoffs, db, publicUrl } = deps;
+  return async function render(
+    p: Principal,
+    h: Handoff,
+    opts: { justCreated?: boolean } = {},
+  ): Promise<HandoffView> {
+    if (opts.justCreated === true) return handoffView(h, null, [], publicUrl);
+    const decidedBy = h.decidedBy;
+    const [decider, approvals] = await Promise.all([
+      decidedBy === null
+        ? Promise.resolve(null)
+        : withTenant(db, p.orgId, (tx) => findDecider(tx, decidedBy)),
+      // With one approval needed, the count follows from the status; a quorum is read.
+      h.requiredApprovals > 1
+        ? handoffs.approvals(p, h.id)
+        : Promise.resolve(h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : []),
+    ]);
+    return handoffView(h, decider, approvals, publicUrl);
+  };
+}
+
+export type HandoffRenderer = ReturnType<typeof createHandoffRenderer>;

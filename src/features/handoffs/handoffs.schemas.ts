@@ -1,0 +1,99 @@
+/**
+ * The handoff API's request and response schemas: Fastify validates with them, the OpenAPI document
+ * is generated from them, and test/client/drift.test.ts holds the public client's types (src/client)
+ * to them, so the three cannot drift apart.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
+import { ACTION_TYPES, PAYLOAD_KINDS, RISK_LEVELS } from '../../core/risk/index.js';
+
+export const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const Short = (max: number) => Type.String({ maxLength: max });
+
+export const CreateHandoffBody = Type.Object(
+  {
+    action: Type.Object(
+      {
+        type: lit(ACTION_TYPES),
+        target: Type.Optional(Short(500)),
+        amount: Type.Optional(Type.Number({ minimum: 0 })),
+        currency: Type.Optional(Type.String({ pattern: '^[A-Za-z]{3,8}$' })),
+        recipients_count: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
+      { additionalProperties: false },
+    ),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    summary: Type.Optional(Short(2000)),
+    options: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }),
+            label: Type.String({ minLength: 1, maxLength: 60 }),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 2,
+          maxItems: 6,
+          description: 'approve/deny by default; up to 5 custom options plus "deny"',
+        },
+      ),
+    ),
+    payload: Type.Optional(
+      Type.Object(
+        { kind: lit(PAYLOAD_KINDS), content: Type.String({ maxLength: 1_048_576 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+    callback_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    context: Type.Optional(
+      Type.Object(
+        {
+          repo: Type.Optional(Short(200)),
+          branch: Type.Optional(Short(200)),
+          host: Type.Optional(Short(200)),
+          environment: Type.Optional(Short(200)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Accepted for compatibility with agents that send it, and dropped unread: ony derives risk itself. */
+    risk: Type.Optional(Type.Unknown({ description: 'ignored: the server derives the risk' })),
+  },
+  { additionalProperties: false },
+);
+
+export const HandoffViewSchema = Type.Object(
+  {
+    id: Type.String(),
+    short_code: Type.String(),
+    status: lit(HANDOFF_STATUSES),
+    action: Type.Object({ type: lit(ACTION_TYPES), target: Type.Union([Type.String(), Type.Null()]) }),
+    title: Type.String(),
+    summary: Type.String(),
+    risk: Type.Object({ level: lit(RISK_LEVELS), reasons: Type.Array(Type.String()) }),
+    options: Type.Array(Type.Object({ id: Type.String(), label: Type.String() })),
+    approvals: Type.Object({ required: Type.Integer(), received: Type.Integer() }),
+    totp_required: Type.Boolean(),
+    decision: Type.Union([
+      Type.Null(),
+      Type.Object({
+        option: Type.String(),
+        outcome: lit(['approved', 'denied'] as const),
+        decided_by: Type.Union([Type.Null(), Type.Object({ member_id: Type.String(), name: Type.String() })]),
+        channel: Type.String(),
+        comment: Type.Union([Type.String(), Type.Null()]),
+        at: Type.String(),
+      }),
+    ]),
+    expires_at: Type.String(),
+    created_at: Type.String(),
+    links: Type.Object({ self: Type.String(), events: Type.String() }),
+  },
+  { $id: 'Handoff' },
+);
+
+export type CreateHandoffBody = Static<typeof CreateHandoffBody>;
+export type HandoffViewSchema = Static<typeof HandoffViewSchema>;
