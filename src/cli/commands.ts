@@ -38,5 +38,9 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'ask a human to approve an action and wait for the answer',
     load: async () => (await import('./request.js')).command,
   },
+  mcp: {
+    summary: 'an MCP server on stdio (request_approval, get_approval) for agents',
+    load: async () => (await import('./mcp.js')).command,
+  },
   redact: { summary: 'redact secrets from stdin', load: async () => (await import('./redact.js')).command },
 };

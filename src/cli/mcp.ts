@@ -1,0 +1,70 @@
+/**
+ * `ony mcp`: an MCP server over stdio for agents (Claude Desktop, Claude Code, any MCP client). A thin
+ * process over the HTTP client: it reads ONY_URL and ONY_TOKEN like `ony request` and never loads the
+ * server, the database driver or the config. Stdout carries only MCP messages; notes go to stderr.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createClient } from '../client/index.js';
+import { clientApprovalPort } from '../integrations/mcp/client-port.js';
+import { createApprovalMcpServer, DEFAULT_WAIT_S, MAX_WAIT_S } from '../integrations/mcp/tools.js';
+import type { Command } from './command.js';
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+const usage = `usage: ony mcp
+
+Runs an MCP (Model Context Protocol) server on stdin/stdout with two tools:
+  request_approval  ask a human to approve an action (action_type, title, summary, target,
+                    payload, context, wait_s) and wait up to wait_s seconds for the decision
+  get_approval      read an approval request by id, optionally waiting (wait_s)
+wait_s is 0..${MAX_WAIT_S}, default ${DEFAULT_WAIT_S}. The server derives the risk; the tools take no risk input.
+
+Environment:
+  ONY_URL     the ony server (default ${DEFAULT_URL})
+  ONY_TOKEN   a device token (ony_dev_…), required
+
+Claude Code: claude mcp add ony --env ONY_URL=https://ony.example.com --env ONY_TOKEN=ony_dev_… -- ony mcp
+See docs/integrations.md for other clients and for the Streamable HTTP endpoint (/mcp).
+`;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export const command: Command = {
+  usage,
+  async run(argv, io) {
+    if (argv.length > 0) {
+      io.stderr.write(`ony mcp: unexpected argument "${argv[0]}"\n\n${usage}`);
+      return 2;
+    }
+    const token = io.env.ONY_TOKEN?.trim();
+    if (token === undefined || token === '') {
+      io.stderr.write('ony mcp: no device token: set ONY_TOKEN (a device token, ony_dev_…)\n');
+      return 3;
+    }
+    const url = io.env.ONY_URL?.trim() || DEFAULT_URL;
+    if (!isHttpUrl(url)) {
+      io.stderr.write(`ony mcp: ONY_URL must be an http(s) URL, got "${url}"\n`);
+      return 3;
+    }
+    const server = createApprovalMcpServer(clientApprovalPort(createClient({ baseUrl: url, token })));
+    const transport = new StdioServerTransport(io.stdin, io.stdout);
+    // The client closes stdin to end the session (the MCP stdio transport's shutdown).
+    const ended = new Promise<void>((resolve) => {
+      io.stdin.once('end', resolve);
+      io.stdin.once('close', resolve);
+      transport.onclose = () => resolve();
+    });
+    await server.connect(transport);
+    io.stderr.write(`ony mcp: serving tools for ${url} on stdio\n`);
+    await ended;
+    await server.close();
+    return 0;
+  },
+};

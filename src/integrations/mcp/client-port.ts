@@ -1,0 +1,31 @@
+/**
+ * The MCP tools' port over the public HTTP client: what `ony mcp` (stdio) uses. Long waits go through
+ * `waitForDecision`, which long-polls and reconnects (with back-off) after transient failures.
+ */
+import { OnyApiError, OnyNetworkError, type OnyClient } from '../../client/index.js';
+import type { ApprovalPort } from './tools.js';
+
+const HINTS: Readonly<Record<number, string>> = {
+  401: ' (check ONY_TOKEN: a device token, ony_dev_…, that is not revoked)',
+  404: ' (no such approval request for this device)',
+  429: ' (rate limited: wait a little and try again)',
+};
+
+export function describeClientError(err: unknown): string {
+  if (err instanceof OnyApiError)
+    return `${err.detail}${HINTS[err.status] ?? ''} [HTTP ${err.status} ${err.code}]`;
+  if (err instanceof OnyNetworkError) return `${err.message} (check ONY_URL)`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function clientApprovalPort(client: OnyClient): ApprovalPort {
+  return {
+    create: (input, signal) => client.createHandoff(input, { signal }),
+    get: (id, waitSeconds, signal) =>
+      waitSeconds <= 0
+        ? client.getHandoff(id, { signal })
+        : client.waitForDecision(id, { timeoutMs: waitSeconds * 1000, signal }),
+    describeError: describeClientError,
+  };
+}
