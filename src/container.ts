@@ -13,8 +13,10 @@ import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
+import { createChannelsService } from './features/channels/channels.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
+import { createClaudeCodeService } from './features/integrations/claude-code.service.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
@@ -107,6 +109,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const callbacks = config.callbacks;
   const channels = createChannels(config, logger);
   const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
+  const claudeCode = createClaudeCodeService({ db, clock, handoffs });
+  const channelLinks = createChannelsService({
+    db,
+    store,
+    clock,
+    handoffs,
+    config: { publicUrl: config.publicUrl },
+  });
+  const channelActions = channelLinks.actions;
   const escalation = createEscalationService({
     db,
     clock,
@@ -139,6 +150,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
       const { orgId, handoffId } = asIds(data);
       await escalation.callback(orgId, handoffId);
     });
+    await jobs.work(JOBS.notify, async (data) => {
+      const { orgId, handoffId } = asIds(data);
+      await escalation.notify(orgId, handoffId);
+    });
   }
 
   return {
@@ -155,8 +170,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     audit,
     jobs,
     handoffs,
+    claudeCode,
     escalation,
     channels,
+    channelLinks,
+    channelActions,
     startWorkers,
     async close(): Promise<void> {
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));

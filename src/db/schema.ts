@@ -167,6 +167,10 @@ export interface HandoffsTable {
   decided_by: string | null;
   decision_channel: string | null;
   decision_comment: string | null;
+  /** Agent integrations (migration 0006): the tool call's fingerprint, and which call used the decision. */
+  fingerprint: string | null;
+  consumed_at: Timestamp | null;
+  consumed_by: string | null;
 }
 
 export interface HandoffPayloadsTable {
@@ -198,7 +202,29 @@ export interface EscalationAttemptsTable {
   outcome: string;
 }
 
+export interface ChannelIdentitiesTable {
+  org_id: string;
+  id: Generated<string>;
+  member_id: string;
+  channel: 'slack' | 'telegram';
+  external_id: string;
+  label: string;
+  created_at: Timestamp;
+}
+
+export interface ChannelMessagesTable {
+  org_id: string;
+  id: Generated<string>;
+  handoff_id: string;
+  channel: string;
+  member_id: string | null;
+  ref: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
+  channel_identities: ChannelIdentitiesTable;
+  channel_messages: ChannelMessagesTable;
   org_settings: OrgSettingsTable;
   handoffs: HandoffsTable;
   handoff_payloads: HandoffPayloadsTable;

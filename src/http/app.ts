@@ -15,11 +15,14 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { sql } from 'kysely';
 import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
+import { channelsRoutes } from '../features/channels/channels.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
+import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
+import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
 import { AppError } from '../lib/errors.js';
 import type { AppInstance } from './app-types.js';
 import { registerAuth } from './plugins/auth.js';
@@ -29,7 +32,20 @@ import { Problem } from './schemas.js';
 
 export type AppDeps = Pick<
   Container,
-  'config' | 'logger' | 'database' | 'store' | 'auth' | 'members' | 'devices' | 'setup' | 'audit' | 'handoffs'
+  | 'config'
+  | 'logger'
+  | 'database'
+  | 'store'
+  | 'auth'
+  | 'members'
+  | 'devices'
+  | 'setup'
+  | 'audit'
+  | 'handoffs'
+  | 'claudeCode'
+  | 'channels'
+  | 'channelLinks'
+  | 'channelActions'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -165,6 +181,14 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
+  claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
+  mcpRoutes(app, {
+    handoffs: deps.handoffs,
+    db: deps.database.db,
+    publicUrl: config.publicUrl,
+    logger: deps.logger,
+  });
+  channelsRoutes(app, { channels: deps.channelLinks, auth: deps.auth });
 
   return app;
 }

@@ -18,6 +18,8 @@ export interface EphemeralStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   del(key: string): Promise<void>;
+  /** Reads and deletes in one step: of two callers racing for a one-time value, one gets it. */
+  take(key: string): Promise<string | null>;
   ping(): Promise<void>;
   /** Wake-ups: delivered to every subscriber in every replica (Redis) or this process (memory). */
   publish(channel: string, message: string): Promise<void>;
@@ -108,6 +110,11 @@ export function createMemoryStore(now: () => number = Date.now): EphemeralStore 
     async del(key) {
       entries.delete(key);
     },
+    async take(key) {
+      const value = live(key)?.value ?? null;
+      entries.delete(key);
+      return value;
+    },
     async ping() {},
     async close() {
       clearInterval(sweeper);
@@ -165,6 +172,9 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
     },
     async del(key) {
       await redis.del(k(key));
+    },
+    async take(key) {
+      return redis.getdel(k(key));
     },
     async ping() {
       await redis.ping();

@@ -41,6 +41,8 @@ async function snapshotOfOrg(orgId: string): Promise<string> {
     'audit_heads',
     'audit_events',
     'audit_checkpoints',
+    'channel_identities',
+    'channel_messages',
   ]) {
     const key = table === 'orgs' ? 'id' : 'org_id';
     const rows = await sql<
@@ -76,9 +78,14 @@ beforeAll(async () => {
       method: 'POST',
       url: '/v1/handoffs',
       headers: { authorization: `Bearer ${bDevice}` },
-      payload: { action: { type: 'shell.exec' }, title: 'b asks' },
+      payload: { action: { type: 'deploy', target: 'staging' }, title: 'b asks' },
     })
   ).json<{ id: string }>().id;
+  const code = (await as(t, bMember, 'POST', '/v1/me/channel-links/codes', { channel: 'telegram' })).json<{
+    code: string;
+  }>().code;
+  await t.container.channelActions.linkWithCode('telegram', code, '4242', '@b');
+  bIds.channelLink = (await as(t, bMember, 'GET', '/v1/me/channel-links')).json<{ id: string }[]>()[0]!.id;
   aDeviceToken = (await as(t, a, 'POST', '/v1/admin/devices', { name: 'a-agent' })).json<{ token: string }>()
     .token;
   // Let the background escalation step of B's handoff run first, so B's snapshot is stable.
@@ -114,7 +121,7 @@ describe('cross-tenant access', () => {
       // Device routes are called with org A's device token, the others with org A's admin session.
       const asDevice = (op.security ?? []).some((s) => 'deviceToken' in s);
       for (const [kind, id] of Object.entries(bIds)) {
-        const url = path.replace('{id}', id);
+        const url = path.replace(/\{[A-Za-z]+\}/g, id);
         const res = asDevice
           ? await t.app.inject({
               method: method as 'POST',

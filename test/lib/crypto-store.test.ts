@@ -66,6 +66,11 @@ describe.each(stores)('%s ephemeral store', (_name, make) => {
       expect(await store.get('k')).toBe('v');
       await store.del('k');
       expect(await store.get('k')).toBeNull();
+      // A one-time value: of racing takers exactly one gets it.
+      await store.set('once', 'code', 60_000);
+      const taken = await Promise.all([store.take('once'), store.take('once'), store.take('once')]);
+      expect(taken.filter((v) => v === 'code')).toHaveLength(1);
+      expect(await store.take('once')).toBeNull();
       await store.set('short', 'v', 20);
       await new Promise((r) => setTimeout(r, 60));
       expect(await store.get('short')).toBeNull();

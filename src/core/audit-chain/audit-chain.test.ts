@@ -208,6 +208,8 @@ describe('event builders', () => {
       auditEvents.memberRoleChanged(actor, { id: 'm', ...junk }, 'viewer', 'admin'),
       auditEvents.memberDeactivated(actor, { id: 'm', ...junk }),
       auditEvents.memberReactivated(actor, { id: 'm', ...junk }),
+      auditEvents.memberChannelLinked(actor, { id: 'm', ...junk }, 'slack'),
+      auditEvents.memberChannelUnlinked(actor, { id: 'm', ...junk }, 'telegram'),
       auditEvents.memberProfileUpdated(actor, { id: 'm', ...junk }, { name: 'Bob', phone: '+14155550123' }),
       auditEvents.memberPasswordChanged(actor, { id: 'm', ...junk }),
       auditEvents.memberTotpEnrolled(actor, { id: 'm', ...junk }),
@@ -241,6 +243,10 @@ describe('event builders', () => {
         { id: 'h', ...junk },
         { option: 'approve', outcome: 'approved', channel: 'web' },
       ),
+      auditEvents.handoffDecidedByPolicy(
+        { id: 'h', riskLevel: 'low', ...junk },
+        { option: 'approve', outcome: 'approved', rule: 'allow' },
+      ),
       auditEvents.handoffExpired({ id: 'h', ...junk }),
       auditEvents.handoffCancelled(actor, { id: 'h', ...junk }),
     ];
@@ -250,7 +256,9 @@ describe('event builders', () => {
       for (const value of [secret, ...Object.values(junk)])
         expect(text, `${e.action} leaks ${value}`).not.toContain(value);
     }
-    expect(events[8]!.meta).toEqual({ fields: ['name', 'phone'] });
+    expect(events.find((e) => e.action === 'member.profile_updated')!.meta).toEqual({
+      fields: ['name', 'phone'],
+    });
   });
 });
 

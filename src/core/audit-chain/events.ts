@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'member.totp_enrolled',
   'member.totp_disabled',
   'member.totp_reset',
+  'member.channel_linked',
+  'member.channel_unlinked',
   'device.created',
   'device.renamed',
   'device.revoked',
@@ -82,6 +84,13 @@ export const auditEvents = {
 
   memberDeactivated: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.deactivated', 'member', member.id),
+
+  /** Which channel only: the person's id on it is personal data and stays out of the chain. */
+  memberChannelLinked: (actor: Actor, member: { readonly id: string }, channel: string) =>
+    event(actor, 'member.channel_linked', 'member', member.id, { channel }),
+
+  memberChannelUnlinked: (actor: Actor, member: { readonly id: string }, channel: string) =>
+    event(actor, 'member.channel_unlinked', 'member', member.id, { channel }),
 
   memberReactivated: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.reactivated', 'member', member.id),

@@ -5,7 +5,7 @@
  * the job queue with backoff.
  */
 import type { Kysely } from 'kysely';
-import type { ChannelAdapter } from '../../channels/channel.js';
+import type { ChannelAdapter, DecisionNotice, SentMessage } from '../../channels/channel.js';
 import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { gist } from '../../core/gist/index.js';
 import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
@@ -18,6 +18,7 @@ import { deliverCallback } from '../../lib/callback-delivery.js';
 import { signWebhook } from '../../lib/webhook-signature.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import type { Keyring } from '../orgs/keyring.js';
+import { addressesOf, insertMessages, listMessages } from '../channels/channels.repository.js';
 import { findHandoff, insertAttempt } from './handoffs.repository.js';
 import { loadPolicies } from './handoffs.service.js';
 import { handoffView } from './handoffs.view.js';
@@ -35,7 +36,9 @@ export interface EscalationDeps {
 }
 
 export function createEscalationService({ db, clock, keyring, channels, logger, config }: EscalationDeps) {
-  return {
+  // The API resource until the dashboard has a page for it.
+  const handoffPage = (id: string) => `${config.publicUrl}/v1/handoffs/${id}`;
+  const service = {
     /** Job: one escalation step. A handoff no longer pending is left alone. */
     async escalate(orgId: string, handoffId: string, step: number): Promise<void> {
       const prepared = await withTenant(db, orgId, async (tx) => {
@@ -52,16 +55,27 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
           .where('status', '=', 'active')
           .where('role', 'in', ['member', 'admin']);
         if (targets !== undefined) q = q.where('id', 'in', [...targets]);
+        const members = await q.execute();
+        const addresses = await addressesOf(
+          tx,
+          s.channel,
+          members.map((m) => m.id),
+        );
         return {
           h,
           channel: s.channel,
-          recipients: (await q.execute()).map((m) => ({ memberId: m.id, name: m.name, address: null })),
+          recipients: members.map((m) => ({
+            memberId: m.id,
+            name: m.name,
+            address: addresses.get(m.id) ?? null,
+          })),
         };
       });
       if (prepared === undefined) return;
       const { h, channel, recipients } = prepared;
       const adapter = channels[channel];
       let outcome = 'sent';
+      let posted: readonly SentMessage[] = [];
       if (adapter === undefined) {
         outcome = 'channel_not_configured';
       } else {
@@ -71,7 +85,7 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
           summary: h.summary,
         };
         try {
-          await adapter.send(
+          const sent = await adapter.send(
             {
               handoffId: h.id,
               options: h.options.map((o) => ({ id: o.id, label: safeLabel(o.label) })),
@@ -83,21 +97,72 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
                 level: h.riskLevel,
                 reasons: h.riskReasons as readonly ReasonCode[] /* written from deriveRisk's own codes */,
               }),
-              // The API resource until the dashboard has a page for it.
-              link: `${config.publicUrl}/v1/handoffs/${h.id}`,
+              link: handoffPage(h.id),
             },
             recipients,
           );
+          posted = sent.messages;
         } catch (err) {
           outcome = 'failed';
           logger.warn({ err, channel, handoff_id: h.id }, 'escalation step failed');
         }
       }
-      await withTenant(db, orgId, async (tx) => {
+      const decidedMeanwhile = await withTenant(db, orgId, async (tx) => {
         const now = clock.now();
+        // Locked, so a decision committing now either sees these messages or is seen here.
+        const current = await findHandoff(tx, h.id, { lock: true });
+        await insertMessages(
+          tx,
+          h.id,
+          posted.map((m) => ({ channel, memberId: m.memberId, ref: m.ref })),
+          now,
+        );
         await insertAttempt(tx, { handoffId: h.id, step, channel, at: now, outcome });
         await appendAudit(tx, auditEvents.handoffEscalated(h, step, channel, recipients.length), now);
+        return posted.length > 0 && current !== undefined && current.status !== 'pending';
       });
+      if (decidedMeanwhile) await service.notify(orgId, h.id);
+    },
+
+    /** Job: rewrite every chat message that asked about a handoff, now that it left pending. */
+    async notify(orgId: string, handoffId: string): Promise<void> {
+      const found = await withTenant(db, orgId, async (tx) => {
+        const h = await findHandoff(tx, handoffId);
+        if (h === undefined || h.status === 'pending') return undefined;
+        const decider =
+          h.decidedBy !== null
+            ? await tx.db
+                .selectFrom('members')
+                .select('name')
+                .where('id', '=', h.decidedBy)
+                .executeTakeFirst()
+            : undefined;
+        return { h, by: decider?.name ?? null, messages: await listMessages(tx, handoffId) };
+      });
+      if (found === undefined) return;
+      const { h, by, messages } = found;
+      const notice: DecisionNotice = {
+        handoffId: h.id,
+        shortCode: h.shortCode,
+        actionType: h.actionType,
+        riskLevel: h.riskLevel,
+        title: h.title,
+        outcome: h.status as DecisionNotice['outcome'],
+        option: h.decisionOption,
+        by,
+        via: h.status === 'expired' ? null : h.decisionChannel,
+        at: h.decidedAt ?? clock.now(),
+      };
+      // Each message on its own: one provider's outage does not keep the others stale.
+      await Promise.all(
+        messages.map(async (m) => {
+          try {
+            await channels[m.channel]?.update(m.ref, notice);
+          } catch (err) {
+            logger.warn({ err, channel: m.channel, handoff_id: h.id }, 'could not update a channel message');
+          }
+        }),
+      );
     },
 
     /** Job: POST the final state to the agent's callback URL (Standard Webhooks signature). */
@@ -135,6 +200,7 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
       await deliverCallback(h.callbackUrl!, body, headers, config.callbacks);
     },
   };
+  return service;
 }
 
 export type EscalationService = ReturnType<typeof createEscalationService>;

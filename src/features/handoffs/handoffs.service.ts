@@ -32,6 +32,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { checkCallbackUrl, SsrfError } from '../../lib/ssrf.js';
 import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
+import { hasMessages } from '../channels/channels.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
@@ -53,6 +54,7 @@ export const JOBS = {
   expire: 'handoff-expire',
   escalate: 'handoff-escalate',
   callback: 'handoff-callback',
+  notify: 'handoff-notify',
 } as const;
 
 export interface CreateInput extends RiskInput {
@@ -111,17 +113,27 @@ export function createHandoffsService(deps: HandoffsDeps) {
       return false;
     }
     await appendAudit(tx, auditEvents.handoffExpired(h), now);
-    if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+    await finished(tx, h);
     return true;
   }
 
-  async function enqueueCallback(tx: TenantTx, h: Handoff): Promise<void> {
-    await jobs.send(
-      JOBS.callback,
-      { org_id: tx.orgId, handoff_id: h.id },
-      { singletonKey: `callback:${h.id}`, retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true },
-      tx.db,
-    );
+  /**
+   * After a handoff left pending, in the same transaction: the agent's callback (not when the agent
+   * cancelled it itself), and the update of
+   * every chat message that asked about it (the escalation step locks the handoff row before it
+   * records messages, so a message posted during the decision is seen here or there).
+   */
+  async function finished(tx: TenantTx, h: Handoff, callback = true): Promise<void> {
+    const data = { org_id: tx.orgId, handoff_id: h.id };
+    if (callback && h.callbackUrl !== null)
+      await jobs.send(
+        JOBS.callback,
+        data,
+        { singletonKey: `callback:${h.id}`, retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true },
+        tx.db,
+      );
+    if (await hasMessages(tx, h.id))
+      await jobs.send(JOBS.notify, data, { singletonKey: `notify:${h.id}`, retryLimit: 3 }, tx.db);
   }
 
   /** Reads a handoff the principal may see: members see their org's, a device only its own. */
@@ -149,7 +161,13 @@ export function createHandoffsService(deps: HandoffsDeps) {
   return {
     JOBS,
 
-    async create(p: Principal & { kind: 'device' }, input: CreateInput, idempotencyKey: string | undefined) {
+    async create(
+      p: Principal & { kind: 'device' },
+      input: CreateInput,
+      idempotencyKey: string | undefined,
+      /** Agent integrations: the tool call's fingerprint, so a retried call can find this handoff. */
+      extra: { readonly fingerprint?: string } = {},
+    ) {
       // The agent's own risk claim is not part of CreateInput: the route never copies it.
       const requestSha256 = sha256Hex(canonicalize(input));
       if (input.callback_url !== undefined) {
@@ -226,6 +244,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               idempotencyKey: idempotencyKey ?? null,
               requestSha256,
               payloadSha256: payloadSha !== null ? Buffer.from(payloadSha, 'hex') : null,
+              fingerprint: extra.fingerprint ?? null,
               createdAt: now,
               expiresAt,
             });
@@ -252,7 +271,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               auditEvents.handoffDecidedByPolicy(h, { option, outcome, rule: level.rule }),
               now,
             );
-            if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+            await finished(tx, h);
             return (await findHandoff(tx, id))!;
           }
           // The expiry and every escalation step, in one statement with the handoff's transaction.
@@ -414,7 +433,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               auditEvents.handoffDecided(actor, h, { option: vote.option, outcome: r.status, channel }),
               now,
             );
-            if (h.callbackUrl !== null) await enqueueCallback(tx, h);
+            await finished(tx, h);
             return { kind: 'decided' as const, h: (await findHandoff(tx, id))! };
           }
         }
@@ -444,6 +463,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
           comment: null,
         });
         await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found), now);
+        await finished(tx, found, false);
         return (await findHandoff(tx, id))!;
       });
       await store.publish(wakeChannel(id), 'cancelled');
