@@ -1,0 +1,84 @@
+/**
+ * POST /webhooks/slack/interactions: Slack's interactivity Request URL (button clicks, modal
+ * submissions), in http mode. The body is read as raw bytes (a content-type parser scoped to this
+ * plugin) and its v0 signature checked against the signing secret, timestamp within 5 minutes,
+ * in constant time, before any of it is parsed; a missing or stale signature answers 401, a wrong
+ * one 403, and nothing changes. A signed request seen before (a replay) is acknowledged and
+ * ignored. The acknowledgement goes out first; replies to the person (ephemeral messages, the
+ * TOTP modal) follow it, as Slack asks for an answer within 3 seconds.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createFollowUps, type SlackInteractions } from '../../channels/slack/interactions.js';
+import { payloadFromForm } from '../../channels/slack/inbound.js';
+import { verifySlackSignature, SLACK_MAX_SKEW_SECONDS } from '../../channels/slack/signature.js';
+import type { Clock } from '../../lib/clock.js';
+import { sha256Hex } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { EphemeralStore } from '../../state/store.js';
+
+export const SLACK_INTERACTIONS_PATH = '/webhooks/slack/interactions';
+/** A view_submission carries the whole modal; a block_actions the whole message. Both stay small. */
+const INTERACTION_BODY_LIMIT = 1024 * 1024;
+
+export interface SlackWebhookOptions {
+  readonly interactions: SlackInteractions;
+  readonly signingSecret: string;
+  readonly clock: Clock;
+  readonly store: Pick<EphemeralStore, 'hit'>;
+  readonly logger: Logger;
+}
+
+export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhookOptions): Promise<void> {
+  const { interactions, signingSecret, clock, store, logger } = opts;
+  const followUps = createFollowUps(logger);
+  app.addHook('onClose', async () => followUps.drain());
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer', bodyLimit: INTERACTION_BODY_LIMIT },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.post(
+    SLACK_INTERACTIONS_PATH,
+    { config: { auth: 'none' }, schema: { hide: true } },
+    async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const header = (name: string) => {
+        const v = request.headers[name];
+        return typeof v === 'string' ? v : undefined;
+      };
+      const signature = header('x-slack-signature');
+      const check = verifySlackSignature(
+        signingSecret,
+        { signature, timestamp: header('x-slack-request-timestamp') },
+        raw,
+        clock.now(),
+      );
+      if (!check.ok) {
+        if (check.reason === 'mismatch')
+          throw new AppError('forbidden', 'X-Slack-Signature does not match this request');
+        throw new AppError(
+          'unauthenticated',
+          check.reason === 'stale'
+            ? `X-Slack-Request-Timestamp is more than ${SLACK_MAX_SKEW_SECONDS} s from now`
+            : 'missing or malformed X-Slack-Signature / X-Slack-Request-Timestamp',
+        );
+      }
+      // A valid signature is only valid for 5 minutes; remember it for twice that.
+      const seen = await store.hit(`slack-sig:${sha256Hex(signature!)}`, 2 * SLACK_MAX_SKEW_SECONDS * 1000);
+      if (seen.count > 1) {
+        logger.warn({ channel: 'slack' }, 'replayed Slack interaction ignored');
+        return reply.code(200).send();
+      }
+      const payload = payloadFromForm(raw.toString('utf8'));
+      if (payload === undefined)
+        throw new AppError('bad_request', 'expected a form body with payload=<JSON>');
+      const result = await interactions.handle(payload);
+      if (!result.ok) throw new AppError('bad_request', 'not a Slack interaction payload ony understands');
+      followUps.run(result.followUp);
+      if (result.ack === undefined) return reply.code(200).send();
+      return reply.code(200).type('application/json').send(result.ack);
+    },
+  );
+}
