@@ -13,6 +13,8 @@ import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
+import { createTelegramBot } from './channels/telegram/bot.js';
+import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
@@ -118,6 +120,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config: { publicUrl: config.publicUrl },
   });
   const channelActions = channelLinks.actions;
+  // Telegram's inbound side (webhook route or long polling); its adapter is in `channels`.
+  const telegramBot =
+    config.telegram !== undefined
+      ? createTelegramBot({
+          api: createTelegramApi(config.telegram),
+          actions: channelActions,
+          store,
+          clock,
+          logger,
+          config: { ...config.telegram, publicUrl: config.publicUrl },
+        })
+      : undefined;
   const escalation = createEscalationService({
     db,
     clock,
@@ -154,6 +168,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       const { orgId, handoffId } = asIds(data);
       await escalation.notify(orgId, handoffId);
     });
+    await telegramBot?.start();
   }
 
   return {
@@ -175,8 +190,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     channels,
     channelLinks,
     channelActions,
+    telegramBot,
     startWorkers,
     async close(): Promise<void> {
+      await telegramBot?.stop();
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       await Promise.allSettled([store.close(), database.close()]);
     },

@@ -6,11 +6,15 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { ChannelAdapter } from './channel.js';
 import { createConsoleChannel } from './console.js';
+import { createTelegramChannel } from './telegram/adapter.js';
+import { createTelegramApi } from './telegram/client.js';
 
 export type Channels = Readonly<Record<string, ChannelAdapter>>;
 
 export function createChannels(config: Config, logger: Logger): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
+  if (config.telegram !== undefined)
+    channels.telegram = createTelegramChannel({ api: createTelegramApi(config.telegram), logger });
   void config;
   return channels;
 }

@@ -34,12 +34,24 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Agent callback URLs: hosts allowed despite the private-address guard, and plain http. */
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+  /** The Telegram channel (docs/channels.md); undefined when no bot token is set. */
+  readonly telegram: TelegramConfig | undefined;
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
     /** Seconds between automatic checkpoints; 0 turns them off. */
     readonly checkpointSeconds: number;
   };
+}
+
+export interface TelegramConfig {
+  readonly botToken: string;
+  /** Bot API base URL; operators leave it at https://api.telegram.org (tests point it at a fake). */
+  readonly apiRoot: string;
+  /** webhook: Telegram POSTs updates to ONY_PUBLIC_URL/webhooks/telegram; polling: ony asks (getUpdates). */
+  readonly mode: 'webhook' | 'polling';
+  /** The setWebhook secret_token; undefined: derived from the bot token. */
+  readonly webhookSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +146,33 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     ? (logLevelRaw as Config['logLevel'])
     : (problems.push(`ONY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`), 'info');
 
+  let telegram: TelegramConfig | undefined;
+  const telegramToken = str('ONY_TELEGRAM_BOT_TOKEN');
+  if (telegramToken !== undefined) {
+    if (!/^\d{1,20}:[A-Za-z0-9_-]{10,100}$/.test(telegramToken))
+      problems.push('ONY_TELEGRAM_BOT_TOKEN must be the token @BotFather gave you, like 123456789:AAH…');
+    const apiRoot = (str('ONY_TELEGRAM_API_ROOT') ?? 'https://api.telegram.org').replace(/\/+$/, '');
+    if (!/^https?:\/\/[^/?#]+$/.test(apiRoot))
+      problems.push(`ONY_TELEGRAM_API_ROOT must be an http(s) origin without a path (got "${apiRoot}")`);
+    const rawMode =
+      str('ONY_TELEGRAM_MODE')?.toLowerCase() ?? (publicUrl.startsWith('https:') ? 'webhook' : 'polling');
+    if (rawMode !== 'webhook' && rawMode !== 'polling')
+      problems.push(`ONY_TELEGRAM_MODE must be webhook or polling (got "${rawMode}")`);
+    if (rawMode === 'webhook' && !publicUrl.startsWith('https:'))
+      problems.push(
+        'ONY_TELEGRAM_MODE=webhook needs an https ONY_PUBLIC_URL (Telegram delivers only to HTTPS); without a public URL use ONY_TELEGRAM_MODE=polling',
+      );
+    const webhookSecret = str('ONY_TELEGRAM_WEBHOOK_SECRET');
+    if (webhookSecret !== undefined && !/^[A-Za-z0-9_-]{16,256}$/.test(webhookSecret))
+      problems.push('ONY_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -');
+    telegram = Object.freeze({
+      botToken: telegramToken,
+      apiRoot,
+      mode: rawMode === 'polling' ? 'polling' : 'webhook',
+      webhookSecret,
+    });
+  }
+
   const config: Config = {
     mode,
     host,
@@ -160,6 +199,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 900, 10, 86400),
     },
     trustProxy: bool('ONY_TRUST_PROXY', false),
+    telegram,
     callbacks: {
       allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
         .split(',')

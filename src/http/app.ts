@@ -28,6 +28,7 @@ import type { AppInstance } from './app-types.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
+import { telegramWebhookRoutes } from './webhooks/telegram.js';
 import { Problem } from './schemas.js';
 
 export type AppDeps = Pick<
@@ -46,6 +47,7 @@ export type AppDeps = Pick<
   | 'channels'
   | 'channelLinks'
   | 'channelActions'
+  | 'telegramBot'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -189,6 +191,9 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     logger: deps.logger,
   });
   channelsRoutes(app, { channels: deps.channelLinks, auth: deps.auth });
+  // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
+  if (deps.telegramBot !== undefined && config.telegram?.mode === 'webhook')
+    await app.register(telegramWebhookRoutes, { bot: deps.telegramBot });
 
   return app;
 }

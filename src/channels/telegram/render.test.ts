@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { parseTelegramHtml } from '../../../test/fakes/telegram.js';
+import type { DecisionNotice, InboundRefusal, OutboundMessage } from '../channel.js';
+import { decodeDecision } from './callback-data.js';
+import {
+  decisionAnswer,
+  escapeHtml,
+  REFUSAL_TEXT,
+  renderNotice,
+  renderRequest,
+  REPLIES,
+  TELEGRAM_LIMITS,
+} from './render.js';
+
+const HOSTILE = '</code></b><a href="https://evil.example">click</a> & &lt;b&gt; <tg-spoiler>x</tg-spoiler>';
+
+function message(over: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    handoffId: '0b5a3c1e-8d2f-4c7a-9e61-3f2b1a0c9d8e',
+    shortCode: 'K7QM',
+    actionType: 'shell.exec',
+    riskLevel: 'high',
+    title: 'unused',
+    gist: {
+      speech: 'unused',
+      sms: 'unused',
+      chat: `HIGH risk shell command: drop the table\n${HOSTILE}\nWhy: it deletes data (destructive)`,
+    },
+    options: [
+      { id: 'approve', label: 'Approve' },
+      { id: 'deny', label: 'Deny' },
+      { id: 'staging-only', label: 'Only on <staging>' },
+    ],
+    link: 'https://ony.example/v1/handoffs/0b5a3c1e?x=1&y=2',
+    ...over,
+  };
+}
+
+describe('renderRequest', () => {
+  it('shows the gist as literal text: agent text opens no tag and no entity', () => {
+    const r = renderRequest(message());
+    expect(r.parse_mode).toBe('HTML');
+    const parsed = parseTelegramHtml(r.text);
+    expect(parsed.text).toContain(HOSTILE);
+    expect(parsed.text).toContain('https://ony.example/v1/handoffs/0b5a3c1e?x=1&y=2');
+    // Only our own markup: one bold header and the short code.
+    expect(parsed.entities.map((e) => e.type)).toEqual(['bold', 'code']);
+    expect(parsed.text.slice(parsed.entities[1]!.offset).startsWith('K7QM')).toBe(true);
+    expect(parsed.text.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.messageChars);
+  });
+
+  it('stays within 4096 characters for the largest gist, even when escaping grows it', () => {
+    const r = renderRequest(message({ gist: { speech: '', sms: '', chat: '&'.repeat(1000) } }));
+    expect(r.text.length).toBeGreaterThan(TELEGRAM_LIMITS.messageChars);
+    expect(parseTelegramHtml(r.text).text.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.messageChars);
+  });
+
+  it('has one button per option, whose data names the handoff and the option', () => {
+    const r = renderRequest(message());
+    const buttons = r.reply_markup.inline_keyboard.flat();
+    expect(buttons).toHaveLength(3);
+    expect(r.reply_markup.inline_keyboard.map((row) => row.length)).toEqual([2, 1]);
+    expect(buttons.map((b) => b.text)).toEqual(['✅ Approve', '❌ Deny', '✅ Only on <staging>']);
+    for (const [i, b] of buttons.entries()) {
+      const data = 'callback_data' in b ? b.callback_data : '';
+      expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
+      expect(decodeDecision(data)).toEqual({
+        handoffId: '0b5a3c1e-8d2f-4c7a-9e61-3f2b1a0c9d8e',
+        option: message().options[i]!.id,
+      });
+    }
+  });
+
+  it('marks the risk level and reads neither the title nor the action type', () => {
+    const r = renderRequest(message({ title: 'TITLE-SENTINEL', actionType: 'ACTION-SENTINEL' }));
+    expect(r.text).not.toContain('SENTINEL');
+    expect(r.text.startsWith('🟠')).toBe(true);
+    expect(renderRequest(message({ riskLevel: 'critical' })).text.startsWith('🔴')).toBe(true);
+  });
+});
+
+describe('renderNotice', () => {
+  const notice: DecisionNotice = {
+    handoffId: '0b5a3c1e-8d2f-4c7a-9e61-3f2b1a0c9d8e',
+    shortCode: 'K7QM',
+    actionType: 'shell.exec',
+    riskLevel: 'high',
+    title: 'rotate AKIAZ7VRSQ5TJ2K3Q4MN <b>now</b>',
+    outcome: 'approved',
+    option: 'approve',
+    by: 'Alice <script>',
+    via: 'telegram',
+    at: new Date('2026-11-23T14:02:59Z'),
+  };
+
+  it('says who decided, how and when, and removes the keyboard', () => {
+    const r = renderNotice(notice);
+    const parsed = parseTelegramHtml(r.text);
+    expect(parsed.text).toContain('✅ Approved by Alice <script> via telegram at 2026-11-23 14:02 UTC');
+    expect(parsed.text).toContain('K7QM · HIGH risk');
+    expect(r.reply_markup).toEqual({ inline_keyboard: [] });
+  });
+
+  it('redacts a secret left in the title and escapes it', () => {
+    const parsed = parseTelegramHtml(renderNotice(notice).text);
+    expect(parsed.text).not.toContain('AKIAZ7VRSQ5TJ2K3Q4MN');
+    expect(parsed.text).toContain('<b>now</b>');
+  });
+
+  it('words expiry and cancellation without a decider', () => {
+    const expired = parseTelegramHtml(
+      renderNotice({ ...notice, outcome: 'expired', by: null, via: null }).text,
+    );
+    expect(expired.text.split('\n')[0]).toBe('⌛ Expired without a decision at 2026-11-23 14:02 UTC');
+    const denied = parseTelegramHtml(renderNotice({ ...notice, outcome: 'denied' }).text);
+    expect(denied.text).toMatch(/^❌ Denied by Alice/);
+  });
+});
+
+describe('replies', () => {
+  const reasons: InboundRefusal[] = [
+    'not_linked',
+    'not_allowed',
+    'not_found',
+    'expired',
+    'already_decided',
+    'unknown_option',
+    'totp_required',
+    'totp_invalid',
+    'totp_not_enrolled',
+    'invalid_code',
+  ];
+
+  it('has a clear answer within 200 characters for every refusal', () => {
+    expect(Object.keys(REFUSAL_TEXT).sort()).toEqual([...reasons].sort());
+    for (const reason of reasons) {
+      const text = decisionAnswer({ ok: false, reason, message: 'service text' });
+      expect(text).toBe(REFUSAL_TEXT[reason]);
+      expect(text.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.callbackAnswerChars);
+    }
+  });
+
+  it('answers each outcome of a tap', () => {
+    const ok = { ok: true, memberName: 'A' } as const;
+    expect(decisionAnswer({ ...ok, outcome: 'decided', status: 'approved' })).toMatch(/^Approved/);
+    expect(decisionAnswer({ ...ok, outcome: 'decided', status: 'denied' })).toMatch(/^Denied/);
+    expect(decisionAnswer({ ...ok, outcome: 'recorded', status: 'pending' })).toMatch(/more approvals/);
+    expect(decisionAnswer({ ...ok, outcome: 'replay', status: 'approved' })).toMatch(/already answered/);
+  });
+
+  it('escapes names in the link confirmation', () => {
+    const parsed = parseTelegramHtml(REPLIES.linked('<i>Eve</i>', 'Acme & Co'));
+    expect(parsed.text).toContain('<i>Eve</i>');
+    expect(parsed.text).toContain('Acme & Co');
+    expect(parsed.entities.map((e) => e.type)).toEqual(['bold', 'bold']);
+  });
+
+  it('escapes the four characters HTML mode cares about', () => {
+    expect(escapeHtml(`<a href="x">&amp;</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt;');
+  });
+});

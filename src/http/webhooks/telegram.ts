@@ -1,0 +1,54 @@
+/**
+ * POST /webhooks/telegram: where Telegram delivers updates in webhook mode. The
+ * X-Telegram-Bot-Api-Secret-Token header is compared in constant time with the configured secret
+ * before the body is even read (an onRequest hook); a missing header answers 401, a wrong one 403,
+ * and nothing is parsed or changed. The body is parsed here (a content-type parser scoped to this
+ * plugin), so a malformed one answers 400 without touching the rest of the app.
+ */
+import type { FastifyInstance } from 'fastify';
+import { WEBHOOK_PATH, type TelegramBot } from '../../channels/telegram/bot.js';
+import { SECRET_HEADER, secretTokenMatches } from '../../channels/telegram/secret.js';
+import { AppError } from '../../lib/errors.js';
+
+/** Telegram updates are small; a photo caption or a long message is well under this. */
+const UPDATE_BODY_LIMIT = 256 * 1024;
+
+export async function telegramWebhookRoutes(
+  app: FastifyInstance,
+  opts: { bot: Pick<TelegramBot, 'handleUpdate' | 'webhookSecret'> },
+): Promise<void> {
+  const { bot } = opts;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: UPDATE_BODY_LIMIT },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.post(
+    WEBHOOK_PATH,
+    {
+      config: { auth: 'none' },
+      schema: { hide: true },
+      onRequest: async (request) => {
+        const sent = request.headers[SECRET_HEADER];
+        if (sent === undefined)
+          throw new AppError('unauthenticated', 'missing X-Telegram-Bot-Api-Secret-Token header');
+        if (!secretTokenMatches(bot.webhookSecret, sent))
+          throw new AppError('forbidden', 'X-Telegram-Bot-Api-Secret-Token does not match');
+      },
+    },
+    async (request, reply) => {
+      let update: unknown;
+      try {
+        update = JSON.parse(typeof request.body === 'string' ? request.body : '');
+      } catch {
+        throw new AppError('bad_request', 'the body is not JSON');
+      }
+      const outcome = await bot.handleUpdate(update);
+      if (outcome === 'malformed') throw new AppError('bad_request', 'the body is not a Telegram update');
+      // No `method` field: Telegram reads a webhook answer with one as a Bot API call.
+      return reply.code(200).send({ ok: true });
+    },
+  );
+}
