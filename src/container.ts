@@ -23,6 +23,10 @@ import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
+import { createSmtpTransport } from './channels/email/transport.js';
+import { createAccountMailService } from './features/mail/account-mail.service.js';
+import { createMailNotices } from './features/mail/mail.notices.js';
+import { createMailService, MAIL_JOBS } from './features/mail/mail.service.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { masterKeyFrom, type MasterKey } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -98,16 +102,37 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const masterKey = await resolveMasterKey(config, logger);
   const keyring = createKeyring(masterKey);
   const db = database.db;
-  const auth = createAuthService({ db, store, keyring, config, clock });
-  const members = createMembersService({ db, config, clock, auth });
-  const devices = createDevicesService({ db, clock, keyring });
-  const setup = createSetupService({ db, keyring, clock, auth });
-  const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
   const jobs: JobQueue = await createJobQueue({
     database,
     logger,
     ...(options.jobPollingSeconds !== undefined && { pollingIntervalSeconds: options.jobPollingSeconds }),
   });
+  // Mail (docs/mail.md): off without ONY_SMTP_URL.
+  const mailTransport = config.mail !== undefined ? createSmtpTransport(config.mail) : undefined;
+  const mail = createMailService({
+    db,
+    jobs,
+    keyring,
+    clock,
+    logger,
+    transport: mailTransport,
+    config: config.mail ?? { retryLimit: 0, retryDelaySeconds: 1 },
+  });
+  const mailNotices = createMailNotices({ outbox: mail.outbox, config: { publicUrl: config.publicUrl } });
+  const accountMail = createAccountMailService({
+    db,
+    store,
+    jobs,
+    clock,
+    logger,
+    mail: { outbox: mail.outbox, notices: mailNotices },
+    config: { publicUrl: config.publicUrl },
+  });
+  const auth = createAuthService({ db, store, keyring, config, clock, notices: mailNotices });
+  const members = createMembersService({ db, config, clock, auth, notices: mailNotices });
+  const devices = createDevicesService({ db, clock, keyring });
+  const setup = createSetupService({ db, keyring, clock, auth });
+  const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
   const callbacks = config.callbacks;
   const channels = createChannels(config, logger);
   const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
@@ -168,6 +193,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
       const { orgId, handoffId } = asIds(data);
       await escalation.notify(orgId, handoffId);
     });
+    await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
+    await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
     await telegramBot?.start();
   }
 
@@ -182,6 +209,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     members,
     devices,
     setup,
+    mail,
+    mailNotices,
+    accountMail,
     audit,
     jobs,
     handoffs,
@@ -195,6 +225,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     async close(): Promise<void> {
       await telegramBot?.stop();
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
+      mailTransport?.close();
       await Promise.allSettled([store.close(), database.close()]);
     },
   };

@@ -6,6 +6,8 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { ChannelAdapter } from './channel.js';
 import { createConsoleChannel } from './console.js';
+import { createEmailChannel } from './email/adapter.js';
+import { createSmtpTransport } from './email/transport.js';
 import { createTelegramChannel } from './telegram/adapter.js';
 import { createTelegramApi } from './telegram/client.js';
 
@@ -15,6 +17,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
   if (config.telegram !== undefined)
     channels.telegram = createTelegramChannel({ api: createTelegramApi(config.telegram), logger });
+  if (config.mail !== undefined) channels.email = createEmailChannel(createSmtpTransport(config.mail));
   void config;
   return channels;
 }

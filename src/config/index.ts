@@ -42,6 +42,19 @@ export interface Config {
     /** Seconds between automatic checkpoints; 0 turns them off. */
     readonly checkpointSeconds: number;
   };
+  /** Outgoing mail (docs/mail.md); undefined when ONY_SMTP_URL is unset: mail is off. */
+  readonly mail: MailConfig | undefined;
+}
+
+export interface MailConfig {
+  /** smtp:// (STARTTLS when offered) or smtps:// (TLS from the start), credentials in the URL. Never logged. */
+  readonly smtpUrl: string;
+  /** The From address, e.g. `ony <ony@example.com>`. */
+  readonly from: string;
+  /** Attempts after the first one before a delivery is marked failed. */
+  readonly retryLimit: number;
+  /** Delay before the first retry; doubles each attempt (with jitter). */
+  readonly retryDelaySeconds: number;
 }
 
 export interface TelegramConfig {
@@ -173,6 +186,34 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     });
   }
 
+  let mail: MailConfig | undefined;
+  const smtpUrl = str('ONY_SMTP_URL');
+  const mailRetryLimit = int('ONY_MAIL_RETRY_LIMIT', 10, 0, 20);
+  const mailRetryDelay = int('ONY_MAIL_RETRY_DELAY_SECONDS', 30, 1, 3600);
+  const mailFrom = str('ONY_MAIL_FROM');
+  if (smtpUrl !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(smtpUrl);
+      ok = (u.protocol === 'smtp:' || u.protocol === 'smtps:') && u.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    // The URL carries the SMTP password: never echo it.
+    if (!ok)
+      problems.push('ONY_SMTP_URL must be smtp://user:password@host:587 or smtps://user:password@host:465');
+    if (mailFrom === undefined)
+      problems.push('ONY_MAIL_FROM is required with ONY_SMTP_URL, e.g. "ony <ony@example.com>"');
+    else if (!/^[^\r\n<>]*<[^\s@<>]+@[^\s@<>]+>$|^[^\s@<>]+@[^\s@<>]+$/.test(mailFrom))
+      problems.push(`ONY_MAIL_FROM must be an address or "Name <address>" (got "${mailFrom}")`);
+    mail = Object.freeze({
+      smtpUrl,
+      from: mailFrom ?? '',
+      retryLimit: mailRetryLimit,
+      retryDelaySeconds: mailRetryDelay,
+    });
+  }
+
   const config: Config = {
     mode,
     host,
@@ -200,6 +241,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     trustProxy: bool('ONY_TRUST_PROXY', false),
     telegram,
+    mail,
     callbacks: {
       allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
         .split(',')

@@ -222,7 +222,45 @@ export interface ChannelMessagesTable {
   created_at: Timestamp;
 }
 
+export interface MailTokensTable {
+  org_id: string;
+  id: Generated<string>;
+  member_id: string;
+  purpose: 'password_reset' | 'email_change';
+  token_hash: Buffer;
+  new_email: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface MailDeliveriesTable {
+  org_id: string;
+  id: Generated<string>;
+  kind: string;
+  member_id: string | null;
+  recipient: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: Generated<number>;
+  max_attempts: number;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface SignInDevicesTable {
+  org_id: string;
+  member_id: string;
+  device_hash: Buffer;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
 export interface DB {
+  mail_tokens: MailTokensTable;
+  mail_deliveries: MailDeliveriesTable;
+  sign_in_devices: SignInDevicesTable;
   channel_identities: ChannelIdentitiesTable;
   channel_messages: ChannelMessagesTable;
   org_settings: OrgSettingsTable;

@@ -20,6 +20,7 @@ import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
+import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
@@ -41,6 +42,8 @@ export type AppDeps = Pick<
   | 'members'
   | 'devices'
   | 'setup'
+  | 'mail'
+  | 'accountMail'
   | 'audit'
   | 'handoffs'
   | 'claudeCode'
@@ -180,6 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   setupRoutes(app, { setup: deps.setup, cookieSecure });
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
+  mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });

@@ -215,6 +215,8 @@ describe('event builders', () => {
       auditEvents.memberTotpEnrolled(actor, { id: 'm', ...junk }),
       auditEvents.memberTotpDisabled(actor, { id: 'm', ...junk }),
       auditEvents.memberTotpReset(actor, { id: 'm', ...junk }),
+      auditEvents.memberPasswordReset(actor, { id: 'm', ...junk }),
+      auditEvents.memberEmailChanged(actor, { id: 'm', ...junk }),
       auditEvents.deviceCreated(actor, { id: 'd', name: `laptop ${secret}`, ...junk }),
       auditEvents.deviceRenamed(actor, { id: 'd', name: `Authorization: Bearer ${secret}`, ...junk }),
       auditEvents.deviceRevoked(actor, { id: 'd', ...junk }),

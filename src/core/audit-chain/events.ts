@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'member.totp_enrolled',
   'member.totp_disabled',
   'member.totp_reset',
+  'member.password_reset',
+  'member.email_changed',
   'member.channel_linked',
   'member.channel_unlinked',
   'device.created',
@@ -116,6 +118,14 @@ export const auditEvents = {
 
   memberTotpReset: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.totp_reset', 'member', member.id),
+
+  /** A password set through a mailed reset link (the member's sessions ended). */
+  memberPasswordReset: (actor: Actor, member: { readonly id: string }) =>
+    event(actor, 'member.password_reset', 'member', member.id),
+
+  /** Neither address: an email address is personal data and stays out of the chain. */
+  memberEmailChanged: (actor: Actor, member: { readonly id: string }) =>
+    event(actor, 'member.email_changed', 'member', member.id),
 
   deviceCreated: (actor: Actor, device: { readonly id: string; readonly name: string }) =>
     event(actor, 'device.created', 'device', device.id, { name: safeLabel(device.name) }),

@@ -35,6 +35,7 @@ import {
   type SessionInfo,
 } from './sessions.repository.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
+import type { MailNotices } from '../mail/mail.notices.js';
 
 export const SESSION_PREFIX = 'ony_ses_';
 const RECOVERY_CODE_COUNT = 10;
@@ -45,6 +46,8 @@ export interface AuthDeps {
   readonly keyring: Keyring;
   readonly config: Pick<Config, 'session' | 'loginThrottle'>;
   readonly clock: Clock;
+  /** Records each sign-in's device class and mails a notice for a new one (docs/mail.md). */
+  readonly notices: Pick<MailNotices, 'signIn'>;
 }
 
 export interface LoginInput {
@@ -74,7 +77,7 @@ const normalizeRecovery = (code: string): string => code.toLowerCase().replace(/
 const totpAad = (memberId: string): string => `totp:${memberId}`;
 
 export function createAuthService(deps: AuthDeps) {
-  const { db, store, keyring, config, clock } = deps;
+  const { db, store, keyring, config, clock, notices } = deps;
   const windowMs = config.loginThrottle.windowSeconds * 1000;
   const accountKey = (email: string) => `login:acct:${sha256Hex(email.toLowerCase())}`;
   const ipKey = (ip: string) => `login:ip:${ip}`;
@@ -96,12 +99,21 @@ export function createAuthService(deps: AuthDeps) {
     await Promise.all([store.hit(accountKey(email), windowMs), store.hit(ipKey(ip), windowMs)]);
   }
 
+  /**
+   * Opens a session. With the client's `ip` (a sign-in, not an invite acceptance or setup) the
+   * device class is recorded and a new one is mailed to the member as a security notice.
+   */
   async function createSession(
     tx: TenantTx,
     memberId: string,
     userAgent: string | null,
+    ip?: string,
   ): Promise<NewSession> {
     const now = clock.now();
+    if (ip !== undefined) {
+      const member = await findMember(tx, memberId);
+      if (member !== undefined) await notices.signIn(tx, member, { ip, userAgent }, now);
+    }
     const token = newToken(SESSION_PREFIX);
     const absoluteExpiresAt = new Date(now.getTime() + config.session.absoluteSeconds * 1000);
     const idleExpiresAt = new Date(
@@ -217,7 +229,7 @@ export function createAuthService(deps: AuthDeps) {
           throw new AppError('totp_invalid');
         }
         await store.del(accountKey(email));
-        return createSession(tx, match.memberId, input.userAgent);
+        return createSession(tx, match.memberId, input.userAgent, input.ip);
       });
     },
 

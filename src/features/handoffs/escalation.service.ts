@@ -51,7 +51,7 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
         if (targets !== undefined && targets.length === 0) return { h, channel: s.channel, recipients: [] };
         let q = tx.db
           .selectFrom('members')
-          .select(['id', 'name'])
+          .select(['id', 'name', 'email'])
           .where('status', '=', 'active')
           .where('role', 'in', ['member', 'admin']);
         if (targets !== undefined) q = q.where('id', 'in', [...targets]);
@@ -67,7 +67,8 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
           recipients: members.map((m) => ({
             memberId: m.id,
             name: m.name,
-            address: addresses.get(m.id) ?? null,
+            // The email channel's address is the member's own (verified) sign-in address.
+            address: s.channel === 'email' ? m.email : (addresses.get(m.id) ?? null),
           })),
         };
       });

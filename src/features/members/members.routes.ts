@@ -164,6 +164,7 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
       const session = await members.acceptInvite({
         ...req.body,
         userAgent: req.headers['user-agent'] ?? null,
+        ip: req.ip,
       });
       return reply.status(201).send(setSessionCookie(reply, session, cookieSecure));
     },

@@ -28,6 +28,7 @@ import {
   type Member,
 } from './members.repository.js';
 import { insertInvite, listOpenInvites, lockInvite, markInvite, type Invite } from './invites.repository.js';
+import type { MailNotices } from '../mail/mail.notices.js';
 
 export const INVITE_PREFIX = 'ony_inv_';
 const INVITE_TTL_MS = 7 * 86400 * 1000;
@@ -37,12 +38,14 @@ export interface MembersDeps {
   readonly config: Pick<Config, 'publicUrl'>;
   readonly clock: Clock;
   readonly auth: Pick<AuthService, 'createSession'>;
+  /** Mails the invite link and the security notices of role changes and TOTP resets (docs/mail.md). */
+  readonly notices: Pick<MailNotices, 'invite' | 'totpReset' | 'roleChanged'>;
 }
 
 type MemberPrincipal = Principal & { kind: 'member' };
 
 export function createMembersService(deps: MembersDeps) {
-  const { db, config, clock, auth } = deps;
+  const { db, config, clock, auth, notices } = deps;
 
   /** Keeps the last active admin from being demoted or deactivated. */
   async function assertKeepsAnAdmin(tx: TenantTx, target: Member, next: { role?: Role; active?: boolean }) {
@@ -77,7 +80,16 @@ export function createMembersService(deps: MembersDeps) {
           expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
         });
         await appendAudit(tx, auditEvents.memberInvited(actorOf(p), invite), now);
-        return { invite, token, url: `${config.publicUrl}/invite#${token}` };
+        const url = `${config.publicUrl}/invite#${token}`;
+        const inviter = await findMember(tx, p.memberId);
+        await notices.invite(tx, {
+          email,
+          inviterName: inviter?.name ?? 'An admin',
+          role: invite.role,
+          url,
+          expiresAt: invite.expiresAt,
+        });
+        return { invite, token, url };
       });
     },
 
@@ -103,6 +115,8 @@ export function createMembersService(deps: MembersDeps) {
       name: string;
       password: string;
       userAgent: string | null;
+      /** The client's address: the first sign-in device is recorded (no notice for it). */
+      ip?: string;
     }): Promise<NewSession> {
       assertPasswordPolicy(input.password);
       const hit = input.token.startsWith(INVITE_PREFIX)
@@ -139,7 +153,7 @@ export function createMembersService(deps: MembersDeps) {
           auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member),
           now,
         );
-        return auth.createSession(tx, member.id, input.userAgent);
+        return auth.createSession(tx, member.id, input.userAgent, input.ip);
       });
     },
 
@@ -152,6 +166,7 @@ export function createMembersService(deps: MembersDeps) {
         const now = clock.now();
         await updateMember(tx, memberId, { role }, now);
         await appendAudit(tx, auditEvents.memberRoleChanged(actorOf(p), target, target.role, role), now);
+        await notices.roleChanged(tx, target, target.role, role, now);
         return (await findMember(tx, memberId))!;
       });
     },
@@ -197,6 +212,7 @@ export function createMembersService(deps: MembersDeps) {
         await replaceRecoveryCodes(tx, memberId, []);
         await revokeSessions(tx, memberId, now);
         await appendAudit(tx, auditEvents.memberTotpReset(actorOf(p), target), now);
+        await notices.totpReset(tx, target, now);
       });
     },
 
