@@ -43,4 +43,12 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     load: async () => (await import('./mcp.js')).command,
   },
   redact: { summary: 'redact secrets from stdin', load: async () => (await import('./redact.js')).command },
+  'hook claude-code': {
+    summary: 'a Claude Code PreToolUse hook: asks ony before a tool call runs',
+    load: async () => (await import('./hook.js')).command,
+  },
+  'init claude-code': {
+    summary: 'add the ony hook to .claude/settings.json',
+    load: async () => (await import('./init.js')).command,
+  },
 };

@@ -44,6 +44,8 @@ export interface Config {
   };
   /** Outgoing mail (docs/mail.md); undefined when ONY_SMTP_URL is unset: mail is off. */
   readonly mail: MailConfig | undefined;
+  /** Claude Code hooks (docs/integrations.md): how long an http hook waits, and what "still pending" answers. */
+  readonly hooks: { readonly budgetSeconds: number; readonly onPending: 'deny' | 'ask' };
 }
 
 export interface MailConfig {
@@ -250,6 +252,15 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       allowHttp: bool('ONY_CALLBACK_ALLOW_HTTP', false),
     },
     audit: { signingSeed, checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
+    hooks: {
+      budgetSeconds: int('ONY_HOOK_BUDGET_S', 50, 0, 590),
+      onPending: (() => {
+        const raw = str('ONY_HOOK_ON_PENDING')?.toLowerCase() ?? 'deny';
+        if (raw === 'deny' || raw === 'ask') return raw;
+        problems.push(`ONY_HOOK_ON_PENDING must be deny or ask (got "${raw}")`);
+        return 'deny';
+      })(),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -258,6 +269,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze(config.audit),
+    hooks: Object.freeze(config.hooks),
     callbacks: Object.freeze({
       ...config.callbacks,
       allowHosts: Object.freeze([...config.callbacks.allowHosts]),

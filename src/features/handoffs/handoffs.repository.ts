@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
-import type { RiskLevel } from '../../core/risk/index.js';
+import type { ActionType, RiskLevel } from '../../core/risk/index.js';
 import type { TenantTx } from '../../db/client.js';
 import type { HandoffsTable } from '../../db/schema.js';
 
@@ -10,7 +10,7 @@ export interface Handoff {
   readonly shortCode: string;
   readonly deviceId: string;
   readonly status: HandoffStatus;
-  readonly actionType: string;
+  readonly actionType: ActionType;
   readonly actionTarget: string | null;
   readonly title: string;
   readonly summary: string;
@@ -30,6 +30,9 @@ export interface Handoff {
   readonly decidedBy: string | null;
   readonly decisionChannel: string | null;
   readonly decisionComment: string | null;
+  /** Agent integrations: the tool call's fingerprint (hex SHA-256), and when a tool call used the decision. */
+  readonly fingerprint: string | null;
+  readonly consumedAt: Date | null;
 }
 
 const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
@@ -38,7 +41,8 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   shortCode: r.short_code,
   deviceId: r.device_id,
   status: r.status,
-  actionType: r.action_type,
+  // Written only from validated input (one of ACTION_TYPES).
+  actionType: r.action_type as ActionType,
   actionTarget: r.action_target,
   title: r.title,
   summary: r.summary,
@@ -58,13 +62,23 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   decidedBy: r.decided_by,
   decisionChannel: r.decision_channel,
   decisionComment: r.decision_comment,
+  fingerprint: r.fingerprint,
+  consumedAt: r.consumed_at,
 });
 
 /** A new handoff: everything but what the org, the status and the decision fill in later. */
 export type NewHandoff = Omit<
   Handoff,
-  'orgId' | 'status' | 'decidedAt' | 'decisionOption' | 'decidedBy' | 'decisionChannel' | 'decisionComment'
-> & { readonly payloadSha256: Buffer | null };
+  | 'orgId'
+  | 'status'
+  | 'decidedAt'
+  | 'decisionOption'
+  | 'decidedBy'
+  | 'decisionChannel'
+  | 'decisionComment'
+  | 'fingerprint'
+  | 'consumedAt'
+> & { readonly payloadSha256: Buffer | null; readonly fingerprint?: string | null };
 
 /** Inserts a pending handoff; answers undefined when its short code is taken by another pending one. */
 export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff | undefined> {
@@ -90,6 +104,7 @@ export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handof
       idempotency_key: h.idempotencyKey,
       request_sha256: h.requestSha256,
       payload_sha256: h.payloadSha256,
+      fingerprint: h.fingerprint ?? null,
       created_at: h.createdAt,
       expires_at: h.expiresAt,
     })

@@ -189,7 +189,7 @@ interface CallExtra {
   }): Promise<void>;
 }
 
-/** Long-polls in slices until the handoff leaves pending or `seconds` pass; reports progress between. */
+/** Long-polls in slices until the handoff leaves pending or `seconds` pass, reporting progress. */
 async function waitFor(
   port: ApprovalPort,
   first: Handoff,
@@ -203,22 +203,22 @@ async function waitFor(
   while (h.status === 'pending') {
     const left = Math.ceil((deadline - Date.now()) / 1000);
     if (left <= 0) break;
-    h = await port.get(h.id, Math.min(left, SLICE_S), extra.signal);
-    const elapsed = Math.round((Date.now() - startedAt) / 1000);
-    if (token !== undefined && h.status === 'pending') {
-      // Lets clients that reset their timeout on progress wait longer than their default.
+    if (token !== undefined) {
+      // Before each slice (not after the last: the SDK client drops a progress notification that
+      // arrives with the result). Clients that reset their timeout on progress can wait past it.
       await extra
         .sendNotification({
           method: 'notifications/progress',
           params: {
             progressToken: token,
-            progress: elapsed,
+            progress: Math.round((Date.now() - startedAt) / 1000),
             total: seconds,
             message: `waiting for a human decision on ${h.short_code}`,
           },
         })
         .catch(() => undefined);
     }
+    h = await port.get(h.id, Math.min(left, SLICE_S), extra.signal);
   }
   return { handoff: h, waitedS: Math.round((Date.now() - startedAt) / 1000) };
 }
