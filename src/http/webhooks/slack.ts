@@ -33,6 +33,8 @@ export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhoo
   const { interactions, signingSecret, clock, store, logger } = opts;
   const followUps = createFollowUps(logger);
   app.addHook('onClose', async () => followUps.drain());
+  // Slack sends only form bodies here; anything else is 415 before it is read.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'buffer', bodyLimit: INTERACTION_BODY_LIMIT },
