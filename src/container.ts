@@ -23,6 +23,8 @@ import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
+import { createOidcClient } from './features/sso/oidc-client.js';
+import { createSsoService } from './features/sso/sso.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
 import { createAccountMailService } from './features/mail/account-mail.service.js';
 import { createMailNotices } from './features/mail/mail.notices.js';
@@ -132,6 +134,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const members = createMembersService({ db, config, clock, auth, notices: mailNotices });
   const devices = createDevicesService({ db, clock, keyring });
   const setup = createSetupService({ db, keyring, clock, auth });
+  const sso = createSsoService({
+    db,
+    store,
+    keyring,
+    clock,
+    config,
+    auth,
+    oidc: createOidcClient({ clock }),
+    logger,
+  });
   const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
   const callbacks = config.callbacks;
   const channels = createChannels(config, logger);
@@ -209,6 +221,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     members,
     devices,
     setup,
+    sso,
     mail,
     mailNotices,
     accountMail,

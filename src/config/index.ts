@@ -46,6 +46,8 @@ export interface Config {
   readonly mail: MailConfig | undefined;
   /** Claude Code hooks (docs/integrations.md): how long an http hook waits, and what "still pending" answers. */
   readonly hooks: { readonly budgetSeconds: number; readonly onPending: 'deny' | 'ask' };
+  /** Single sign-on (docs/sso.md): issuer hosts ("host" or "host:port") allowed over plain http. */
+  readonly sso: { readonly allowHttpIssuers: readonly string[] };
 }
 
 export interface MailConfig {
@@ -252,6 +254,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       allowHttp: bool('ONY_CALLBACK_ALLOW_HTTP', false),
     },
     audit: { signingSeed, checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
+    sso: {
+      allowHttpIssuers: (str('ONY_SSO_ALLOW_HTTP_ISSUERS') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
+    },
     hooks: {
       budgetSeconds: int('ONY_HOOK_BUDGET_S', 50, 0, 590),
       onPending: (() => {
@@ -270,6 +278,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze(config.audit),
     hooks: Object.freeze(config.hooks),
+    sso: Object.freeze({ allowHttpIssuers: Object.freeze([...config.sso.allowHttpIssuers]) }),
     callbacks: Object.freeze({
       ...config.callbacks,
       allowHosts: Object.freeze([...config.callbacks.allowHosts]),

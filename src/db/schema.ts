@@ -222,6 +222,38 @@ export interface ChannelMessagesTable {
   created_at: Timestamp;
 }
 
+export interface SsoConfigsTable {
+  org_id: string;
+  issuer: string;
+  client_id: string;
+  client_secret_enc: Buffer;
+  display_name: string;
+  allowed_domains: string[];
+  groups_claim: string;
+  /** [{ group, role }]; jsonb, written as a JSON string. */
+  role_mapping: ColumnType<{ group: string; role: Role }[], string, string>;
+  default_role: Role | null;
+  jit_provisioning: boolean;
+  require_sso: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SsoIdentitiesTable {
+  org_id: string;
+  member_id: string;
+  issuer: string;
+  subject: string;
+  created_at: Timestamp;
+  last_login_at: Timestamp | null;
+}
+
+export interface SsoBreakGlassTable {
+  org_id: string;
+  member_id: string;
+  created_at: Timestamp;
+}
+
 export interface MailTokensTable {
   org_id: string;
   id: Generated<string>;
@@ -261,6 +293,9 @@ export interface DB {
   mail_tokens: MailTokensTable;
   mail_deliveries: MailDeliveriesTable;
   sign_in_devices: SignInDevicesTable;
+  sso_configs: SsoConfigsTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_break_glass: SsoBreakGlassTable;
   channel_identities: ChannelIdentitiesTable;
   channel_messages: ChannelMessagesTable;
   org_settings: OrgSettingsTable;

@@ -23,6 +23,7 @@ import { devicesRoutes } from '../features/devices/devices.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
+import { ssoRoutes } from '../features/sso/sso.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
 import { AppError } from '../lib/errors.js';
 import type { AppInstance } from './app-types.js';
@@ -42,6 +43,7 @@ export type AppDeps = Pick<
   | 'members'
   | 'devices'
   | 'setup'
+  | 'sso'
   | 'mail'
   | 'accountMail'
   | 'audit'
@@ -182,6 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   const cookieSecure = config.cookieSecure;
   setupRoutes(app, { setup: deps.setup, cookieSecure });
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
+  ssoRoutes(app, { sso: deps.sso, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });

@@ -25,6 +25,10 @@ export const AUDIT_ACTIONS = [
   'member.email_changed',
   'member.channel_linked',
   'member.channel_unlinked',
+  'member.sso_linked',
+  'member.provisioned',
+  'sso.configured',
+  'sso.removed',
   'device.created',
   'device.renamed',
   'device.revoked',
@@ -93,6 +97,40 @@ export const auditEvents = {
 
   memberChannelUnlinked: (actor: Actor, member: { readonly id: string }, channel: string) =>
     event(actor, 'member.channel_unlinked', 'member', member.id, { channel }),
+
+  /** The issuer only: the provider's subject identifies a person and stays out of the chain. */
+  memberSsoLinked: (actor: Actor, member: { readonly id: string }, issuer: string) =>
+    event(actor, 'member.sso_linked', 'member', member.id, { issuer: issuer.slice(0, 500) }),
+
+  /** Created just in time at a first single sign-on. */
+  memberProvisioned: (actor: Actor, member: { readonly id: string; readonly role: Role }, via: 'sso') =>
+    event(actor, 'member.provisioned', 'member', member.id, { role: member.role, via }),
+
+  /** Never the client secret: only whether it changed. */
+  ssoConfigured: (
+    actor: Actor,
+    orgId: string,
+    c: {
+      issuer: string;
+      created: boolean;
+      secretChanged: boolean;
+      requireSso: boolean;
+      jitProvisioning: boolean;
+      mappedGroups: number;
+      breakGlassAdmins: number;
+    },
+  ) =>
+    event(actor, 'sso.configured', 'org', orgId, {
+      issuer: c.issuer.slice(0, 500),
+      created: c.created,
+      secret_changed: c.secretChanged,
+      require_sso: c.requireSso,
+      jit_provisioning: c.jitProvisioning,
+      mapped_groups: c.mappedGroups,
+      break_glass_admins: c.breakGlassAdmins,
+    }),
+
+  ssoRemoved: (actor: Actor, orgId: string) => event(actor, 'sso.removed', 'org', orgId),
 
   memberReactivated: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.reactivated', 'member', member.id),

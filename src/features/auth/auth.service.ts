@@ -36,6 +36,7 @@ import {
 } from './sessions.repository.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 import type { MailNotices } from '../mail/mail.notices.js';
+import { passwordLoginBlocked } from '../sso/sso.repository.js';
 
 export const SESSION_PREFIX = 'ony_ses_';
 const RECOVERY_CODE_COUNT = 10;
@@ -219,6 +220,14 @@ export function createAuthService(deps: AuthDeps) {
         throw new AppError('forbidden', 'this account is deactivated; ask an admin of your organization');
       }
       return withTenant(db, match.orgId, async (tx) => {
+        // Only after the password proved right, so this answer is no oracle (docs/sso.md).
+        if (await passwordLoginBlocked(tx, match.memberId)) {
+          throw new AppError(
+            'forbidden',
+            'this organization requires single sign-on: use "Sign in with" your identity provider',
+            { reason: 'sso_required' },
+          );
+        }
         const cred = await getCredentials(tx, match.memberId);
         if (cred?.totpEnabled && input.totpCode === undefined && input.recoveryCode === undefined) {
           throw new AppError('totp_required', 'this account has two-factor sign-in: send `totp_code`');

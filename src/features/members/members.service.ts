@@ -28,6 +28,7 @@ import {
   type Member,
 } from './members.repository.js';
 import { insertInvite, listOpenInvites, lockInvite, markInvite, type Invite } from './invites.repository.js';
+import { ssoRequired } from '../sso/sso.repository.js';
 import type { MailNotices } from '../mail/mail.notices.js';
 
 export const INVITE_PREFIX = 'ony_inv_';
@@ -139,6 +140,13 @@ export function createMembersService(deps: MembersDeps) {
         }
         if (invite.expiresAt <= now)
           throw new AppError('gone', 'this invite has expired; ask an admin for a new one');
+        // A password account would bypass the org's SSO rule: the invite is used at the first SSO sign-in.
+        if (await ssoRequired(tx))
+          throw new AppError(
+            'forbidden',
+            'this organization requires single sign-on: sign in with your identity provider to accept the invite',
+            { reason: 'sso_required' },
+          );
         if (await findMemberByEmail(tx, invite.email))
           throw new AppError('conflict', 'a member with this email already exists');
         const member = await insertMember(tx, {
