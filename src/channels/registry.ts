@@ -8,6 +8,7 @@ import type { ChannelAdapter } from './channel.js';
 import { createConsoleChannel } from './console.js';
 import { createEmailChannel } from './email/adapter.js';
 import { createSmtpTransport } from './email/transport.js';
+import { slackChannelFor } from './slack/index.js';
 import { createTelegramChannel } from './telegram/adapter.js';
 import { createTelegramApi } from './telegram/client.js';
 
@@ -17,6 +18,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
   if (config.telegram !== undefined)
     channels.telegram = createTelegramChannel({ api: createTelegramApi(config.telegram), logger });
+  if (config.slack !== undefined) channels.slack = slackChannelFor(config.slack, logger);
   if (config.mail !== undefined) channels.email = createEmailChannel(createSmtpTransport(config.mail));
   void config;
   return channels;
