@@ -13,6 +13,7 @@ import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
+import { slackInteractionsFor, slackSocketModeFor } from './channels/slack/index.js';
 import { createTelegramBot } from './channels/telegram/bot.js';
 import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
@@ -169,6 +170,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
           config: { ...config.telegram, publicUrl: config.publicUrl },
         })
       : undefined;
+  // Slack's inbound side: the interactivity route (http mode) or the Socket Mode listener.
+  const slackInteractions =
+    config.slack !== undefined ? slackInteractionsFor(config.slack, channelActions, logger) : undefined;
+  const slackSocket =
+    config.slack !== undefined ? slackSocketModeFor(config.slack, channelActions, logger) : undefined;
   const escalation = createEscalationService({
     db,
     clock,
@@ -208,6 +214,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
     await telegramBot?.start();
+    // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
+    slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
   }
 
   return {
@@ -234,9 +242,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
     channelLinks,
     channelActions,
     telegramBot,
+    slackInteractions,
     startWorkers,
     async close(): Promise<void> {
       await telegramBot?.stop();
+      await slackSocket
+        ?.stop()
+        .catch((err: unknown) => logger.warn({ err }, 'slack socket mode did not stop cleanly'));
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       mailTransport?.close();
       await Promise.allSettled([store.close(), database.close()]);

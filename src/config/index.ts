@@ -36,6 +36,8 @@ export interface Config {
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
   /** The Telegram channel (docs/channels.md); undefined when no bot token is set. */
   readonly telegram: TelegramConfig | undefined;
+  /** The Slack channel (docs/channels.md); undefined when no bot token is set. */
+  readonly slack: SlackConfig | undefined;
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
@@ -48,6 +50,23 @@ export interface Config {
   readonly hooks: { readonly budgetSeconds: number; readonly onPending: 'deny' | 'ask' };
   /** Single sign-on (docs/sso.md): issuer hosts ("host" or "host:port") allowed over plain http. */
   readonly sso: { readonly allowHttpIssuers: readonly string[] };
+}
+
+export interface SlackConfig {
+  /** Bot token (`xoxb-…`): chat:write, chat:write.public if it posts to channels it was not invited to. */
+  readonly botToken: string;
+  /** http: Slack POSTs interactions to ONY_PUBLIC_URL/webhooks/slack/interactions; socket: Socket Mode. */
+  readonly mode: 'http' | 'socket';
+  /** Verifies the HTTP interactions (required in http mode). */
+  readonly signingSecret: string | undefined;
+  /** App-level token (`xapp-…`, connections:write) for Socket Mode (required in socket mode). */
+  readonly appToken: string | undefined;
+  /** Channel every approval request is posted to; undefined: DMs only. */
+  readonly channel: string | undefined;
+  /** DM each targeted member who linked Slack. */
+  readonly dm: boolean;
+  /** Web API base URL; operators leave it unset (https://slack.com/api/), tests point it at a fake. */
+  readonly apiUrl: string | undefined;
 }
 
 export interface MailConfig {
@@ -190,6 +209,49 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     });
   }
 
+  let slack: SlackConfig | undefined;
+  const slackToken = str('ONY_SLACK_BOT_TOKEN');
+  if (slackToken !== undefined) {
+    if (!/^xoxb-[A-Za-z0-9-]{8,200}$/.test(slackToken))
+      problems.push(
+        'ONY_SLACK_BOT_TOKEN must be the bot token of your Slack app, xoxb-… (OAuth & Permissions)',
+      );
+    const rawMode = str('ONY_SLACK_MODE')?.toLowerCase() ?? 'http';
+    if (rawMode !== 'http' && rawMode !== 'socket')
+      problems.push(`ONY_SLACK_MODE must be http or socket (got "${rawMode}")`);
+    const signingSecret = str('ONY_SLACK_SIGNING_SECRET');
+    if (rawMode === 'http' && signingSecret === undefined)
+      problems.push(
+        'ONY_SLACK_SIGNING_SECRET is required with ONY_SLACK_MODE=http (Basic Information > Signing Secret); without a public URL use ONY_SLACK_MODE=socket',
+      );
+    const appToken = str('ONY_SLACK_APP_TOKEN');
+    if (appToken !== undefined && !/^xapp-[A-Za-z0-9-]{8,300}$/.test(appToken))
+      problems.push(
+        'ONY_SLACK_APP_TOKEN must be an app-level token, xapp-… (Basic Information > App-Level Tokens)',
+      );
+    if (rawMode === 'socket' && appToken === undefined)
+      problems.push(
+        'ONY_SLACK_APP_TOKEN (xapp-…, scope connections:write) is required with ONY_SLACK_MODE=socket',
+      );
+    const channel = str('ONY_SLACK_CHANNEL');
+    if (channel !== undefined && !/^(#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,40})$/.test(channel))
+      problems.push(
+        `ONY_SLACK_CHANNEL must be a channel id like C0123ABCD or a name like #approvals (got "${channel}")`,
+      );
+    const apiUrl = str('ONY_SLACK_API_URL');
+    if (apiUrl !== undefined && !/^https?:\/\/[^\s?#]+$/.test(apiUrl))
+      problems.push(`ONY_SLACK_API_URL must be an http(s) URL (got "${apiUrl}"); leave it unset for Slack`);
+    slack = Object.freeze({
+      botToken: slackToken,
+      mode: rawMode === 'socket' ? 'socket' : 'http',
+      signingSecret,
+      appToken,
+      channel,
+      dm: bool('ONY_SLACK_DM', true),
+      apiUrl,
+    });
+  }
+
   let mail: MailConfig | undefined;
   const smtpUrl = str('ONY_SMTP_URL');
   const mailRetryLimit = int('ONY_MAIL_RETRY_LIMIT', 10, 0, 20);
@@ -246,6 +308,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     trustProxy: bool('ONY_TRUST_PROXY', false),
     telegram,
     mail,
+    slack,
     callbacks: {
       allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
         .split(',')

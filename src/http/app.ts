@@ -30,6 +30,7 @@ import type { AppInstance } from './app-types.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
+import { slackWebhookRoutes } from './webhooks/slack.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
 import { Problem } from './schemas.js';
 
@@ -53,6 +54,8 @@ export type AppDeps = Pick<
   | 'channelLinks'
   | 'channelActions'
   | 'telegramBot'
+  | 'slackInteractions'
+  | 'clock'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -201,6 +204,19 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
   if (deps.telegramBot !== undefined && config.telegram?.mode === 'webhook')
     await app.register(telegramWebhookRoutes, { bot: deps.telegramBot });
+  // Only in http mode (Socket Mode needs no route); its raw-body parser is scoped to the plugin.
+  if (
+    deps.slackInteractions !== undefined &&
+    config.slack?.signingSecret !== undefined &&
+    config.slack.mode === 'http'
+  )
+    await app.register(slackWebhookRoutes, {
+      interactions: deps.slackInteractions,
+      signingSecret: config.slack.signingSecret,
+      clock: deps.clock,
+      store: deps.store,
+      logger: deps.logger,
+    });
 
   return app;
 }
