@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 import type { CliIo } from './cli/command.js';
-import { runCli } from './cli/run.js';
 
 const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
-runCli(process.argv.slice(2), io).then(
+const argv = process.argv.slice(2);
+// Claude Code starts the hook once per tool call: straight to it, without loading the command registry.
+const isHook =
+  argv[0] === 'hook' && argv[1] === 'claude-code' && !argv.includes('--help') && !argv.includes('-h');
+const running = isHook
+  ? import('./cli/hook.js').then((m) => m.command.run(argv.slice(2), io))
+  : import('./cli/run.js').then((m) => m.runCli(argv, io));
+running.then(
   (code) => {
     // `serve` keeps the process alive on its own; every other command ends here.
     if (code !== -1) process.exitCode = code;

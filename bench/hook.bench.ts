@@ -1,0 +1,103 @@
+/**
+ * The Claude Code command hook end to end: `node dist/main.js hook claude-code` as Claude Code runs
+ * it (a new process per tool call, the hook input on stdin) for a policy-allowed `ls`, against a
+ * server listening on loopback in this process, side by side with a bare `node -e 0` in the same run.
+ * The hook must stay a thin client (no server, database driver or config loaded): target ratio ≤ 2.5.
+ * Medians over alternating rounds. The database is the one the test helpers pick (PGlite, or Postgres
+ * with DATABASE_URL).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { as, createOrgWithAdmin, startTestServer } from '../test/helpers/app.js';
+import { median } from './stats.js';
+
+const ROUNDS = 25;
+const WARMUP = 3;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const mainJs = `${root}dist/main.js`;
+const hookJs = `${root}dist/cli/hook.js`;
+
+/** Runs a command to its exit with stdin; answers the wall time in ms and its stdout. */
+function timed(
+  args: string[],
+  stdin: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ms: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}`));
+      else resolve({ ms, stdout });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+export async function run(): Promise<void> {
+  if (!existsSync(hookJs) || statSync(hookJs).mtimeMs < statSync(`${root}src/cli/hook.ts`).mtimeMs) {
+    console.log('building dist/ (npm run build)…');
+    try {
+      execFileSync(
+        process.execPath,
+        [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`],
+        {
+          stdio: 'inherit',
+        },
+      );
+    } catch {
+      // Type errors elsewhere still emit JavaScript; what matters is that the hook was built.
+    }
+    if (!existsSync(hookJs)) throw new Error('dist/cli/hook.js is missing: run npm run build');
+  }
+  const t = await startTestServer({ ONY_LOG_LEVEL: 'warn' });
+  try {
+    const admin = await createOrgWithAdmin(t, 'bench-hook');
+    const token = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'claude-code' })).json<{
+      token: string;
+    }>().token;
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    const env = { PATH: process.env.PATH, ONY_URL: url, ONY_TOKEN: token, ONY_HOOK_BUDGET_S: '10' };
+    const input = () =>
+      JSON.stringify({
+        session_id: 'bench',
+        transcript_path: '/tmp/bench.jsonl',
+        cwd: root,
+        permission_mode: 'default',
+        hook_event_name: 'PreToolUse',
+        tool_name: 'Bash',
+        tool_input: { command: 'ls -la', description: 'List files' },
+        tool_use_id: `toolu_${randomUUID().replace(/-/g, '')}`,
+      });
+
+    const hook: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < WARMUP + ROUNDS; i++) {
+      const h = await timed([mainJs, 'hook', 'claude-code'], input(), env);
+      const answer = JSON.parse(h.stdout) as { hookSpecificOutput: { permissionDecision: string } };
+      if (answer.hookSpecificOutput.permissionDecision !== 'allow')
+        throw new Error(`not allowed: ${h.stdout}`);
+      const b = await timed(['-e', '0'], '', env);
+      if (i >= WARMUP) {
+        hook.push(h.ms);
+        bare.push(b.ms);
+      }
+    }
+    const mh = median(hook);
+    const mb = median(bare);
+    console.log(`database: ${t.database.kind}, ${ROUNDS} rounds (after ${WARMUP} warm-up), medians:`);
+    console.log(`  node dist/main.js hook claude-code (policy-allowed ls, end to end): ${mh.toFixed(1)} ms`);
+    console.log(`  node -e 0:                                                        ${mb.toFixed(1)} ms`);
+    console.log(`  ratio: ${(mh / mb).toFixed(2)} (target ≤ 2.5)`);
+  } finally {
+    await t.close();
+  }
+}

@@ -1,0 +1,331 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseUnifiedDiff } from '../risk/diff-analyser.js';
+import { deriveRisk } from '../risk/index.js';
+import {
+  answerFor,
+  boundUtf8,
+  failureAnswer,
+  fingerprintOf,
+  isHookAnswer,
+  parsePreToolUse,
+  toHandoffInput,
+  unifiedDiff,
+  type HandoffOutcome,
+  type PreToolUseInput,
+} from './claude-code.js';
+
+/** A PreToolUse input as the Claude Code hooks reference documents it (common fields included). */
+function hookInput(
+  tool_name: string,
+  tool_input: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    session_id: 'abc123',
+    transcript_path: '/home/me/.claude/projects/proj/abc123.jsonl',
+    cwd: '/home/me/proj',
+    permission_mode: 'default',
+    hook_event_name: 'PreToolUse',
+    tool_name,
+    tool_input,
+    tool_use_id: 'toolu_01ABC123',
+    ...extra,
+  };
+}
+
+function parsed(v: unknown): PreToolUseInput {
+  const r = parsePreToolUse(v);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}
+
+describe('parsePreToolUse', () => {
+  it('accepts the documented input and ignores the fields it does not use', () => {
+    const v = parsed(hookInput('Bash', { command: 'ls', description: 'List files' }));
+    expect(v).toEqual({
+      session_id: 'abc123',
+      cwd: '/home/me/proj',
+      hook_event_name: 'PreToolUse',
+      tool_name: 'Bash',
+      tool_input: { command: 'ls', description: 'List files' },
+      tool_use_id: 'toolu_01ABC123',
+    });
+  });
+
+  it.each([
+    ['not an object', [1, 2], /JSON object/],
+    ['no tool_use_id', { ...hookInput('Bash', {}), tool_use_id: undefined }, /tool_use_id/],
+    ['empty session_id', hookInput('Bash', {}, { session_id: '' }), /session_id/],
+    [
+      'another event',
+      hookInput('Bash', {}, { hook_event_name: 'PostToolUse' }),
+      /"PreToolUse".*"PostToolUse"/,
+    ],
+    ['tool_input an array', hookInput('Bash', {}, { tool_input: ['ls'] }), /tool_input/],
+    ['a control character in the id', hookInput('Bash', {}, { tool_use_id: 'a\nb' }), /control/],
+    ['a huge tool_use_id', hookInput('Bash', {}, { tool_use_id: 'x'.repeat(201) }), /at most 200/],
+    ['cwd missing', { ...hookInput('Bash', {}), cwd: undefined }, /cwd/],
+  ])('refuses %s with a clear reason', (_name, value, message) => {
+    const r = parsePreToolUse(value);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.join('; ')).toMatch(message);
+  });
+});
+
+describe('fingerprintOf', () => {
+  const base = parsed(hookInput('Bash', { command: 'rm -rf build', description: 'clean' }));
+  it('is the same for the same session, tool and input, whatever the key order or tool_use_id', () => {
+    const again = parsed({
+      ...hookInput('Bash', { description: 'clean', command: 'rm -rf build' }),
+      tool_use_id: 'toolu_other',
+      transcript_path: '/elsewhere',
+    });
+    expect(fingerprintOf(again)).toBe(fingerprintOf(base));
+    expect(fingerprintOf(base)).toMatch(/^[0-9a-f]{64}$/);
+  });
+  it('differs for another session, tool or input', () => {
+    const fp = fingerprintOf(base);
+    expect(fingerprintOf({ ...base, session_id: 'other' })).not.toBe(fp);
+    expect(fingerprintOf({ ...base, tool_name: 'Other' })).not.toBe(fp);
+    expect(
+      fingerprintOf({ ...base, tool_input: { command: 'rm -rf build2', description: 'clean' } }),
+    ).not.toBe(fp);
+  });
+});
+
+describe('toHandoffInput', () => {
+  it('maps Bash to shell.exec with the command as the payload, never in the title or summary', () => {
+    const h = toHandoffInput(parsed(hookInput('Bash', { command: 'rm -rf /', description: 'Tidy up' })));
+    expect(h.action).toEqual({ type: 'shell.exec' });
+    expect(h.payload).toEqual({ kind: 'command', content: 'rm -rf /' });
+    expect(h.title).toBe('Bash: Tidy up');
+    expect(`${h.title} ${h.summary}`).not.toContain('rm -rf');
+    expect(deriveRisk(h)).toMatchObject({
+      level: 'critical',
+      reasons: expect.arrayContaining(['recursive_delete_root']),
+    });
+    expect(deriveRisk(toHandoffInput(parsed(hookInput('Bash', { command: 'ls' })))).level).toBe('low');
+  });
+
+  it('maps Write to file.write with a diff that adds the whole file, path relative to cwd', () => {
+    const h = toHandoffInput(
+      parsed(
+        hookInput('Write', {
+          file_path: '/home/me/proj/.github/workflows/ci.yml',
+          content: 'on: push\njobs: {}\n',
+        }),
+      ),
+    );
+    expect(h.action).toEqual({ type: 'file.write', target: '.github/workflows/ci.yml' });
+    expect(h.title).toBe('Write .github/workflows/ci.yml');
+    expect(h.payload?.kind).toBe('diff');
+    expect(h.payload?.content).toBe(
+      '--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n@@ -0,0 +1,2 @@ whole file\n+on: push\n+jobs: {}\n',
+    );
+    expect(parseUnifiedDiff(h.payload!.content)).toEqual([
+      { path: '.github/workflows/ci.yml', deleted: false, added: ['on: push', 'jobs: {}'] },
+    ]);
+    expect(deriveRisk(h).reasons).toContain('ci_workflow_change');
+    expect(h.summary).not.toContain('on: push');
+  });
+
+  it('keeps paths outside the project absolute, so system files are seen as such', () => {
+    const h = toHandoffInput(
+      parsed(hookInput('Write', { file_path: '/etc/sudoers', content: 'me ALL=(ALL) ALL\n' })),
+    );
+    expect(h.payload?.content.startsWith('--- /etc/sudoers\n+++ /etc/sudoers\n')).toBe(true);
+    expect(deriveRisk(h).reasons).toContain('sensitive_path_write');
+  });
+
+  it('maps Edit to a one-hunk diff with the unchanged lines as context', () => {
+    const h = toHandoffInput(
+      parsed(
+        hookInput('Edit', {
+          file_path: '/home/me/proj/src/app.ts',
+          old_string: 'const a = 1;\nconst b = 2;\nconst c = 3;',
+          new_string: 'const a = 1;\nconst b = 20;\nconst c = 3;',
+          replace_all: false,
+        }),
+      ),
+    );
+    expect(h.action).toEqual({ type: 'file.write', target: 'src/app.ts' });
+    expect(h.title).toBe('Edit src/app.ts');
+    expect(h.payload?.content).toBe(
+      [
+        '--- a/src/app.ts',
+        '+++ b/src/app.ts',
+        '@@ -1,3 +1,3 @@ edit 1 of 1',
+        ' const a = 1;',
+        '-const b = 2;',
+        '+const b = 20;',
+        ' const c = 3;',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('maps MultiEdit to one hunk per edit and says which replace every occurrence', () => {
+    const h = toHandoffInput(
+      parsed(
+        hookInput('MultiEdit', {
+          file_path: '/home/me/proj/README.md',
+          edits: [
+            { old_string: 'foo', new_string: 'bar', replace_all: true },
+            { old_string: 'x\n', new_string: '' },
+          ],
+        }),
+      ),
+    );
+    expect(h.title).toBe('Edit README.md (2 edits)');
+    const diff = h.payload!.content;
+    expect(diff).toContain('@@ -1,1 +1,1 @@ edit 1 of 2, every occurrence\n-foo\n+bar\n');
+    expect(diff).toContain('@@ -1,1 +1,0 @@ edit 2 of 2\n-x\n');
+    expect(deriveRisk(h).reasons).toEqual(['docs_or_tests_only']);
+  });
+
+  it('maps an MCP tool (and any other tool) to other, named, with its input as the payload', () => {
+    const h = toHandoffInput(
+      parsed(hookInput('mcp__github__create_issue', { repo: 'acme/web', title: 'Bug', body: 'It broke' })),
+    );
+    expect(h.action).toEqual({ type: 'other', target: 'mcp__github__create_issue' });
+    expect(h.title).toBe('MCP tool github: create_issue');
+    expect(h.payload?.kind).toBe('text');
+    expect(JSON.parse(h.payload!.content)).toEqual({ repo: 'acme/web', title: 'Bug', body: 'It broke' });
+    const web = toHandoffInput(parsed(hookInput('WebFetch', { url: 'https://example.com' })));
+    expect(web.action.type).toBe('other');
+    expect(web.title).toBe('Claude Code tool WebFetch');
+    // A file tool without its file_path cannot be a diff: it is "other" with its input.
+    expect(toHandoffInput(parsed(hookInput('Edit', { old_string: 'a' }))).action.type).toBe('other');
+  });
+
+  it('bounds the payload to 1 MiB and the title to 200 characters', () => {
+    const content = 'é'.repeat(700_000);
+    const h = toHandoffInput(parsed(hookInput('Write', { file_path: '/home/me/proj/big.txt', content })));
+    expect(Buffer.byteLength(h.payload!.content, 'utf8')).toBeLessThanOrEqual(1_048_576);
+    expect(h.payload!.content).toContain('[ony: cut here');
+    const long = toHandoffInput(parsed(hookInput('Bash', { command: 'ls', description: 'd'.repeat(500) })));
+    expect([...long.title].length).toBe(200);
+  });
+});
+
+describe('unifiedDiff', () => {
+  /** Reading a hunk back: context and removed lines are the old text, context and added the new. */
+  const sides = (diff: string) => {
+    const body = diff.split('\n').slice(3, -1);
+    return {
+      before: body.filter((l) => !l.startsWith('+')).map((l) => l.slice(1)),
+      after: body.filter((l) => !l.startsWith('-')).map((l) => l.slice(1)),
+    };
+  };
+  it('is a diff from the old string to the new one (property)', () => {
+    const line = fc.constantFrom('a', 'b', 'c', 'd', '');
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.array(line, { maxLength: 12 }), (before, after) => {
+        const diff = unifiedDiff('f.txt', {
+          edits: [{ oldString: before.join('\n'), newString: after.join('\n'), replaceAll: false }],
+        });
+        const got = sides(diff);
+        const norm = (ls: string[]) => {
+          const text = ls.join('\n');
+          const out = text === '' ? [] : text.split('\n');
+          if (out[out.length - 1] === '') out.pop();
+          return out;
+        };
+        expect(got.before).toEqual(norm(before));
+        expect(got.after).toEqual(norm(after));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('the answer', () => {
+  const outcome = (o: Partial<HandoffOutcome>): HandoffOutcome => ({
+    status: 'pending',
+    shortCode: 'K7MZQ2',
+    riskLevel: 'critical',
+    riskReasons: ['recursive_delete_root'],
+    decisionOption: null,
+    decisionLabel: null,
+    decisionChannel: null,
+    deciderName: null,
+    decisionComment: null,
+    ...o,
+  });
+
+  it('allows only an approval, naming the approver and the channel', () => {
+    const a = answerFor(
+      outcome({
+        status: 'approved',
+        decisionOption: 'approve',
+        decisionChannel: 'slack',
+        deciderName: 'Alice',
+        decisionComment: 'go\nahead',
+      }),
+      'deny',
+    );
+    expect(a.hookSpecificOutput).toEqual({
+      hookEventName: 'PreToolUse',
+      permissionDecision: 'allow',
+      permissionDecisionReason:
+        'Approved by Alice via slack: "go ahead" (ony K7MZQ2, risk critical: recursive_delete_root).',
+    });
+    const policy = answerFor(
+      outcome({ status: 'approved', decisionChannel: 'policy', riskLevel: 'low', riskReasons: [] }),
+      'deny',
+    );
+    expect(policy.hookSpecificOutput.permissionDecision).toBe('allow');
+    expect(policy.hookSpecificOutput.permissionDecisionReason).toBe(
+      "Allowed by the org's policy for risk low (ony K7MZQ2).",
+    );
+  });
+
+  it('denies a denial, an expiry and a withdrawal', () => {
+    const denied = answerFor(
+      outcome({ status: 'denied', decisionOption: 'deny', decisionChannel: 'web', deciderName: 'Bob' }),
+      'ask',
+    );
+    expect(denied.hookSpecificOutput.permissionDecision).toBe('deny');
+    expect(denied.hookSpecificOutput.permissionDecisionReason).toMatch(/^Denied by Bob via web \(ony K7MZQ2/);
+    expect(answerFor(outcome({ status: 'expired' }), 'ask').hookSpecificOutput.permissionDecision).toBe(
+      'deny',
+    );
+    expect(answerFor(outcome({ status: 'cancelled' }), 'ask').hookSpecificOutput.permissionDecision).toBe(
+      'deny',
+    );
+  });
+
+  it('answers "still pending" with the short code and "try again later", as deny or ask, never allow', () => {
+    const d = answerFor(outcome({}), 'deny').hookSpecificOutput;
+    expect(d.permissionDecision).toBe('deny');
+    expect(d.permissionDecisionReason).toContain('code K7MZQ2');
+    expect(d.permissionDecisionReason).toContain('Try the same action again later');
+    expect(answerFor(outcome({}), 'ask').hookSpecificOutput.permissionDecision).toBe('ask');
+  });
+
+  it('every answer is exactly the documented shape', () => {
+    for (const status of ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const) {
+      for (const onPending of ['deny', 'ask'] as const)
+        expect(isHookAnswer(answerFor(outcome({ status }), onPending))).toBe(true);
+    }
+    expect(isHookAnswer(failureAnswer('x'))).toBe(true);
+    expect(
+      isHookAnswer({
+        hookSpecificOutput: {
+          hookEventName: 'PreToolUse',
+          permissionDecision: 'yes',
+          permissionDecisionReason: '',
+        },
+      }),
+    ).toBe(false);
+    expect(isHookAnswer({ decision: 'block' })).toBe(false);
+    expect(failureAnswer('x\u001b[31m').hookSpecificOutput.permissionDecisionReason).not.toContain('\u001b');
+  });
+
+  it('boundUtf8 never splits a character', () => {
+    const cut = boundUtf8('€'.repeat(1000), 200);
+    expect(Buffer.byteLength(cut, 'utf8')).toBeLessThanOrEqual(200);
+    expect(cut).not.toContain('\uFFFD');
+  });
+});
