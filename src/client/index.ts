@@ -261,7 +261,10 @@ export interface OnyClient {
    * and returns the last view: check `status`, it may still be `pending`.
    */
   waitForDecision(id: string, options: WaitForDecisionOptions): Promise<Handoff>;
-  /** Withdraws a pending handoff; answers the view (already decided handoffs keep their status). */
+  /**
+   * Withdraws a pending handoff (no approver is asked any more) and answers its view; cancelling a
+   * cancelled one answers it again. A handoff already decided or expired is a 409 `OnyApiError`.
+   */
   cancelHandoff(id: string, options?: { readonly signal?: AbortSignal }): Promise<Handoff>;
 }
 
