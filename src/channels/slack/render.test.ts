@@ -156,9 +156,7 @@ describe('modal and claim', () => {
   it('the TOTP modal is a valid view carrying ids only, and its submission parses back', () => {
     const view = renderTotpModal({ handoffId: ID, option: 'approve', channelId: 'C1APPROVE' }, null);
     expect(blockErrors(view.blocks, '/view/blocks')).toEqual([]);
-    expect([...(view.title as { text: string }).text].length).toBeLessThanOrEqual(
-      SLACK_LIMITS.modalTitleChars,
-    );
+    expect([...view.title.text].length).toBeLessThanOrEqual(SLACK_LIMITS.modalTitleChars);
     expect(JSON.parse(view.private_metadata!)).toEqual({ h: ID, o: 'approve', c: 'C1APPROVE' });
     const parsed = parseInteraction({
       type: 'view_submission',

@@ -5,7 +5,7 @@
  * as `plain_text` or escaped mrkdwn, so it cannot mention @channel or forge a link; every string is
  * cut to Slack's documented limits so no message is refused for its size.
  */
-import type { ActionsBlock, Button, ContextBlock, KnownBlock, View } from '@slack/web-api';
+import type { ActionsBlock, Button, ContextBlock, KnownBlock, ModalView } from '@slack/web-api';
 import { isDenyOption } from '../../core/approval/decide.js';
 import type { DecisionNotice, OutboundMessage, TransmittedField } from '../channel.js';
 
@@ -184,7 +184,7 @@ export interface TotpContext {
   readonly channelId: string | null;
 }
 
-export function renderTotpModal(ctx: TotpContext, shortCode: string | null): View {
+export function renderTotpModal(ctx: TotpContext, shortCode: string | null): ModalView {
   return {
     type: 'modal',
     callback_id: TOTP_CALLBACK_ID,
