@@ -342,6 +342,25 @@ describe('SSO sign-in', () => {
     expect([await count('members'), await count('sessions')]).toEqual(after);
   });
 
+  it('two first sign-ins of one person at once create one member, and both are signed in', async () => {
+    op.accounts.set('sub-judy', { email: 'judy@acme.test', email_verified: true, groups: ['ony-approvers'] });
+    const before = await count('members');
+    const flows = await Promise.all([start(), start()]);
+    const backs = await Promise.all(flows.map((f) => op.signIn(f.location.toString(), 'sub-judy')));
+    const answers = await Promise.all(flows.map((f, i) => callback(backs[i]!, f.cookie)));
+    expect(answers.map((r) => r.statusCode)).toEqual([302, 302]);
+    const ids = await Promise.all(answers.map(async (r) => (await whoami(sessionOf(r))).member.id));
+    expect(ids[0]).toBe(ids[1]);
+    expect(await count('members')).toBe(before + 1);
+  });
+
+  it('logs no secret, code, token or subject', async () => {
+    const text = JSON.stringify(t.logs);
+    expect(text).toContain('sso sign-in refused');
+    for (const needle of [op.clientSecret, 'code=', 'eyJ', 'sub-alice', 'sub-bob', 'ony_ssof_'])
+      expect(text, needle).not.toContain(needle);
+  });
+
   it('refuses a provider error redirect (the person cancelled) with a clear error', async () => {
     const s = await start();
     const back = new URL(CALLBACK);

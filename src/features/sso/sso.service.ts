@@ -370,82 +370,91 @@ export function createSsoService(deps: SsoDeps) {
       };
 
       try {
-        return await withTenant(db, flow.orgId, async (tx) => {
-          const now = clock.now();
-          const link = await findLinkBySubject(tx, sso.issuer, sub);
-          const linked = link && (await findMember(tx, link.memberId));
-          const byEmailMember =
-            linked === undefined && email !== undefined ? await findMemberByEmail(tx, email) : undefined;
-          const byEmail =
-            byEmailMember &&
-            ({
-              ...byEmailMember,
-              linkedToOther: (await findLinkOfMember(tx, byEmailMember.id))?.issuer === sso.issuer,
-            } as const);
-          const invite =
-            linked === undefined && byEmail === undefined && email !== undefined
-              ? (await listOpenInvites(tx, now)).find((i) => i.email === email)
-              : undefined;
-          const plan = planSignIn(signIn, sso, linked, byEmail, invite);
-          if (plan.kind === 'refuse') throw refuse(plan.reason);
+        const attempt = () =>
+          withTenant(db, flow.orgId, async (tx) => {
+            const now = clock.now();
+            const link = await findLinkBySubject(tx, sso.issuer, sub);
+            const linked = link && (await findMember(tx, link.memberId));
+            const byEmailMember =
+              linked === undefined && email !== undefined ? await findMemberByEmail(tx, email) : undefined;
+            const byEmail =
+              byEmailMember &&
+              ({
+                ...byEmailMember,
+                linkedToOther: (await findLinkOfMember(tx, byEmailMember.id))?.issuer === sso.issuer,
+              } as const);
+            const invite =
+              linked === undefined && byEmail === undefined && email !== undefined
+                ? (await listOpenInvites(tx, now)).find((i) => i.email === email)
+                : undefined;
+            const plan = planSignIn(signIn, sso, linked, byEmail, invite);
+            if (plan.kind === 'refuse') throw refuse(plan.reason);
 
-          let memberId: string;
-          if (plan.kind === 'provision') {
-            const member = await insertMember(tx, {
-              email: plan.email,
-              name: plan.name,
-              role: plan.role,
-              passwordHash: null,
-            });
-            memberId = member.id;
-            await linkMember(tx, member.id, sso.issuer, sub, now);
-            if (plan.via === 'invite' && invite !== undefined) {
-              await markInvite(tx, invite.id, { acceptedAt: now });
-              await appendAudit(
-                tx,
-                auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member),
-                now,
-              );
-            } else {
-              await appendAudit(tx, auditEvents.memberProvisioned(systemActor, member, 'sso'), now);
-            }
-            await appendAudit(
-              tx,
-              auditEvents.memberSsoLinked({ type: 'member', id: member.id }, member, sso.issuer),
-              now,
-            );
-          } else {
-            memberId = plan.memberId;
-            if (plan.link) {
-              await linkMember(tx, memberId, sso.issuer, sub, now);
-              await appendAudit(
-                tx,
-                auditEvents.memberSsoLinked({ type: 'member', id: memberId }, { id: memberId }, sso.issuer),
-                now,
-              );
-            } else {
-              await touchLink(tx, memberId, now);
-            }
-            if (plan.roleChange !== undefined) {
-              const { from, to } = plan.roleChange;
-              // Groups never demote the last active admin: the org would be locked out of its settings.
-              if (from === 'admin' && (await countActiveAdmins(tx)) <= 1) {
-                log.warn(
-                  { member_id: memberId, from, to },
-                  'sso groups would demote the last admin; role kept',
-                );
-              } else {
-                await updateMember(tx, memberId, { role: to }, now);
+            let memberId: string;
+            if (plan.kind === 'provision') {
+              const member = await insertMember(tx, {
+                email: plan.email,
+                name: plan.name,
+                role: plan.role,
+                passwordHash: null,
+              });
+              memberId = member.id;
+              await linkMember(tx, member.id, sso.issuer, sub, now);
+              if (plan.via === 'invite' && invite !== undefined) {
+                await markInvite(tx, invite.id, { acceptedAt: now });
                 await appendAudit(
                   tx,
-                  auditEvents.memberRoleChanged(systemActor, { id: memberId }, from, to),
+                  auditEvents.inviteAccepted({ type: 'member', id: member.id }, invite, member),
                   now,
                 );
+              } else {
+                await appendAudit(tx, auditEvents.memberProvisioned(systemActor, member, 'sso'), now);
+              }
+              await appendAudit(
+                tx,
+                auditEvents.memberSsoLinked({ type: 'member', id: member.id }, member, sso.issuer),
+                now,
+              );
+            } else {
+              memberId = plan.memberId;
+              if (plan.link) {
+                await linkMember(tx, memberId, sso.issuer, sub, now);
+                await appendAudit(
+                  tx,
+                  auditEvents.memberSsoLinked({ type: 'member', id: memberId }, { id: memberId }, sso.issuer),
+                  now,
+                );
+              } else {
+                await touchLink(tx, memberId, now);
+              }
+              if (plan.roleChange !== undefined) {
+                const { from, to } = plan.roleChange;
+                // Groups never demote the last active admin: the org would be locked out of its settings.
+                if (from === 'admin' && (await countActiveAdmins(tx)) <= 1) {
+                  log.warn(
+                    { member_id: memberId, from, to },
+                    'sso groups would demote the last admin; role kept',
+                  );
+                } else {
+                  await updateMember(tx, memberId, { role: to }, now);
+                  await appendAudit(
+                    tx,
+                    auditEvents.memberRoleChanged(systemActor, { id: memberId }, from, to),
+                    now,
+                  );
+                }
               }
             }
-          }
-          return auth.createSession(tx, memberId, input.userAgent);
-        });
+            return auth.createSession(tx, memberId, input.userAgent);
+          });
+        try {
+          return await attempt();
+        } catch (err) {
+          // Two first sign-ins of one person at once: the loser hit the winner's new rows (unique
+          // violation, rolled back); once more, it finds and signs in the member the winner created.
+          if ((err as { code?: string }).code === '23505') return await attempt();
+          throw err;
+        }
       } catch (err) {
         if (err instanceof AppError && err.extra?.reason !== undefined)
           log.warn({ reason: err.extra.reason }, 'sso sign-in refused');
