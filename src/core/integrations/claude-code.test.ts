@@ -329,3 +329,28 @@ describe('the answer', () => {
     expect(cut).not.toContain('\uFFFD');
   });
 });
+
+describe('what reaches phones and chat', () => {
+  it('names the project folder, not its full path', () => {
+    const h = toHandoffInput(parsePreToolUseOk(hookInputFor('/home/alice/clients/acme-web')));
+    expect(h.summary).toContain(' in acme-web.');
+    expect(h.summary).not.toContain('/home/alice');
+  });
+});
+
+function hookInputFor(cwd: string) {
+  return {
+    session_id: 's',
+    cwd,
+    hook_event_name: 'PreToolUse',
+    tool_name: 'Bash',
+    tool_input: { command: 'ls' },
+    tool_use_id: 't',
+  };
+}
+
+function parsePreToolUseOk(v: unknown): PreToolUseInput {
+  const r = parsePreToolUse(v);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}

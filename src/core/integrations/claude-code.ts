@@ -191,7 +191,9 @@ const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit']);
  */
 export function toHandoffInput(input: PreToolUseInput): RiskInput {
   const { tool_name: tool, tool_input: ti, cwd } = input;
-  const where = cwd !== '' ? ` in ${oneLine(cwd, 300)}` : '';
+  // The project's folder name only: the summary reaches phones and chat, the full path need not.
+  const project = cwd.replace(/\/+$/, '').split('/').pop() ?? '';
+  const where = project !== '' ? ` in ${oneLine(project, 100)}` : '';
   const cap = (text: string) => oneLine(text, HOOK_LIMITS.titleMaxChars);
 
   if (tool === 'Bash') {
