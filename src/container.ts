@@ -142,6 +142,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     config,
     auth,
+    notices: mailNotices,
     oidc: createOidcClient({ clock }),
     logger,
   });

@@ -231,6 +231,12 @@ describe('SSO sign-in', () => {
     const me = await whoami(sessionOf(res));
     expect(me.member).toMatchObject({ email: 'alice@acme.test', role: 'member' });
     expect(await count('members')).toBe(members + 1);
+    // A sign-in like a password one: the device is recorded for new-device notices (docs/mail.md).
+    const devices = await sql<{ n: number }>`
+      select count(*)::int as n from sign_in_devices where member_id = ${me.member.id}`.execute(
+      t.database.db,
+    );
+    expect(devices.rows[0]!.n).toBe(1);
     const audit = await auditActions();
     const provisioned = audit.find((a) => a.action === 'member.provisioned')!;
     expect(provisioned.actor_type).toBe('system');

@@ -163,7 +163,12 @@ export function ssoRoutes(app: AppInstance, deps: { sso: SsoService; cookieSecur
       const cookie = req.cookies[SSO_FLOW_COOKIE];
       // The flow cookie is single-use whatever happens next.
       void reply.clearCookie(SSO_FLOW_COOKIE, { path: '/v1/auth/sso' });
-      const session = await sso.callback({ query, cookie, userAgent: req.headers['user-agent'] ?? null });
+      const session = await sso.callback({
+        query,
+        cookie,
+        userAgent: req.headers['user-agent'] ?? null,
+        ip: req.ip,
+      });
       setSessionCookie(reply, session, cookieSecure);
       return reply.redirect('/', 302);
     },

@@ -28,6 +28,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import type { AuthService, NewSession } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
+import type { MailNotices } from '../mail/mail.notices.js';
 import {
   countActiveAdmins,
   findMember,
@@ -64,6 +65,8 @@ export interface SsoDeps {
   readonly clock: Clock;
   readonly config: Pick<Config, 'publicUrl' | 'sso'>;
   readonly auth: Pick<AuthService, 'createSession'>;
+  /** Role changes from groups are mailed like an admin's (docs/mail.md). */
+  readonly notices: Pick<MailNotices, 'roleChanged'>;
   readonly oidc: OidcClient;
   readonly logger: Logger;
 }
@@ -127,7 +130,7 @@ const refuse = (reason: SsoRefusal): AppError =>
 const flowKey = (cookie: string) => `sso:flow:${sha256Hex(cookie)}`;
 
 export function createSsoService(deps: SsoDeps) {
-  const { db, store, keyring, clock, config, auth, oidc, logger } = deps;
+  const { db, store, keyring, clock, config, auth, notices, oidc, logger } = deps;
   const redirectUri = `${config.publicUrl}/v1/auth/sso/callback`;
   const allowHttpHosts = config.sso.allowHttpIssuers;
 
@@ -321,6 +324,7 @@ export function createSsoService(deps: SsoDeps) {
       query: string;
       cookie: string | undefined;
       userAgent: string | null;
+      ip: string;
     }): Promise<NewSession> {
       const params = new URLSearchParams(input.query);
       const raw = input.cookie?.startsWith(SSO_FLOW_PREFIX) ? await store.take(flowKey(input.cookie)) : null;
@@ -442,10 +446,13 @@ export function createSsoService(deps: SsoDeps) {
                     auditEvents.memberRoleChanged(systemActor, { id: memberId }, from, to),
                     now,
                   );
+                  const changed = await findMember(tx, memberId);
+                  if (changed !== undefined) await notices.roleChanged(tx, changed, from, to, now);
                 }
               }
             }
-            return auth.createSession(tx, memberId, input.userAgent);
+            // With the ip, like a password sign-in: a new device is recorded and mailed (docs/mail.md).
+            return auth.createSession(tx, memberId, input.userAgent, input.ip);
           });
         try {
           return await attempt();
