@@ -207,6 +207,14 @@ describe('mail through a real SMTP peer', () => {
     expect((await as(t, m, 'POST', '/v1/me/email', { email: 'other@mail.test' })).statusCode).toBe(409);
     expect((await as(t, m, 'POST', '/v1/me/email', { email: 'old.addr@mail.test' })).statusCode).toBe(409);
     expect((await as(t, m, 'POST', '/v1/me/email', { email: 'not an address' })).statusCode).toBe(400);
+    const tokensOf = async () =>
+      (
+        await sql<{
+          n: number;
+        }>`select count(*)::int as n from mail_tokens where member_id = ${m.memberId}`.execute(t.database.db)
+      ).rows[0]!.n;
+    expect(await tokensOf()).toBe(0); // refused requests create nothing
+    expect(await deliveries('email_change')).toEqual([]);
     const asked = await as(t, m, 'POST', '/v1/me/email', { email: 'New.Addr@mail.test' });
     expect(asked.statusCode).toBe(202);
     expect(asked.json()).toMatchObject({ sent_to: 'n•••@mail.test' });
