@@ -23,7 +23,7 @@ Environment:
   ONY_URL     the ony server (default ${DEFAULT_URL})
   ONY_TOKEN   a device token (ony_dev_…), required
 
-Claude Code: claude mcp add ony --env ONY_URL=https://ony.example.com --env ONY_TOKEN=ony_dev_… -- ony mcp
+Claude Code: claude mcp add -e ONY_URL=https://ony.example.com -e ONY_TOKEN=ony_dev_… ony -- ony mcp
 See docs/integrations.md for other clients and for the Streamable HTTP endpoint (/mcp).
 `;
 
