@@ -308,7 +308,9 @@ export class FakeTelegram {
    * what our server said), else queued for getUpdates (answering undefined).
    */
   async deliver(partial: Record<string, unknown>): Promise<WebhookDelivery | undefined> {
-    const update = { update_id: this.nextUpdateId++, ...partial };
+    // A full update (with its update_id) is delivered again as it is: Telegram's redelivery.
+    const update =
+      typeof partial.update_id === 'number' ? partial : { update_id: this.nextUpdateId++, ...partial };
     if (this.webhook === null) {
       this.queue.push(update);
       for (const wake of this.waiters) wake();

@@ -18,7 +18,8 @@ export async function telegramWebhookRoutes(
   opts: { bot: Pick<TelegramBot, 'handleUpdate' | 'webhookSecret'> },
 ): Promise<void> {
   const { bot } = opts;
-  app.removeContentTypeParser('application/json');
+  // JSON only (what Telegram sends), kept as text until the handler parses it.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: UPDATE_BODY_LIMIT },
