@@ -3,12 +3,15 @@
  * it (a new process per tool call, the hook input on stdin) for a policy-allowed `ls`, against a
  * server listening on loopback in this process, side by side with a bare `node -e 0` in the same run.
  * The hook must stay a thin client (no server, database driver or config loaded): target ratio ≤ 2.5.
+ * A third column is the floor of any hook over HTTP: a bare `node -e` that makes one GET /healthz
+ * (on a loaded machine the cross-process round trip dominates, whatever the client does).
  * Medians over alternating rounds, after the server answered 60 in-process hook calls (steady state). The database is the one the test helpers pick (PGlite, or Postgres
  * with DATABASE_URL).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { as, createOrgWithAdmin, startTestServer } from '../test/helpers/app.js';
@@ -90,27 +93,39 @@ export async function run(): Promise<void> {
       });
       if (r.statusCode !== 200) throw new Error(`warm-up: ${r.statusCode} ${r.body}`);
     }
+    // The floor of any hook over HTTP: a bare Node process that makes one request (GET /healthz).
+    const floorScript = `const r = require('node:http').request(${JSON.stringify(`${url}/healthz`)}, { agent: false }, (res) => res.resume()); r.end();`;
     const hook: number[] = [];
     const bare: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < WARMUP + ROUNDS; i++) {
       const h = await timed([mainJs, 'hook', 'claude-code'], input(), env);
       const answer = JSON.parse(h.stdout) as { hookSpecificOutput: { permissionDecision: string } };
       if (answer.hookSpecificOutput.permissionDecision !== 'allow')
         throw new Error(`not allowed: ${h.stdout}`);
       const b = await timed(['-e', '0'], '', env);
+      const f = await timed(['-e', floorScript], '', env);
       if (i >= WARMUP) {
         hook.push(h.ms);
         bare.push(b.ms);
+        floor.push(f.ms);
       }
     }
     const mh = median(hook);
     const mb = median(bare);
+    const mf = median(floor);
     console.log(
       `database: ${t.database.kind}, server warmed by ${SERVER_WARMUP} calls, ${ROUNDS} rounds (after ${WARMUP} warm-up), medians:`,
     );
     console.log(`  node dist/main.js hook claude-code (policy-allowed ls, end to end): ${mh.toFixed(1)} ms`);
     console.log(`  node -e 0:                                                        ${mb.toFixed(1)} ms`);
-    console.log(`  ratio: ${(mh / mb).toFixed(2)} (target ≤ 2.5)`);
+    console.log(`  node -e '<one GET /healthz>' (any HTTP hook's floor):              ${mf.toFixed(1)} ms`);
+    console.log(`  ratio: ${(mh / mb).toFixed(2)} (target ≤ 2.5); floor ratio ${(mf / mb).toFixed(2)}`);
+    console.log(
+      `  load average during the run: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await t.close();
   }

@@ -2,53 +2,56 @@
  * The look-ups the Claude Code hook adds to handoffs: the handoff a tool call created (by its
  * tool_use_id), the live handoff a retried call joins (by its fingerprint), and using a decision once.
  */
+import { sql } from 'kysely';
 import type { TenantTx } from '../../db/client.js';
-import { findByIdempotencyKey, findHandoff, type Handoff } from '../handoffs/handoffs.repository.js';
+import { findHandoff, type Handoff } from '../handoffs/handoffs.repository.js';
 
 /**
- * The handoff this tool call already has: the one it created (its tool_use_id was the
- * Idempotency-Key), or the one whose decision it used after joining it.
+ * In one look-up, the handoff a tool call already has, else the one it may join:
+ *  - `own`: the one it created (its tool_use_id was the Idempotency-Key), or the one whose decision it
+ *    used after joining it;
+ *  - `live`: the newest handoff of this device for the same action (fingerprint) that a retry may
+ *    join: still pending, or decided and not yet used by a tool call, before its deadline.
  */
-export async function findByToolUse(
+export async function findForToolCall(
   tx: TenantTx,
   deviceId: string,
   toolUseId: string,
   fingerprint: string,
-): Promise<Handoff | undefined> {
-  const created = await findByIdempotencyKey(tx, deviceId, toolUseId);
-  if (created !== undefined) return created.fingerprint !== null ? created : undefined;
-  const row = await tx.db
-    .selectFrom('handoffs')
-    .select('id')
-    .where('device_id', '=', deviceId)
-    .where('fingerprint', '=', fingerprint)
-    .where('consumed_by', '=', toolUseId)
-    .executeTakeFirst();
-  return row && findHandoff(tx, row.id);
-}
-
-/**
- * The newest handoff of this device for the same action that a retry may join: still pending, or
- * decided and not yet used by a tool call, before its deadline.
- */
-export async function findLive(
-  tx: TenantTx,
-  deviceId: string,
-  fingerprint: string,
   now: Date,
-): Promise<Handoff | undefined> {
+): Promise<{ own: Handoff } | { live: Handoff } | undefined> {
   const row = await tx.db
     .selectFrom('handoffs')
-    .select('id')
+    .select(['id', 'idempotency_key', 'consumed_by'])
     .where('device_id', '=', deviceId)
-    .where('fingerprint', '=', fingerprint)
-    .where('status', 'in', ['pending', 'approved', 'denied'])
-    .where('consumed_at', 'is', null)
-    .where('expires_at', '>', now)
+    .where((eb) =>
+      eb.or([
+        eb('idempotency_key', '=', toolUseId),
+        eb.and([
+          eb('fingerprint', '=', fingerprint),
+          eb.or([
+            eb('consumed_by', '=', toolUseId),
+            eb.and([
+              eb('consumed_at', 'is', null),
+              eb('status', 'in', ['pending', 'approved', 'denied']),
+              eb('expires_at', '>', now),
+            ]),
+          ]),
+        ]),
+      ]),
+    )
+    // Its own handoff first, then the newest it may join.
+    .orderBy(
+      sql`(idempotency_key is not distinct from ${toolUseId} or consumed_by is not distinct from ${toolUseId})`,
+      'desc',
+    )
     .orderBy('created_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row && findHandoff(tx, row.id);
+  if (row === undefined) return undefined;
+  const h = await findHandoff(tx, row.id);
+  if (h === undefined) return undefined;
+  return row.idempotency_key === toolUseId || row.consumed_by === toolUseId ? { own: h } : { live: h };
 }
 
 /**

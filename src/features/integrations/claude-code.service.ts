@@ -27,7 +27,7 @@ import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Handoff } from '../handoffs/handoffs.repository.js';
 import type { HandoffsService } from '../handoffs/handoffs.service.js';
-import { consumeDecision, findByToolUse, findLive, memberName } from './claude-code.repository.js';
+import { consumeDecision, findForToolCall, memberName } from './claude-code.repository.js';
 
 export interface ClaudeCodeDeps {
   readonly db: Kysely<DB>;
@@ -105,21 +105,17 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
       const fingerprint = fingerprintOf(input);
       const toolUseId = input.tool_use_id;
       for (let round = 0; round < MAX_ROUNDS; round++) {
-        const found = await withTenant(db, p.orgId, async (tx) => {
-          const own = await findByToolUse(tx, p.deviceId, toolUseId, fingerprint);
-          return {
-            own,
-            live: own === undefined ? await findLive(tx, p.deviceId, fingerprint, clock.now()) : undefined,
-          };
-        });
+        const found = await withTenant(db, p.orgId, (tx) =>
+          findForToolCall(tx, p.deviceId, toolUseId, fingerprint, clock.now()),
+        );
         let h: Handoff;
         let own = true;
-        if (found.own !== undefined) h = found.own;
-        else if (found.live !== undefined) {
+        if (found === undefined) {
+          h = (await handoffs.create(p, toHandoffInput(input), toolUseId, { fingerprint })).handoff;
+        } else if ('own' in found) h = found.own;
+        else {
           h = found.live;
           own = false;
-        } else {
-          h = (await handoffs.create(p, toHandoffInput(input), toolUseId, { fingerprint })).handoff;
         }
         if (h.fingerprint !== fingerprint) {
           throw new AppError('unprocessable', 'this tool_use_id was already used for another tool call');
