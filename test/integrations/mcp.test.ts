@@ -222,6 +222,24 @@ describe.each<Transport>(['stdio', 'http'])('MCP over %s', (kind) => {
     expect(denied.text).toMatch(/^DENIED by mia via web: not today .*Do not proceed\.$/);
   });
 
+  it('a call the client cancels while it waits ends cleanly; the connection keeps serving', async () => {
+    const controller = new AbortController();
+    const waiting = client.callTool(
+      {
+        name: 'request_approval',
+        arguments: { action_type: 'deploy', title: `cancelled wait (${kind})`, wait_s: 30 },
+      },
+      undefined,
+      { signal: controller.signal },
+    );
+    const id = await pendingByTitle(`cancelled wait (${kind})`);
+    controller.abort(new Error('user pressed Esc'));
+    await expect(waiting).rejects.toThrow(/user pressed Esc|abort/i);
+    // The handoff is untouched (still pending for the approvers) and the server answers the next call.
+    const again = await call(client, 'get_approval', { id });
+    expect(again.result).toMatchObject({ id, status: 'pending' });
+  });
+
   it('bad input is a tool error and creates nothing', async () => {
     const before = await handoffCount();
     for (const [args, message] of [

@@ -201,6 +201,8 @@ async function waitFor(
   const token = extra._meta?.progressToken;
   let h = first;
   while (h.status === 'pending') {
+    // The client cancelled the call or went away: stop waiting (its answer has nowhere to go).
+    extra.signal.throwIfAborted();
     const left = Math.ceil((deadline - Date.now()) / 1000);
     if (left <= 0) break;
     if (token !== undefined) {
