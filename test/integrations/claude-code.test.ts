@@ -138,8 +138,11 @@ describe('http hook: POST /v1/integrations/claude-code/pre-tool-use', () => {
       }),
     );
     expect(edit.permissionDecision).toBe('allow');
+    // An MCP tool's effect is its server's own: a human decides (risk mcp_tool, medium).
     const mcp = await answerOf(hookInput('mcp__memory__create_entities', { entities: [{ name: 'x' }] }));
-    expect(mcp.permissionDecision).toBe('allow');
+    expect(mcp.permissionDecision).toBe('deny');
+    expect(mcp.permissionDecisionReason).toMatch(/^Waiting for a human to approve/);
+    expect(mcp.permissionDecisionReason).toContain('mcp_tool');
     const rows = await sql<{
       action_type: string;
       title: string;

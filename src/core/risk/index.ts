@@ -208,6 +208,8 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): { findings: Findings
       out.add('iam_change', target ?? 'iam.change');
       break;
     case 'other':
+      // An agent's MCP tool can do anything its server can: a human decides unless the org lowers it.
+      if (target !== undefined && /^mcp__[^_]/.test(target)) out.add('mcp_tool', target);
       break;
   }
 

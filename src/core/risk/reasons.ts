@@ -64,6 +64,7 @@ export const REASON_CODES = [
   'docs_or_tests_only',
   // nothing to analyse
   'unverifiable_action',
+  'mcp_tool',
   // org policy
   'policy_raise',
 ] as const;
@@ -336,6 +337,12 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation:
       'A command, query or migration was announced without its content, so it could not be checked.',
     phrase: 'content not provided',
+  },
+  mcp_tool: {
+    level: 'medium',
+    explanation:
+      "A tool of an MCP server (target mcp__<server>__<tool>): its effect is the server's own, so it could not be checked.",
+    phrase: 'MCP tool',
   },
   policy_raise: {
     level: 'low',
