@@ -94,6 +94,8 @@ export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+  /** The bot's @username (without @), for `https://t.me/<bot>?start=<code>` link-code deep links. */
+  readonly botUsername: string | undefined;
   }
 }
 
@@ -212,7 +214,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   let slack: SlackConfig | undefined;
   const slackToken = str('ONY_SLACK_BOT_TOKEN');
   if (slackToken !== undefined) {
+    const botUsername = str('ONY_TELEGRAM_BOT_USERNAME')?.replace(/^@/, '');
+    if (botUsername !== undefined && !/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(botUsername))
+      problems.push("ONY_TELEGRAM_BOT_USERNAME must be the bot's @username, like @acme_ony_bot");
     if (!/^xoxb-[A-Za-z0-9-]{8,200}$/.test(slackToken))
+      botUsername,
       problems.push(
         'ONY_SLACK_BOT_TOKEN must be the bot token of your Slack app, xoxb-… (OAuth & Permissions)',
       );

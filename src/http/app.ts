@@ -200,7 +200,11 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     publicUrl: config.publicUrl,
     logger: deps.logger,
   });
-  channelsRoutes(app, { channels: deps.channelLinks, auth: deps.auth });
+  channelsRoutes(app, {
+    channels: deps.channelLinks,
+    auth: deps.auth,
+    telegramBotUsername: config.telegram?.botUsername,
+  });
   // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
   if (deps.telegramBot !== undefined && config.telegram?.mode === 'webhook')
     await app.register(telegramWebhookRoutes, { bot: deps.telegramBot });

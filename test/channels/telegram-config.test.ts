@@ -15,6 +15,16 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('ONY_TELEGRAM_* configuration', () => {
+  it('takes the bot username (with or without @) for deep links, and refuses junk', () => {
+    expect(
+      load({ ONY_TELEGRAM_BOT_TOKEN: TOKEN, ONY_TELEGRAM_BOT_USERNAME: '@acme_ony_bot' }).telegram
+        ?.botUsername,
+    ).toBe('acme_ony_bot');
+    expect(problemsOf({ ONY_TELEGRAM_BOT_TOKEN: TOKEN, ONY_TELEGRAM_BOT_USERNAME: 'a b<script>' })).toEqual([
+      "ONY_TELEGRAM_BOT_USERNAME must be the bot's @username, like @acme_ony_bot",
+    ]);
+  });
+
   it('is off without a bot token', () => {
     expect(load({}).telegram).toBeUndefined();
   });
@@ -27,6 +37,7 @@ describe('ONY_TELEGRAM_* configuration', () => {
       apiRoot: 'https://api.telegram.org',
       mode: 'webhook',
       webhookSecret: undefined,
+      botUsername: undefined,
     });
     expect(load({ ONY_TELEGRAM_BOT_TOKEN: TOKEN }).telegram?.mode).toBe('polling');
     expect(

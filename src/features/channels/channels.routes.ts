@@ -37,7 +37,11 @@ const page = (title: string, body: string) =>
 
 export function channelsRoutes(
   app: AppInstance,
-  deps: { channels: ChannelsService; auth: Pick<AuthService, 'resolveSession'> },
+  deps: {
+    channels: ChannelsService;
+    auth: Pick<AuthService, 'resolveSession'>;
+    telegramBotUsername: string | undefined;
+  },
 ) {
   const { channels, auth } = deps;
   const tags = ['channel links'];
@@ -64,7 +68,13 @@ export function channelsRoutes(
         summary: 'A one-time code (15 minutes) to link a chat identity: send `/start <code>` to the bot',
         body: Type.Object({ channel: ChannelName }, { additionalProperties: false }),
         response: {
-          201: Type.Object({ channel: ChannelName, code: Type.String(), expires_at: DateTime }),
+          201: Type.Object({
+            channel: ChannelName,
+            code: Type.String(),
+            expires_at: DateTime,
+            /** Telegram, when the bot's username is configured: opens the bot with `/start <code>`. */
+            deep_link: Type.Union([Type.String(), Type.Null()]),
+          }),
           ...problemResponses,
         },
       },
@@ -72,7 +82,14 @@ export function channelsRoutes(
     async (req, reply) => {
       const c = await channels.createLinkCode(memberOf(req), req.body.channel);
       reply.code(201);
-      return { channel: c.channel, code: c.code, expires_at: c.expiresAt.toISOString() };
+      const bot = deps.telegramBotUsername;
+      return {
+        channel: c.channel,
+        code: c.code,
+        expires_at: c.expiresAt.toISOString(),
+        deep_link:
+          c.channel === 'telegram' && bot !== undefined ? `https://t.me/${bot}?start=${c.code}` : null,
+      };
     },
   );
 
