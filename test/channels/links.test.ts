@@ -47,6 +47,8 @@ const statusOf = async (id: string) =>
 async function linkCode(actor: Actor, channel = 'telegram'): Promise<string> {
   const res = await as(t, actor, 'POST', '/v1/me/channel-links/codes', { channel });
   expect(res.statusCode).toBe(201);
+  // No bot username is configured here, so no t.me deep link.
+  expect(res.json()).toMatchObject({ channel, deep_link: null });
   return res.json<{ code: string }>().code;
 }
 
