@@ -17,6 +17,7 @@ import { slackInteractionsFor, slackSocketModeFor } from './channels/slack/index
 import { createTelegramBot } from './channels/telegram/bot.js';
 import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
+import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
 import { createClaudeCodeService } from './features/integrations/claude-code.service.js';
@@ -159,6 +160,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config: { publicUrl: config.publicUrl },
   });
   const channelActions = channelLinks.actions;
+  const channelsAdmin = createChannelsAdminService({
+    db,
+    channels,
+    store,
+    clock,
+    logger,
+    config: { publicUrl: config.publicUrl },
+  });
   // Telegram's inbound side (webhook route or long polling); its adapter is in `channels`.
   const telegramBot =
     config.telegram !== undefined
@@ -241,6 +250,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     escalation,
     channels,
     channelLinks,
+    channelsAdmin,
     channelActions,
     telegramBot,
     slackInteractions,

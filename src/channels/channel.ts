@@ -74,7 +74,15 @@ export interface ChannelHealth {
 export interface ChannelAdapter {
   readonly name: string;
   readonly transmits: readonly TransmittedField[];
-  send(message: OutboundMessage, recipients: readonly Recipient[]): Promise<SendResult>;
+  /**
+   * `directOnly`: reach only the recipients themselves, never a shared place such as a Slack channel
+   * (the admin's "send test" of a channel).
+   */
+  send(
+    message: OutboundMessage,
+    recipients: readonly Recipient[],
+    options?: { readonly directOnly?: boolean },
+  ): Promise<SendResult>;
   /** Rewrites a sent message to show the outcome (buttons removed). */
   update(ref: string, notice: DecisionNotice): Promise<void>;
   health(): Promise<ChannelHealth>;

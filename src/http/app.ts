@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
 import { channelsRoutes } from '../features/channels/channels.routes.js';
+import { channelsAdminRoutes } from '../features/channels/channels-admin.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
@@ -52,6 +53,7 @@ export type AppDeps = Pick<
   | 'claudeCode'
   | 'channels'
   | 'channelLinks'
+  | 'channelsAdmin'
   | 'channelActions'
   | 'telegramBot'
   | 'slackInteractions'
@@ -192,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
+  channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
   mcpRoutes(app, {

@@ -34,11 +34,12 @@ export function createSlackChannel({ api, channel, dm, logger }: SlackChannelOpt
     name: 'slack',
     transmits: SLACK_TRANSMITS,
 
-    async send(message, recipients) {
+    async send(message, recipients, options) {
       const rendered = renderRequest(message);
       const targets: { memberId: string | null; to: string }[] = [];
-      if (channel !== undefined) targets.push({ memberId: null, to: channel });
-      if (dm) {
+      const directOnly = options?.directOnly === true;
+      if (channel !== undefined && !directOnly) targets.push({ memberId: null, to: channel });
+      if (dm || directOnly) {
         for (const r of recipients) {
           const user = r.address !== null ? userIdOf(r.address) : undefined;
           if (user !== undefined) targets.push({ memberId: r.memberId, to: user });

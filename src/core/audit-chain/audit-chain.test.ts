@@ -264,6 +264,7 @@ describe('event builders', () => {
       ),
       auditEvents.handoffExpired({ id: 'h', ...junk }),
       auditEvents.handoffCancelled(actor, { id: 'h', ...junk }),
+      auditEvents.channelTested(actor, 'slack', 'sent'),
     ];
     expect(new Set(events.map((e) => e.action))).toEqual(new Set(AUDIT_ACTIONS));
     for (const e of events) {

@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'device.created',
   'device.renamed',
   'device.revoked',
+  'channel.tested',
   'policy.updated',
   'handoff.created',
   'handoff.escalated',
@@ -173,6 +174,10 @@ export const auditEvents = {
 
   deviceRevoked: (actor: Actor, device: { readonly id: string }) =>
     event(actor, 'device.revoked', 'device', device.id),
+
+  /** An admin sent a channel's test message to themselves (docs: the dashboard's Channels page). */
+  channelTested: (actor: Actor, channel: string, outcome: 'sent' | 'failed') =>
+    event(actor, 'channel.tested', 'channel', channel.slice(0, 32), { outcome }),
 
   policyUpdated: (actor: Actor, orgId: string, changed: readonly ('risk_policy' | 'escalation_policy')[]) =>
     event(actor, 'policy.updated', 'org', orgId, { fields: [...changed] }),
