@@ -21,6 +21,7 @@ import { createChannelsAdminService } from './features/channels/channels-admin.s
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
 import { createClaudeCodeService } from './features/integrations/claude-code.service.js';
+import { createExportService, EXPORT_JOBS } from './features/export/export.service.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
@@ -194,6 +195,21 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config: { publicUrl: config.publicUrl, callbacks },
   });
 
+  // Exports (docs/export.md): zips built at download time; on PGlite spooled to a temp file first.
+  const dataExports = createExportService({
+    db,
+    jobs,
+    keyring,
+    clock,
+    logger,
+    audit,
+    config: {
+      publicUrl: config.publicUrl,
+      channels: Object.keys(channels),
+      spool: database.kind === 'pglite',
+    },
+  });
+
   const asIds = (data: Record<string, unknown>) => {
     const orgId = data.org_id;
     const handoffId = data.handoff_id;
@@ -223,6 +239,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     });
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
+    await jobs.work(EXPORT_JOBS.prepare, (data) => dataExports.prepareJob(data));
     await telegramBot?.start();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
     slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
@@ -250,6 +267,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     escalation,
     channels,
     channelLinks,
+    dataExports,
     channelsAdmin,
     channelActions,
     telegramBot,

@@ -1,5 +1,8 @@
 /** `ony audit verify|export|checkpoint`: the chain from the operator's shell. */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isUuid } from '../db/client.js';
 import type { Container } from '../container.js';
@@ -37,12 +40,21 @@ async function withContainer<T>(io: CliIo, fn: (c: Container) => Promise<T>) {
 }
 
 const verifyUsage = `usage: ony audit verify --org ORG_ID
-       ony audit verify --file chain.jsonl [--pubkey VERIFIER_KEY]
+       ony audit verify --file chain.jsonl|export.zip|export-dir [--pubkey VERIFIER_KEY]
 
 Verifies an org's audit chain: every entry's hash, the links, gap-free seq, the chain head, and
-each signed checkpoint. With --file it verifies an export offline, without a database; --pubkey
-(the verifier_key of /.well-known/ony-audit-key) also checks the checkpoints' signatures.
+each signed checkpoint. With --file it verifies an export offline, without a database: the JSON
+lines of \`ony audit export\`, an org export zip (its audit.jsonl, read from the zip), or the folder
+it was extracted to. --pubkey (the verifier_key of /.well-known/ony-audit-key) also checks the
+checkpoints' signatures; the audit-verifier-key.txt inside an export is only a copy to compare.
 Prints a JSON report; exits 0 when the chain is intact, 1 when it is not (naming the first bad seq).`;
+
+/** The chain's JSON lines from a file, from an export zip's audit.jsonl, or from an extracted export. */
+async function openChainFile(path: string): Promise<Readable> {
+  if ((await stat(path)).isDirectory()) return createReadStream(join(path, 'audit.jsonl'));
+  const { isZipFile, openZipEntry } = await import('../features/export/zip-read.js');
+  return (await isZipFile(path)) ? openZipEntry(path, 'audit.jsonl') : createReadStream(path);
+}
 
 export const auditVerify: Command = {
   usage: verifyUsage,
@@ -61,7 +73,7 @@ export const auditVerify: Command = {
     if (typeof v.file === 'string') {
       const { verifyExport } = await import('../features/audit/offline-verify.js');
       try {
-        const stream = v.file === '-' ? io.stdin : createReadStream(v.file);
+        const stream = v.file === '-' ? io.stdin : await openChainFile(v.file);
         const { reportView } = await import('../features/audit/audit.routes.js');
         const report = await verifyExport(stream, typeof v.pubkey === 'string' ? v.pubkey : undefined);
         return print({

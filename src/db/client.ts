@@ -60,9 +60,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
  * protocol message, so scoping a transaction costs no extra round trip over a plain one. `setup`
  * holds only literals this module built from validated values (no user text).
  */
-async function inTransaction<T>(db: Kysely<DB>, setup: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  db: Kysely<DB>,
+  setup: string,
+  fn: (tx: Tx) => Promise<T>,
+  begin = 'begin',
+): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql.raw(`begin; ${setup}`).execute(conn);
+    await sql.raw(`${begin}; ${setup}`).execute(conn);
     let result: T;
     try {
       result = await fn(conn);
@@ -87,6 +92,25 @@ export async function withTenant<T>(
   if (!isUuid(orgId)) throw new Error('withTenant: org id must be a uuid');
   const setup = `select set_config('ony.org_id', '${orgId.toLowerCase()}', true), set_config('role', '${APP_ROLE}', true)`;
   return inTransaction(db, setup, (conn) => fn({ orgId, db: conn }));
+}
+
+/**
+ * Like withTenant, but one read-only REPEATABLE READ snapshot: every query sees the database as it
+ * was at the first one (exports read many pages that must agree with each other).
+ */
+export async function withTenantSnapshot<T>(
+  db: Kysely<DB>,
+  orgId: string,
+  fn: (tx: TenantTx) => Promise<T>,
+): Promise<T> {
+  if (!isUuid(orgId)) throw new Error('withTenantSnapshot: org id must be a uuid');
+  const setup = `select set_config('ony.org_id', '${orgId.toLowerCase()}', true), set_config('role', '${APP_ROLE}', true)`;
+  return inTransaction(
+    db,
+    setup,
+    (conn) => fn({ orgId, db: conn }),
+    'begin isolation level repeatable read, read only',
+  );
 }
 
 /** The app role with no org: tenant tables answer nothing; only the definer look-ups work. */

@@ -289,7 +289,25 @@ export interface SignInDevicesTable {
   last_seen_at: Timestamp;
 }
 
+/** Exports (migration 0011): state only; the zip is produced at download time. */
+export interface ExportsTable {
+  org_id: string;
+  id: string;
+  scope: 'org' | 'member';
+  requested_by: string;
+  status: 'queued' | 'ready' | 'downloading' | 'downloaded' | 'failed' | 'expired';
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  ready_at: Timestamp | null;
+  counts: ColumnType<unknown, string | null | undefined, string | null>;
+  link_token_hash: Buffer | null;
+  link_expires_at: Timestamp | null;
+  downloaded_at: Timestamp | null;
+  failure: 'prepare_failed' | 'stream_failed' | null;
+}
+
 export interface DB {
+  exports: ExportsTable;
   mail_tokens: MailTokensTable;
   mail_deliveries: MailDeliveriesTable;
   sign_in_devices: SignInDevicesTable;

@@ -21,6 +21,7 @@ import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
+import { exportRoutes } from '../features/export/export.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
@@ -53,6 +54,7 @@ export type AppDeps = Pick<
   | 'claudeCode'
   | 'channels'
   | 'channelLinks'
+  | 'dataExports'
   | 'channelsAdmin'
   | 'channelActions'
   | 'telegramBot'
@@ -194,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
+  exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });

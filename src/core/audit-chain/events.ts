@@ -40,6 +40,8 @@ export const AUDIT_ACTIONS = [
   'handoff.decided',
   'handoff.expired',
   'handoff.cancelled',
+  'export.requested',
+  'export.downloaded',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -249,4 +251,12 @@ export const auditEvents = {
 
   handoffCancelled: (actor: Actor, h: { readonly id: string }) =>
     event(actor, 'handoff.cancelled', 'handoff', h.id),
+
+  /** An org export (admin) or a member's export of their own data was asked for. */
+  exportRequested: (actor: Actor, x: { readonly id: string; readonly scope: 'org' | 'member' }) =>
+    event(actor, 'export.requested', 'export', x.id, { scope: x.scope }),
+
+  /** Its single-use link was used: the zip was streamed to the one who asked. */
+  exportDownloaded: (actor: Actor, x: { readonly id: string; readonly scope: 'org' | 'member' }) =>
+    event(actor, 'export.downloaded', 'export', x.id, { scope: x.scope }),
 } satisfies Record<string, (...args: never[]) => AuditEvent>;
