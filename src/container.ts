@@ -26,6 +26,8 @@ import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
+import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
+import { createKeysService } from './features/keys/keys.service.js';
 import { createOidcClient } from './features/sso/oidc-client.js';
 import { createSsoService } from './features/sso/sso.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
@@ -33,7 +35,7 @@ import { createAccountMailService } from './features/mail/account-mail.service.j
 import { createMailNotices } from './features/mail/mail.notices.js';
 import { createMailService, MAIL_JOBS } from './features/mail/mail.service.js';
 import { systemClock, type Clock } from './lib/clock.js';
-import { masterKeyFrom, type MasterKey } from './lib/crypto.js';
+import { masterKeyFrom, masterKeysFrom, type MasterKey } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createMemoryStore, createRedisStore, type EphemeralStore } from './state/store.js';
 
@@ -105,7 +107,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     throw err;
   }
   const masterKey = await resolveMasterKey(config, logger);
-  const keyring = createKeyring(masterKey);
+  // ONY_MASTER_KEYS: the newest wraps, older ones only unwrap until `ony keys rotate` (docs/keys.md).
+  const masterKeys = masterKeysFrom(config.masterKeys.length > 0 ? config.masterKeys : [masterKey]);
+  const keyring = createKeyring(masterKeys);
   const db = database.db;
   const jobs: JobQueue = await createJobQueue({
     database,
@@ -149,6 +153,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger,
   });
   const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
+  const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
+  const keys = createKeysService({ db, masterKeys, clock });
   const callbacks = config.callbacks;
   const channels = createChannels(config, logger);
   const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
@@ -239,6 +245,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     });
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
+    await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
     await jobs.work(EXPORT_JOBS.prepare, (data) => dataExports.prepareJob(data));
     await telegramBot?.start();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
@@ -252,6 +259,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     database,
     store,
     keyring,
+    masterKeys,
+    erasure,
+    keys,
     auth,
     members,
     devices,

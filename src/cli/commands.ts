@@ -26,6 +26,14 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'sign a checkpoint of an org audit chain head',
     load: async () => (await import('./audit-commands.js')).auditCheckpoint,
   },
+  'org erase': {
+    summary: 'erase an organization and all its data now (typed confirmation)',
+    load: async () => (await import('./erasure-commands.js')).orgErase,
+  },
+  'keys rotate': {
+    summary: 're-wrap org data keys with the newest master key (--data: re-encrypt too)',
+    load: async () => (await import('./erasure-commands.js')).keysRotate,
+  },
   keygen: {
     summary: 'print a new master key for ONY_MASTER_KEY',
     load: async () => (await import('./server-commands.js')).keygen,

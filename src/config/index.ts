@@ -3,6 +3,7 @@
  * to do about it. Code receives the Config through deps, never through a global getter.
  */
 import { resolve } from 'node:path';
+import { parseMasterKeys } from '../lib/crypto.js';
 
 export type Mode = 'embedded' | 'production';
 
@@ -19,6 +20,11 @@ export interface Config {
   readonly dataDir: string;
   /** 32-byte master key; undefined in embedded mode means "read or create dataDir/master.key". */
   readonly masterKey: Buffer | undefined;
+  /**
+   * Every configured master key, newest first (ONY_MASTER_KEYS, or ONY_MASTER_KEY alone): the first
+   * wraps new data keys, the others only unwrap until `ony keys rotate` re-wraps (docs/keys.md).
+   */
+  readonly masterKeys: readonly Buffer[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
   readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
@@ -139,13 +145,18 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   const mode: Mode = databaseUrl === undefined ? 'embedded' : 'production';
 
   let masterKey: Buffer | undefined;
+  let masterKeys: Buffer[] = [];
   const rawKey = str('ONY_MASTER_KEY');
-  if (rawKey !== undefined) {
-    masterKey = Buffer.from(rawKey, 'base64');
-    if (masterKey.length !== 32 || masterKey.toString('base64') !== rawKey) {
-      problems.push('ONY_MASTER_KEY must be 32 bytes, base64-encoded; generate one with `ony keygen`');
-      masterKey = undefined;
-    }
+  const rawKeys = str('ONY_MASTER_KEYS');
+  if (rawKey !== undefined && rawKeys !== undefined) {
+    problems.push('set ONY_MASTER_KEY (one key) or ONY_MASTER_KEYS (a list, newest first), not both');
+  } else if (rawKey !== undefined || rawKeys !== undefined) {
+    const name = rawKey !== undefined ? 'ONY_MASTER_KEY' : 'ONY_MASTER_KEYS';
+    const parsed = parseMasterKeys(rawKey ?? rawKeys ?? '');
+    if (typeof parsed === 'string') problems.push(`${name} ${parsed}; generate a key with \`ony keygen\``);
+    else if (rawKey !== undefined && parsed.length > 1)
+      problems.push('ONY_MASTER_KEY holds one key; put a list (newest first) in ONY_MASTER_KEYS');
+    else [masterKey, masterKeys] = [parsed[0], parsed];
   } else if (mode === 'production') {
     problems.push(
       'ONY_MASTER_KEY is required when DATABASE_URL is set (it encrypts TOTP secrets, credentials and payloads); generate one with `ony keygen`',
@@ -295,6 +306,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     redisUrl,
     dataDir: resolve(cwd, str('ONY_DATA_DIR') ?? './data'),
     masterKey,
+    masterKeys,
     logLevel,
     // A 1 MiB payload can double in size as JSON (escaped newlines, quotes).
     bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 3_000_000, 1024, 16 * 1024 * 1024),

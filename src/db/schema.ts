@@ -306,6 +306,30 @@ export interface ExportsTable {
   failure: 'prepare_failed' | 'stream_failed' | null;
 }
 
+export interface OrgErasuresTable {
+  org_id: string;
+  id: Generated<string>;
+  requested_by: string;
+  requested_at: Timestamp;
+  erase_at: Timestamp;
+  job_id: string | null;
+  cancelled_by: string | null;
+  cancelled_at: Timestamp | null;
+}
+
+export interface OrgKeyRotationsTable {
+  org_id: string;
+  to_key_id: string;
+  started_at: Timestamp;
+}
+
+export interface OrgTombstonesTable {
+  org_id_sha256: Buffer;
+  last_seq: number;
+  last_hash: Buffer;
+  erased_at: Timestamp;
+}
+
 export interface DB {
   exports: ExportsTable;
   mail_tokens: MailTokensTable;
@@ -327,6 +351,9 @@ export interface DB {
   audit_outbox: AuditOutboxTable;
   orgs: OrgsTable;
   org_keys: OrgKeysTable;
+  org_erasures: OrgErasuresTable;
+  org_key_rotations: OrgKeyRotationsTable;
+  org_tombstones: OrgTombstonesTable;
   members: MembersTable;
   recovery_codes: RecoveryCodesTable;
   invites: InvitesTable;

@@ -21,6 +21,7 @@ import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
+import { erasureRoutes } from '../features/erasure/erasure.routes.js';
 import { exportRoutes } from '../features/export/export.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
@@ -50,6 +51,7 @@ export type AppDeps = Pick<
   | 'mail'
   | 'accountMail'
   | 'audit'
+  | 'erasure'
   | 'handoffs'
   | 'claudeCode'
   | 'channels'
@@ -196,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
+  erasureRoutes(app, { erasure: deps.erasure });
   exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });

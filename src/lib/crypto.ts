@@ -28,6 +28,60 @@ export function masterKeyFrom(key: Buffer): MasterKey {
   return { id: `mk_${sha256Hex(key).slice(0, 12)}`, key };
 }
 
+/**
+ * Parses a master key list: base64 32-byte keys separated by commas, newest first. A key's id is
+ * derived from the key itself (masterKeyFrom), so an id can never be paired with the wrong key.
+ * Answers the keys, or what is wrong (naming the entry by position, never echoing key material).
+ */
+export function parseMasterKeys(text: string): Buffer[] | string {
+  const parts = text.split(',').map((p) => p.trim());
+  const keys: Buffer[] = [];
+  for (const [i, part] of parts.entries()) {
+    const key = Buffer.from(part, 'base64');
+    if (part === '' || key.length !== 32 || key.toString('base64') !== part)
+      return `entry ${i + 1} of ${parts.length} is not a 32-byte base64-encoded key`;
+    if (keys.some((k) => k.equals(key))) return `entry ${i + 1} repeats an earlier key`;
+    keys.push(key);
+  }
+  return keys;
+}
+
+/** The configured master keys: the newest wraps, any of them unwraps (docs/keys.md). */
+export interface MasterKeys {
+  readonly current: MasterKey;
+  readonly all: readonly MasterKey[];
+  /** The key with this id; throws MissingMasterKeyError naming it when it is not configured. */
+  get(id: string): MasterKey;
+}
+
+export class MissingMasterKeyError extends Error {
+  constructor(
+    readonly keyId: string,
+    readonly configured: readonly string[],
+  ) {
+    super(
+      `master key ${keyId} is not configured (configured: ${configured.join(', ')}); add it to ONY_MASTER_KEYS (after the newest key) until \`ony keys rotate\` has re-wrapped every data key`,
+    );
+    this.name = 'MissingMasterKeyError';
+  }
+}
+
+export function masterKeysFrom(keys: readonly (Buffer | MasterKey)[]): MasterKeys {
+  const all = keys.map((k) => (Buffer.isBuffer(k) ? masterKeyFrom(k) : k));
+  const current = all[0];
+  if (current === undefined) throw new Error('at least one master key is required');
+  const byId = new Map(all.map((k) => [k.id, k]));
+  return {
+    current,
+    all,
+    get(id) {
+      const k = byId.get(id);
+      if (k === undefined) throw new MissingMasterKeyError(id, [...byId.keys()]);
+      return k;
+    },
+  };
+}
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

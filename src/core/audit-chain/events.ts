@@ -9,6 +9,9 @@ import type { ActorType, AuditEvent } from './entry.js';
 
 export const AUDIT_ACTIONS = [
   'org.created',
+  'org.erasure_scheduled',
+  'org.erasure_cancelled',
+  'org.data_key_rotated',
   'member.created',
   'member.invited',
   'invite.revoked',
@@ -72,6 +75,16 @@ function event(
 export const auditEvents = {
   orgCreated: (actor: Actor, org: { readonly id: string; readonly name: string; readonly slug: string }) =>
     event(actor, 'org.created', 'org', org.id, { name: safeLabel(org.name), slug: org.slug }),
+
+  orgErasureScheduled: (actor: Actor, e: { readonly id: string; readonly eraseAt: Date }) =>
+    event(actor, 'org.erasure_scheduled', 'org_erasure', e.id, { erase_at: e.eraseAt.toISOString() }),
+
+  orgErasureCancelled: (actor: Actor, e: { readonly id: string }) =>
+    event(actor, 'org.erasure_cancelled', 'org_erasure', e.id),
+
+  /** `ony keys rotate --data` finished re-encrypting the org's secrets under a fresh data key. */
+  orgDataKeyRotated: (key: { readonly id: string }, reencrypted: number) =>
+    event(systemActor, 'org.data_key_rotated', 'org_key', key.id, { reencrypted }),
 
   memberCreated: (actor: Actor, member: { readonly id: string; readonly role: Role }) =>
     event(actor, 'member.created', 'member', member.id, { role: member.role }),

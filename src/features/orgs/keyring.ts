@@ -1,7 +1,8 @@
 /**
  * Per-org data keys (envelope encryption, DESIGN.md §3.6): each org has one active random data key,
- * stored wrapped by the master key with the master key's id beside it, so a rotation can re-wrap.
- * Unwrapped keys are cached in memory by id.
+ * stored wrapped by the newest master key with that key's id beside it, so a rotation can re-wrap
+ * (docs/keys.md). Any configured master key unwraps; a data key wrapped by a master key that is
+ * not configured fails with an error naming that key id. Unwrapped keys are cached in memory by id.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -10,7 +11,7 @@ import {
   encryptWithDataKey,
   unwrapDataKey,
   wrapDataKey,
-  type MasterKey,
+  type MasterKeys,
 } from '../../lib/crypto.js';
 import type { TenantTx } from '../../db/client.js';
 
@@ -19,12 +20,14 @@ export interface Keyring {
   createOrgKey(tx: TenantTx): Promise<void>;
   encrypt(tx: TenantTx, plaintext: Buffer, aad: string): Promise<Buffer>;
   decrypt(tx: TenantTx, blob: Buffer, aad: string): Promise<Buffer>;
+  /** Drops the org's cached keys (after its erasure or a data key rotation). */
+  forget(orgId: string): void;
 }
 
 /** How long a replica keeps using an org's active data key before looking again (rotation). */
 const ACTIVE_KEY_TTL_MS = 60_000;
 
-export function createKeyring(master: MasterKey): Keyring {
+export function createKeyring(masters: MasterKeys): Keyring {
   const cache = new Map<string, Buffer>();
   const active = new Map<string, { id: string; until: number }>();
 
@@ -37,12 +40,7 @@ export function createKeyring(master: MasterKey): Keyring {
     query = keyId !== undefined ? query.where('id', '=', keyId) : query.where('active', '=', true);
     const row = await query.executeTakeFirst();
     if (row === undefined) throw new Error('organization has no data key');
-    if (row.master_key_id !== master.id) {
-      throw new Error(
-        `data key ${row.id} is wrapped by master key ${row.master_key_id}, but ONY_MASTER_KEY is ${master.id}`,
-      );
-    }
-    const key = unwrapDataKey(master, tx.orgId, Buffer.from(row.wrapped_key));
+    const key = unwrapDataKey(masters.get(row.master_key_id), tx.orgId, Buffer.from(row.wrapped_key));
     cache.set(`${tx.orgId}:${row.id}`, key);
     if (wantedId === undefined) active.set(tx.orgId, { id: row.id, until: Date.now() + ACTIVE_KEY_TTL_MS });
     return { id: row.id, key };
@@ -55,8 +53,8 @@ export function createKeyring(master: MasterKey): Keyring {
         .insertInto('org_keys')
         .values({
           org_id: tx.orgId,
-          master_key_id: master.id,
-          wrapped_key: wrapDataKey(master, tx.orgId, key),
+          master_key_id: masters.current.id,
+          wrapped_key: wrapDataKey(masters.current, tx.orgId, key),
         })
         .execute();
     },
@@ -67,6 +65,10 @@ export function createKeyring(master: MasterKey): Keyring {
     async decrypt(tx, blob, aad) {
       const { key } = await load(tx, dataKeyIdOf(blob));
       return decryptWithDataKey(key, blob, `${tx.orgId}:${aad}`);
+    },
+    forget(orgId) {
+      active.delete(orgId);
+      for (const k of cache.keys()) if (k.startsWith(`${orgId}:`)) cache.delete(k);
     },
   };
 }
