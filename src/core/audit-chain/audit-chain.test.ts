@@ -201,6 +201,9 @@ describe('event builders', () => {
     const actor = { type: 'member' as const, id: 'm1' };
     const events = [
       auditEvents.orgCreated(actor, { id: 'o', name: `Acme ${secret}`, slug: 'acme', ...junk }),
+      auditEvents.orgErasureScheduled(actor, { id: 'e', eraseAt: new Date(0), ...junk }),
+      auditEvents.orgErasureCancelled(actor, { id: 'e', ...junk }),
+      auditEvents.orgDataKeyRotated({ id: 'k', ...junk }, 3),
       auditEvents.memberCreated(actor, { id: 'm', role: 'admin', ...junk }),
       auditEvents.memberInvited(actor, { id: 'i', role: 'member', ...junk }),
       auditEvents.inviteRevoked(actor, { id: 'i', ...junk }),
