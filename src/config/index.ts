@@ -3,6 +3,7 @@
  * to do about it. Code receives the Config through deps, never through a global getter.
  */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseMasterKeys } from '../lib/crypto.js';
 
 export type Mode = 'embedded' | 'production';
@@ -18,6 +19,8 @@ export interface Config {
   /** Redis connection string; undefined means the in-memory ephemeral store. */
   readonly redisUrl: string | undefined;
   readonly dataDir: string;
+  /** The built dashboard (index.html + assets) served at /; default the package's dist/web. */
+  readonly webDir: string;
   /** 32-byte master key; undefined in embedded mode means "read or create dataDir/master.key". */
   readonly masterKey: Buffer | undefined;
   /**
@@ -305,6 +308,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     databaseUrl,
     redisUrl,
     dataDir: resolve(cwd, str('ONY_DATA_DIR') ?? './data'),
+    webDir: resolve(cwd, str('ONY_WEB_DIR') ?? fileURLToPath(new URL('../../dist/web', import.meta.url))),
     masterKey,
     masterKeys,
     logLevel,

@@ -35,6 +35,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
 import { slackWebhookRoutes } from './webhooks/slack.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
+import { registerWeb } from './web.js';
 import { Problem } from './schemas.js';
 
 export type AppDeps = Pick<
@@ -230,6 +231,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
       store: deps.store,
       logger: deps.logger,
     });
+  // The dashboard and its single-page-app fallback (GET paths that are not the API's).
+  await registerWeb(app, { webDir: config.webDir, logger: deps.logger });
 
   return app;
 }

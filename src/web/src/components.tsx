@@ -1,0 +1,135 @@
+/** Small shared pieces: data loading, errors, badges, form fields, time. */
+import {
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type InputHTMLAttributes,
+  type ReactNode,
+} from 'react';
+import { errorText } from './api';
+import type { HandoffStatus, RiskLevel } from './types';
+
+/** Loads with `load` on mount and whenever `deps` change; `reload` runs it again. */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const run = useCallback(load, deps);
+  const reload = useCallback(async () => {
+    setLoading(true);
+    try {
+      setData(await run());
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setLoading(false);
+    }
+  }, [run]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { data, setData, error, loading, reload };
+}
+
+/** The page heading; sets the document title and takes focus after navigation (screen readers). */
+export function PageTitle({ children, title }: { children: ReactNode; title: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${title} · ony`;
+    ref.current?.focus();
+  }, [title]);
+  return (
+    <h1 ref={ref} tabIndex={-1}>
+      {children}
+    </h1>
+  );
+}
+
+export function ErrorBox({ error }: { error: string | null | undefined }) {
+  if (error == null || error === '') return null;
+  return (
+    <p className="error" role="alert">
+      {error}
+    </p>
+  );
+}
+
+export function Notice({ children }: { children: ReactNode }) {
+  return (
+    <p className="notice" role="status">
+      {children}
+    </p>
+  );
+}
+
+export function Loading({ what = 'Loading' }: { what?: string }) {
+  return (
+    <p className="muted" role="status" aria-live="polite">
+      {what}…
+    </p>
+  );
+}
+
+export function RiskBadge({ level }: { level: RiskLevel }) {
+  return <span className={`badge risk-${level}`}>risk: {level}</span>;
+}
+
+export function StatusBadge({ status }: { status: HandoffStatus }) {
+  return <span className={`badge status-${status}`}>{status}</span>;
+}
+
+export function Field({
+  label,
+  hint,
+  ...input
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} {...(hint !== undefined && { 'aria-describedby': `${id}-hint` })} {...input} />
+      {hint !== undefined && (
+        <small id={`${id}-hint`} className="muted">
+          {hint}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** "4 min 10 s left", ticking every second; "expired" after the deadline. */
+export function timeLeft(expiresAt: string, now: number): string {
+  const ms = new Date(expiresAt).getTime() - now;
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s left`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s left`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min left`;
+}
+
+export function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), intervalMs);
+    return () => window.clearInterval(t);
+  }, [intervalMs]);
+  return now;
+}
+
+export function TimeLeft({ expiresAt }: { expiresAt: string }) {
+  const now = useNow();
+  return <time dateTime={expiresAt}>{timeLeft(expiresAt, now)}</time>;
+}
+
+/** A reason code in words (`destructive_delete` -> `destructive delete`); the detail page shows the full explanation. */
+export const reasonText = (code: string): string => code.replace(/_/g, ' ');

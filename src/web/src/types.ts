@@ -1,0 +1,81 @@
+/** The API's answers as the dashboard reads them (see /openapi.json). */
+
+export type Role = 'viewer' | 'member' | 'admin';
+export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
+export type HandoffStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+
+export interface Member {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly status: string;
+  readonly phone: string | null;
+  readonly totp_enabled: boolean;
+  readonly created_at: string;
+  readonly deactivated_at: string | null;
+}
+
+export interface SessionInfo {
+  readonly csrf_token: string;
+  readonly org_id: string;
+  readonly member: Member;
+}
+
+export interface SessionAnswer {
+  readonly org_id: string;
+  readonly member_id: string;
+  readonly csrf_token: string;
+  readonly expires_at: string;
+}
+
+export interface Handoff {
+  readonly id: string;
+  readonly short_code: string;
+  readonly status: HandoffStatus;
+  readonly action: { readonly type: string; readonly target: string | null };
+  readonly title: string;
+  readonly summary: string;
+  readonly risk: { readonly level: RiskLevel; readonly reasons: readonly string[] };
+  readonly options: readonly { readonly id: string; readonly label: string }[];
+  readonly approvals: { readonly required: number; readonly received: number };
+  readonly totp_required: boolean;
+  readonly decision: {
+    readonly option: string;
+    readonly outcome: 'approved' | 'denied';
+    readonly decided_by: { readonly member_id: string; readonly name: string } | null;
+    readonly channel: string;
+    readonly comment: string | null;
+    readonly at: string;
+  } | null;
+  readonly expires_at: string;
+  readonly created_at: string;
+  readonly device?: { readonly id: string; readonly name: string } | null;
+}
+
+export interface HandoffDetail {
+  readonly handoff: Handoff;
+  readonly device: { readonly id: string; readonly name: string } | null;
+  readonly payload: { readonly kind: string; readonly content: string } | null;
+  readonly payload_removed: boolean;
+  readonly context: Readonly<Record<string, string>>;
+  readonly approvals: readonly {
+    readonly member_id: string;
+    readonly name: string | null;
+    readonly option: string;
+    readonly channel: string;
+    readonly comment: string | null;
+    readonly at: string;
+  }[];
+  readonly attempts: readonly {
+    readonly step: number;
+    readonly channel: string;
+    readonly at: string;
+    readonly outcome: string;
+  }[];
+}
+
+export interface DeviceName {
+  readonly id: string;
+  readonly name: string;
+}
