@@ -107,8 +107,10 @@ export async function deleteOrgJobs(tx: Tx, orgId: string): Promise<number> {
     }
     return removed;
   } finally {
+    // After a failed statement the transaction is aborted (the caller rolls it back, which restores
+    // the role): do not let this reset hide the first error.
     if (prev !== undefined && prev !== 'none')
-      await sql`select set_config('role', ${prev}, true)`.execute(tx);
+      await sql`select set_config('role', ${prev}, true)`.execute(tx).catch(() => undefined);
   }
 }
 
