@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultEscalationPolicy, parseEscalationPolicy } from '../../../../core/policy/escalation.js';
-import { auditQuery, fromForm, toForm } from './policy-form.js';
+import { defaultEscalationPolicy, parseEscalationPolicy } from '../../src/core/policy/escalation.js';
+import { auditQuery, fromForm, toForm } from '../../src/web/src/pages/admin/policy-form.js';
 
 describe('policy form', () => {
   it('round-trips the default policy unchanged, and the server accepts it', () => {

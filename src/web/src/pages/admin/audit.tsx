@@ -1,0 +1,238 @@
+/**
+ * Audit (admin): the hash chain, newest first, with filters (action, actor, time) and paging by
+ * sequence number; "Verify chain" re-checks every hash and signed checkpoint on the server and shows
+ * the result, the first bad seq if any, and the latest signed checkpoint's text.
+ */
+import { useId, useMemo, useState, type FormEvent } from 'react';
+import { api, errorText } from '../../api';
+import { ErrorBox, Loading, PageTitle, formatTime, useLoad } from '../../components';
+import type { Member } from '../../types';
+import { Section, shortId, type AuditEntry, type VerifyReport } from './admin-kit';
+import { AUDIT_ACTION_SUGGESTIONS } from './audit-actions';
+import { auditQuery } from './policy-form';
+
+interface Filters {
+  action: string;
+  actor_id: string;
+  from: string;
+  to: string;
+}
+const EMPTY: Filters = { action: '', actor_id: '', from: '', to: '' };
+const PAGE = 50;
+
+function VerifyPanel() {
+  const [report, setReport] = useState<VerifyReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const verify = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setReport(await api<VerifyReport>('GET', '/v1/admin/audit/verify'));
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Section title="Verify">
+      <button type="button" className="primary" onClick={() => void verify()} disabled={busy}>
+        {busy ? 'Verifying…' : 'Verify chain'}
+      </button>
+      <ErrorBox error={error} />
+      {report !== null && (
+        <div role="status" aria-live="polite" className="verify-result">
+          {report.ok ? (
+            <p className="ok">
+              Chain intact: {report.entries} entries, head seq {report.head_seq};{' '}
+              {report.checkpoints_verified} signed checkpoint(s) verified.
+            </p>
+          ) : (
+            <p className="bad">
+              Chain broken at seq {report.bad_seq} ({report.reason})
+              {report.detail !== undefined ? `: ${report.detail}` : ''}. {report.entries} entries checked,{' '}
+              {report.checkpoints_verified} checkpoint(s) verified before it.
+            </p>
+          )}
+          {report.head_hash !== undefined && (
+            <p>
+              Head hash <code className="mono">{report.head_hash}</code>
+            </p>
+          )}
+          <h3>Latest signed checkpoint</h3>
+          {report.latest_checkpoint === null ? (
+            <p className="muted">No checkpoint signed yet.</p>
+          ) : (
+            <>
+              <p className="muted">
+                seq {report.latest_checkpoint.seq}, signed {formatTime(report.latest_checkpoint.at)} by{' '}
+                {report.latest_checkpoint.key_name} (public key at /.well-known/ony-audit-key)
+              </p>
+              <pre className="checkpoint-note">{report.latest_checkpoint.note}</pre>
+            </>
+          )}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+export function AuditPage() {
+  const members = useLoad(() => api<Member[]>('GET', '/v1/admin/members'), []);
+  const names = useMemo(() => new Map((members.data ?? []).map((m) => [m.id, m.name])), [members.data]);
+  const [draft, setDraft] = useState<Filters>(EMPTY);
+  const [applied, setApplied] = useState<Filters>(EMPTY);
+  // The before_seq of each page seen, to go back to newer pages.
+  const [cursors, setCursors] = useState<(number | null)[]>([null]);
+  const cursor = cursors[cursors.length - 1] ?? null;
+  const page = useLoad(
+    () =>
+      api<{ entries: AuditEntry[]; next_before_seq: number | null }>(
+        'GET',
+        `/v1/admin/audit?${auditQuery({ ...applied, before_seq: cursor, limit: PAGE })}`,
+      ),
+    [applied, cursor],
+  );
+  const ids = { action: useId(), actor: useId(), from: useId(), to: useId(), list: useId() };
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setApplied(draft);
+    setCursors([null]);
+  };
+  const actor = (e: AuditEntry) =>
+    e.actor_id === null ? e.actor_type : `${e.actor_type} ${names.get(e.actor_id) ?? shortId(e.actor_id)}`;
+
+  return (
+    <section>
+      <PageTitle title="Audit">Audit chain</PageTitle>
+      <VerifyPanel />
+      <Section title="Entries">
+        <form className="filters" onSubmit={apply} aria-label="Filter the audit chain">
+          <div className="field">
+            <label htmlFor={ids.action}>Action</label>
+            <input
+              id={ids.action}
+              list={ids.list}
+              value={draft.action}
+              placeholder="any"
+              onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+            />
+            <datalist id={ids.list}>
+              {AUDIT_ACTION_SUGGESTIONS.map((a) => (
+                <option key={a} value={a} />
+              ))}
+            </datalist>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.actor}>Actor</label>
+            <select
+              id={ids.actor}
+              value={draft.actor_id}
+              onChange={(e) => setDraft({ ...draft, actor_id: e.target.value })}
+            >
+              <option value="">anyone</option>
+              {(members.data ?? []).map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.from}>From</label>
+            <input
+              id={ids.from}
+              type="datetime-local"
+              value={draft.from}
+              onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.to}>To</label>
+            <input
+              id={ids.to}
+              type="datetime-local"
+              value={draft.to}
+              onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+            />
+          </div>
+          <button type="submit">Apply filters</button>
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(EMPTY);
+              setApplied(EMPTY);
+              setCursors([null]);
+            }}
+          >
+            Clear
+          </button>
+        </form>
+        <ErrorBox error={page.error} />
+        {page.data === undefined ? (
+          page.loading && <Loading what="Loading the chain" />
+        ) : page.data.entries.length === 0 ? (
+          <p className="muted">No entries match.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="admin-table">
+              <caption className="visually-hidden">Audit entries, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Seq</th>
+                  <th scope="col">Time</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Subject</th>
+                  <th scope="col">Details</th>
+                  <th scope="col">Hash</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.entries.map((e) => (
+                  <tr key={e.seq}>
+                    <th scope="row">{e.seq}</th>
+                    <td>{formatTime(e.at)}</td>
+                    <td>{actor(e)}</td>
+                    <td>
+                      <code>{e.action}</code>
+                    </td>
+                    <td>
+                      {e.subject_type} <span className="mono">{shortId(e.subject_id)}</span>
+                    </td>
+                    <td>
+                      <code>{JSON.stringify(e.meta)}</code>
+                    </td>
+                    <td>
+                      <code title={e.hash}>{e.hash.slice(0, 12)}…</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <nav className="actions" aria-label="Audit pages">
+          <button
+            type="button"
+            disabled={cursors.length <= 1}
+            onClick={() => setCursors((c) => c.slice(0, -1))}
+          >
+            Newer
+          </button>
+          <button
+            type="button"
+            disabled={page.data?.next_before_seq == null}
+            onClick={() => {
+              const next = page.data?.next_before_seq;
+              if (next != null) setCursors((c) => [...c, next]);
+            }}
+          >
+            Older
+          </button>
+        </nav>
+      </Section>
+    </section>
+  );
+}
