@@ -76,3 +76,12 @@ describe('policy form', () => {
     });
   });
 });
+
+describe('audit action suggestions', () => {
+  it('are all actions the server knows (the filter would be refused otherwise)', async () => {
+    const { AUDIT_ACTIONS } = await import('../../src/core/audit-chain/events.js');
+    const { AUDIT_ACTION_SUGGESTIONS } = await import('../../src/web/src/pages/admin/audit-actions.js');
+    const unknown = AUDIT_ACTION_SUGGESTIONS.filter((a) => !(AUDIT_ACTIONS as readonly string[]).includes(a));
+    expect(unknown).toEqual([]);
+  });
+});
