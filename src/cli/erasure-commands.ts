@@ -127,6 +127,10 @@ export const keysRotate: Command = {
       }
     }
     return withContainer(io, async (c) => {
+      if (c.config.audit.signingSeed === undefined)
+        io.stderr.write(
+          'ony keys rotate: warning: ONY_AUDIT_SIGNING_KEY is not set, so the audit checkpoint signing key is derived from the newest master key and changes with it; publish the new verifier key (docs/keys.md)\n',
+        );
       try {
         const r = await c.keys.rotate({
           data: v.data === true,
