@@ -154,11 +154,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   if (rawKey !== undefined && rawKeys !== undefined) {
     problems.push('set ONY_MASTER_KEY (one key) or ONY_MASTER_KEYS (a list, newest first), not both');
   } else if (rawKey !== undefined || rawKeys !== undefined) {
-    const name = rawKey !== undefined ? 'ONY_MASTER_KEY' : 'ONY_MASTER_KEYS';
     const parsed = parseMasterKeys(rawKey ?? rawKeys ?? '');
-    if (typeof parsed === 'string') problems.push(`${name} ${parsed}; generate a key with \`ony keygen\``);
-    else if (rawKey !== undefined && parsed.length > 1)
+    if (rawKey !== undefined && rawKey.includes(','))
       problems.push('ONY_MASTER_KEY holds one key; put a list (newest first) in ONY_MASTER_KEYS');
+    else if (rawKey !== undefined && typeof parsed === 'string')
+      problems.push('ONY_MASTER_KEY must be 32 bytes, base64-encoded; generate one with `ony keygen`');
+    else if (typeof parsed === 'string')
+      problems.push(`ONY_MASTER_KEYS ${parsed}; generate a key with \`ony keygen\``);
     else [masterKey, masterKeys] = [parsed[0], parsed];
   } else if (mode === 'production') {
     problems.push(
