@@ -162,7 +162,7 @@ function LevelFields({
           value={value.required_approvals}
           onChange={(v) => onChange({ ...value, required_approvals: v })}
         />
-        <div className="field">
+        <div className="field check">
           <label htmlFor={totpId}>
             <input
               id={totpId}
