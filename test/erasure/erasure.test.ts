@@ -99,7 +99,8 @@ const erasureRows = async (orgId: string) =>
   );
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // Mail on (to a closed port: deliveries are recorded, sending just fails and retries).
+  t = await startTestServer({ ONY_SMTP_URL: 'smtp://127.0.0.1:9', ONY_MAIL_FROM: 'ony <ony@ony.test>' });
   admin = await createOrgWithAdmin(t, 'doomed');
   admin2 = await addMember(t, admin, 'second@doomed.test', 'admin');
   member = await addMember(t, admin, 'm@doomed.test', 'member');
@@ -148,6 +149,15 @@ describe('scheduling an org erasure', () => {
     });
     expect(res.statusCode, res.body).toBe(202);
     const e = res.json<{ id: string; erase_at: string }>();
+    // Every active admin is mailed (recorded in the same transaction as the request).
+    const mailed = await withTenant(t.database.db, admin.orgId, (tx) =>
+      tx.db
+        .selectFrom('mail_deliveries')
+        .select('member_id')
+        .where('kind', '=', 'erasure_scheduled')
+        .execute(),
+    );
+    expect(mailed.map((m) => m.member_id).sort()).toEqual([admin.memberId, admin2.memberId].sort());
     expect(new Date(e.erase_at).getTime() - now.getTime()).toBeGreaterThanOrEqual(30 * DAY);
     expect(new Date(e.erase_at).getTime() - now.getTime()).toBeLessThan(30 * DAY + 60_000);
     // The used TOTP step is refused now (it was recorded with the request).
@@ -200,7 +210,21 @@ describe('the erasure', () => {
     });
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json<{ id: string }>().id;
+    // A table a later migration might add (a parent and a child, both with org_id): the eraser reads
+    // the catalog, so it is covered without being named anywhere.
+    await withOwner(t.database.db, async (tx) => {
+      await sql`create table later_parent (org_id uuid not null references orgs (id), id int, primary key (org_id, id))`.execute(
+        tx,
+      );
+      await sql`create table later_child (org_id uuid not null, parent int not null,
+        foreign key (org_id, parent) references later_parent (org_id, id))`.execute(tx);
+      for (const org of [admin.orgId, kept.orgId]) {
+        await sql`insert into later_parent values (${org}, 1)`.execute(tx);
+        await sql`insert into later_child values (${org}, 1)`.execute(tx);
+      }
+    });
     const before = await rowsOf(admin.orgId);
+    expect(before.later_child).toBe(1);
     expect(before.handoff_payloads).toBe(1);
     expect(before.audit_events).toBeGreaterThan(5);
     expect(before.org_keys).toBe(1);
@@ -227,7 +251,14 @@ describe('the erasure', () => {
     const left = Object.entries(after).filter(([, n]) => n > 0);
     expect(left, `rows left: ${JSON.stringify(left)}`).toEqual([]);
     expect(Object.keys(after)).toEqual(
-      expect.arrayContaining(['audit_events', 'org_erasures', 'handoffs', 'members']),
+      expect.arrayContaining([
+        'audit_events',
+        'org_erasures',
+        'handoffs',
+        'members',
+        'later_child',
+        'mail_deliveries',
+      ]),
     );
     expect(await jobsNaming(admin.orgId)).toBe(0);
 
