@@ -28,6 +28,7 @@ import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
+import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
 import { createOidcClient } from './features/sso/oidc-client.js';
 import { createSsoService } from './features/sso/sso.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
@@ -139,6 +140,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const auth = createAuthService({ db, store, keyring, config, clock, notices: mailNotices });
   const members = createMembersService({ db, config, clock, auth, notices: mailNotices });
+  // Payload retention (docs/privacy.md): the admin setting, the daily sweep and `ony retention run`.
+  const retention = createRetentionService({ db, clock, logger, jobs });
   const devices = createDevicesService({ db, clock, keyring });
   const setup = createSetupService({ db, keyring, clock, auth });
   const sso = createSsoService({
@@ -246,6 +249,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
     await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
+    await jobs.work(RETENTION_JOBS.sweep, () => retention.sweepJob());
+    await retention.scheduleNext();
     await jobs.work(EXPORT_JOBS.prepare, (data) => dataExports.prepareJob(data));
     await telegramBot?.start();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
@@ -264,6 +269,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     keys,
     auth,
     members,
+    retention,
     devices,
     setup,
     sso,

@@ -26,6 +26,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'sign a checkpoint of an org audit chain head',
     load: async () => (await import('./audit-commands.js')).auditCheckpoint,
   },
+  'retention run': {
+    summary: 'delete handoff payloads past their retention window now (--org, --dry-run)',
+    load: async () => (await import('./retention-commands.js')).retentionRun,
+  },
   'org erase': {
     summary: 'erase an organization and all its data now (typed confirmation)',
     load: async () => (await import('./erasure-commands.js')).orgErase,

@@ -116,6 +116,15 @@ export interface Handoff {
   /** Approvers must confirm with a TOTP code (step-up) at this risk level. */
   readonly totp_required: boolean;
   readonly decision: HandoffDecision | null;
+  /**
+   * The payload's retention state: `none` (none sent), `stored`, `removed` (by the org's retention
+   * window, on `removed_at`) or `not_stored` (the org keeps no payloads). `note` says it in words.
+   */
+  readonly payload: {
+    readonly status: 'none' | 'stored' | 'removed' | 'not_stored';
+    readonly removed_at: string | null;
+    readonly note: string | null;
+  };
   readonly expires_at: string;
   readonly created_at: string;
   readonly links: { readonly self: string; readonly events: string };

@@ -38,6 +38,8 @@ export interface MembersTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   deactivated_at: Timestamp | null;
+  /** Migration 0010: the person was erased; the row stays as a pseudonymous id. */
+  erased_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface RecoveryCodesTable {
@@ -138,6 +140,8 @@ export interface OrgSettingsTable {
   risk_policy: ColumnType<unknown, string | undefined, string>;
   escalation_policy: ColumnType<unknown, string | undefined, string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Migration 0010: days a decided/expired handoff keeps its payload (0..365, 0 = never stored). */
+  payload_retention_days: Generated<number>;
 }
 
 export interface HandoffsTable {
@@ -171,6 +175,8 @@ export interface HandoffsTable {
   fingerprint: string | null;
   consumed_at: Timestamp | null;
   consumed_by: string | null;
+  /** Migration 0010: when retention removed the payload (or, at creation, that it was never stored). */
+  payload_removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface HandoffPayloadsTable {

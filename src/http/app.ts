@@ -25,6 +25,7 @@ import { erasureRoutes } from '../features/erasure/erasure.routes.js';
 import { exportRoutes } from '../features/export/export.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
+import { retentionRoutes } from '../features/retention/retention.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { ssoRoutes } from '../features/sso/sso.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
@@ -46,6 +47,7 @@ export type AppDeps = Pick<
   | 'store'
   | 'auth'
   | 'members'
+  | 'retention'
   | 'devices'
   | 'setup'
   | 'sso'
@@ -196,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
   ssoRoutes(app, { sso: deps.sso, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
+  retentionRoutes(app, { retention: deps.retention });
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });

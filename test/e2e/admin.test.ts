@@ -124,8 +124,14 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     await filters.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByRole('cell', { name: 'device.created' }).waitFor();
     expect(await page.getByRole('cell', { name: 'member.invited' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Sign a checkpoint now' }).click();
+    await page.getByText(/Checkpoint signed at seq \d+/).waitFor();
     await page.getByRole('button', { name: 'Verify chain' }).click();
-    await page.getByText(/Chain intact: \d+ entries/).waitFor();
+    await page.getByText(/Chain intact: \d+ entries, head seq \d+; 1 signed checkpoint/).waitFor();
+    // The signed note (C2SP tlog-checkpoint text): origin line, size, root hash, signature line.
+    const note = await page.locator('pre.checkpoint-note').innerText();
+    expect(note.split('\n')[0]).toContain(admin.orgId);
+    expect(note).toMatch(/\n— \S+ \S+/);
     await browser.shot(page, 'audit-verified');
 
     // Phone width: the team table scrolls inside its box, the navigation folds into a menu.

@@ -30,6 +30,7 @@ export const AUDIT_ACTIONS = [
   'member.channel_unlinked',
   'member.sso_linked',
   'member.provisioned',
+  'member.erased',
   'sso.configured',
   'sso.removed',
   'device.created',
@@ -37,6 +38,8 @@ export const AUDIT_ACTIONS = [
   'device.revoked',
   'channel.tested',
   'policy.updated',
+  'retention.updated',
+  'retention.swept',
   'handoff.created',
   'handoff.escalated',
   'handoff.approval_recorded',
@@ -181,6 +184,10 @@ export const auditEvents = {
   memberEmailChanged: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.email_changed', 'member', member.id),
 
+  /** The person is gone (name, email, phone, linked identities, TOTP, sessions); the id stays as a pseudonym. */
+  memberErased: (actor: Actor, member: { readonly id: string }, self: boolean) =>
+    event(actor, 'member.erased', 'member', member.id, { self }),
+
   deviceCreated: (actor: Actor, device: { readonly id: string; readonly name: string }) =>
     event(actor, 'device.created', 'device', device.id, { name: safeLabel(device.name) }),
 
@@ -196,6 +203,26 @@ export const auditEvents = {
 
   policyUpdated: (actor: Actor, orgId: string, changed: readonly ('risk_policy' | 'escalation_policy')[]) =>
     event(actor, 'policy.updated', 'org', orgId, { fields: [...changed] }),
+
+  retentionUpdated: (actor: Actor, orgId: string, from: number, to: number) =>
+    event(actor, 'retention.updated', 'org', orgId, { from_days: from, to_days: to }),
+
+  /** One sweep of the org's expired payloads (docs/privacy.md): counts only. */
+  retentionSwept: (
+    orgId: string,
+    r: {
+      readonly retentionDays: number;
+      readonly cutoff: Date;
+      readonly removed: number;
+      readonly batches: number;
+    },
+  ) =>
+    event(systemActor, 'retention.swept', 'org', orgId, {
+      retention_days: r.retentionDays,
+      cutoff: r.cutoff.toISOString(),
+      removed: r.removed,
+      batches: r.batches,
+    }),
 
   /** Never the payload: its salted SHA-256 only (the salt lives with the payload and goes with it). */
   handoffCreated: (

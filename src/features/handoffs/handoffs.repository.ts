@@ -3,6 +3,7 @@ import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
 import type { TenantTx } from '../../db/client.js';
 import type { HandoffsTable } from '../../db/schema.js';
+import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../../core/retention/retention.js';
 
 export interface Handoff {
   readonly id: string;
@@ -33,6 +34,9 @@ export interface Handoff {
   /** Agent integrations: the tool call's fingerprint (hex SHA-256), and when a tool call used the decision. */
   readonly fingerprint: string | null;
   readonly consumedAt: Date | null;
+  /** Retention (docs/privacy.md): whether the agent sent a payload, and when it was removed (or not stored). */
+  readonly hasPayload: boolean;
+  readonly payloadRemovedAt: Date | null;
 }
 
 const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
@@ -64,6 +68,8 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   decisionComment: r.decision_comment,
   fingerprint: r.fingerprint,
   consumedAt: r.consumed_at,
+  hasPayload: r.payload_sha256 !== null,
+  payloadRemovedAt: r.payload_removed_at,
 });
 
 /** A new handoff: everything but what the org, the status and the decision fill in later. */
@@ -78,7 +84,14 @@ export type NewHandoff = Omit<
   | 'decisionComment'
   | 'fingerprint'
   | 'consumedAt'
-> & { readonly payloadSha256: Buffer | null; readonly fingerprint?: string | null };
+  | 'hasPayload'
+  | 'payloadRemovedAt'
+> & {
+  readonly payloadSha256: Buffer | null;
+  readonly fingerprint?: string | null;
+  /** Set at creation when the org keeps no payloads (retention 0): the payload is never stored. */
+  readonly payloadRemovedAt?: Date | null;
+};
 
 /** Inserts a pending handoff; answers undefined when its short code is taken by another pending one. */
 export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handoff | undefined> {
@@ -105,6 +118,7 @@ export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handof
       request_sha256: h.requestSha256,
       payload_sha256: h.payloadSha256,
       fingerprint: h.fingerprint ?? null,
+      payload_removed_at: h.payloadRemovedAt ?? null,
       created_at: h.createdAt,
       expires_at: h.expiresAt,
     })
@@ -286,12 +300,18 @@ export async function listAttempts(tx: TenantTx, handoffId: string) {
   return rows;
 }
 
-export async function getSettings(tx: TenantTx): Promise<{ riskPolicy: unknown; escalationPolicy: unknown }> {
+export async function getSettings(
+  tx: TenantTx,
+): Promise<{ riskPolicy: unknown; escalationPolicy: unknown; payloadRetentionDays: number }> {
   const row = await tx.db
     .selectFrom('org_settings')
-    .select(['risk_policy', 'escalation_policy'])
+    .select(['risk_policy', 'escalation_policy', 'payload_retention_days'])
     .executeTakeFirst();
-  return { riskPolicy: row?.risk_policy ?? {}, escalationPolicy: row?.escalation_policy ?? {} };
+  return {
+    riskPolicy: row?.risk_policy ?? {},
+    escalationPolicy: row?.escalation_policy ?? {},
+    payloadRetentionDays: row?.payload_retention_days ?? DEFAULT_PAYLOAD_RETENTION_DAYS,
+  };
 }
 
 export async function saveSettings(

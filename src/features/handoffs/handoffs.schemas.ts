@@ -88,6 +88,12 @@ export const HandoffViewSchema = Type.Object(
         at: Type.String(),
       }),
     ]),
+    /** Retention (docs/privacy.md): whether the payload is held, and when retention removed it. */
+    payload: Type.Object({
+      status: lit(['none', 'stored', 'removed', 'not_stored'] as const),
+      removed_at: Type.Union([Type.String(), Type.Null()]),
+      note: Type.Union([Type.String(), Type.Null()]),
+    }),
     expires_at: Type.String(),
     created_at: Type.String(),
     links: Type.Object({ self: Type.String(), events: Type.String() }),

@@ -28,6 +28,7 @@ import type { DB } from '../../db/schema.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256, sha256Hex } from '../../lib/crypto.js';
+import { storesPayloads } from '../../core/retention/retention.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { checkCallbackUrl, SsrfError } from '../../lib/ssrf.js';
 import type { EphemeralStore } from '../../state/store.js';
@@ -85,7 +86,10 @@ export interface Policies {
 
 /** The org's stored policies; a stored value that no longer validates falls back to the defaults. */
 export async function loadPolicies(tx: TenantTx): Promise<Policies> {
-  const s = await getSettings(tx);
+  return policiesFrom(await getSettings(tx));
+}
+
+function policiesFrom(s: { riskPolicy: unknown; escalationPolicy: unknown }): Policies {
   const risk = parseRiskPolicy(s.riskPolicy);
   const escalation = parseEscalationPolicy(s.escalationPolicy);
   return {
@@ -206,7 +210,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
       }
       try {
         const handoff = await withTenant(db, p.orgId, async (tx) => {
-          const policies = await loadPolicies(tx);
+          const settings = await getSettings(tx);
+          const policies = policiesFrom(settings);
+          // Retention 0 (docs/privacy.md): the payload's salted hash is kept, the payload itself never stored.
+          const keepPayload = storesPayloads(settings.payloadRetentionDays);
           const risk = deriveRisk(input, policies.risk);
           const level = policies.escalation.levels[risk.level];
           const now = clock.now();
@@ -245,11 +252,12 @@ export function createHandoffsService(deps: HandoffsDeps) {
               requestSha256,
               payloadSha256: payloadSha !== null ? Buffer.from(payloadSha, 'hex') : null,
               fingerprint: extra.fingerprint ?? null,
+              payloadRemovedAt: content !== undefined && !keepPayload ? now : null,
               createdAt: now,
               expiresAt,
             });
           }
-          if (input.payload !== undefined && content !== undefined) {
+          if (input.payload !== undefined && content !== undefined && keepPayload) {
             const contentEnc = await keyring.encrypt(tx, content, `payload:${id}`);
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
           }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isDenyOption } from '../../core/approval/decide.js';
+import { payloadState } from '../../core/retention/retention.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Principal } from '../auth/principal.js';
@@ -36,6 +37,7 @@ export function handoffView(
             at: h.decidedAt!.toISOString(),
           }
         : null,
+    payload: payloadState(h),
     expires_at: h.expiresAt.toISOString(),
     created_at: h.createdAt.toISOString(),
     links: { self: `${publicUrl}/v1/handoffs/${h.id}`, events: `${publicUrl}/v1/handoffs/${h.id}/events` },

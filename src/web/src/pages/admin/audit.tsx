@@ -5,9 +5,9 @@
  */
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api';
-import { ErrorBox, Loading, PageTitle, formatTime, useLoad } from '../../components';
+import { ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
 import type { Member } from '../../types';
-import { Section, shortId, type AuditEntry, type VerifyReport } from './admin-kit';
+import { Section, shortId, type AuditEntry, type Checkpoint, type VerifyReport } from './admin-kit';
 import { AUDIT_ACTION_SUGGESTIONS } from './audit-actions';
 import { auditQuery } from './policy-form';
 
@@ -24,7 +24,21 @@ function VerifyPanel() {
   const [report, setReport] = useState<VerifyReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [signed, setSigned] = useState<string | null>(null);
+  const sign = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const c = await api<Checkpoint>('POST', '/v1/admin/audit/checkpoints');
+      setSigned(`Checkpoint signed at seq ${c.seq}. Verify the chain to check it.`);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   const verify = async () => {
+    setSigned(null);
     setBusy(true);
     setError(null);
     try {
@@ -37,9 +51,15 @@ function VerifyPanel() {
   };
   return (
     <Section title="Verify">
-      <button type="button" className="primary" onClick={() => void verify()} disabled={busy}>
-        {busy ? 'Verifying…' : 'Verify chain'}
-      </button>
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => void verify()} disabled={busy}>
+          {busy ? 'Verifying…' : 'Verify chain'}
+        </button>
+        <button type="button" onClick={() => void sign()} disabled={busy}>
+          Sign a checkpoint now
+        </button>
+      </div>
+      {signed !== null && <Notice>{signed}</Notice>}
       <ErrorBox error={error} />
       {report !== null && (
         <div role="status" aria-live="polite" className="verify-result">

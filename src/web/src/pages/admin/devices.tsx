@@ -103,7 +103,7 @@ export function DevicesPage() {
           <p className="muted">No devices yet.</p>
         ) : (
           <div className="table-wrap">
-            <table className="admin-table">
+            <table className="admin-table stack">
               <caption className="visually-hidden">Agent devices</caption>
               <thead>
                 <tr>
@@ -119,16 +119,20 @@ export function DevicesPage() {
                 {devices.data.map((d) => (
                   <tr key={d.id}>
                     <th scope="row">{d.name}</th>
-                    <td className="mono">{d.token_hint}…</td>
-                    <td>{formatTime(d.created_at)}</td>
-                    <td>
+                    <td data-label="Token">
+                      <span className="mono">{d.token_hint}…</span>
+                    </td>
+                    <td data-label="Created">{formatTime(d.created_at)}</td>
+                    <td data-label="Last seen">
                       {d.last_seen_at !== null ? (
                         formatTime(d.last_seen_at)
                       ) : (
                         <span className="muted">never</span>
                       )}
                     </td>
-                    <td>{d.revoked_at !== null ? <span className="bad">revoked</span> : 'active'}</td>
+                    <td data-label="Status">
+                      {d.revoked_at !== null ? <span className="bad">revoked</span> : 'active'}
+                    </td>
                     <td>
                       {d.revoked_at === null && (
                         <div className="row-actions">

@@ -151,7 +151,7 @@ function MemberRow({
           {isMe && <span className="muted"> (you)</span>}
           <div className="muted">{m.email}</div>
         </th>
-        <td>
+        <td data-label="Role">
           <label htmlFor={roleId} className="visually-hidden">
             Role of {m.name}
           </label>
@@ -176,9 +176,11 @@ function MemberRow({
             ))}
           </select>
         </td>
-        <td>{active ? 'active' : <span className="bad">deactivated</span>}</td>
-        <td className="mono">{m.phone ?? '—'}</td>
-        <td>{m.totp_enabled ? 'on' : 'off'}</td>
+        <td data-label="Status">{active ? 'active' : <span className="bad">deactivated</span>}</td>
+        <td data-label="Phone">
+          <span className="mono">{m.phone ?? '—'}</span>
+        </td>
+        <td data-label="TOTP">{m.totp_enabled ? 'on' : 'off'}</td>
         <td>
           <div className="row-actions">
             <button
@@ -266,7 +268,7 @@ export function TeamPage() {
           members.loading && <Loading what="Loading the team" />
         ) : (
           <div className="table-wrap">
-            <table className="admin-table">
+            <table className="admin-table stack">
               <caption className="visually-hidden">Members of your organization</caption>
               <thead>
                 <tr>
