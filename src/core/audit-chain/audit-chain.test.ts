@@ -222,6 +222,7 @@ describe('event builders', () => {
       auditEvents.memberEmailChanged(actor, { id: 'm', ...junk }),
       auditEvents.memberSsoLinked(actor, { id: 'm', ...junk }, 'https://login.example.com'),
       auditEvents.memberProvisioned(systemActor, { id: 'm', role: 'member', ...junk }, 'sso'),
+      auditEvents.memberErased(actor, { id: 'm', ...junk }, false),
       auditEvents.ssoConfigured(actor, 'o', {
         issuer: 'https://login.example.com',
         created: true,
@@ -237,6 +238,14 @@ describe('event builders', () => {
       auditEvents.deviceRenamed(actor, { id: 'd', name: `Authorization: Bearer ${secret}`, ...junk }),
       auditEvents.deviceRevoked(actor, { id: 'd', ...junk }),
       auditEvents.policyUpdated(actor, 'o', ['risk_policy']),
+      auditEvents.retentionUpdated(actor, 'o', 30, 7),
+      auditEvents.retentionSwept('o', {
+        retentionDays: 7,
+        cutoff: new Date(0),
+        removed: 3,
+        batches: 1,
+        ...junk,
+      }),
       auditEvents.handoffCreated(
         actor,
         {
