@@ -49,6 +49,9 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
   }
 
   it('an admin manages the team, devices, policy, channels and audit', async () => {
+    // A hostile device name (any admin-visible text) renders as text, never as markup.
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    expect((await as(t, admin, 'POST', '/v1/admin/devices', { name: hostile })).statusCode).toBe(201);
     const page = await signIn('admin@e2eadmin.test');
     const nav = page.getByRole('navigation', { name: 'Main' });
     for (const name of ['Team', 'Devices', 'Policy', 'Audit'])
@@ -66,6 +69,20 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     await page.getByText('vera@e2eadmin.test as viewer').waitFor();
     // Phones are masked by the API and shown as such; every member row is there.
     await page.getByRole('rowheader', { name: /mia/ }).waitFor();
+    // Deactivate asks once more, then ends mia's access; reactivate brings her back.
+    const mia = page.getByRole('row', { name: /mia@e2eadmin\.test/ });
+    await mia.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('button', { name: 'Yes, deactivate mia' }).click();
+    await page.getByText('mia was deactivated').waitFor();
+    const status = async () =>
+      (await as(t, admin, 'GET', '/v1/admin/members'))
+        .json<{ email: string; status: string }[]>()
+        .find((m) => m.email === 'mia@e2eadmin.test')!.status;
+    expect(await status()).toBe('deactivated');
+    await mia.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('button', { name: 'Yes, reactivate mia' }).click();
+    await page.getByText('mia was reactivated').waitFor();
+    expect(await status()).toBe('active');
     await browser.shot(page, 'team');
     const invites = await as(t, admin, 'GET', '/v1/admin/invites');
     expect(invites.json<{ email: string; role: string }[]>()).toEqual([
@@ -89,6 +106,9 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(whoami.statusCode).toBe(200);
+    await page.getByRole('rowheader', { name: hostile }).waitFor();
+    expect(await page.locator('table img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.reload();
     await page.getByRole('rowheader', { name: 'e2e-agent' }).waitFor();
     expect(await page.content()).not.toContain(token);
@@ -122,7 +142,8 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     const filters = page.getByRole('form', { name: 'Filter the audit chain' });
     await filters.getByLabel('Action').fill('device.created');
     await filters.getByRole('button', { name: 'Apply filters' }).click();
-    await page.getByRole('cell', { name: 'device.created' }).waitFor();
+    await page.getByRole('cell', { name: 'device.created' }).first().waitFor();
+    expect(await page.getByRole('cell', { name: 'device.created' }).count()).toBe(2);
     expect(await page.getByRole('cell', { name: 'member.invited' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Sign a checkpoint now' }).click();
     await page.getByText(/Checkpoint signed at seq \d+/).waitFor();
