@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { TenantTx } from '../../db/client.js';
 import type { MembersTable, Role } from '../../db/schema.js';
 
@@ -163,4 +163,23 @@ export async function useRecoveryCode(
     .where('used_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Erases a member (migration 0010, ony_erase_member): name, email, phone, password, TOTP, recovery
+ * codes, sessions, linked chat and SSO identities, mail tokens, sign-in devices and the invites to
+ * their address go; the row stays, deactivated, as a pseudonymous id. False: no such member, or
+ * already erased.
+ */
+export async function eraseMember(tx: TenantTx, id: string, now: Date): Promise<boolean> {
+  const { rows } = await sql<{
+    erased: boolean;
+  }>`select ony_erase_member(${id}::uuid, ${now}) as erased`.execute(tx.db);
+  return rows[0]?.erased === true;
+}
+
+/** Whether the member was erased (an erased row is only a pseudonym). */
+export async function isErased(tx: TenantTx, id: string): Promise<boolean> {
+  const row = await tx.db.selectFrom('members').select('erased_at').where('id', '=', id).executeTakeFirst();
+  return row?.erased_at != null;
 }

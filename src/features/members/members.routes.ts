@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../../http/app-types.js';
-import { memberOf } from '../../http/plugins/auth.js';
+import { memberOf, SESSION_COOKIE } from '../../http/plugins/auth.js';
 import {
   DateTime,
   Email,
@@ -78,6 +78,42 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
       async (req) => view(await members[action](memberOf(req), req.params.id)),
     );
   }
+
+  app.delete(
+    '/v1/admin/members/:id',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: {
+        tags,
+        summary:
+          'Delete a member: name, email, phone, linked chat and SSO identities, TOTP, sessions and invites are erased; the id stays as a pseudonym so decisions and the audit chain stay intact',
+        params: IdParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      await members.erase(memberOf(req), req.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/v1/me',
+    {
+      config: { auth: 'session' },
+      schema: {
+        tags,
+        summary:
+          'Delete yourself from this organization (erased as DELETE /v1/admin/members/{id} does); the last admin cannot',
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      await members.eraseSelf(memberOf(req));
+      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send(null);
+    },
+  );
 
   app.post(
     '/v1/admin/members/:id/totp-reset',

@@ -18,9 +18,11 @@ import type { AuthService, NewSession } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import {
   countActiveAdmins,
+  eraseMember,
   findMember,
   findMemberByEmail,
   insertMember,
+  isErased,
   listMembers,
   lockMember,
   replaceRecoveryCodes,
@@ -55,6 +57,17 @@ export function createMembersService(deps: MembersDeps) {
       target.status === 'active' &&
       ((next.role !== undefined && next.role !== 'admin') || next.active === false);
     if (losesAdmin && (await countActiveAdmins(tx)) <= 1) throw new AppError('last_admin');
+  }
+
+  async function eraseIn(p: MemberPrincipal, memberId: string, self: boolean): Promise<void> {
+    await withTenant(db, p.orgId, async (tx) => {
+      const target = await lockMember(tx, memberId);
+      if (target === undefined || (await isErased(tx, memberId))) throw notFound('member');
+      await assertKeepsAnAdmin(tx, target, { active: false });
+      const now = clock.now();
+      if (!(await eraseMember(tx, memberId, now))) throw notFound('member');
+      await appendAudit(tx, auditEvents.memberErased(actorOf(p), target, self), now);
+    });
   }
 
   return {
@@ -203,6 +216,20 @@ export function createMembersService(deps: MembersDeps) {
         await appendAudit(tx, auditEvents.memberReactivated(actorOf(p), target), now);
         return (await findMember(tx, memberId))!;
       });
+    },
+
+    /**
+     * Deletes a person (issue #10 item 3): everything that identifies or reaches them is erased, the
+     * member id stays as a pseudonym so their decisions and the audit chain stay intact. The last
+     * active admin cannot be deleted (409 last_admin); an unknown or already erased member is 404.
+     */
+    async erase(p: MemberPrincipal, memberId: string): Promise<void> {
+      await eraseIn(p, memberId, false);
+    },
+
+    /** A member deletes themselves: the same erasure, audited as their own request. */
+    async eraseSelf(p: MemberPrincipal): Promise<void> {
+      await eraseIn(p, p.memberId, true);
     },
 
     /** An admin clears a member's TOTP (lost phone); the member enrols again. Their sessions end. */
