@@ -60,8 +60,8 @@ CREATE POLICY owner_only ON org_tombstones TO ony_owner USING (true) WITH CHECK 
 --   2. The audit tables' append-only triggers let a DELETE through only for the owner role with
 --      ony.erasing_org naming the row's org (0003_audit.sql); it is set here, transaction-local, and
 --      cleared before returning. No trigger is disabled: DDL would lock the tables for every org.
---   3. A table still holding a row of the org afterwards (say, one whose RLS lacks the owner policy)
---      aborts the whole erasure: nothing is half-erased.
+--   3. A table whose row-level security would hide rows from the owner role, or one still holding a
+--      row of the org after its DELETE, aborts the whole erasure: nothing is half-erased.
 -- pg-boss jobs whose data names the org are removed by the caller in the same transaction (the
 -- pg-boss schema belongs to the connection's role and is created after migrations).
 CREATE FUNCTION ony_erase_org(p_org uuid) RETURNS bigint
@@ -70,6 +70,7 @@ DECLARE
   last_seq bigint;
   last_hash bytea;
   leftover boolean;
+  blind text;
   remaining text[];
   t text;
   progressed boolean;
@@ -98,6 +99,22 @@ BEGIN
   JOIN pg_namespace ns ON ns.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
   WHERE ns.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition;
+
+  -- A table whose row-level security hides rows from the owner role would look empty here and keep
+  -- the org's rows: refuse instead (tenant tables get the owner policy from ony_make_tenant_table).
+  SELECT string_agg(c.relname::text, ', ') INTO blind
+  FROM pg_class c
+  JOIN pg_namespace ns ON ns.oid = c.relnamespace
+  WHERE ns.nspname = 'public' AND c.relname = ANY (remaining) AND c.relrowsecurity
+    AND (c.relforcerowsecurity OR c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = 'ony_owner'))
+    AND NOT EXISTS (
+      SELECT 1 FROM pg_policy p
+      WHERE p.polrelid = c.oid AND p.polcmd IN ('*', 'd')
+        AND (0::oid = ANY (p.polroles) OR (SELECT oid FROM pg_roles WHERE rolname = 'ony_owner') = ANY (p.polroles))
+    );
+  IF blind IS NOT NULL THEN
+    RAISE EXCEPTION 'org erasure: row-level security hides rows of % from the owner role; give it the owner policy', blind;
+  END IF;
 
   LOOP
     EXIT WHEN cardinality(remaining) = 0;
