@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process, console, URL */
 /**
  * Prints the dashboard's first-load JavaScript, gzipped: every script and module preload that
  * dist/web/index.html names. Fails (exit 1) above the budget of issue #8 (200 KB).

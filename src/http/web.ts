@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../lib/errors.js';
 
 /** Paths that belong to the server, never to the single-page app. */
@@ -45,7 +45,7 @@ export async function registerWeb(
         res.setHeader('cache-control', path.includes('/assets/') ? ASSET_CACHE : 'no-store');
       },
     });
-    const sendIndex = (reply: import('fastify').FastifyReply) => {
+    const sendIndex = (reply: FastifyReply) => {
       void reply.header('cache-control', 'no-store');
       return reply.sendFile('index.html', { cacheControl: false });
     };

@@ -137,7 +137,7 @@ describe('sending', () => {
     expect(json).toContain('Approval needed: Deploy api to staging');
     expect(json).toContain(h.short_code);
     expect(json).toContain('*MEDIUM* risk');
-    expect(json).toContain(`https://ony.test/v1/handoffs/${h.id}`);
+    expect(json).toContain(`https://ony.test/handoffs/${h.id}`);
     const buttons = msg.blocks
       .flatMap((b) => ((b as { elements?: unknown[] }).elements ?? []) as { text?: { text: string } }[])
       .map((e) => e.text?.text);

@@ -199,7 +199,7 @@ describe('sending and deciding', () => {
     expect(msg!.text).toContain('Approval needed');
     expect(msg!.text).toContain(h.short_code);
     expect(msg!.text).toContain('Deploy api to staging');
-    expect(msg!.text).toContain(`https://ony.test/v1/handoffs/${h.id}`);
+    expect(msg!.text).toContain(`https://ony.test/handoffs/${h.id}`);
     const send = fake
       .callsOf('sendMessage')
       .find((c) => c.params.chat_id === '1001' && c.raw.includes(h.short_code))!;

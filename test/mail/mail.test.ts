@@ -339,10 +339,10 @@ describe('mail through a real SMTP peer', () => {
     const toApprover = await mailTo('approver@mail.test', subject);
     for (const mail of [toAdmin, toApprover]) {
       expect(mail.rcptTo).toHaveLength(1); // one mail per person
-      expect(linksIn(mail.text)).toEqual([`https://ony.test/v1/handoffs/${h.id}`]);
+      expect(linksIn(mail.text)).toEqual([`https://ony.test/handoffs/${h.id}`]);
       expect(linksIn(mail.html)).toEqual([
-        `https://ony.test/v1/handoffs/${h.id}`,
-        `https://ony.test/v1/handoffs/${h.id}`,
+        `https://ony.test/handoffs/${h.id}`,
+        `https://ony.test/handoffs/${h.id}`,
       ]);
       expect(mail.text).toContain(h.short_code);
       expect(mail.text).toMatch(/Action: deploy/);

@@ -30,6 +30,27 @@ export function devicesRoutes(app: AppInstance, deps: { devices: DevicesService 
   const tags = ['devices'];
 
   app.get(
+    '/v1/devices',
+    {
+      config: { auth: 'session', role: 'viewer' },
+      schema: {
+        tags,
+        summary: "The org's device names (for the dashboard's queue and filters; no tokens, no dates)",
+        response: {
+          200: Type.Array(Type.Object({ id: Uuid, name: Type.String(), revoked: Type.Boolean() })),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req) =>
+      (await devices.list(memberOf(req))).map((d) => ({
+        id: d.id,
+        name: d.name,
+        revoked: d.revokedAt !== null,
+      })),
+  );
+
+  app.get(
     '/v1/admin/devices',
     {
       config: { auth: 'session', role: 'admin' },

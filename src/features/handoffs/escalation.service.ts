@@ -37,7 +37,7 @@ export interface EscalationDeps {
 
 export function createEscalationService({ db, clock, keyring, channels, logger, config }: EscalationDeps) {
   // The API resource until the dashboard has a page for it.
-  const handoffPage = (id: string) => `${config.publicUrl}/v1/handoffs/${id}`;
+  const handoffPage = (id: string) => `${config.publicUrl}/handoffs/${id}`;
   const service = {
     /** Job: one escalation step. A handoff no longer pending is left alone. */
     async escalate(orgId: string, handoffId: string, step: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf, memberOf } from '../../http/plugins/auth.js';
 import { IdParams, problemResponses, TotpCode } from '../../http/schemas.js';
-import { RISK_LEVELS } from '../../core/risk/index.js';
+import { REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
@@ -165,6 +165,129 @@ export function handoffsRoutes(
       req.raw.on('close', finish);
       unsubscribe = await handoffs.subscribe(id, () => void handoffs.get(p, id).then(send, finish));
       await send(await handoffs.get(p, id));
+    },
+  );
+
+  app.get(
+    '/v1/handoffs/stream',
+    {
+      config: { auth: 'session', role: 'viewer' },
+      schema: {
+        tags,
+        summary:
+          "Server-Sent Events for the dashboard: `handoff` with the view whenever one of the org's handoffs is created or changes",
+      },
+    },
+    async (req, reply) => {
+      const p = memberOf(req);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'x-content-type-options': 'nosniff',
+        'x-request-id': req.id,
+      });
+      let closed = false;
+      // One write at a time, in the order the changes arrived.
+      let queue: Promise<void> = Promise.resolve();
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      let unsubscribe: () => void = () => undefined;
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        res.end();
+      };
+      req.raw.on('close', finish);
+      unsubscribe = await handoffs.subscribeOrg(p.orgId, (id) => {
+        queue = queue.then(async () => {
+          if (closed) return;
+          try {
+            const view = await render(p, await handoffs.get(p, id));
+            if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(view)}\n\n`);
+          } catch (err) {
+            req.log.warn({ err, handoff: id }, 'handoff stream: could not read a changed handoff');
+          }
+        });
+      });
+      if (closed) unsubscribe();
+      else res.write('retry: 3000\nevent: ready\ndata: {}\n\n');
+    },
+  );
+
+  app.get(
+    '/v1/handoffs/:id/detail',
+    {
+      config: { auth: 'session', role: 'viewer' },
+      schema: {
+        tags,
+        summary:
+          'For the dashboard: the view plus the payload (agent text), context, device, explained risk reasons, approvals and escalation attempts',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            handoff: ViewRef,
+            device: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+            payload: Type.Union([Type.Object({ kind: Type.String(), content: Type.String() }), Type.Null()]),
+            context: Type.Record(Type.String(), Type.String()),
+            reasons: Type.Array(
+              Type.Object({
+                code: Type.String(),
+                level: Type.Union([Type.String(), Type.Null()]),
+                explanation: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+            approvals: Type.Array(
+              Type.Object({
+                member_id: Type.String(),
+                name: Type.Union([Type.String(), Type.Null()]),
+                option: Type.String(),
+                channel: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+              }),
+            ),
+            attempts: Type.Array(
+              Type.Object({
+                step: Type.Integer(),
+                channel: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                outcome: Type.String(),
+              }),
+            ),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = memberOf(req);
+      const d = await handoffs.detail(p, req.params.id);
+      return {
+        handoff: await render(p, d.handoff),
+        device: d.device,
+        payload: d.payload,
+        context: { ...d.handoff.context },
+        reasons: d.handoff.riskReasons.map((code) => {
+          const info = (REASONS as Partial<Record<string, (typeof REASONS)[ReasonCode]>>)[code];
+          return { code, level: info?.level ?? null, explanation: info?.explanation ?? null };
+        }),
+        approvals: d.approvals.map((a) => ({
+          member_id: a.memberId,
+          name: a.name,
+          option: a.option,
+          channel: a.channel,
+          at: a.at.toISOString(),
+        })),
+        attempts: d.attempts.map((a) => ({
+          step: a.step,
+          channel: a.channel,
+          at: a.at.toISOString(),
+          outcome: a.outcome,
+        })),
+      };
     },
   );
 

@@ -34,6 +34,7 @@ import { checkCallbackUrl, SsrfError } from '../../lib/ssrf.js';
 import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { hasMessages } from '../channels/channels.repository.js';
+import { findDevice } from '../devices/devices.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
@@ -45,7 +46,10 @@ import {
   insertApproval,
   insertHandoff,
   insertPayload,
+  findDecider,
+  findPayload,
   listApprovals,
+  listAttempts,
   listHandoffs,
   saveSettings,
   type Handoff,
@@ -78,6 +82,8 @@ const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const newShortCode = () =>
   Array.from({ length: 6 }, () => SHORT_CODE_ALPHABET[randomInt(SHORT_CODE_ALPHABET.length)]).join('');
 const wakeChannel = (id: string) => `handoff:${id}`;
+/** Org-wide: a handoff of the org was created or changed (the dashboard's live queue); the message is its id. */
+const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
 
 export interface Policies {
   readonly risk: RiskPolicy;
@@ -100,6 +106,11 @@ function policiesFrom(s: { riskPolicy: unknown; escalationPolicy: unknown }): Po
 
 export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, callbacks } = deps;
+
+  /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
+  async function changed(orgId: string, id: string, status: string): Promise<void> {
+    await Promise.all([store.publish(wakeChannel(id), status), store.publish(orgChannel(orgId), id)]);
+  }
 
   /** Moves a pending handoff past its expiry to `expired` (a deny) in the caller's transaction. */
   async function expireIn(tx: TenantTx, h: Handoff): Promise<boolean> {
@@ -158,7 +169,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
       }
       return { h: found, expired: false };
     });
-    if (expired) await store.publish(wakeChannel(id), 'expired');
+    if (expired) await changed(p.orgId, id, 'expired');
     return h;
   }
 
@@ -304,6 +315,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
           );
           return h;
         });
+        await store.publish(orgChannel(p.orgId), handoff.id);
         return { handoff, replayed: false };
       } catch (err) {
         // Two retries racing on one Idempotency-Key: the loser answers the winner's handoff.
@@ -350,6 +362,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
 
     /** Subscribes to a handoff's changes (for Server-Sent Events); answers the unsubscribe. */
     subscribe: (id: string, onChange: () => void) => store.subscribe(wakeChannel(id), onChange),
+
+    /** Subscribes to every handoff of an org (created, approval recorded, decided, expired, cancelled). */
+    subscribeOrg: (orgId: string, onChange: (handoffId: string) => void) =>
+      store.subscribe(orgChannel(orgId), onChange),
 
     /**
      * The one decision path. Exactly once: the handoff row is locked, the vote applied by the pure
@@ -447,10 +463,11 @@ export function createHandoffsService(deps: HandoffsDeps) {
         }
       });
       if (result.kind === 'expired') {
-        await store.publish(wakeChannel(id), 'expired');
+        await changed(p.orgId, id, 'expired');
         throw new AppError('conflict', 'the handoff expired before a decision');
       }
-      if (result.kind === 'decided') await store.publish(wakeChannel(id), result.h.status);
+      if (result.kind === 'decided') await changed(p.orgId, id, result.h.status);
+      else if (result.kind === 'recorded') await store.publish(orgChannel(p.orgId), id);
       return { handoff: result.h, outcome: result.kind };
     },
 
@@ -474,7 +491,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
         await finished(tx, found, false);
         return (await findHandoff(tx, id))!;
       });
-      await store.publish(wakeChannel(id), 'cancelled');
+      await changed(p.orgId, id, 'cancelled');
       return h;
     },
 
@@ -490,7 +507,40 @@ export function createHandoffsService(deps: HandoffsDeps) {
         }
         return expireIn(tx, h);
       });
-      if (expired) await store.publish(wakeChannel(id), 'expired');
+      if (expired) await changed(orgId, id, 'expired');
+    },
+
+    /**
+     * What the dashboard shows beside the view: the payload (decrypted; agent text, rendered as text
+     * only), the context, the requesting device, each approval and every escalation attempt.
+     */
+    async detail(p: Principal & { kind: 'member' }, id: string) {
+      await get(p, id); // expires lazily first, like every read
+      return withTenant(db, p.orgId, async (tx) => {
+        const h = await readable(tx, p, id);
+        const stored = await findPayload(tx, id);
+        const payload =
+          stored === undefined
+            ? null
+            : {
+                kind: stored.kind,
+                content: (await keyring.decrypt(tx, stored.contentEnc, `payload:${id}`)).toString('utf8'),
+              };
+        const approvals = await Promise.all(
+          (await listApprovals(tx, id)).map(async (a) => ({
+            ...a,
+            name: (await findDecider(tx, a.memberId))?.name ?? null,
+          })),
+        );
+        const device = await findDevice(tx, h.deviceId);
+        return {
+          handoff: h,
+          payload,
+          approvals,
+          attempts: await listAttempts(tx, id),
+          device: device === undefined ? null : { id: device.id, name: device.name },
+        };
+      });
     },
 
     list(p: Principal & { kind: 'member' }, f: Parameters<typeof listHandoffs>[1]) {
