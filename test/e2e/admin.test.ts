@@ -17,7 +17,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './admin-browser.js';
+import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
 
 describeWithBrowser('admin screens (headless Chromium)', () => {
   let t: TestServer;
@@ -26,11 +26,12 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
   let admin: Actor;
 
   beforeAll(async () => {
+    // First: it builds dist/web when stale, and the server serves the files it finds at start.
+    browser = await openBrowser('admin');
     t = await startTestServer({ ONY_COOKIE_SECURE: 'false' });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     admin = await createOrgWithAdmin(t, 'e2eadmin');
     await addMember(t, admin, 'mia@e2eadmin.test', 'member');
-    browser = await openBrowser('admin');
   }, 120_000);
 
   afterAll(async () => {
