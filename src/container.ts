@@ -24,17 +24,18 @@ import { createClaudeCodeService } from './features/integrations/claude-code.ser
 import { createExportService, EXPORT_JOBS } from './features/export/export.service.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createMembersService } from './features/members/members.service.js';
+import { createMetrics } from './features/metrics/metrics.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
 import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
-import { createOidcClient } from './features/sso/oidc-client.js';
-import { createSsoService } from './features/sso/sso.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
 import { createAccountMailService } from './features/mail/account-mail.service.js';
 import { createMailNotices } from './features/mail/mail.notices.js';
 import { createMailService, MAIL_JOBS } from './features/mail/mail.service.js';
+import { createOidcClient } from './features/sso/oidc-client.js';
+import { createSsoService } from './features/sso/sso.service.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { masterKeyFrom, masterKeysFrom, type MasterKey } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -112,9 +113,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const masterKeys = masterKeysFrom(config.masterKeys.length > 0 ? config.masterKeys : [masterKey]);
   const keyring = createKeyring(masterKeys);
   const db = database.db;
+  // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
+  const metrics = createMetrics({
+    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS].flatMap((q) => Object.values(q)),
+  });
   const jobs: JobQueue = await createJobQueue({
     database,
     logger,
+    onFailure: metrics.jobFailed,
     ...(options.jobPollingSeconds !== undefined && { pollingIntervalSeconds: options.jobPollingSeconds }),
   });
   // Mail (docs/mail.md): off without ONY_SMTP_URL.
@@ -160,7 +166,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const keys = createKeysService({ db, masterKeys, clock });
   const callbacks = config.callbacks;
   const channels = createChannels(config, logger);
-  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks });
+  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks, metrics });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
     db,
@@ -201,6 +207,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     keyring,
     channels,
     logger,
+    metrics,
     config: { publicUrl: config.publicUrl, callbacks },
   });
 
@@ -248,10 +255,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     });
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
+    await jobs.work(EXPORT_JOBS.prepare, (data) => dataExports.prepareJob(data));
     await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
     await jobs.work(RETENTION_JOBS.sweep, () => retention.sweepJob());
     await retention.scheduleNext();
-    await jobs.work(EXPORT_JOBS.prepare, (data) => dataExports.prepareJob(data));
     await telegramBot?.start();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
     slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
@@ -265,6 +272,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     store,
     keyring,
     masterKeys,
+    metrics,
     erasure,
     keys,
     auth,

@@ -33,6 +33,14 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
     await container.startWorkers();
     await app.listen({ host: config.host, port: config.port });
     const log = container.logger;
+    const { startMetricsListener } = await import('../features/metrics/metrics.routes.js');
+    const metricsListen = config.metrics.listen;
+    const metricsServer =
+      metricsListen !== undefined
+        ? await startMetricsListener(container.metrics, { ...config.metrics, listen: metricsListen })
+        : undefined;
+    if (metricsListen !== undefined)
+      log.info({ host: metricsListen.host, port: metricsListen.port }, 'metrics listening at /metrics');
     log.info({ url: config.publicUrl, mode: config.mode, store: container.store.kind }, 'ony is listening');
     io.stdout.write(
       `\nony ${config.mode} mode, listening on http://${config.host}:${config.port}  (public URL ${config.publicUrl})\n`,
@@ -65,6 +73,7 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
       stopping = true;
       log.info({ signal }, 'shutting down: draining requests');
       if (checkpoints) clearInterval(checkpoints);
+      metricsServer?.close();
       void app
         .close()
         .then(() => container.close())

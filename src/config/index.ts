@@ -59,6 +59,14 @@ export interface Config {
   readonly hooks: { readonly budgetSeconds: number; readonly onPending: 'deny' | 'ask' };
   /** Single sign-on (docs/sso.md): issuer hosts ("host" or "host:port") allowed over plain http. */
   readonly sso: { readonly allowHttpIssuers: readonly string[] };
+  /**
+   * Prometheus `/metrics` (docs/privacy.md), off unless one is set: a bearer token (on the main
+   * listener), and/or a separate listen address (served there only).
+   */
+  readonly metrics: {
+    readonly token: string | undefined;
+    readonly listen: { readonly host: string; readonly port: number } | undefined;
+  };
 }
 
 export interface SlackConfig {
@@ -97,14 +105,14 @@ export interface TelegramConfig {
   readonly mode: 'webhook' | 'polling';
   /** The setWebhook secret_token; undefined: derived from the bot token. */
   readonly webhookSecret: string | undefined;
+  /** The bot's @username (without @), for `https://t.me/<bot>?start=<code>` link-code deep links. */
+  readonly botUsername: string | undefined;
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
-  /** The bot's @username (without @), for `https://t.me/<bot>?start=<code>` link-code deep links. */
-  readonly botUsername: string | undefined;
   }
 }
 
@@ -219,7 +227,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     const webhookSecret = str('ONY_TELEGRAM_WEBHOOK_SECRET');
     if (webhookSecret !== undefined && !/^[A-Za-z0-9_-]{16,256}$/.test(webhookSecret))
       problems.push('ONY_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -');
+    const botUsername = str('ONY_TELEGRAM_BOT_USERNAME')?.replace(/^@/, '');
+    if (botUsername !== undefined && !/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(botUsername))
+      problems.push("ONY_TELEGRAM_BOT_USERNAME must be the bot's @username, like @acme_ony_bot");
     telegram = Object.freeze({
+      botUsername,
       botToken: telegramToken,
       apiRoot,
       mode: rawMode === 'polling' ? 'polling' : 'webhook',
@@ -230,11 +242,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   let slack: SlackConfig | undefined;
   const slackToken = str('ONY_SLACK_BOT_TOKEN');
   if (slackToken !== undefined) {
-    const botUsername = str('ONY_TELEGRAM_BOT_USERNAME')?.replace(/^@/, '');
-    if (botUsername !== undefined && !/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(botUsername))
-      problems.push("ONY_TELEGRAM_BOT_USERNAME must be the bot's @username, like @acme_ony_bot");
     if (!/^xoxb-[A-Za-z0-9-]{8,200}$/.test(slackToken))
-      botUsername,
       problems.push(
         'ONY_SLACK_BOT_TOKEN must be the bot token of your Slack app, xoxb-… (OAuth & Permissions)',
       );
@@ -302,6 +310,23 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     });
   }
 
+  const metricsToken = str('ONY_METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    problems.push(
+      'ONY_METRICS_TOKEN must be 16-256 printable characters without spaces (openssl rand -hex 32)',
+    );
+  const metricsListenRaw = str('ONY_METRICS_LISTEN');
+  let metricsListen: Config['metrics']['listen'];
+  if (metricsListenRaw !== undefined) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(metricsListenRaw);
+    const listenPort = m !== null ? Number(m[3]) : NaN;
+    if (m === null || listenPort > 65535)
+      problems.push(
+        `ONY_METRICS_LISTEN must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464 (got "${metricsListenRaw}")`,
+      );
+    else metricsListen = Object.freeze({ host: (m[1] ?? m[2])!, port: listenPort });
+  }
+
   const config: Config = {
     mode,
     host,
@@ -347,6 +372,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
         .map((h) => h.trim().toLowerCase())
         .filter((h) => h !== ''),
     },
+    metrics: { token: metricsToken, listen: metricsListen },
     hooks: {
       budgetSeconds: int('ONY_HOOK_BUDGET_S', 50, 0, 590),
       onPending: (() => {
@@ -365,6 +391,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze(config.audit),
     hooks: Object.freeze(config.hooks),
+    metrics: Object.freeze(config.metrics),
     sso: Object.freeze({ allowHttpIssuers: Object.freeze([...config.sso.allowHttpIssuers]) }),
     callbacks: Object.freeze({
       ...config.callbacks,

@@ -21,10 +21,11 @@ import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
-import { erasureRoutes } from '../features/erasure/erasure.routes.js';
 import { exportRoutes } from '../features/export/export.routes.js';
+import { erasureRoutes } from '../features/erasure/erasure.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
+import { metricsRoutes, registerHttpMetrics } from '../features/metrics/metrics.routes.js';
 import { retentionRoutes } from '../features/retention/retention.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { ssoRoutes } from '../features/sso/sso.routes.js';
@@ -50,9 +51,9 @@ export type AppDeps = Pick<
   | 'retention'
   | 'devices'
   | 'setup'
-  | 'sso'
   | 'mail'
   | 'accountMail'
+  | 'sso'
   | 'audit'
   | 'erasure'
   | 'handoffs'
@@ -65,6 +66,7 @@ export type AppDeps = Pick<
   | 'telegramBot'
   | 'slackInteractions'
   | 'clock'
+  | 'metrics'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -90,6 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
 
   registerErrorHandling(app);
   app.addSchema(Problem);
+  // Before any route, so every route template is known to the HTTP metric's closed label set.
+  registerHttpMetrics(app, deps.metrics);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -193,6 +197,8 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
     },
   );
 
+  metricsRoutes(app, { metrics: deps.metrics, config: config.metrics });
+
   const cookieSecure = config.cookieSecure;
   setupRoutes(app, { setup: deps.setup, cookieSecure });
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
@@ -202,9 +208,9 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });
-  erasureRoutes(app, { erasure: deps.erasure });
   exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
+  erasureRoutes(app, { erasure: deps.erasure });
   handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
   mcpRoutes(app, {

@@ -81,6 +81,8 @@ export interface JobQueueDeps {
   readonly batchSize?: number;
   /** How long stop() waits for running handlers before failing them (default 30 s). */
   readonly stopTimeoutSeconds?: number;
+  /** Told the queue name of every failed attempt (the job failure metric). */
+  readonly onFailure?: (queue: string) => void;
 }
 
 /** The Postgres schema pg-boss lives in. */
@@ -308,6 +310,7 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
             { err: outcome.reason, queue: name, jobId: job.id },
             'job failed; pg-boss retries it if it has attempts left',
           );
+          deps.onFailure?.(name);
           await boss.fail(name, job.id, failureOf(outcome.reason));
         }
         if (done.length > 0) await boss.complete(name, done);

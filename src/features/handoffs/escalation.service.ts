@@ -19,6 +19,7 @@ import { signWebhook } from '../../lib/webhook-signature.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { addressesOf, insertMessages, listMessages } from '../channels/channels.repository.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { findHandoff, insertAttempt } from './handoffs.repository.js';
 import { loadPolicies } from './handoffs.service.js';
 import { handoffView } from './handoffs.view.js';
@@ -29,13 +30,23 @@ export interface EscalationDeps {
   readonly keyring: Keyring;
   readonly channels: Readonly<Record<string, ChannelAdapter>>;
   readonly logger: Logger;
+  /** Escalation attempts by channel and outcome (closed enums); default: counts nothing. */
+  readonly metrics?: Pick<Metrics, 'escalationAttempt'>;
   readonly config: {
     readonly publicUrl: string;
     readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
   };
 }
 
-export function createEscalationService({ db, clock, keyring, channels, logger, config }: EscalationDeps) {
+export function createEscalationService({
+  db,
+  clock,
+  keyring,
+  channels,
+  logger,
+  config,
+  metrics = noMetrics,
+}: EscalationDeps) {
   // The API resource until the dashboard has a page for it.
   const handoffPage = (id: string) => `${config.publicUrl}/handoffs/${id}`;
   const service = {
@@ -122,6 +133,7 @@ export function createEscalationService({ db, clock, keyring, channels, logger, 
         await appendAudit(tx, auditEvents.handoffEscalated(h, step, channel, recipients.length), now);
         return posted.length > 0 && current !== undefined && current.status !== 'pending';
       });
+      metrics.escalationAttempt(channel, outcome);
       if (decidedMeanwhile) await service.notify(orgId, h.id);
     },
 

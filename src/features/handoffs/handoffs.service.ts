@@ -38,6 +38,7 @@ import { findDevice } from '../devices/devices.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import {
   findByIdempotencyKey,
   findHandoff,
@@ -76,6 +77,8 @@ export interface HandoffsDeps {
   readonly store: Pick<EphemeralStore, 'publish' | 'subscribe'>;
   readonly auth: Pick<AuthService, 'checkStepUp'>;
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+  /** Counters with closed-enum labels (docs/privacy.md); default: counts nothing. */
+  readonly metrics?: Pick<Metrics, 'handoffCreated' | 'handoffDecided'>;
 }
 
 const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -106,6 +109,7 @@ function policiesFrom(s: { riskPolicy: unknown; escalationPolicy: unknown }): Po
 
 export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, callbacks } = deps;
+  const metrics = deps.metrics ?? noMetrics;
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
   async function changed(orgId: string, id: string, status: string): Promise<void> {
@@ -129,6 +133,8 @@ export function createHandoffsService(deps: HandoffsDeps) {
     }
     await appendAudit(tx, auditEvents.handoffExpired(h), now);
     await finished(tx, h);
+    // Counted before the commit: an expiry that rolls back is retried and may count twice (rare).
+    metrics.handoffDecided('expired', null);
     return true;
   }
 
@@ -316,6 +322,8 @@ export function createHandoffsService(deps: HandoffsDeps) {
           return h;
         });
         await store.publish(orgChannel(p.orgId), handoff.id);
+        metrics.handoffCreated(handoff.riskLevel);
+        if (handoff.status !== 'pending') metrics.handoffDecided(handoff.status, 'policy');
         return { handoff, replayed: false };
       } catch (err) {
         // Two retries racing on one Idempotency-Key: the loser answers the winner's handoff.
@@ -466,13 +474,16 @@ export function createHandoffsService(deps: HandoffsDeps) {
         await changed(p.orgId, id, 'expired');
         throw new AppError('conflict', 'the handoff expired before a decision');
       }
-      if (result.kind === 'decided') await changed(p.orgId, id, result.h.status);
-      else if (result.kind === 'recorded') await store.publish(orgChannel(p.orgId), id);
+      if (result.kind === 'decided') {
+        metrics.handoffDecided(result.h.status, channel);
+        await changed(p.orgId, id, result.h.status);
+      } else if (result.kind === 'recorded') await store.publish(orgChannel(p.orgId), id);
       return { handoff: result.h, outcome: result.kind };
     },
 
     /** The agent withdraws its own pending handoff. */
     async cancel(p: Principal & { kind: 'device' }, id: string): Promise<Handoff> {
+      let cancelledNow = false;
       const h = await withTenant(db, p.orgId, async (tx) => {
         const found = await readable(tx, p, id, true);
         if (found.status === 'cancelled') return found;
@@ -489,8 +500,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
         });
         await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found), now);
         await finished(tx, found, false);
+        cancelledNow = true;
         return (await findHandoff(tx, id))!;
       });
+      if (cancelledNow) metrics.handoffDecided('cancelled', 'agent');
       await changed(p.orgId, id, 'cancelled');
       return h;
     },
