@@ -349,3 +349,55 @@ describe('member self-export', () => {
     expect((await as(t, admin, 'POST', '/v1/me/export')).statusCode).toBe(202);
   });
 });
+
+describe('streaming', () => {
+  it('a client that goes away mid-download leaves the export failed and the server serving', async () => {
+    const admin = await createOrgWithAdmin(t, 'exp-abort');
+    const dev = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'ci' })).json<{
+      device: { id: string };
+    }>();
+    const { randomBytes, randomUUID } = await import('node:crypto');
+    const { withTenant } = await import('../../src/db/client.js');
+    // 2,000 handoffs with incompressible 4 KiB payloads: a zip far larger than the socket buffers.
+    const ids = Array.from({ length: 2000 }, () => randomUUID());
+    const now = t.clock.now();
+    await withTenant(t.database.db, admin.orgId, async (tx) => {
+      for (const id of ids) {
+        await sql`insert into handoffs (org_id, id, short_code, device_id, status, action_type, title, summary,
+            options, risk_level, risk_reasons, required_approvals, totp_required, request_sha256, created_at,
+            expires_at, decided_at, payload_sha256)
+          values (${admin.orgId}, ${id}, 'AAAAAA', ${dev.device.id}, 'expired', 'db.query', 't', 's', '[]', 'low',
+            '{}', 1, false, 'x', ${now}, ${now}, ${now}, ${Buffer.alloc(32)})`.execute(tx.db);
+        const enc = await t.container.keyring.encrypt(tx, randomBytes(4096), `payload:${id}`);
+        await sql`insert into handoff_payloads (org_id, handoff_id, kind, salt, content_enc)
+          values (${admin.orgId}, ${id}, 'text', ${Buffer.alloc(1)}, ${enc})`.execute(tx.db);
+      }
+    });
+    const x = (await as(t, admin, 'POST', '/v1/admin/exports')).json<ExportView>();
+    await waitReady(admin, `/v1/admin/exports/${x.id}`);
+    const { url } = (await as(t, admin, 'POST', `/v1/admin/exports/${x.id}/link`)).json<{ url: string }>();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as { port: number };
+    const http = await import('node:http');
+    const got = await new Promise<number>((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port, path: linkPath(url), headers: { cookie: admin.cookie } },
+        (res) => {
+          res.once('data', (c: Buffer) => {
+            req.destroy();
+            resolve(c.length);
+          });
+        },
+      );
+      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+    });
+    expect(got).toBeGreaterThan(0);
+    await waitFor(
+      async () =>
+        (await as(t, admin, 'GET', `/v1/admin/exports/${x.id}`)).json<ExportView>().status === 'failed',
+    );
+    // The snapshot transaction ended: the database still answers, a new export can start.
+    expect((await as(t, admin, 'GET', '/v1/admin/devices')).statusCode).toBe(200);
+    expect((await as(t, admin, 'POST', '/v1/admin/exports')).statusCode).toBe(202);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The org export under size (issue #10): an org with 100,000 handoffs, each with an encrypted
+ * payload, and 100,000 audit entries, exported through the API over real HTTP (loopback), the zip
+ * read by a client that discards it. Reports the time, the zip's size and the process's RSS growth
+ * over the download (sampled every 50 ms, against a baseline after full collections). Target: under
+ * 100 MB of growth, whatever the org's size, since the zip is streamed page by page.
+ * Seeding is set-based SQL (unnest of prebuilt arrays), not the API. The database is the one the
+ * test helpers pick: Postgres when DATABASE_URL is set (the target), PGlite otherwise (which spools
+ * the zip to a temporary file first).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { sql } from 'kysely';
+import { auditEvents } from '../src/core/audit-chain/events.js';
+import { withTenant } from '../src/db/client.js';
+import { appendAudit } from '../src/features/audit/audit.repository.js';
+import { as, createOrgWithAdmin, startTestServer } from '../test/helpers/app.js';
+
+const HANDOFFS = Number(process.env.ONY_BENCH_EXPORT_HANDOFFS ?? 100_000);
+const BATCH = 5000;
+const SHORT_CODE = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const mib = (n: number) => n / 1048576;
+
+async function settledRss(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return process.memoryUsage().rss;
+}
+
+const code = () => Array.from(randomBytes(6), (b) => SHORT_CODE[b % SHORT_CODE.length]).join('');
+
+export async function run(): Promise<void> {
+  const t = await startTestServer({ ONY_RATE_LIMIT_PER_MINUTE: '100000' });
+  try {
+    const admin = await createOrgWithAdmin(t, 'bench-export');
+    const dev = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'bench' })).json<{
+      device: { id: string };
+    }>();
+    const { db } = t.database;
+    const keyring = t.container.keyring;
+    const s0 = performance.now();
+    const created = new Date(Date.now() - 3600_000);
+    for (let done = 0; done < HANDOFFS; done += BATCH) {
+      const n = Math.min(BATCH, HANDOFFS - done);
+      const ids = Array.from({ length: n }, () => randomUUID());
+      await withTenant(db, admin.orgId, async (tx) => {
+        const codes = ids.map(code);
+        await sql`
+          insert into handoffs (org_id, id, short_code, device_id, status, action_type, action_target, title,
+            summary, options, risk_level, risk_reasons, required_approvals, totp_required, request_sha256,
+            payload_sha256, created_at, expires_at, decided_at, decision_option, decided_by, decision_channel)
+          select ${admin.orgId}::uuid, id, sc, ${dev.device.id}::uuid, 'denied', 'db.query', 'prod-db',
+            'Run the nightly clean-up on prod-db (' || id || ')', 'Deletes rows older than 90 days from events.',
+            '[{"id":"approve","label":"Approve"},{"id":"deny","label":"Deny"}]'::jsonb, 'high',
+            array['destructive_delete'], 1, false, repeat('a', 64), sha256(id::text::bytea),
+            ${created}, ${created}, ${created}, 'deny', ${admin.memberId}::uuid, 'web'
+          from unnest(${ids}::uuid[], ${codes}::text[]) as u(id, sc)`.execute(tx.db);
+        const blobs: Buffer[] = [];
+        for (const id of ids)
+          blobs.push(
+            await keyring.encrypt(
+              tx,
+              Buffer.from(`DELETE FROM events WHERE created_at < now() - interval '90 days'; -- ${id}`),
+              `payload:${id}`,
+            ),
+          );
+        await sql`
+          insert into handoff_payloads (org_id, handoff_id, kind, salt, content_enc)
+          select ${admin.orgId}::uuid, id, 'sql', '\\x00'::bytea, enc
+          from unnest(${ids}::uuid[], ${blobs}::bytea[]) as u(id, enc)`.execute(tx.db);
+        for (const id of ids.slice(0, n)) await appendAudit(tx, auditEvents.handoffExpired({ id }), created);
+      });
+    }
+    // As autovacuum would after a bulk load: without statistics the planner may scan instead of seek.
+    await sql`analyze`.execute(db);
+    const seedMs = performance.now() - s0;
+    console.log(
+      `seeded ${HANDOFFS.toLocaleString('en')} handoffs with payloads and as many audit entries in ${(seedMs / 1000).toFixed(1)} s (${t.database.kind})`,
+    );
+
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as AddressInfo).port;
+    const x = (await as(t, admin, 'POST', '/v1/admin/exports')).json<{ id: string }>();
+    const p0 = performance.now();
+    for (;;) {
+      const s = (await as(t, admin, 'GET', `/v1/admin/exports/${x.id}`)).json<{ status: string }>();
+      if (s.status === 'ready') break;
+      if (s.status !== 'queued') throw new Error(`export ${s.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const prepareMs = performance.now() - p0;
+    const { url } = (await as(t, admin, 'POST', `/v1/admin/exports/${x.id}/link`)).json<{ url: string }>();
+    const path = url.replace('https://ony.test', '');
+
+    const baseline = await settledRss();
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const d0 = performance.now();
+    const { bytes, status } = await new Promise<{ bytes: number; status: number }>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path, headers: { cookie: admin.cookie } }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ bytes, status: res.statusCode ?? 0 }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    const downloadMs = performance.now() - d0;
+    clearInterval(sampler);
+    if (status !== 200) throw new Error(`download answered ${status}`);
+    console.log(`prepare (job: count and mark ready): ${prepareMs.toFixed(0)} ms`);
+    console.log(
+      `download: ${(downloadMs / 1000).toFixed(1)} s, zip ${mib(bytes).toFixed(1)} MiB (${(mib(bytes) / (downloadMs / 1000)).toFixed(1)} MiB/s)`,
+    );
+    console.log(
+      `RSS: baseline ${mib(baseline).toFixed(0)} MiB, peak during the download ${mib(peak).toFixed(0)} MiB, growth ${mib(peak - baseline).toFixed(1)} MiB (target < 100)`,
+    );
+  } finally {
+    await t.close();
+  }
+}
