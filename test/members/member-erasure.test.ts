@@ -201,6 +201,17 @@ describe('bad calls change nothing', () => {
 
     expect((await as(t, admin, 'DELETE', `/v1/admin/members/${target.memberId}`)).statusCode).toBe(204);
     expect((await as(t, admin, 'DELETE', `/v1/admin/members/${target.memberId}`)).statusCode).toBe(404);
+    // An erased member is only a pseudonym: it cannot be reactivated, re-roled or TOTP-reset.
+    for (const [method, url, body] of [
+      ['POST', `/v1/admin/members/${target.memberId}/reactivate`, undefined],
+      ['PATCH', `/v1/admin/members/${target.memberId}`, { role: 'admin' }],
+      ['POST', `/v1/admin/members/${target.memberId}/totp-reset`, undefined],
+    ] as const) {
+      expect((await as(t, admin, method, url, body)).statusCode, url).toBe(404);
+    }
+    const still = await sql<{ status: string; role: string }>`
+      select status, role from members where id = ${target.memberId}`.execute(t.database.db);
+    expect(still.rows[0]).toEqual({ status: 'deactivated', role: 'member' });
     expect((await auditOf(admin.orgId, 'member.erased')).length).toBe(before + 1);
   });
 

@@ -59,10 +59,16 @@ export function createMembersService(deps: MembersDeps) {
     if (losesAdmin && (await countActiveAdmins(tx)) <= 1) throw new AppError('last_admin');
   }
 
+  /** A member row that is still a person: an erased one is only a pseudonym, as good as gone (404). */
+  async function lockLiveMember(tx: TenantTx, memberId: string): Promise<Member | undefined> {
+    const target = await lockMember(tx, memberId);
+    return target === undefined || (await isErased(tx, memberId)) ? undefined : target;
+  }
+
   async function eraseIn(p: MemberPrincipal, memberId: string, self: boolean): Promise<void> {
     await withTenant(db, p.orgId, async (tx) => {
-      const target = await lockMember(tx, memberId);
-      if (target === undefined || (await isErased(tx, memberId))) throw notFound('member');
+      const target = await lockLiveMember(tx, memberId);
+      if (target === undefined) throw notFound('member');
       await assertKeepsAnAdmin(tx, target, { active: false });
       const now = clock.now();
       if (!(await eraseMember(tx, memberId, now))) throw notFound('member');
@@ -180,7 +186,7 @@ export function createMembersService(deps: MembersDeps) {
 
     async changeRole(p: MemberPrincipal, memberId: string, role: Role): Promise<Member> {
       return withTenant(db, p.orgId, async (tx) => {
-        const target = await lockMember(tx, memberId);
+        const target = await lockLiveMember(tx, memberId);
         if (target === undefined) throw notFound('member');
         if (target.role === role) return target;
         await assertKeepsAnAdmin(tx, target, { role });
@@ -208,7 +214,7 @@ export function createMembersService(deps: MembersDeps) {
 
     async reactivate(p: MemberPrincipal, memberId: string): Promise<Member> {
       return withTenant(db, p.orgId, async (tx) => {
-        const target = await lockMember(tx, memberId);
+        const target = await lockLiveMember(tx, memberId);
         if (target === undefined) throw notFound('member');
         if (target.status === 'active') return target;
         const now = clock.now();
@@ -235,7 +241,7 @@ export function createMembersService(deps: MembersDeps) {
     /** An admin clears a member's TOTP (lost phone); the member enrols again. Their sessions end. */
     async resetTotp(p: MemberPrincipal, memberId: string): Promise<void> {
       await withTenant(db, p.orgId, async (tx) => {
-        const target = await lockMember(tx, memberId);
+        const target = await lockLiveMember(tx, memberId);
         if (target === undefined) throw notFound('member');
         const now = clock.now();
         await updateMember(
