@@ -190,7 +190,8 @@ export function AuditPage() {
           </button>
         </form>
         <ErrorBox error={page.error} />
-        {page.data === undefined ? (
+        {/* Never the previous filter's rows while the new ones load. */}
+        {page.data === undefined || page.loading ? (
           page.loading && <Loading what="Loading the chain" />
         ) : page.data.entries.length === 0 ? (
           <p className="muted">No entries match.</p>

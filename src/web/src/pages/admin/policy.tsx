@@ -233,8 +233,9 @@ function PolicyEditor() {
   const [errors, setErrors] = useState<string[]>([]);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Filled once: a late or repeated load never overwrites what the admin is typing.
   useEffect(() => {
-    if (loaded.data !== undefined) setForm(toForm(loaded.data.escalation_policy));
+    if (loaded.data !== undefined) setForm((f) => f ?? toForm(loaded.data!.escalation_policy));
   }, [loaded.data]);
   if (loaded.error !== null) return <ErrorBox error={loaded.error} />;
   if (form === null) return <Loading what="Loading the policy" />;
