@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
 import { sql } from 'kysely';
 import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
@@ -71,7 +71,12 @@ export type AppDeps = Pick<
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
-export async function buildApp(deps: AppDeps): Promise<AppInstance> {
+export interface BuildOptions {
+  /** Told every route as it is registered (the route catalog of docs/privacy.md). */
+  readonly onRoute?: (route: RouteOptions) => void;
+}
+
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promise<AppInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -94,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<AppInstance> {
   app.addSchema(Problem);
   // Before any route, so every route template is known to the HTTP metric's closed label set.
   registerHttpMetrics(app, deps.metrics);
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
