@@ -118,6 +118,12 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     // Policy: critical handoffs are denied at once; an invalid value is refused with the reason.
     await nav.getByRole('link', { name: 'Policy' }).click();
     const policy = page.getByRole('form', { name: 'Escalation policy' });
+    // A step on a channel this server lacks is flagged before saving.
+    const high = policy.getByRole('group', { name: 'high step 1' });
+    await high.getByLabel('Step 1 channel').selectOption('slack');
+    await high.getByText('slack is not configured on this server').waitFor();
+    await high.getByLabel('Step 1 channel').selectOption('console');
+    expect(await high.getByText('is not configured').count()).toBe(0);
     const critical = policy.getByRole('group', { name: 'risk: critical' });
     await critical.getByLabel('Approvals needed (quorum)').fill('two');
     await policy.getByRole('button', { name: 'Save policy' }).click();

@@ -3,7 +3,7 @@
  * delay and targets, quorum, TOTP step-up, repeats), the agent timeout bounds, the payload retention
  * window (when the server has it), and each channel's status with a "send test" button.
  */
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../../api';
 import { ErrorBox, Loading, Notice, PageTitle, useLoad } from '../../components';
 import { Section, type ChannelStatus } from './admin-kit';
@@ -61,12 +61,14 @@ function StepRow({
   step,
   onChange,
   onRemove,
+  unconfigured,
 }: {
   level: RiskLevel;
   index: number;
   step: StepForm;
   onChange: (s: StepForm) => void;
   onRemove: (() => void) | undefined;
+  unconfigured: ReadonlySet<string>;
 }) {
   const channelId = useId();
   const afterId = useId();
@@ -109,6 +111,12 @@ function StepRow({
           all, or member ids and group:&lt;name&gt;, comma separated
         </small>
       </div>
+      {unconfigured.has(step.channel) && (
+        <p className="error step-warning" role="note">
+          {step.channel} is not configured on this server: this step would reach nobody (recorded as
+          channel_not_configured).
+        </p>
+      )}
       <div className="field">
         {onRemove !== undefined && (
           <button type="button" onClick={onRemove} aria-label={`Remove ${level} step ${n}`}>
@@ -124,10 +132,12 @@ function LevelFields({
   level,
   value,
   onChange,
+  unconfigured,
 }: {
   level: RiskLevel;
   value: LevelForm;
   onChange: (l: LevelForm) => void;
+  unconfigured: ReadonlySet<string>;
 }) {
   const ruleId = useId();
   const totpId = useId();
@@ -192,6 +202,7 @@ function LevelFields({
               level={level}
               index={i}
               step={s}
+              unconfigured={unconfigured}
               onChange={(x) => setStep(i, x)}
               onRemove={
                 value.steps.length > 1
@@ -227,7 +238,7 @@ function LevelFields({
   );
 }
 
-function PolicyEditor() {
+function PolicyEditor({ unconfigured }: { unconfigured: ReadonlySet<string> }) {
   const loaded = useLoad(() => api<Policies>('GET', '/v1/admin/policies'), []);
   const [form, setForm] = useState<PolicyForm | null>(null);
   const [errors, setErrors] = useState<string[]>([]);
@@ -266,6 +277,7 @@ function PolicyEditor() {
           key={level}
           level={level}
           value={form.levels[level]}
+          unconfigured={unconfigured}
           onChange={(l) => setForm({ ...form, levels: { ...form.levels, [level]: l } })}
         />
       ))}
@@ -384,8 +396,7 @@ function Retention() {
   );
 }
 
-function Channels() {
-  const channels = useLoad(() => api<ChannelStatus[]>('GET', '/v1/admin/channels'), []);
+function Channels({ channels }: { channels: ReturnType<typeof useLoad<ChannelStatus[]>> }) {
   const [results, setResults] = useState<Record<string, { ok: boolean; text: string }>>({});
   const [busy, setBusy] = useState<string | null>(null);
   const test = async (name: string) => {
@@ -467,14 +478,19 @@ function Channels() {
 }
 
 export function PolicyPage() {
+  const channels = useLoad(() => api<ChannelStatus[]>('GET', '/v1/admin/channels'), []);
+  const unconfigured = useMemo(
+    () => new Set((channels.data ?? []).filter((c) => !c.configured).map((c) => c.name)),
+    [channels.data],
+  );
   return (
     <section>
       <PageTitle title="Policy and channels">Policy and channels</PageTitle>
       <Section title="Escalation policy">
-        <PolicyEditor />
+        <PolicyEditor unconfigured={unconfigured} />
       </Section>
       <Retention />
-      <Channels />
+      <Channels channels={channels} />
     </section>
   );
 }
