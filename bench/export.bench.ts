@@ -101,8 +101,16 @@ export async function run(): Promise<void> {
     const path = url.replace('https://ony.test', '');
 
     const baseline = await settledRss();
+    const heap0 = process.memoryUsage();
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    let peakHeap = 0;
+    let peakExternal = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peak = Math.max(peak, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakExternal = Math.max(peakExternal, m.external);
+    }, 50);
     const d0 = performance.now();
     const { bytes, status } = await new Promise<{ bytes: number; status: number }>((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port, path, headers: { cookie: admin.cookie } }, (res) => {
@@ -120,8 +128,12 @@ export async function run(): Promise<void> {
     console.log(
       `download: ${(downloadMs / 1000).toFixed(1)} s, zip ${mib(bytes).toFixed(1)} MiB (${(mib(bytes) / (downloadMs / 1000)).toFixed(1)} MiB/s)`,
     );
+    const after = await settledRss();
     console.log(
-      `RSS: baseline ${mib(baseline).toFixed(0)} MiB, peak during the download ${mib(peak).toFixed(0)} MiB, growth ${mib(peak - baseline).toFixed(1)} MiB (target < 100)`,
+      `RSS: baseline ${mib(baseline).toFixed(0)} MiB, peak during the download ${mib(peak).toFixed(0)} MiB, growth ${mib(peak - baseline).toFixed(1)} MiB (target < 100); after the download and a full GC ${mib(after).toFixed(0)} MiB`,
+    );
+    console.log(
+      `V8 heap used: ${mib(heap0.heapUsed).toFixed(0)} -> peak ${mib(peakHeap).toFixed(0)} MiB; external (Buffers, zlib): ${mib(heap0.external).toFixed(0)} -> peak ${mib(peakExternal).toFixed(0)} MiB`,
     );
   } finally {
     await t.close();

@@ -86,6 +86,7 @@ beforeAll(async () => {
   }>().code;
   await t.container.channelActions.linkWithCode('telegram', code, '4242', '@b');
   bIds.channelLink = (await as(t, bMember, 'GET', '/v1/me/channel-links')).json<{ id: string }[]>()[0]!.id;
+  bIds.export = (await as(t, b, 'POST', '/v1/admin/exports')).json<{ id: string }>().id;
   aDeviceToken = (await as(t, a, 'POST', '/v1/admin/devices', { name: 'a-agent' })).json<{ token: string }>()
     .token;
   // Let the background escalation step of B's handoff run first, so B's snapshot is stable.

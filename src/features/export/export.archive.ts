@@ -28,8 +28,8 @@ import {
 } from './export.repository.js';
 
 export const EXPORT_FORMAT = 1;
-const PAGE = 500;
-const AUDIT_PAGE = 2000;
+const PAGE = 100;
+const AUDIT_PAGE = 250;
 
 export interface ArchiveInput {
   readonly tx: TenantTx;
@@ -213,8 +213,9 @@ function handoffs(tx: TenantTx, keyring: Pick<Keyring, 'decrypt'>) {
           totp_required: h.totp_required,
           callback_url: h.callback_url,
           payload_sha256: hex(h.payload_sha256),
-          // null: the handoff had none, or retention removed it (payload_sha256 says which).
+          // null: the handoff had none, or retention removed it (then payload_removed_at says when).
           payload,
+          payload_removed_at: iso(h.payload_removed_at),
           created_at: iso(h.created_at),
           expires_at: iso(h.expires_at),
           decision:

@@ -297,6 +297,7 @@ export async function handoffsPage(tx: TenantTx, afterId: string | null, limit: 
       'totp_required',
       'callback_url',
       'payload_sha256',
+      'payload_removed_at',
       'created_at',
       'expires_at',
       'decided_at',

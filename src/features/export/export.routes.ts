@@ -109,7 +109,8 @@ export function exportRoutes(app: AppInstance, deps: { exports: ExportService })
         summary: 'Download an export (the link from …/link): a zip, streamed; the link then stops working',
         params: IdParams,
         querystring: Type.Object(
-          { token: Type.String({ minLength: 1, maxLength: 200 }) },
+          // Optional in the schema so that a missing token is the same clear 410 as a wrong one.
+          { token: Type.Optional(Type.String({ maxLength: 200 })) },
           { additionalProperties: false },
         ),
         produces: ['application/zip'],
@@ -117,7 +118,11 @@ export function exportRoutes(app: AppInstance, deps: { exports: ExportService })
       },
     },
     async (req, reply) => {
-      const { stream, filename } = await exports.download(memberOf(req), req.params.id, req.query.token);
+      const { stream, filename } = await exports.download(
+        memberOf(req),
+        req.params.id,
+        req.query.token ?? '',
+      );
       return reply
         .header('content-type', 'application/zip')
         .header('content-disposition', `attachment; filename="${filename}"`)
