@@ -1,6 +1,7 @@
 /**
  * `ony org erase --now` (typed confirmation) and `ony keys rotate` from the shell, on embedded
- * PGlite (a data dir) or the Postgres of DATABASE_URL.
+ * PGlite (a data dir) or the Postgres of DATABASE_URL. Each command opens its own container (and
+ * PGlite its data dir), so these are slow under load: generous timeouts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -62,7 +63,7 @@ describe('ony org erase', () => {
     const again = await cli(['org', 'erase', '--org', orgId, '--now'], env, 'Erasable\n');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`no organization ${orgId}`);
-  });
+  }, 180_000);
 });
 
 describe('ony keys rotate', () => {
@@ -92,9 +93,9 @@ describe('ony keys rotate', () => {
     expect(report.rewrapped).toBeGreaterThanOrEqual(1);
     expect(report.master_key_id).toBe(masterKeyFrom(Buffer.from(newKey, 'base64')).id);
 
-    // Only the new key now: the data keys open (the checkpoint key is configured apart from it).
+    // Only the new key now: every data key opens, and --data re-encrypts under fresh ones.
     const data = await cli(['keys', 'rotate', '--data'], { ...rest, ONY_MASTER_KEYS: newKey });
     expect(data.code, data.stderr).toBe(0);
     expect(JSON.parse(data.stdout)).toMatchObject({ rewrapped: 0 });
-  });
+  }, 180_000);
 });
