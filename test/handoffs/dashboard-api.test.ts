@@ -4,7 +4,7 @@
  * escalation attempts), the device names, and the link that channels send (the dashboard page).
  */
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   addMember,
   as,
@@ -48,7 +48,11 @@ beforeAll(async () => {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  // undici keeps the aborted streams' sockets; the server would wait for them.
+  t?.app.server.closeAllConnections();
+  await t?.close();
+});
 
 /** Reads an SSE stream until `until` says stop; answers the events. */
 async function readEvents(
@@ -85,8 +89,16 @@ async function readEvents(
 
 describe('GET /v1/handoffs/stream', () => {
   it('a viewer sees the org’s handoffs appear and leave pending, live; another org sees none of it', async () => {
-    const mine = await fetch(`${base}/v1/handoffs/stream`, { headers: { cookie: viewer.cookie } });
-    const theirs = await fetch(`${base}/v1/handoffs/stream`, { headers: { cookie: other.cookie } });
+    const ac = new AbortController();
+    onTestFinished(() => ac.abort());
+    const mine = await fetch(`${base}/v1/handoffs/stream`, {
+      headers: { cookie: viewer.cookie },
+      signal: ac.signal,
+    });
+    const theirs = await fetch(`${base}/v1/handoffs/stream`, {
+      headers: { cookie: other.cookie },
+      signal: ac.signal,
+    });
     expect(mine.status).toBe(200);
     expect(mine.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const seen = readEvents(mine, (ev) => ev.filter((e) => e.event === 'handoff').length >= 2);
@@ -102,21 +114,24 @@ describe('GET /v1/handoffs/stream', () => {
     const id = created.json<{ id: string }>().id;
     const denied = await as(t, admin, 'POST', `/v1/handoffs/${id}/decision`, { decision: 'deny' });
     expect(denied.statusCode).toBe(200);
-    const events = (await seen).filter((e) => e.event === 'handoff');
-    expect(events.map((e) => (e.data as { id: string; status: string }).status)).toEqual([
-      'pending',
-      'denied',
-    ]);
-    expect(events.every((e) => (e.data as { id: string }).id === id)).toBe(true);
+    const events = (await seen)
+      .filter((e) => e.event === 'handoff')
+      .map((e) => e.data as { handoff: { id: string; status: string }; device: unknown });
+    expect(events.map((e) => e.handoff.status)).toEqual(['pending', 'denied']);
+    expect(events.every((e) => e.handoff.id === id)).toBe(true);
+    expect(events[0]!.device).toEqual({ id: device.id, name: 'ci-runner' });
     expect((await foreign).filter((e) => e.event === 'handoff')).toEqual([]);
   });
 
   it('needs a session (a device token is refused)', async () => {
-    expect((await fetch(`${base}/v1/handoffs/stream`)).status).toBe(401);
+    const anonymous = await fetch(`${base}/v1/handoffs/stream`);
+    expect(anonymous.status).toBe(401);
+    await anonymous.text();
     const res = await fetch(`${base}/v1/handoffs/stream`, {
       headers: { authorization: `Bearer ${device.token}` },
     });
     expect(res.status).toBe(401);
+    await res.text();
   });
 });
 
@@ -166,6 +181,21 @@ describe('GET /v1/handoffs/:id/detail', () => {
       headers: { authorization: `Bearer ${device.token}` },
     });
     expect(asDevice.statusCode).toBe(401);
+  });
+});
+
+describe('GET /v1/dashboard/handoffs', () => {
+  it('answers rows of view + device with the list filters, for the org only', async () => {
+    const id = (
+      await create({ action: { type: 'deploy', target: 'production' }, title: 'row', summary: 's' })
+    ).json<{ id: string }>().id;
+    const res = await as(t, viewer, 'GET', `/v1/dashboard/handoffs?status=pending&device_id=${device.id}`);
+    expect(res.statusCode).toBe(200);
+    const rows = res.json<{ handoff: { id: string; status: string }; device: { name: string } }[]>();
+    expect(rows.map((r) => r.handoff.id)).toContain(id);
+    expect(rows.every((r) => r.handoff.status === 'pending' && r.device.name === 'ci-runner')).toBe(true);
+    expect((await as(t, other, 'GET', '/v1/dashboard/handoffs')).json()).toEqual([]);
+    expect((await as(t, viewer, 'GET', '/v1/dashboard/handoffs?status=nope')).statusCode).toBe(400);
   });
 });
 

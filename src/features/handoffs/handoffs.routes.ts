@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf, memberOf } from '../../http/plugins/auth.js';
@@ -13,6 +13,24 @@ import { CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js
 import { createHandoffRenderer } from './handoffs.view.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { withTenant } from '../../db/client.js';
+import { listDevices } from '../devices/devices.repository.js';
+
+const ListQuery = Type.Object(
+  {
+    status: Type.Optional(lit(HANDOFF_STATUSES)),
+    risk: Type.Optional(lit(RISK_LEVELS)),
+    device_id: Type.Optional(Type.String({ format: 'uuid' })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' })),
+  },
+  { additionalProperties: false },
+);
+const listFilter = (q: Static<typeof ListQuery>) => ({
+  status: q.status,
+  riskLevel: q.risk,
+  deviceId: q.device_id,
+  limit: q.limit !== undefined ? Number(q.limit) : 100,
+});
 
 export function handoffsRoutes(
   app: AppInstance,
@@ -29,6 +47,16 @@ export function handoffsRoutes(
   };
 
   const render = createHandoffRenderer({ handoffs, db, publicUrl });
+
+  // The dashboard's rows: the agent-facing view plus the requesting device's name.
+  const DeviceRef = Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]);
+  const Row = Type.Object({ handoff: ViewRef, device: DeviceRef });
+  const deviceNames = async (p: Principal) =>
+    new Map((await withTenant(db, p.orgId, (tx) => listDevices(tx))).map((d) => [d.id, d.name]));
+  const rowOf = async (p: Principal, h: Handoff, names: Map<string, string>) => {
+    const name = names.get(h.deviceId);
+    return { handoff: await render(p, h), device: name === undefined ? null : { id: h.deviceId, name } };
+  };
 
   app.post(
     '/v1/handoffs',
@@ -73,26 +101,13 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary: 'The queue and history, newest first, with filters',
-        querystring: Type.Object(
-          {
-            status: Type.Optional(lit(HANDOFF_STATUSES)),
-            risk: Type.Optional(lit(RISK_LEVELS)),
-            device_id: Type.Optional(Type.String({ format: 'uuid' })),
-            limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: ListQuery,
         response: { 200: Type.Array(ViewRef), ...problemResponses },
       },
     },
     async (req) => {
       const p = memberOf(req);
-      const list = await handoffs.list(p, {
-        status: req.query.status,
-        riskLevel: req.query.risk,
-        deviceId: req.query.device_id,
-        limit: req.query.limit !== undefined ? Number(req.query.limit) : 100,
-      });
+      const list = await handoffs.list(p, listFilter(req.query));
       return Promise.all(list.map((h) => render(p, h)));
     },
   );
@@ -168,6 +183,30 @@ export function handoffsRoutes(
     },
   );
 
+  // Org streams never end by themselves: a server that shuts down ends them (the browser reconnects elsewhere).
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const finish of [...openStreams]) finish();
+  });
+
+  app.get(
+    '/v1/dashboard/handoffs',
+    {
+      config: { auth: 'session', role: 'viewer' },
+      schema: {
+        tags,
+        summary: 'For the dashboard: the queue and history like GET /v1/handoffs, each with its device',
+        querystring: ListQuery,
+        response: { 200: Type.Array(Row), ...problemResponses },
+      },
+    },
+    async (req) => {
+      const p = memberOf(req);
+      const [list, names] = await Promise.all([handoffs.list(p, listFilter(req.query)), deviceNames(p)]);
+      return Promise.all(list.map((h) => rowOf(p, h, names)));
+    },
+  );
+
   app.get(
     '/v1/handoffs/stream',
     {
@@ -175,7 +214,7 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary:
-          "Server-Sent Events for the dashboard: `handoff` with the view whenever one of the org's handoffs is created or changes",
+          "Server-Sent Events for the dashboard: `handoff` with {handoff, device} whenever one of the org's handoffs is created or changes",
       },
     },
     async (req, reply) => {
@@ -197,17 +236,19 @@ export function handoffsRoutes(
       const finish = () => {
         if (closed) return;
         closed = true;
+        openStreams.delete(finish);
         clearInterval(heartbeat);
         unsubscribe();
         res.end();
       };
+      openStreams.add(finish);
       req.raw.on('close', finish);
       unsubscribe = await handoffs.subscribeOrg(p.orgId, (id) => {
         queue = queue.then(async () => {
           if (closed) return;
           try {
-            const view = await render(p, await handoffs.get(p, id));
-            if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(view)}\n\n`);
+            const row = await rowOf(p, await handoffs.get(p, id), await deviceNames(p));
+            if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(row)}\n\n`);
           } catch (err) {
             req.log.warn({ err, handoff: id }, 'handoff stream: could not read a changed handoff');
           }
