@@ -58,6 +58,7 @@ export function ErrorBox({ error }: { error: string | null | undefined }) {
 }
 
 export function Notice({ children }: { children: ReactNode }) {
+  if (children == null || children === '') return null;
   return (
     <p className="notice" role="status">
       {children}

@@ -50,21 +50,29 @@ export interface Handoff {
   } | null;
   readonly expires_at: string;
   readonly created_at: string;
-  readonly device?: { readonly id: string; readonly name: string } | null;
+}
+
+/** GET /v1/dashboard/handoffs and the org stream: the view and its device. */
+export interface HandoffRow {
+  readonly handoff: Handoff;
+  readonly device: { readonly id: string; readonly name: string } | null;
 }
 
 export interface HandoffDetail {
   readonly handoff: Handoff;
   readonly device: { readonly id: string; readonly name: string } | null;
   readonly payload: { readonly kind: string; readonly content: string } | null;
-  readonly payload_removed: boolean;
   readonly context: Readonly<Record<string, string>>;
+  readonly reasons: readonly {
+    readonly code: string;
+    readonly level: string | null;
+    readonly explanation: string | null;
+  }[];
   readonly approvals: readonly {
     readonly member_id: string;
     readonly name: string | null;
     readonly option: string;
     readonly channel: string;
-    readonly comment: string | null;
     readonly at: string;
   }[];
   readonly attempts: readonly {

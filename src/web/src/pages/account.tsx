@@ -1,5 +1,372 @@
-import { PageTitle } from '../components';
+/**
+ * Your account: profile and phone, two-factor sign-in (enrol with the secret or the otpauth URI,
+ * recovery codes shown once; turn off), linked chats (link codes, removal) and sessions.
+ */
+import { useState, type FormEvent } from 'react';
+import { api, errorText } from '../api';
+import { ErrorBox, Field, formatTime, Loading, Notice, PageTitle, useLoad } from '../components';
+import { useSession } from '../session';
+import type { Member } from '../types';
+
+function Profile() {
+  const { member, refresh } = useSession();
+  const [name, setName] = useState(member?.name ?? '');
+  const [phone, setPhone] = useState(member?.phone ?? '');
+  const [msg, setMsg] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (member == null) return null;
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setMsg(null);
+    try {
+      await api<Member>('PATCH', '/v1/me', { name, phone: phone.trim() === '' ? null : phone.trim() });
+      await refresh();
+      setMsg('Saved.');
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+
+  return (
+    <section aria-labelledby="profile-h">
+      <h2 id="profile-h">Profile</h2>
+      <p>
+        {member.email} · role <strong>{member.role}</strong>
+      </p>
+      <form onSubmit={(e) => void save(e)}>
+        <Field label="Name" required value={name} onChange={(e) => setName(e.target.value)} />
+        <Field
+          label="Phone (for calls and SMS)"
+          hint="international format, e.g. +14155550123; only you see it unmasked"
+          type="tel"
+          autoComplete="tel"
+          value={phone}
+          onChange={(e) => setPhone(e.target.value)}
+        />
+        <ErrorBox error={error} />
+        <Notice>{msg}</Notice>
+        <button type="submit" className="primary">
+          Save profile
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function TwoFactor() {
+  const { member, refresh } = useSession();
+  const [enrol, setEnrol] = useState<{ secret: string; otpauth_uri: string } | null>(null);
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState<string[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [off, setOff] = useState({ code: '', recovery: '' });
+  if (member == null) return null;
+
+  const run = async (f: () => Promise<void>) => {
+    setError(null);
+    try {
+      await f();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <section aria-labelledby="totp-h">
+      <h2 id="totp-h">Two-factor sign-in (TOTP)</h2>
+      {recovery !== null && (
+        <div className="card">
+          <p>
+            <strong>Recovery codes</strong> — shown once. Keep them somewhere safe; each works once if you
+            lose your authenticator.
+          </p>
+          <ul className="secret" aria-label="Recovery codes">
+            {recovery.map((c) => (
+              <li key={c}>{c}</li>
+            ))}
+          </ul>
+          <button type="button" onClick={() => setRecovery(null)}>
+            I saved them
+          </button>
+        </div>
+      )}
+      {member.totp_enabled ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(async () => {
+              await api('POST', '/v1/me/totp/disable', {
+                ...(off.code !== '' && { totp_code: off.code.trim() }),
+                ...(off.recovery !== '' && { recovery_code: off.recovery.trim() }),
+              });
+              setOff({ code: '', recovery: '' });
+              await refresh();
+            });
+          }}
+        >
+          <p>
+            Two-factor sign-in is <strong>on</strong>. To turn it off, confirm with a current code or a
+            recovery code.
+          </p>
+          <Field
+            label="Current code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            value={off.code}
+            onChange={(e) => setOff({ ...off, code: e.target.value })}
+          />
+          <Field
+            label="or a recovery code"
+            autoComplete="off"
+            value={off.recovery}
+            onChange={(e) => setOff({ ...off, recovery: e.target.value })}
+          />
+          <ErrorBox error={error} />
+          <button type="submit" className="deny">
+            Turn off two-factor sign-in
+          </button>
+        </form>
+      ) : enrol === null ? (
+        <>
+          <p>Two-factor sign-in is off. Approving risky handoffs may need it.</p>
+          <ErrorBox error={error} />
+          <button
+            type="button"
+            className="primary"
+            onClick={() =>
+              void run(async () =>
+                setEnrol(await api<{ secret: string; otpauth_uri: string }>('POST', '/v1/me/totp')),
+              )
+            }
+          >
+            Set up two-factor sign-in
+          </button>
+        </>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(async () => {
+              const r = await api<{ recovery_codes: string[] }>('POST', '/v1/me/totp/confirm', {
+                code: code.trim(),
+              });
+              setRecovery(r.recovery_codes);
+              setEnrol(null);
+              setCode('');
+              await refresh();
+            });
+          }}
+        >
+          <p>
+            Add this key to your authenticator app (type it in, or paste the URI), then enter the first code.
+          </p>
+          <p>
+            Secret key:{' '}
+            <span className="secret" data-testid="totp-secret">
+              {enrol.secret}
+            </span>
+          </p>
+          <p>
+            otpauth URI: <span className="secret">{enrol.otpauth_uri}</span>
+          </p>
+          <Field
+            label="First code from the app"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          <ErrorBox error={error} />
+          <button type="submit" className="primary">
+            Turn on
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+interface ChannelLink {
+  id: string;
+  channel: 'slack' | 'telegram';
+  external_id: string;
+  label: string;
+  created_at: string;
+}
+
+function LinkedChats() {
+  const links = useLoad(() => api<ChannelLink[]>('GET', '/v1/me/channel-links'), []);
+  const [code, setCode] = useState<{
+    channel: string;
+    code: string;
+    expires_at: string;
+    deep_link: string | null;
+  } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const newCode = async (channel: 'slack' | 'telegram') => {
+    setError(null);
+    try {
+      setCode(await api('POST', '/v1/me/channel-links/codes', { channel }));
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  const unlink = async (id: string) => {
+    setError(null);
+    try {
+      await api('DELETE', `/v1/me/channel-links/${id}`);
+      await links.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <section aria-labelledby="chats-h">
+      <h2 id="chats-h">Linked chats</h2>
+      {links.data === undefined ? (
+        <Loading />
+      ) : links.data.length === 0 ? (
+        <p>No chat is linked. Link Slack or Telegram to approve from there.</p>
+      ) : (
+        <ul>
+          {links.data.map((l) => (
+            <li key={l.id}>
+              {l.channel}: {l.label} <span className="muted">(since {formatTime(l.created_at)})</span>{' '}
+              <button type="button" onClick={() => void unlink(l.id)}>
+                Unlink {l.channel} {l.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="actions">
+        <button type="button" onClick={() => void newCode('telegram')}>
+          Link Telegram
+        </button>
+        <button type="button" onClick={() => void newCode('slack')}>
+          Link Slack
+        </button>
+      </div>
+      {code !== null && (
+        <Notice>
+          Send <span className="secret">/start {code.code}</span> to the ony {code.channel} bot before{' '}
+          {formatTime(code.expires_at)}.
+          {code.deep_link !== null && (
+            <>
+              {' '}
+              Or open <a href={code.deep_link}>{code.deep_link}</a>.
+            </>
+          )}
+        </Notice>
+      )}
+      <ErrorBox error={error ?? links.error} />
+    </section>
+  );
+}
+
+interface SessionRow {
+  id: string;
+  current: boolean;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string | null;
+}
+
+function Sessions() {
+  const sessions = useLoad(() => api<SessionRow[]>('GET', '/v1/me/sessions'), []);
+  const [msg, setMsg] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const act = async (f: () => Promise<string>) => {
+    setError(null);
+    try {
+      setMsg(await f());
+      await sessions.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return (
+    <section aria-labelledby="sessions-h">
+      <h2 id="sessions-h">Sessions</h2>
+      {sessions.data === undefined ? (
+        <Loading />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Browser</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">
+                  <span className="muted">Action</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.data.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    {s.user_agent ?? 'unknown'} {s.current && <strong>(this one)</strong>}
+                  </td>
+                  <td>{formatTime(s.created_at)}</td>
+                  <td>{formatTime(s.last_seen_at)}</td>
+                  <td>
+                    {!s.current && (
+                      <button
+                        type="button"
+                        onClick={() =>
+                          void act(async () => {
+                            await api('DELETE', `/v1/me/sessions/${s.id}`);
+                            return 'Session revoked.';
+                          })
+                        }
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="actions">
+        <button
+          type="button"
+          onClick={() =>
+            void act(async () => {
+              const r = await api<{ revoked: number }>('POST', '/v1/me/sessions/revoke-others');
+              return `Signed out ${r.revoked} other session${r.revoked === 1 ? '' : 's'}.`;
+            })
+          }
+        >
+          Sign out everywhere else
+        </button>
+      </div>
+      <Notice>{msg}</Notice>
+      <ErrorBox error={error ?? sessions.error} />
+    </section>
+  );
+}
 
 export function AccountPage(_props: { params: Record<string, string> }) {
-  return <PageTitle title="Account">Account</PageTitle>;
+  return (
+    <section>
+      <PageTitle title="Account">Your account</PageTitle>
+      <Profile />
+      <TwoFactor />
+      <LinkedChats />
+      <Sessions />
+    </section>
+  );
 }

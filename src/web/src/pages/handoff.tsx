@@ -1,5 +1,295 @@
-import { PageTitle } from '../components';
+/**
+ * One handoff: what the agent asks, the derived risk with its reasons, the payload as text, the
+ * escalation timeline, the decision buttons (members and admins; viewers see none and the API
+ * refuses them anyway) and the decision record. Live while pending.
+ */
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, errorText } from '../api';
+import {
+  ErrorBox,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  RiskBadge,
+  StatusBadge,
+  TimeLeft,
+  useLoad,
+} from '../components';
+import { LiveIndicator, useEventStream } from '../live';
+import { payloadLines } from '../payload-lines';
+import { Link } from '../router';
+import { roleAtLeast, useMe } from '../session';
+import type { Handoff, HandoffDetail } from '../types';
 
-export function HandoffPage(_props: { params: Record<string, string> }) {
-  return <PageTitle title="Handoff">Handoff</PageTitle>;
+function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }) {
+  const { lines, truncated } = payloadLines(payload.content, payload.kind);
+  return (
+    <>
+      <div className="payload" tabIndex={0} role="region" aria-label={`Payload (${payload.kind})`}>
+        <pre>
+          <code>
+            {lines.map((l, i) => (
+              <span key={i} className={`line ${l.kind}`}>
+                {l.text}
+                {'\n'}
+              </span>
+            ))}
+          </code>
+        </pre>
+      </div>
+      {truncated > 0 && <p className="muted">{truncated} more lines are not shown.</p>}
+    </>
+  );
+}
+
+interface TimelineEntry {
+  at: string;
+  text: string;
+}
+
+function timeline(d: HandoffDetail): TimelineEntry[] {
+  const h = d.handoff;
+  const entries: TimelineEntry[] = [{ at: h.created_at, text: 'Requested by the agent' }];
+  for (const a of d.attempts)
+    entries.push({ at: a.at, text: `Escalation step ${a.step + 1}: ${a.channel} — ${a.outcome}` });
+  for (const a of d.approvals)
+    entries.push({ at: a.at, text: `${a.name ?? 'A member'} chose “${a.option}” (${a.channel})` });
+  if (h.decision !== null)
+    entries.push({
+      at: h.decision.at,
+      text: `${h.decision.outcome === 'approved' ? 'Approved' : 'Denied'} by ${h.decision.decided_by?.name ?? 'the org policy'} via ${h.decision.channel}`,
+    });
+  if (h.status === 'expired') entries.push({ at: h.expires_at, text: 'Expired without a decision (denied)' });
+  return entries.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded: boolean) => void }) {
+  const [comment, setComment] = useState('');
+  const [totp, setTotp] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [needTotp, setNeedTotp] = useState(h.totp_required);
+
+  async function decide(option: string) {
+    setBusy(option);
+    setError(null);
+    try {
+      const isDeny = option === 'deny';
+      const next = await api<Handoff>('POST', `/v1/handoffs/${h.id}/decision`, {
+        decision: option,
+        ...(comment.trim() !== '' && { comment: comment.trim() }),
+        ...(!isDeny && totp.trim() !== '' && { totp: totp.trim() }),
+      });
+      onDone(next, next.status === 'pending');
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'totp_required') {
+        setNeedTotp(true);
+        setError('Enter the code from your authenticator app to approve this.');
+      } else if (err instanceof ApiError && err.code === 'totp_invalid') {
+        setError('That code is wrong or was used already. Wait for the next one.');
+        setTotp('');
+      } else setError(errorText(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const submit = (e: FormEvent) => e.preventDefault();
+  return (
+    <form onSubmit={submit} aria-label="Decision">
+      <h2>Your decision</h2>
+      <div className="field">
+        <label htmlFor="decision-comment">Comment (optional, sent back to the agent)</label>
+        <textarea
+          id="decision-comment"
+          maxLength={1000}
+          value={comment}
+          onChange={(e) => setComment(e.target.value)}
+        />
+      </div>
+      {needTotp && (
+        <div className="field">
+          <label htmlFor="decision-totp">Authentication code (needed to approve at this risk)</label>
+          <input
+            id="decision-totp"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            value={totp}
+            onChange={(e) => setTotp(e.target.value)}
+          />
+        </div>
+      )}
+      <ErrorBox error={error} />
+      <div className="actions">
+        {h.options.map((o) => {
+          const isDeny = o.id === 'deny';
+          return (
+            <button
+              key={o.id}
+              type="button"
+              className={isDeny ? 'deny' : 'approve'}
+              disabled={busy !== null}
+              onClick={() => void decide(o.id)}
+            >
+              {busy === o.id ? 'Sending…' : o.label}
+            </button>
+          );
+        })}
+      </div>
+    </form>
+  );
+}
+
+export function HandoffPage({ params }: { params: Record<string, string> }) {
+  const id = params.id ?? '';
+  const me = useMe();
+  const { data, setData, error, loading, reload } = useLoad(
+    () => api<HandoffDetail>('GET', `/v1/handoffs/${encodeURIComponent(id)}/detail`),
+    [id],
+  );
+  const [notice, setNotice] = useState<string | null>(null);
+  const h = data?.handoff;
+  const pending = h?.status === 'pending';
+  const live = useEventStream<Handoff>(
+    h === undefined || !pending ? null : `/v1/handoffs/${encodeURIComponent(id)}/events`,
+    'handoff',
+    (next) => {
+      if (h !== undefined && (next.status !== h.status || next.approvals.received !== h.approvals.received))
+        void reload();
+    },
+  );
+
+  if (loading && data === undefined) return <Loading />;
+  if (data === undefined || h === undefined)
+    return (
+      <section>
+        <PageTitle title="Handoff">Handoff</PageTitle>
+        <ErrorBox error={error ?? 'not found'} />
+        <Link to="/">Back to the queue</Link>
+      </section>
+    );
+
+  const canDecide = roleAtLeast(me.role, 'member');
+  return (
+    <section>
+      <p>
+        <Link to="/">← Queue</Link>
+      </p>
+      <PageTitle title={h.title}>{h.title}</PageTitle>
+      <div className="meta card">
+        <RiskBadge level={h.risk.level} /> <StatusBadge status={h.status} />{' '}
+        {pending && <TimeLeft expiresAt={h.expires_at} />}
+      </div>
+      {pending && <LiveIndicator state={live} />}
+      <Notice>{notice}</Notice>
+      <dl className="facts">
+        <dt>Summary</dt>
+        <dd className="summary">{h.summary === '' ? '—' : h.summary}</dd>
+        <dt>Action</dt>
+        <dd>
+          {h.action.type}
+          {h.action.target !== null && (
+            <>
+              {' '}
+              on <code>{h.action.target}</code>
+            </>
+          )}
+        </dd>
+        <dt>Short code</dt>
+        <dd className="mono">{h.short_code}</dd>
+        <dt>Requested by</dt>
+        <dd>{data.device?.name ?? 'a removed device'}</dd>
+        <dt>Requested at</dt>
+        <dd>{formatTime(h.created_at)}</dd>
+        {Object.entries(data.context).map(([k, v]) => (
+          <div key={k} className="contents">
+            <dt>{k}</dt>
+            <dd className="mono">{v}</dd>
+          </div>
+        ))}
+        {h.approvals.required > 1 && (
+          <>
+            <dt>Approvals</dt>
+            <dd>
+              {h.approvals.received} of {h.approvals.required}
+            </dd>
+          </>
+        )}
+      </dl>
+
+      <h2>Why this risk</h2>
+      {data.reasons.length === 0 ? (
+        <p>No risk signal found: {h.risk.level} by default for this action.</p>
+      ) : (
+        <ul>
+          {data.reasons.map((r) => (
+            <li key={r.code}>
+              <code>{r.code}</code>
+              {r.level !== null && <> ({r.level})</>}
+              {r.explanation !== null && <>: {r.explanation}</>}
+            </li>
+          ))}
+        </ul>
+      )}
+
+      <h2>Payload</h2>
+      {data.payload === null ? (
+        <p className="muted">No payload (none was sent, or the retention window removed it).</p>
+      ) : (
+        <Payload payload={data.payload} />
+      )}
+
+      {pending && canDecide && (
+        <DecisionForm
+          h={h}
+          onDone={(next, recorded) => {
+            setNotice(
+              recorded
+                ? `Your approval is recorded: ${next.approvals.received} of ${next.approvals.required}.`
+                : `Decision recorded: ${next.status}.`,
+            );
+            setData({ ...data, handoff: next });
+            void reload();
+          }}
+        />
+      )}
+      {pending && !canDecide && <p className="muted">Viewers can follow handoffs but not decide them.</p>}
+
+      {h.decision !== null && (
+        <>
+          <h2>Decision</h2>
+          <dl className="facts" aria-label="Decision record">
+            <dt>Outcome</dt>
+            <dd>
+              {h.decision.outcome} (option “{h.decision.option}”)
+            </dd>
+            <dt>By</dt>
+            <dd>{h.decision.decided_by?.name ?? 'the org policy'}</dd>
+            <dt>Channel</dt>
+            <dd>{h.decision.channel}</dd>
+            <dt>At</dt>
+            <dd>{formatTime(h.decision.at)}</dd>
+            {h.decision.comment !== null && (
+              <>
+                <dt>Comment</dt>
+                <dd>{h.decision.comment}</dd>
+              </>
+            )}
+          </dl>
+        </>
+      )}
+
+      <h2>Timeline</h2>
+      <ol className="timeline">
+        {timeline(data).map((e, i) => (
+          <li key={i}>
+            <time dateTime={e.at}>{formatTime(e.at)}</time>: {e.text}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
 }

@@ -1,0 +1,55 @@
+/** Shared by the queue and the history: sorting and one handoff as a card. */
+import { RiskBadge, StatusBadge, TimeLeft, formatTime, reasonText } from './components';
+import { Link } from './router';
+import type { HandoffRow, RiskLevel } from './types';
+
+const RISK_RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+/** Riskiest first, then newest. */
+export function byRiskThenNewest(a: HandoffRow, b: HandoffRow): number {
+  return (
+    RISK_RANK[b.handoff.risk.level] - RISK_RANK[a.handoff.risk.level] ||
+    b.handoff.created_at.localeCompare(a.handoff.created_at)
+  );
+}
+
+export function HandoffCard({ row }: { row: HandoffRow }) {
+  const h = row.handoff;
+  return (
+    <li className="card" data-testid="handoff-card" data-status={h.status}>
+      <h2>
+        <Link to={`/handoffs/${h.id}`}>{h.title}</Link>
+      </h2>
+      <div className="meta">
+        <RiskBadge level={h.risk.level} />
+        <StatusBadge status={h.status} />
+        {h.status === 'pending' && <TimeLeft expiresAt={h.expires_at} />}
+        <span>
+          <span className="mono">{h.short_code}</span> · {h.action.type}
+          {h.action.target !== null && (
+            <>
+              {' '}
+              · <span className="mono">{h.action.target}</span>
+            </>
+          )}
+        </span>
+        <span>from {row.device?.name ?? 'a removed device'}</span>
+        <span>{formatTime(h.created_at)}</span>
+        {h.approvals.required > 1 && (
+          <span>
+            approvals {h.approvals.received}/{h.approvals.required}
+          </span>
+        )}
+      </div>
+      {h.risk.reasons.length > 0 && (
+        <ul className="reasons" aria-label="Risk reasons">
+          {h.risk.reasons.map((r) => (
+            <li key={r} title={r}>
+              {reasonText(r)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
