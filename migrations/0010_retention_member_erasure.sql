@@ -58,6 +58,8 @@ BEGIN
   DELETE FROM recovery_codes WHERE org_id = v_org AND member_id = p_member_id;
   DELETE FROM sessions WHERE org_id = v_org AND member_id = p_member_id;
   DELETE FROM channel_identities WHERE org_id = v_org AND member_id = p_member_id;
+  -- Direct messages sent to the person: a Telegram private chat's id is the person's own id.
+  DELETE FROM channel_messages WHERE org_id = v_org AND member_id = p_member_id;
   DELETE FROM sso_identities WHERE org_id = v_org AND member_id = p_member_id;
   DELETE FROM sso_break_glass WHERE org_id = v_org AND member_id = p_member_id;
   DELETE FROM mail_tokens WHERE org_id = v_org AND member_id = p_member_id;

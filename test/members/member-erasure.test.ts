@@ -115,6 +115,9 @@ describe('delete member', () => {
         payload: { action: { type: 'db.migrate', target: 'prod' }, title: 'migrate', summary: 'x' },
       })
     ).json<{ id: string }>();
+    // The escalation's direct message to them (a Telegram private chat's id is the person's id).
+    await sql`insert into channel_messages (org_id, handoff_id, channel, member_id, ref, created_at)
+      values (${admin.orgId}, ${h.id}, 'telegram', ${zelda.memberId}, ${TG_ID + ':42'}, ${now})`.execute(db);
     const decided = await as(t, zelda, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'deny' });
     expect(decided.statusCode, decided.body).toBe(200);
 
