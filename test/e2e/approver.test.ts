@@ -229,7 +229,7 @@ describeWithBrowser('approver path (headless Chromium)', () => {
 
     // The viewer's own session, with its CSRF token, is refused by the API.
     const status = await page.evaluate(async (id) => {
-      const s = await (await fetch('/v1/auth/session')).json();
+      const s = (await (await fetch('/v1/auth/session')).json()) as { csrf_token: string };
       const r = await fetch(`/v1/handoffs/${id}/decision`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrf_token },
