@@ -9,14 +9,15 @@ import { ZipFile } from 'yazl';
 import { genesisHash } from '../../core/audit-chain/entry.js';
 import type { TenantTx } from '../../db/client.js';
 import { maskPhone } from '../../lib/phone.js';
-import { entriesAfter, getHead, listCheckpoints } from '../audit/audit.repository.js';
+import { getHead, listCheckpoints } from '../audit/audit.repository.js';
 import type { Keyring } from '../orgs/keyring.js';
 import {
   approvalsPage,
+  auditLinesPage,
   countMemberData,
   countOrgData,
-  decisionsPage,
-  handoffsPage,
+  decisionDocsPage,
+  handoffDocsPage,
   readChannelIdentities,
   readDevices,
   readInvites,
@@ -46,8 +47,6 @@ export interface ArchiveInput {
 }
 
 const iso = (d: Date | null | undefined): string | null => (d == null ? null : d.toISOString());
-const hex = (b: Buffer | Uint8Array | null): string | null =>
-  b === null ? null : Buffer.from(b).toString('hex');
 
 /** A JSON array written element by element: one chunk per page. */
 async function* jsonArray<T>(pages: AsyncIterable<readonly T[]>): AsyncGenerator<Buffer> {
@@ -57,6 +56,21 @@ async function* jsonArray<T>(pages: AsyncIterable<readonly T[]>): AsyncGenerator
     let chunk = '';
     for (const item of page) {
       chunk += `${first ? '\n' : ',\n'}${JSON.stringify(item)}`;
+      first = false;
+    }
+    if (chunk !== '') yield Buffer.from(chunk);
+  }
+  yield Buffer.from(first ? ']\n' : '\n]\n');
+}
+
+/** A JSON array of objects Postgres already serialised (`{ doc }`): one chunk per page. */
+async function* docsArray(pages: AsyncIterable<readonly { readonly doc: string }[]>): AsyncGenerator<Buffer> {
+  let first = true;
+  yield Buffer.from('[');
+  for await (const page of pages) {
+    let chunk = '';
+    for (const item of page) {
+      chunk += `${first ? '\n' : ',\n'}${item.doc}`;
       first = false;
     }
     if (chunk !== '') yield Buffer.from(chunk);
@@ -108,12 +122,9 @@ async function* auditLines(tx: TenantTx): AsyncGenerator<Buffer> {
   yield Buffer.from(text);
   let after = 0;
   while (after < head.seq) {
-    const page = (await entriesAfter(tx, after, AUDIT_PAGE)).filter((e) => e.seq <= head.seq);
+    const page = await auditLinesPage(tx, after, head.seq, AUDIT_PAGE);
     if (page.length === 0) return;
-    let chunk = '';
-    for (const e of page)
-      chunk += `${JSON.stringify({ type: 'entry', seq: e.seq, prev_hash: e.prevHash, hash: e.hash, canonical: e.canonical })}\n`;
-    yield Buffer.from(chunk);
+    yield Buffer.from(`${page.map((e) => e.line).join('\n')}\n`);
     after = page[page.length - 1]!.seq;
   }
 }
@@ -164,21 +175,8 @@ function approvals(tx: TenantTx, memberId?: string) {
 
 function decisions(tx: TenantTx, memberId?: string) {
   return keyset(
-    async (after: string | null) =>
-      (await decisionsPage(tx, after, PAGE, memberId)).map((d) => ({
-        handoff_id: d.id,
-        short_code: d.short_code,
-        title: d.title,
-        action_type: d.action_type,
-        risk_level: d.risk_level,
-        status: d.status,
-        option: d.decision_option,
-        channel: d.decision_channel,
-        comment: d.decision_comment,
-        decided_by: d.decided_by,
-        decided_at: iso(d.decided_at),
-      })),
-    (d) => d.handoff_id,
+    (after: string | null) => decisionDocsPage(tx, after, PAGE, memberId),
+    (d) => d.id,
     PAGE,
   );
 }
@@ -186,50 +184,19 @@ function decisions(tx: TenantTx, memberId?: string) {
 function handoffs(tx: TenantTx, keyring: Pick<Keyring, 'decrypt'>) {
   return keyset(
     async (after: string | null) => {
-      const rows = await handoffsPage(tx, after, PAGE);
-      const out = [];
+      const { rows, payloads } = await handoffDocsPage(tx, after, PAGE);
+      const out: { id: string; doc: string }[] = [];
       for (const h of rows) {
+        const p = payloads.get(h.id);
+        // null: the handoff had none, or retention removed it (then payload_removed_at says when).
         const payload =
-          h.payload_enc === null
+          p === undefined
             ? null
             : {
-                kind: h.payload_kind,
-                content: (await keyring.decrypt(tx, Buffer.from(h.payload_enc), `payload:${h.id}`)).toString(
-                  'utf8',
-                ),
+                kind: p.kind,
+                content: (await keyring.decrypt(tx, p.enc, `payload:${h.id}`)).toString('utf8'),
               };
-        out.push({
-          id: h.id,
-          short_code: h.short_code,
-          device_id: h.device_id,
-          status: h.status,
-          action: { type: h.action_type, target: h.action_target },
-          title: h.title,
-          summary: h.summary,
-          options: h.options,
-          risk: { level: h.risk_level, reasons: h.risk_reasons },
-          context: h.context,
-          required_approvals: h.required_approvals,
-          totp_required: h.totp_required,
-          callback_url: h.callback_url,
-          payload_sha256: hex(h.payload_sha256),
-          // null: the handoff had none, or retention removed it (then payload_removed_at says when).
-          payload,
-          payload_removed_at: iso(h.payload_removed_at),
-          created_at: iso(h.created_at),
-          expires_at: iso(h.expires_at),
-          decision:
-            h.decided_at === null
-              ? null
-              : {
-                  option: h.decision_option,
-                  decided_by: h.decided_by,
-                  channel: h.decision_channel,
-                  comment: h.decision_comment,
-                  at: iso(h.decided_at),
-                },
-          consumed: h.consumed_at === null ? null : { at: iso(h.consumed_at), by: h.consumed_by },
-        });
+        out.push({ id: h.id, doc: `${h.doc.slice(0, -1)}, "payload" : ${JSON.stringify(payload)}}` });
       }
       return out;
     },
@@ -336,7 +303,7 @@ export async function buildArchive(input: ArchiveInput): Promise<Archive> {
         })),
       }),
     );
-    add('decisions.json', jsonArray(decisions(tx, memberId)));
+    add('decisions.json', docsArray(decisions(tx, memberId)));
     add('approvals.json', jsonArray(approvals(tx, memberId)));
     zip.end();
     return { zip, settle };
@@ -409,8 +376,8 @@ export async function buildArchive(input: ArchiveInput): Promise<Archive> {
       })),
     }),
   );
-  add('handoffs.json', jsonArray(handoffs(tx, input.keyring)));
-  add('decisions.json', jsonArray(decisions(tx)));
+  add('handoffs.json', docsArray(handoffs(tx, input.keyring)));
+  add('decisions.json', docsArray(decisions(tx)));
   add('approvals.json', jsonArray(approvals(tx)));
   add('audit.jsonl', auditLines(tx));
   add('audit-checkpoints.txt', checkpointNotes(tx));

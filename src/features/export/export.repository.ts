@@ -272,57 +272,6 @@ export async function readSsoIdentities(tx: TenantTx, memberId?: string) {
   return q.execute();
 }
 
-/**
- * A page of handoffs (keyset on id) with the encrypted payload where retention still holds it: two
- * index range scans over the same id range rather than a join (a join of the page with the payloads
- * table let the planner hash every payload once per page, which made a large export quadratic).
- */
-export async function handoffsPage(tx: TenantTx, afterId: string | null, limit: number) {
-  let q = tx.db
-    .selectFrom('handoffs')
-    .select([
-      'id',
-      'short_code',
-      'device_id',
-      'status',
-      'action_type',
-      'action_target',
-      'title',
-      'summary',
-      'options',
-      'risk_level',
-      'risk_reasons',
-      'context',
-      'required_approvals',
-      'totp_required',
-      'callback_url',
-      'payload_sha256',
-      'payload_removed_at',
-      'created_at',
-      'expires_at',
-      'decided_at',
-      'decision_option',
-      'decided_by',
-      'decision_channel',
-      'decision_comment',
-      'consumed_at',
-      'consumed_by',
-    ]);
-  if (afterId !== null) q = q.where('id', '>', afterId);
-  const rows = await q.orderBy('id').limit(limit).execute();
-  // The payloads of exactly this page's id range: an index range scan on (org_id, handoff_id). An
-  // `in (…500 ids)` list makes the planner scan the whole table once per page instead.
-  const last = rows.at(-1);
-  let pq = tx.db.selectFrom('handoff_payloads').select(['handoff_id', 'kind', 'content_enc']);
-  if (afterId !== null) pq = pq.where('handoff_id', '>', afterId);
-  const payloads = last === undefined ? [] : await pq.where('handoff_id', '<=', last.id).execute();
-  const byId = new Map(payloads.map((p) => [p.handoff_id, p]));
-  return rows.map((r) => {
-    const p = byId.get(r.id);
-    return { ...r, payload_kind: p?.kind ?? null, payload_enc: p?.content_enc ?? null };
-  });
-}
-
 /** A page of individual approvals (keyset on handoff id, member id), with what each was about. */
 export async function approvalsPage(
   tx: TenantTx,
@@ -362,29 +311,6 @@ export async function approvalsPage(
   });
 }
 
-/** Final decisions (of the org, or those one member made), keyset on handoff id. */
-export async function decisionsPage(tx: TenantTx, afterId: string | null, limit: number, memberId?: string) {
-  let q = tx.db
-    .selectFrom('handoffs')
-    .select([
-      'id',
-      'short_code',
-      'title',
-      'action_type',
-      'risk_level',
-      'status',
-      'decision_option',
-      'decision_channel',
-      'decision_comment',
-      'decided_by',
-      'decided_at',
-    ])
-    .where('decided_at', 'is not', null);
-  if (memberId !== undefined) q = q.where('decided_by', '=', memberId);
-  if (afterId !== null) q = q.where('id', '>', afterId);
-  return q.orderBy('id').limit(limit).execute();
-}
-
 /** Row counts of what an export holds, in the caller's snapshot. */
 export async function countOrgData(tx: TenantTx): Promise<Record<string, number>> {
   const r = await sql<Record<string, number>>`
@@ -406,4 +332,78 @@ export async function countMemberData(tx: TenantTx, memberId: string): Promise<R
       (select count(*) from handoff_approvals where member_id = ${memberId})::int as decisions,
       (select count(*) from handoffs where decided_by = ${memberId})::int as handoffs_decided`.execute(tx.db);
   return r.rows[0]!;
+}
+
+// ---- the large files, serialised by Postgres: one text per row, so Node allocates a string, not an
+// object graph (what lives while a page is processed is promoted by V8 and inflates the heap) ----
+
+/** A timestamptz as Date.toISOString writes it (UTC, milliseconds, Z). Column names are constants. */
+const iso = (col: string) => sql.raw(`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+/** Handoffs as JSON objects (without the payload, which the caller decrypts and adds). */
+export async function handoffDocsPage(tx: TenantTx, afterId: string | null, limit: number) {
+  const rows = await sql<{ id: string; has_payload: boolean; doc: string }>`
+    select id, payload_sha256 is not null as has_payload, json_build_object(
+      'id', id, 'short_code', short_code, 'device_id', device_id, 'status', status,
+      'action', json_build_object('type', action_type, 'target', action_target),
+      'title', title, 'summary', summary, 'options', options,
+      'risk', json_build_object('level', risk_level, 'reasons', risk_reasons),
+      'context', context, 'required_approvals', required_approvals, 'totp_required', totp_required,
+      'callback_url', callback_url, 'payload_sha256', encode(payload_sha256, 'hex'),
+      'payload_removed_at', ${iso('payload_removed_at')},
+      'created_at', ${iso('created_at')}, 'expires_at', ${iso('expires_at')},
+      'decision', case when decided_at is null then null else json_build_object(
+        'option', decision_option, 'decided_by', decided_by, 'channel', decision_channel,
+        'comment', decision_comment, 'at', ${iso('decided_at')}) end,
+      'consumed', case when consumed_at is null then null else json_build_object(
+        'at', ${iso('consumed_at')}, 'by', consumed_by) end
+    )::text as doc
+    from handoffs
+    where ${afterId === null ? sql`true` : sql`id > ${afterId}`}
+    order by id limit ${limit}`.execute(tx.db);
+  const last = rows.rows.at(-1);
+  if (last === undefined) return { rows: [], payloads: new Map<string, { kind: string; enc: Buffer }>() };
+  // The payloads of exactly this id range: an index range scan on (org_id, handoff_id).
+  const payloads = await sql<{ handoff_id: string; kind: string; content_enc: Buffer }>`
+    select handoff_id, kind, content_enc from handoff_payloads
+    where ${afterId === null ? sql`true` : sql`handoff_id > ${afterId}`} and handoff_id <= ${last.id}`.execute(
+    tx.db,
+  );
+  return {
+    rows: rows.rows,
+    payloads: new Map(
+      payloads.rows.map((p) => [p.handoff_id, { kind: p.kind, enc: Buffer.from(p.content_enc) }]),
+    ),
+  };
+}
+
+/** Final decisions as JSON objects (of the org, or those one member made), keyset on handoff id. */
+export async function decisionDocsPage(
+  tx: TenantTx,
+  afterId: string | null,
+  limit: number,
+  memberId?: string,
+) {
+  const r = await sql<{ id: string; doc: string }>`
+    select id, json_build_object(
+      'handoff_id', id, 'short_code', short_code, 'title', title, 'action_type', action_type,
+      'risk_level', risk_level, 'status', status, 'option', decision_option, 'channel', decision_channel,
+      'comment', decision_comment, 'decided_by', decided_by, 'decided_at', ${iso('decided_at')}
+    )::text as doc
+    from handoffs
+    where decided_at is not null
+      ${memberId === undefined ? sql`` : sql`and decided_by = ${memberId}`}
+      ${afterId === null ? sql`` : sql`and id > ${afterId}`}
+    order by id limit ${limit}`.execute(tx.db);
+  return r.rows;
+}
+
+/** Audit entries as the JSON lines of `ony audit export` ({type, seq, prev_hash, hash, canonical}). */
+export async function auditLinesPage(tx: TenantTx, afterSeq: number, maxSeq: number, limit: number) {
+  const r = await sql<{ seq: number; line: string }>`
+    select seq, json_build_object('type', 'entry', 'seq', seq, 'prev_hash', encode(prev_hash, 'hex'),
+      'hash', encode(hash, 'hex'), 'canonical', canonical)::text as line
+    from audit_events where seq > ${afterSeq} and seq <= ${maxSeq}
+    order by seq limit ${limit}`.execute(tx.db);
+  return r.rows.map((x) => ({ seq: Number(x.seq), line: x.line }));
 }
