@@ -109,7 +109,7 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     expect(whoami.statusCode).toBe(200);
     await page.getByRole('rowheader', { name: hostile }).waitFor();
     expect(await page.locator('table img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.reload();
     await page.getByRole('rowheader', { name: 'e2e-agent' }).waitFor();
     expect(await page.content()).not.toContain(token);
@@ -167,7 +167,13 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Menu' }).click();
     await nav.getByRole('link', { name: 'Team' }).click();
     await page.getByRole('rowheader', { name: /mia/ }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+            .documentElement.scrollWidth,
+      ),
+    ).toBeLessThanOrEqual(390);
     await browser.shot(page, 'team-phone');
     await page.close();
   });
