@@ -84,6 +84,13 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Yes, reactivate mia' }).click();
     await page.getByText('mia was reactivated').waitFor();
     expect(await status()).toBe('active');
+    // Role change from the row, and her linked chats (none).
+    await mia.getByLabel('Role of mia').selectOption('viewer');
+    await page.getByText('mia is now viewer.').waitFor();
+    await mia.getByLabel('Role of mia').selectOption('member');
+    await page.getByText('mia is now member.').waitFor();
+    await mia.getByRole('button', { name: 'Linked chats of mia' }).click();
+    await page.getByText('No linked Slack or Telegram account.').waitFor();
     await browser.shot(page, 'team');
     const invites = await as(t, admin, 'GET', '/v1/admin/invites');
     expect(invites.json<{ email: string; role: string }[]>()).toEqual([
