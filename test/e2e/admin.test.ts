@@ -156,9 +156,12 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     const filters = page.getByRole('form', { name: 'Filter the audit chain' });
     await filters.getByLabel('Action').fill('device.created');
     await filters.getByRole('button', { name: 'Apply filters' }).click();
+    // The unfiltered page also shows device.created: wait for the filtered rows to replace it.
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'member.invited' }).count(), { timeout: 15_000 })
+      .toBe(0);
     await page.getByRole('cell', { name: 'device.created' }).first().waitFor();
     expect(await page.getByRole('cell', { name: 'device.created' }).count()).toBe(2);
-    expect(await page.getByRole('cell', { name: 'member.invited' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Sign a checkpoint now' }).click();
     await page.getByText(/Checkpoint signed at seq \d+/).waitFor();
     await page.getByRole('button', { name: 'Verify chain' }).click();
