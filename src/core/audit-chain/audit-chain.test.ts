@@ -276,9 +276,9 @@ describe('event builders', () => {
       ),
       auditEvents.handoffExpired({ id: 'h', ...junk }),
       auditEvents.handoffCancelled(actor, { id: 'h', ...junk }),
+      auditEvents.channelTested(actor, 'slack', 'sent'),
       auditEvents.exportRequested(actor, { id: 'x', scope: 'org', ...junk }),
       auditEvents.exportDownloaded(actor, { id: 'x', scope: 'member', ...junk }),
-      auditEvents.channelTested(actor, 'slack', 'sent'),
     ];
     expect(new Set(events.map((e) => e.action))).toEqual(new Set(AUDIT_ACTIONS));
     for (const e of events) {

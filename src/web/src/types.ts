@@ -50,6 +50,12 @@ export interface Handoff {
   } | null;
   readonly expires_at: string;
   readonly created_at: string;
+  /** What became of the payload (retention may remove it; an org may keep none). */
+  readonly payload?: {
+    readonly status: 'none' | 'stored' | 'removed' | 'not_stored';
+    readonly removed_at: string | null;
+    readonly note: string | null;
+  };
 }
 
 /** GET /v1/dashboard/handoffs and the org stream: the view and its device. */

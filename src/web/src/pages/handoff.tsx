@@ -237,7 +237,10 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
 
       <h2>Payload</h2>
       {data.payload === null ? (
-        <p className="muted">No payload (none was sent, or the retention window removed it).</p>
+        <p className="muted">
+          {/* "payload removed by retention on <date>", or why none is kept */}
+          {h.payload?.note ?? 'No payload was sent.'}
+        </p>
       ) : (
         <Payload payload={data.payload} />
       )}

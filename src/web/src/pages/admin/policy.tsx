@@ -6,7 +6,7 @@
 import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../../api';
 import { ErrorBox, Loading, Notice, PageTitle, useLoad } from '../../components';
-import { Section, type ChannelStatus } from './admin-kit';
+import { ConfirmButton, Section, type ChannelStatus } from './admin-kit';
 import {
   fromForm,
   RISK_LEVELS,
@@ -477,6 +477,46 @@ function Channels({ channels }: { channels: ReturnType<typeof useLoad<ChannelSta
   );
 }
 
+/** A scheduled erasure of the whole organization: shown to every admin, who may cancel it. */
+function Erasure() {
+  const [state, setState] = useState<{ erase_at: string } | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const load = () =>
+    api<{ scheduled: { erase_at: string } | null }>('GET', '/v1/admin/org/erasure').then(
+      (r) => setState(r.scheduled),
+      (err: unknown) => setError(errorText(err)),
+    );
+  useEffect(() => void load(), []);
+  if (state === undefined && error === null) return null;
+  return (
+    <Section title="Organization erasure">
+      {state === null ? (
+        <p className="muted">No erasure is scheduled.</p>
+      ) : state !== undefined ? (
+        <>
+          <p role="alert">
+            This organization and all its data are scheduled to be erased on{' '}
+            <strong>{new Date(state.erase_at).toUTCString()}</strong>. Any admin can cancel until then.
+          </p>
+          <ConfirmButton
+            label="Cancel the erasure"
+            confirmLabel="Yes, keep the organization"
+            onConfirm={async () => {
+              try {
+                await api('DELETE', '/v1/admin/org/erasure');
+                await load();
+              } catch (err) {
+                setError(errorText(err));
+              }
+            }}
+          />
+        </>
+      ) : null}
+      <ErrorBox error={error} />
+    </Section>
+  );
+}
+
 export function PolicyPage() {
   const channels = useLoad(() => api<ChannelStatus[]>('GET', '/v1/admin/channels'), []);
   const unconfigured = useMemo(
@@ -491,6 +531,7 @@ export function PolicyPage() {
       </Section>
       <Retention />
       <Channels channels={channels} />
+      <Erasure />
     </section>
   );
 }
