@@ -3,41 +3,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isUuid } from '../db/client.js';
-import type { Container } from '../container.js';
-import type { CliIo, Command } from './command.js';
-import { configOrExit } from './server-commands.js';
-
-function parse(
-  argv: readonly string[],
-  options: NonNullable<ParseArgsConfig['options']>,
-  io: CliIo,
-  usage: string,
-) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
-  } catch (err) {
-    io.stderr.write(`ony audit: ${(err as Error).message}\n\n${usage}\n`);
-    return undefined;
-  }
-}
-
-async function withContainer<T>(io: CliIo, fn: (c: Container) => Promise<T>) {
-  const config = configOrExit(io);
-  if (!config) return 2;
-  const { createContainer } = await import('../container.js');
-  const { createLogger } = await import('../lib/logger.js');
-  const container = await createContainer(config, { logger: createLogger('warn') });
-  try {
-    return await fn(container);
-  } finally {
-    await container.close();
-  }
-}
+import type { Command } from './command.js';
+import { parseFlags, withContainer } from './operator.js';
 
 const verifyUsage = `usage: ony audit verify --org ORG_ID
        ony audit verify --file chain.jsonl|export.zip|export-dir [--pubkey VERIFIER_KEY]
@@ -59,7 +27,8 @@ async function openChainFile(path: string): Promise<Readable> {
 export const auditVerify: Command = {
   usage: verifyUsage,
   async run(argv, io) {
-    const v = parse(
+    const v = parseFlags(
+      'audit',
       argv,
       { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string' } },
       io,
@@ -106,7 +75,7 @@ with the exact canonical text that was hashed. Verify it anywhere with \`ony aud
 export const auditExport: Command = {
   usage: exportUsage,
   async run(argv, io) {
-    const v = parse(argv, { org: { type: 'string' } }, io, exportUsage);
+    const v = parseFlags('audit', argv, { org: { type: 'string' } }, io, exportUsage);
     if (!v) return 2;
     if (typeof v.org !== 'string' || !isUuid(v.org)) {
       io.stderr.write(`ony audit export: --org <org uuid> is required\n`);
@@ -131,7 +100,13 @@ ONY_AUDIT_CHECKPOINT_SECONDS). Prints the signed note.`;
 export const auditCheckpoint: Command = {
   usage: checkpointUsage,
   async run(argv, io) {
-    const v = parse(argv, { org: { type: 'string' }, all: { type: 'boolean' } }, io, checkpointUsage);
+    const v = parseFlags(
+      'audit',
+      argv,
+      { org: { type: 'string' }, all: { type: 'boolean' } },
+      io,
+      checkpointUsage,
+    );
     if (!v) return 2;
     if (v.all === true)
       return withContainer(

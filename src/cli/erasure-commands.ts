@@ -1,41 +1,8 @@
 /** `ony org erase` and `ony keys rotate`: org erasure and master key rotation from the operator's shell. */
 import { createInterface } from 'node:readline';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isUuid } from '../db/client.js';
-import type { Container } from '../container.js';
 import type { CliIo, Command } from './command.js';
-import { configOrExit } from './server-commands.js';
-
-function parse(
-  name: string,
-  argv: readonly string[],
-  options: NonNullable<ParseArgsConfig['options']>,
-  io: CliIo,
-  usage: string,
-) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
-  } catch (err) {
-    io.stderr.write(`ony ${name}: ${(err as Error).message}\n\n${usage}\n`);
-    return undefined;
-  }
-}
-
-async function withContainer(io: CliIo, fn: (c: Container) => Promise<number>): Promise<number> {
-  const config = configOrExit(io);
-  if (!config) return 2;
-  const { createContainer } = await import('../container.js');
-  const { createLogger } = await import('../lib/logger.js');
-  const container = await createContainer(config, { logger: createLogger('warn') });
-  try {
-    return await fn(container);
-  } finally {
-    await container.close();
-  }
-}
+import { parseFlags, withContainer } from './operator.js';
 
 /** The first line typed on stdin (undefined at end of input). */
 async function readLine(io: CliIo): Promise<string | undefined> {
@@ -59,7 +26,13 @@ name to confirm. This cannot be undone; see docs/erasure.md.`;
 export const orgErase: Command = {
   usage: eraseUsage,
   async run(argv, io) {
-    const v = parse('org erase', argv, { org: { type: 'string' }, now: { type: 'boolean' } }, io, eraseUsage);
+    const v = parseFlags(
+      'org erase',
+      argv,
+      { org: { type: 'string' }, now: { type: 'boolean' } },
+      io,
+      eraseUsage,
+    );
     if (!v) return 2;
     if (typeof v.org !== 'string' || !isUuid(v.org)) {
       io.stderr.write(`ony org erase: --org <org uuid> is required\n\n${eraseUsage}\n`);
@@ -110,7 +83,7 @@ See docs/keys.md.`;
 export const keysRotate: Command = {
   usage: rotateUsage,
   async run(argv, io) {
-    const v = parse(
+    const v = parseFlags(
       'keys rotate',
       argv,
       { data: { type: 'boolean' }, 'batch-size': { type: 'string' } },
