@@ -5,6 +5,7 @@
  * links. The inputs have no field for a handoff payload, command, target or summary: a mail cannot
  * carry one (DESIGN.md §3.3).
  */
+import { escapeHtml } from '../html.js';
 
 export const MAIL_KINDS = [
   'invite',
@@ -127,14 +128,7 @@ export function oneLine(text: string, max = 200): string {
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
+export { escapeHtml };
 
 /** `john@acme.test` -> `j•••@acme.test`: enough to tell deliveries apart, not to harvest. */
 export function maskEmail(address: string): string {

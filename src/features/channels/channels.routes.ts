@@ -5,6 +5,7 @@ import type { AppInstance } from '../../http/app-types.js';
 import { memberOf, SESSION_COOKIE } from '../../http/plugins/auth.js';
 import { DateTime, problemResponses, Uuid } from '../../http/schemas.js';
 import { safeEqual } from '../../lib/crypto.js';
+import { escapeHtml } from '../../core/html.js';
 import { AppError } from '../../lib/errors.js';
 import { csrfTokenFor, type AuthService } from '../auth/auth.service.js';
 import type { ChannelLink } from './channels.repository.js';
@@ -30,8 +31,6 @@ const LinkParams = Type.Object({ id: Uuid });
 const MemberLinkParams = Type.Object({ id: Uuid, linkId: Uuid });
 const ChannelName = Type.Union([Type.Literal('slack'), Type.Literal('telegram')]);
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · ony</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 
