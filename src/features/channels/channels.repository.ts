@@ -98,17 +98,19 @@ export async function deleteLink(
   return row && toLink(row);
 }
 
-/** The linked identity of each of these members on a channel. */
+/** The linked identity of each of these members on a channel (none on a channel without links). */
 export async function addressesOf(
   tx: TenantTx,
   channel: string,
   memberIds: readonly string[],
 ): Promise<Map<string, string>> {
-  if (memberIds.length === 0) return new Map();
+  // Only chat channels have linked identities (console has none; email uses the sign-in address).
+  const linkable = LINKABLE_CHANNELS.find((c) => c === channel);
+  if (memberIds.length === 0 || linkable === undefined) return new Map();
   const rows = await tx.db
     .selectFrom('channel_identities')
     .select(['member_id', 'external_id'])
-    .where('channel', '=', channel as LinkableChannel)
+    .where('channel', '=', linkable)
     .where('member_id', 'in', [...memberIds])
     .execute();
   return new Map(rows.map((r) => [r.member_id, r.external_id]));

@@ -47,7 +47,7 @@ export function createEscalationService({
   config,
   metrics = noMetrics,
 }: EscalationDeps) {
-  // The API resource until the dashboard has a page for it.
+  // The dashboard's page of the handoff: where a human reads it all and decides.
   const handoffPage = (id: string) => `${config.publicUrl}/handoffs/${id}`;
   const service = {
     /** Job: one escalation step. A handoff no longer pending is left alone. */
