@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMasterKeys } from '../lib/crypto.js';
+import { parseTelephonyConfig, type TelephonyConfig } from './telephony.js';
 
 export type Mode = 'embedded' | 'production';
 
@@ -47,6 +48,8 @@ export interface Config {
   readonly telegram: TelegramConfig | undefined;
   /** The Slack channel (docs/channels.md); undefined when no bot token is set. */
   readonly slack: SlackConfig | undefined;
+  /** Phone calls and SMS (docs/telephony.md); undefined unless ONY_TELEPHONY_PROVIDER is set. */
+  readonly telephony: TelephonyConfig | undefined;
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
@@ -358,6 +361,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     telegram,
     mail,
     slack,
+    telephony: parseTelephonyConfig(env, problems, int, bool),
     callbacks: {
       allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
         .split(',')

@@ -1,0 +1,102 @@
+/**
+ * What every telephony provider fake offers the tests (Twilio, SignalWire, Telnyx, Plivo), so one
+ * scripted call runs against all four. Each fake is a real HTTP server on 127.0.0.1 that speaks its
+ * provider's REST protocol (as the provider's SDK or ony's client calls it), records every request,
+ * and plays the phone network's half: it requests ony's answer/action URLs exactly as the provider
+ * would (form or JSON, signed with the provider's real scheme), parses the markup ony answers
+ * (TwiML, TeXML, Plivo XML) with a real XML parser and reports what the caller would hear.
+ */
+
+/** One REST request the fake received from ony. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query, as received. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body exactly as received. */
+  readonly raw: string;
+  /** The parsed body (form fields or JSON). */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+export interface PlacedCall {
+  /** The provider's call id. */
+  readonly id: string;
+  readonly to: string;
+  readonly from: string;
+  /** Where the fake requests the script when the call is answered. */
+  readonly answerUrl: string;
+  /** Where the fake posts status callbacks. */
+  readonly statusUrl: string | undefined;
+  /** The request that placed it (to assert on every field, e.g. recording off). */
+  readonly request: RecordedRequest;
+}
+
+export interface SentSms {
+  readonly id: string;
+  readonly to: string;
+  readonly from: string;
+  readonly text: string;
+  readonly request: RecordedRequest;
+}
+
+/** What the caller hears after one request to ony's voice URLs. */
+export interface Heard {
+  /** ony's HTTP status (200 for a script; 403 for a refused signature…). */
+  readonly status: number;
+  /** Every text spoken, in order (outside and inside the gather). */
+  readonly said: readonly string[];
+  /** The gather ony opened, if any: how many keys it wants and whether it listens for speech. */
+  readonly gather: { readonly digits: number; readonly speech: boolean } | undefined;
+  /** ony ended the call (hangup), rather than gathering or redirecting. */
+  readonly hungUp: boolean;
+  /** The raw markup, for assertions on attributes (slow rate, no record verbs). */
+  readonly raw: string;
+}
+
+export interface SignOptions {
+  /** Sign with a wrong key (the request must be refused with 403 and change nothing). */
+  readonly badSignature?: boolean;
+  /** Leave the signature headers out (401). */
+  readonly unsigned?: boolean;
+  /** Sign a timestamp this many seconds in the past (Telnyx: stale beyond 300 s). */
+  readonly ageSeconds?: number;
+  /** Send the previous request's signature and nonce again (Plivo, Telnyx: a replay). */
+  readonly replay?: boolean;
+}
+
+export interface TelephonyFake {
+  readonly provider: 'twilio' | 'signalwire' | 'telnyx' | 'plivo';
+  /** The REST base URL ony is pointed at. */
+  readonly url: string;
+  /** ONY_* variables that make ony use this fake (provider, credentials, API URL, From number). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Every REST request received, in order. */
+  readonly requests: readonly RecordedRequest[];
+  readonly calls: readonly PlacedCall[];
+  readonly sms: readonly SentSms[];
+  /** Resolves when a call to `to` has been placed (after `since` calls), within `timeoutMs`. */
+  waitForCall(to: string, timeoutMs?: number): Promise<PlacedCall>;
+  /** Resolves when an SMS to `to` has been sent, within `timeoutMs`. */
+  waitForSms(to: string, timeoutMs?: number): Promise<SentSms>;
+  /** The callee picks up: the fake requests the answer URL. `machine`: voicemail answered. */
+  answer(callId: string, opts?: { answeredBy?: 'human' | 'machine' } & SignOptions): Promise<Heard>;
+  /** The caller presses keys in the open gather: the fake posts them to the gather's action. */
+  press(callId: string, digits: string, opts?: SignOptions): Promise<Heard>;
+  /** The caller says something in a speech gather. */
+  speak(callId: string, speech: string, opts?: SignOptions): Promise<Heard>;
+  /** The gather times out: the fake follows the script's redirect (ony's no-input path). */
+  silence(callId: string, opts?: SignOptions): Promise<Heard>;
+  /** The call ends: the fake posts the final status (completed by default) with the duration. */
+  end(
+    callId: string,
+    status?: 'completed' | 'busy' | 'no_answer' | 'failed' | 'canceled',
+    durationS?: number,
+    opts?: SignOptions,
+  ): Promise<{ status: number }>;
+  /** A person texts ony's number: the fake delivers the inbound SMS webhook. */
+  receiveSms(from: string, text: string, opts?: SignOptions): Promise<{ status: number; body: string }>;
+  /** Answers the next `count` REST requests with this HTTP status (outage tests). */
+  failNext(count: number, status: 429 | 500 | 503): void;
+  close(): Promise<void>;
+}
