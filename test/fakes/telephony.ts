@@ -65,7 +65,20 @@ export interface SignOptions {
   readonly replay?: boolean;
 }
 
+/** How every fake is started: `start<Provider>Fake(options)`. */
+export interface FakeOptions {
+  /**
+   * ony's ONY_PUBLIC_URL (e.g. https://ony.test): the fake signs the exact public URLs ony gave it,
+   * and sends the requests to `setTarget`'s address instead (as a reverse proxy would).
+   */
+  readonly publicUrl: string;
+  /** The operator's number (ONY_TELEPHONY_FROM); default +15005550006. */
+  readonly from?: string;
+}
+
 export interface TelephonyFake {
+  /** Where ony really listens (http://127.0.0.1:<port>), set once the test server listens. */
+  setTarget(base: string): void;
   readonly provider: 'twilio' | 'signalwire' | 'telnyx' | 'plivo';
   /** The REST base URL ony is pointed at. */
   readonly url: string;
