@@ -40,6 +40,10 @@ export interface MembersTable {
   deactivated_at: Timestamp | null;
   /** Migration 0010: the person was erased; the row stays as a pseudonymous id. */
   erased_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Migration 0013: the number was proved with a code; unusable for calls and SMS until then. */
+  phone_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Migration 0013: the person replied STOP; no SMS until START. */
+  sms_opted_out_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface RecoveryCodesTable {
@@ -228,6 +232,21 @@ export interface ChannelMessagesTable {
   created_at: Timestamp;
 }
 
+/** Migration 0013: what happened on a phone call; never audio, recordings or transcripts. */
+export interface PhoneCallsTable {
+  org_id: string;
+  id: Generated<string>;
+  handoff_id: string | null;
+  member_id: string;
+  provider: 'twilio' | 'signalwire' | 'telnyx' | 'plivo';
+  provider_call_id: string;
+  phone_masked: string;
+  status: 'completed' | 'busy' | 'no_answer' | 'failed' | 'canceled';
+  duration_s: number | null;
+  outcome: string;
+  ended_at: Timestamp;
+}
+
 export interface SsoConfigsTable {
   org_id: string;
   issuer: string;
@@ -361,6 +380,7 @@ export interface DB {
   org_key_rotations: OrgKeyRotationsTable;
   org_tombstones: OrgTombstonesTable;
   members: MembersTable;
+  phone_calls: PhoneCallsTable;
   recovery_codes: RecoveryCodesTable;
   invites: InvitesTable;
   sessions: SessionsTable;

@@ -17,6 +17,8 @@ export interface EphemeralStore {
   peek(key: string): Promise<number>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets the key only if it holds nothing: of two callers racing for it, one gets true. */
+  claim(key: string, value: string, ttlMs: number): Promise<boolean>;
   del(key: string): Promise<void>;
   /** Reads and deletes in one step: of two callers racing for a one-time value, one gets it. */
   take(key: string): Promise<string | null>;
@@ -107,6 +109,11 @@ export function createMemoryStore(now: () => number = Date.now): EphemeralStore 
     async set(key, value, ttlMs) {
       entries.set(key, { value, expiresAt: now() + ttlMs });
     },
+    async claim(key, value, ttlMs) {
+      if (live(key) !== undefined) return false;
+      entries.set(key, { value, expiresAt: now() + ttlMs });
+      return true;
+    },
     async del(key) {
       entries.delete(key);
     },
@@ -169,6 +176,9 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
     },
     async set(key, value, ttlMs) {
       await redis.set(k(key), value, 'PX', ttlMs);
+    },
+    async claim(key, value, ttlMs) {
+      return (await redis.set(k(key), value, 'PX', ttlMs, 'NX')) === 'OK';
     },
     async del(key) {
       await redis.del(k(key));

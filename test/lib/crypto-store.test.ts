@@ -71,6 +71,11 @@ describe.each(stores)('%s ephemeral store', (_name, make) => {
       const taken = await Promise.all([store.take('once'), store.take('once'), store.take('once')]);
       expect(taken.filter((v) => v === 'code')).toHaveLength(1);
       expect(await store.take('once')).toBeNull();
+      // A claim: of racing claimers exactly one wins; a taken key is not overwritten.
+      const claims = await Promise.all([1, 2, 3].map((n) => store.claim('slot', String(n), 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.get('slot')).toBe(String(claims.indexOf(true) + 1));
+      expect(await store.claim('slot', 'x', 60_000)).toBe(false);
       await store.set('short', 'v', 20);
       await new Promise((r) => setTimeout(r, 60));
       expect(await store.get('short')).toBeNull();
