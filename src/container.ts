@@ -13,6 +13,12 @@ import { createAuditService } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
+import { createTelephonyProvider } from './channels/telephony/index.js';
+import { createVoiceAgent } from './channels/telephony/voice-agent.js';
+import { createCallRecordsService } from './features/telephony/call-records.service.js';
+import { createCallsService } from './features/telephony/calls.service.js';
+import { createPhoneVerificationService } from './features/telephony/phone-verification.service.js';
+import { createSmsService } from './features/telephony/sms.service.js';
 import { slackInteractionsFor, slackSocketModeFor } from './channels/slack/index.js';
 import { createTelegramBot } from './channels/telegram/bot.js';
 import { createTelegramApi } from './channels/telegram/client.js';
@@ -165,7 +171,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
   const keys = createKeysService({ db, masterKeys, clock });
   const callbacks = config.callbacks;
-  const channels = createChannels(config, logger);
+  // Phone calls and SMS (docs/telephony.md): one provider, picked by ONY_TELEPHONY_PROVIDER.
+  const telephonyProvider =
+    config.telephony !== undefined ? createTelephonyProvider(config.telephony.provider) : undefined;
+  const channels = createChannels(
+    config,
+    logger,
+    telephonyProvider !== undefined ? { provider: telephonyProvider, store } : undefined,
+  );
   const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks, metrics });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
@@ -184,6 +197,48 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger,
     config: { publicUrl: config.publicUrl },
   });
+  const phoneVerification = createPhoneVerificationService({
+    db,
+    store,
+    clock,
+    provider: telephonyProvider,
+    config: {
+      publicUrl: config.publicUrl,
+      from: config.telephony?.from ?? '',
+      callsPer15Min: config.telephony?.callsPer15Min ?? 3,
+      smsPer15Min: config.telephony?.smsPer15Min ?? 5,
+    },
+  });
+  const callRecords = createCallRecordsService({ db, handoffs });
+  // The inbound side of phone calls and SMS (the provider's webhooks); the adapters are in `channels`.
+  const telephony =
+    telephonyProvider !== undefined && config.telephony !== undefined
+      ? {
+          provider: telephonyProvider,
+          calls: createCallsService({
+            db,
+            store,
+            clock,
+            provider: telephonyProvider,
+            actions: channelActions,
+            logger,
+            config: { publicUrl: config.publicUrl },
+            voiceAgent:
+              config.telephony.voiceAgent !== undefined
+                ? createVoiceAgent(config.telephony.voiceAgent, { logger })
+                : undefined,
+          }),
+          sms: createSmsService({
+            db,
+            store,
+            clock,
+            provider: telephonyProvider,
+            actions: channelActions,
+            logger,
+            config: { from: config.telephony.from },
+          }),
+        }
+      : undefined;
   // Telegram's inbound side (webhook route or long polling); its adapter is in `channels`.
   const telegramBot =
     config.telegram !== undefined
@@ -296,6 +351,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     channelActions,
     telegramBot,
     slackInteractions,
+    phoneVerification,
+    callRecords,
+    telephony,
     startWorkers,
     async close(): Promise<void> {
       await telegramBot?.stop();

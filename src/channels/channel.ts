@@ -124,7 +124,12 @@ export interface ChannelActions {
     channel: string,
     identity: string,
     handoffId: string,
-    vote: { readonly option: string; readonly totpCode?: string | undefined },
+    vote: {
+      readonly option: string;
+      readonly totpCode?: string | undefined;
+      /** Approving needs the TOTP code whatever the policy says (an SMS approval of high risk). */
+      readonly forceStepUp?: boolean;
+    },
   ): Promise<InboundDecision>;
   /** Links `identity` to the member who was given `code` (Telegram `/start <code>`). */
   linkWithCode(channel: string, code: string, identity: string, label: string): Promise<InboundLink>;

@@ -11,15 +11,41 @@ import { createSmtpTransport } from './email/transport.js';
 import { slackChannelFor } from './slack/index.js';
 import { createTelegramChannel } from './telegram/adapter.js';
 import { createTelegramApi } from './telegram/client.js';
+import type { EphemeralStore } from '../state/store.js';
+import { createPhoneChannel, createSmsChannel } from './telephony/adapter.js';
+import type { TelephonyProvider } from './telephony/provider.js';
 
 export type Channels = Readonly<Record<string, ChannelAdapter>>;
 
-export function createChannels(config: Config, logger: Logger): Channels {
+export function createChannels(
+  config: Config,
+  logger: Logger,
+  telephony?: {
+    readonly provider: TelephonyProvider;
+    readonly store: Pick<EphemeralStore, 'set' | 'hit' | 'claim'>;
+  },
+): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
   if (config.telegram !== undefined)
     channels.telegram = createTelegramChannel({ api: createTelegramApi(config.telegram), logger });
   if (config.slack !== undefined) channels.slack = slackChannelFor(config.slack, logger);
   if (config.mail !== undefined) channels.email = createEmailChannel(createSmtpTransport(config.mail));
-  void config;
+  if (config.telephony !== undefined && telephony !== undefined) {
+    const deps = {
+      provider: telephony.provider,
+      store: telephony.store,
+      logger,
+      config: {
+        publicUrl: config.publicUrl,
+        from: config.telephony.from,
+        callsPer15Min: config.telephony.callsPer15Min,
+        smsPer15Min: config.telephony.smsPer15Min,
+        machineDetection: config.telephony.machineDetection,
+        listen: config.telephony.voiceAgent !== undefined,
+      },
+    };
+    channels.phone = createPhoneChannel(deps);
+    channels.sms = createSmsChannel(deps);
+  }
   return channels;
 }

@@ -37,6 +37,8 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
 import { slackWebhookRoutes } from './webhooks/slack.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
+import { telephonyWebhookRoutes } from './webhooks/telephony.js';
+import { telephonyRoutes } from '../features/telephony/telephony.routes.js';
 import { registerWeb } from './web.js';
 import { Problem } from './schemas.js';
 
@@ -65,6 +67,9 @@ export type AppDeps = Pick<
   | 'channelActions'
   | 'telegramBot'
   | 'slackInteractions'
+  | 'phoneVerification'
+  | 'callRecords'
+  | 'telephony'
   | 'clock'
   | 'metrics'
 >;
@@ -225,11 +230,20 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     publicUrl: config.publicUrl,
     logger: deps.logger,
   });
+  telephonyRoutes(app, { verification: deps.phoneVerification, callRecords: deps.callRecords });
   channelsRoutes(app, {
     channels: deps.channelLinks,
     auth: deps.auth,
     telegramBotUsername: config.telegram?.botUsername,
   });
+  // Only with a telephony provider; its raw-body parsers are scoped to the plugin (signature first).
+  if (deps.telephony !== undefined)
+    await app.register(telephonyWebhookRoutes, {
+      ...deps.telephony,
+      store: deps.store,
+      clock: deps.clock,
+      config,
+    });
   // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
   if (deps.telegramBot !== undefined && config.telegram?.mode === 'webhook')
     await app.register(telegramWebhookRoutes, { bot: deps.telegramBot });

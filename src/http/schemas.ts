@@ -45,6 +45,8 @@ export const MemberView = Type.Object({
   role: RoleSchema,
   status: Type.Union([Type.Literal('active'), Type.Literal('deactivated')]),
   phone: Type.Union([Type.String(), Type.Null()]),
+  /** The number was proved with a code; calls and SMS reach only a verified number. */
+  phone_verified: Type.Boolean(),
   totp_enabled: Type.Boolean(),
   created_at: DateTime,
   deactivated_at: NullableDateTime,

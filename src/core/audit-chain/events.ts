@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'member.email_changed',
   'member.channel_linked',
   'member.channel_unlinked',
+  'member.phone_verified',
   'member.sso_linked',
   'member.provisioned',
   'member.erased',
@@ -44,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'handoff.escalated',
   'handoff.approval_recorded',
   'handoff.decided',
+  'handoff.step_up_failed',
   'handoff.expired',
   'handoff.cancelled',
   'export.requested',
@@ -116,6 +118,10 @@ export const auditEvents = {
 
   memberChannelUnlinked: (actor: Actor, member: { readonly id: string }, channel: string) =>
     event(actor, 'member.channel_unlinked', 'member', member.id, { channel }),
+
+  /** How the code was delivered; never the number or the code. */
+  memberPhoneVerified: (actor: Actor, member: { readonly id: string }, via: 'sms' | 'call') =>
+    event(actor, 'member.phone_verified', 'member', member.id, { via }),
 
   /** The issuer only: the provider's subject identifies a person and stays out of the chain. */
   memberSsoLinked: (actor: Actor, member: { readonly id: string }, issuer: string) =>
@@ -260,6 +266,10 @@ export const auditEvents = {
       received: v.received,
       required: v.required,
     }),
+
+  /** Wrong TOTP codes ended a step-up (a phone call after three); nothing was decided. */
+  handoffStepUpFailed: (actor: Actor, h: { readonly id: string }, f: { channel: string; attempts: number }) =>
+    event(actor, 'handoff.step_up_failed', 'handoff', h.id, { channel: f.channel, attempts: f.attempts }),
 
   /** The comment is a human's free text: the handoff row keeps it, the chain does not. */
   handoffDecided: (

@@ -6,7 +6,7 @@
 import { RISK_LEVELS, type RiskLevel } from '../risk/index.js';
 
 /** Channels a step may use; a step on a channel the operator has not configured is recorded as such. */
-export const CHANNELS = ['console', 'slack', 'telegram', 'email'] as const;
+export const CHANNELS = ['console', 'slack', 'telegram', 'email', 'phone', 'sms'] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 
 export interface EscalationStep {

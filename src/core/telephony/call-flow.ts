@@ -20,6 +20,11 @@ export interface CallOption {
 export interface CallContext {
   readonly speech: string;
   readonly options: readonly CallOption[];
+  /** For the voice agent's answers: the action type and the derived risk level. */
+  readonly actionType: string;
+  readonly riskLevel: string;
+  /** The menu also listens for speech (the optional voice agent is configured). */
+  readonly listen: boolean;
 }
 
 export type CallOutcome =
@@ -64,6 +69,8 @@ const TOTP_TIMEOUT_S = 15;
 
 export const SAY = {
   hello: 'This is ony.',
+  ended: 'This call has ended. Goodbye.',
+  notUnderstood: 'Sorry, I did not understand.',
   voicemail: 'ony has an approval waiting for you.',
   wrongKey: 'That key is not an option.',
   totpPrompt: 'Enter the 6-digit code from your authenticator app, then press pound.',
@@ -128,7 +135,7 @@ function menu(state: ApprovalCall, urls: CallUrls, before: readonly string[], wi
         timeoutS: MENU_TIMEOUT_S,
         finishOnKey: '',
         prompt: withGist ? [state.ctx.speech, menuText(state.ctx)] : [menuText(state.ctx)],
-        speech: false,
+        speech: state.ctx.listen,
       },
       then: { kind: 'redirect', url: urls.noInput },
     },
@@ -175,6 +182,12 @@ export function onKeys(state: ApprovalCall, digits: string, urls: CallUrls): Ste
   const option = keypad(state.ctx).get(digits);
   if (option === undefined) return menu(state, urls, [SAY.wrongKey], false);
   return { state: { ...state, chosen: option }, decide: { option } };
+}
+
+/** The menu again after something was said first (the voice agent's answer, "I did not understand"). */
+export function reprompt(state: ApprovalCall, urls: CallUrls, before: readonly string[]): Step {
+  if (state.phase === 'over') return over(state, state.outcome ?? 'refused');
+  return menu(state, urls, before, false);
 }
 
 /** The gather timed out: repeat once, then end the call (the escalation goes on). */

@@ -27,6 +27,7 @@ export const memberView = (m: Member, opts: { ownProfile: boolean }) => ({
   role: m.role,
   status: m.status,
   phone: m.phone === null ? null : opts.ownProfile ? m.phone : maskPhone(m.phone),
+  phone_verified: m.phoneVerified,
   totp_enabled: m.totpEnabled,
   created_at: m.createdAt.toISOString(),
   deactivated_at: m.deactivatedAt?.toISOString() ?? null,

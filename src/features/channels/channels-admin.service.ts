@@ -19,7 +19,7 @@ import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/principal.js';
 import { findMember } from '../members/members.repository.js';
-import { addressesOf } from './channels.repository.js';
+import { addressesOf, PHONE_CHANNELS } from './channels.repository.js';
 
 export interface ChannelsAdminDeps {
   readonly db: Kysely<DB>;
@@ -133,7 +133,9 @@ export function createChannelsAdminService({
         if (address === undefined)
           throw new AppError(
             'unprocessable',
-            `link your own ${name} account first (Account page): the test goes only to you`,
+            PHONE_CHANNELS.includes(name)
+              ? 'verify your own phone number first (Account page): the test goes only to you'
+              : `link your own ${name} account first (Account page): the test goes only to you`,
           );
         return { memberId: me.id, name: me.name, address };
       });

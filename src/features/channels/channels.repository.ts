@@ -3,6 +3,8 @@ import { withApp, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 
 export type LinkableChannel = 'slack' | 'telegram';
+/** Channels that reach a member at their verified phone number. */
+export const PHONE_CHANNELS: readonly string[] = ['phone', 'sms'];
 export const LINKABLE_CHANNELS: readonly LinkableChannel[] = ['slack', 'telegram'];
 
 /** A chat identity a member linked (the id is the channel's own id of the person). */
@@ -35,12 +37,18 @@ export async function resolveIdentity(
   channel: string,
   externalId: string,
 ): Promise<{ orgId: string; memberId: string }[]> {
+  // A phone number is a member's verified number (migration 0013), not a linked chat identity.
+  const phone = PHONE_CHANNELS.includes(channel);
   const rows = await withApp(
     db,
     async (tx) =>
       (
-        await sql<{ org_id: string; member_id: string }>`
-          select org_id, member_id from ony_resolve_channel_identity(${channel}, ${externalId})`.execute(tx)
+        await (phone
+          ? sql<{ org_id: string; member_id: string }>`
+              select org_id, member_id from ony_resolve_phone(${externalId})`
+          : sql<{ org_id: string; member_id: string }>`
+              select org_id, member_id from ony_resolve_channel_identity(${channel}, ${externalId})`
+        ).execute(tx)
       ).rows,
   );
   return rows.map((r) => ({ orgId: r.org_id, memberId: r.member_id }));
@@ -104,9 +112,21 @@ export async function addressesOf(
   channel: string,
   memberIds: readonly string[],
 ): Promise<Map<string, string>> {
+  if (memberIds.length === 0) return new Map();
+  if (PHONE_CHANNELS.includes(channel)) {
+    // Only a verified number is called or texted; a number that replied STOP gets no SMS.
+    let q = tx.db
+      .selectFrom('members')
+      .select(['id', 'phone_e164'])
+      .where('id', 'in', [...memberIds])
+      .where('phone_verified_at', 'is not', null);
+    if (channel === 'sms') q = q.where('sms_opted_out_at', 'is', null);
+    const phones = await q.execute();
+    return new Map(phones.flatMap((m) => (m.phone_e164 === null ? [] : [[m.id, m.phone_e164] as const])));
+  }
   // Only chat channels have linked identities (console has none; email uses the sign-in address).
   const linkable = LINKABLE_CHANNELS.find((c) => c === channel);
-  if (memberIds.length === 0 || linkable === undefined) return new Map();
+  if (linkable === undefined) return new Map();
   const rows = await tx.db
     .selectFrom('channel_identities')
     .select(['member_id', 'external_id'])

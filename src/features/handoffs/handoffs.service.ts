@@ -382,7 +382,13 @@ export function createHandoffsService(deps: HandoffsDeps) {
     async decide(
       p: Principal & { kind: 'member' },
       id: string,
-      vote: { option: string; comment?: string | undefined; totpCode?: string | undefined },
+      vote: {
+        option: string;
+        comment?: string | undefined;
+        totpCode?: string | undefined;
+        /** Ask for the TOTP code even where the policy does not (SMS approvals of high risk). */
+        forceStepUp?: boolean | undefined;
+      },
       channel: string,
     ): Promise<{ handoff: Handoff; outcome: 'decided' | 'recorded' | 'replay' }> {
       const result = await withTenant(db, p.orgId, async (tx) => {
@@ -416,7 +422,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
           case 'recorded':
           case 'decided': {
             const approving = !isDenyOption(vote.option);
-            if (approving && h.totpRequired) {
+            if (approving && (h.totpRequired || vote.forceStepUp === true)) {
               const step = await auth.checkStepUp(tx, p.memberId, vote.totpCode);
               if (step === 'missing')
                 throw new AppError(

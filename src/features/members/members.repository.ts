@@ -10,6 +10,8 @@ export interface Member {
   readonly role: Role;
   readonly status: 'active' | 'deactivated';
   readonly phone: string | null;
+  /** The number was proved with a code (calls and SMS reach only a verified number). */
+  readonly phoneVerified: boolean;
   readonly totpEnabled: boolean;
   readonly createdAt: Date;
   readonly deactivatedAt: Date | null;
@@ -31,6 +33,7 @@ const toMember = (r: Selectable<MembersTable>): Member => ({
   role: r.role,
   status: r.status,
   phone: r.phone_e164,
+  phoneVerified: r.phone_verified_at !== null,
   totpEnabled: r.totp_enabled_at !== null,
   createdAt: r.created_at,
   deactivatedAt: r.deactivated_at,
@@ -121,7 +124,12 @@ export async function updateMember(
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.role !== undefined && { role: patch.role }),
       ...(patch.status !== undefined && { status: patch.status }),
-      ...(patch.phone !== undefined && { phone_e164: patch.phone }),
+      ...(patch.phone !== undefined && {
+        phone_e164: patch.phone,
+        // A new number must be proved again (and its SMS opt-out starts afresh).
+        phone_verified_at: sql<Date | null>`case when phone_e164 is distinct from ${patch.phone} then null else phone_verified_at end`,
+        sms_opted_out_at: sql<Date | null>`case when phone_e164 is distinct from ${patch.phone} then null else sms_opted_out_at end`,
+      }),
       ...(patch.passwordHash !== undefined && { password_hash: patch.passwordHash }),
       ...(patch.totpSecretEnc !== undefined && { totp_secret_enc: patch.totpSecretEnc }),
       ...(patch.totpEnabledAt !== undefined && { totp_enabled_at: patch.totpEnabledAt }),

@@ -8,7 +8,7 @@ export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 export const RULES = ['allow', 'approve', 'deny'] as const;
 export type Rule = (typeof RULES)[number];
-export const STEP_CHANNELS = ['console', 'slack', 'telegram', 'email'] as const;
+export const STEP_CHANNELS = ['console', 'slack', 'telegram', 'email', 'phone', 'sms'] as const;
 
 export interface StepForm {
   channel: string;

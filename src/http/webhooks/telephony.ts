@@ -1,0 +1,96 @@
+/**
+ * POST /webhooks/telephony/{voice,status,sms}: where the configured provider (Twilio, SignalWire,
+ * Telnyx, Plivo) requests call scripts, reports call status and delivers inbound SMS. Each request's
+ * signature is checked against the exact public URL (ONY_PUBLIC_URL + path + query) and the raw body
+ * before anything is parsed; a missing signature answers 401, a wrong, stale or replayed one 403,
+ * and nothing changes. Bodies are kept raw by parsers scoped to this plugin (form or JSON, per
+ * provider), then parsed by the provider.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { InboundRequest, TelephonyProvider, WebhookKind } from '../../channels/telephony/provider.js';
+import { keys } from '../../channels/telephony/state.js';
+import type { Config } from '../../config/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError } from '../../lib/errors.js';
+import type { EphemeralStore } from '../../state/store.js';
+import type { CallsService } from '../../features/telephony/calls.service.js';
+import type { SmsService } from '../../features/telephony/sms.service.js';
+
+/** Provider webhooks are small forms or JSON events. */
+const BODY_LIMIT = 64 * 1024;
+
+export async function telephonyWebhookRoutes(
+  app: FastifyInstance,
+  opts: {
+    provider: TelephonyProvider;
+    calls: CallsService;
+    sms: SmsService;
+    store: Pick<EphemeralStore, 'claim'>;
+    clock: Clock;
+    config: Pick<Config, 'publicUrl'>;
+  },
+): Promise<void> {
+  const { provider, calls, sms, store, clock, config } = opts;
+  app.removeAllContentTypeParsers();
+  for (const type of ['application/x-www-form-urlencoded', 'application/json'])
+    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+
+  /** Verifies, refuses replays, then parses: every refusal happens before any state is read. */
+  async function verified(req: FastifyRequest, kind: WebhookKind) {
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
+    const inbound: InboundRequest = {
+      url: config.publicUrl + req.url,
+      method: 'POST',
+      headers,
+      rawBody: typeof req.body === 'string' ? req.body : '',
+    };
+    const v = provider.verify(inbound, clock.now());
+    if (!v.ok) {
+      if (v.reason === 'missing') throw new AppError('unauthenticated', `missing ${provider.name} signature`);
+      throw new AppError(
+        'forbidden',
+        `${provider.name} signature is ${v.reason === 'stale' ? 'stale' : 'wrong'}`,
+      );
+    }
+    if (
+      v.replayKey !== undefined &&
+      !(await store.claim(keys.replay(provider.name, v.replayKey), '1', v.replayTtlMs ?? 15 * 60_000))
+    )
+      throw new AppError('forbidden', `${provider.name} request was already received (replay)`);
+    const event = provider.parse(kind, inbound);
+    if (event === undefined)
+      throw new AppError('bad_request', `the body is not a ${provider.name} ${kind} event`);
+    return event;
+  }
+
+  const tokenOf = (req: FastifyRequest) => {
+    const s = (req.query as Record<string, unknown>).s;
+    return typeof s === 'string' ? s : '';
+  };
+  const route = { config: { auth: 'none' }, schema: { hide: true } } as const;
+
+  app.post('/webhooks/telephony/voice', route, async (req, reply) => {
+    const event = await verified(req, 'voice');
+    if (event.kind !== 'voice') throw new AppError('bad_request', 'not a voice request');
+    const noInput = (req.query as Record<string, unknown>).noinput === '1';
+    const out = provider.render(await calls.voice(tokenOf(req), event, noInput));
+    return reply.type(out.contentType).send(out.body);
+  });
+
+  app.post('/webhooks/telephony/status', route, async (req, reply) => {
+    const event = await verified(req, 'status');
+    if (event.kind === 'status') await calls.status(tokenOf(req), event);
+    const out = provider.acknowledge('status');
+    return reply.type(out.contentType).send(out.body);
+  });
+
+  app.post('/webhooks/telephony/sms', route, async (req, reply) => {
+    const event = await verified(req, 'sms');
+    if (event.kind === 'sms') await sms.inbound(event);
+    const out = provider.acknowledge('sms');
+    return reply.type(out.contentType).send(out.body);
+  });
+}
