@@ -13,6 +13,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransmittedField } from '../src/channels/channel.js';
 import { createChannels } from '../src/channels/registry.js';
+import { createTelephonyProvider } from '../src/channels/telephony/index.js';
+import { createMemoryStore } from '../src/state/store.js';
 import { loadConfig } from '../src/config/index.js';
 import * as labels from '../src/core/metrics/labels.js';
 import {
@@ -45,7 +47,7 @@ const PURPOSE: Record<string, string> = {
     "the org's data keys, wrapped by a master key (`wrapped_key`, with the master key id for rotation)",
   org_settings: 'per-org settings: risk and escalation policies, payload retention window',
   members:
-    "people: name, email, role, status, phone number (masked in every answer but its owner's), TOTP secret (encrypted), password (argon2id)",
+    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), TOTP secret (encrypted), password (argon2id)",
   sessions: 'dashboard sessions (token stored only as a SHA-256 hash)',
   invites: 'pending invitations: email, role, token hash',
   recovery_codes: 'TOTP recovery codes (hashed)',
@@ -57,6 +59,8 @@ const PURPOSE: Record<string, string> = {
     'the payload, encrypted with the org data key (per-row salt); deleted by the retention sweep',
   handoff_approvals: 'votes: member, option, comment, channel, time',
   escalation_attempts: 'escalation steps run: step, channel, outcome, time (no content)',
+  phone_calls:
+    'phone call records: provider call id, masked number, status, duration, outcome (no audio, recording or transcript)',
   audit_events:
     'the append-only hash chain: action, actor, subject ids, allow-listed metadata (never payloads, secrets, tokens or phone numbers)',
   audit_heads: 'the per-org chain head (last seq, last hash)',
@@ -175,6 +179,10 @@ function everythingConfigured() {
     ONY_SMTP_URL: 'smtp://doc@127.0.0.1:25',
     ONY_MAIL_FROM: 'ony@example.com',
     ONY_METRICS_TOKEN: 'doc-metrics-token-0000',
+    ONY_TELEPHONY_PROVIDER: 'twilio',
+    ONY_TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+    ONY_TWILIO_AUTH_TOKEN: 'doc-auth-token',
+    ONY_TELEPHONY_FROM: '+15005550006',
   });
 }
 
@@ -187,7 +195,6 @@ export async function routeFacts(): Promise<RouteFact[]> {
   const { migrate } = await import('../src/db/migrator.js');
   const { createContainer } = await import('../src/container.js');
   const { buildApp } = await import('../src/http/app.js');
-  const { createMemoryStore } = await import('../src/state/store.js');
   const database = await openPglite(undefined);
   await migrate(database.db);
   const container = await createContainer(everythingConfigured(), {
@@ -227,7 +234,12 @@ export async function routeFacts(): Promise<RouteFact[]> {
 }
 
 function allChannels() {
-  return createChannels(everythingConfigured(), createLogger('silent'));
+  const config = everythingConfigured();
+  // The phone and SMS adapters need a provider (never called here) and the ephemeral store.
+  return createChannels(config, createLogger('silent'), {
+    provider: createTelephonyProvider(config.telephony!.provider),
+    store: createMemoryStore(),
+  });
 }
 
 const code = (s: string) => `\`${s}\``;

@@ -82,7 +82,7 @@ describe('GET /v1/admin/channels', () => {
       }[]
     >();
     const by = new Map(list.map((c) => [c.name, c]));
-    expect([...by.keys()].sort()).toEqual(['console', 'email', 'slack', 'telegram']);
+    expect([...by.keys()].sort()).toEqual(['console', 'email', 'phone', 'slack', 'sms', 'telegram']);
     expect(by.get('slack')).toMatchObject({ configured: true, health: { ok: true } });
     expect(by.get('slack')!.health!.detail).toContain('Fake Workspace');
     expect(by.get('slack')!.transmits).toContain('gist');

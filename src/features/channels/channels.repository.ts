@@ -43,10 +43,11 @@ export async function resolveIdentity(
     db,
     async (tx) =>
       (
-        await (phone
-          ? sql<{ org_id: string; member_id: string }>`
+        await (
+          phone
+            ? sql<{ org_id: string; member_id: string }>`
               select org_id, member_id from ony_resolve_phone(${externalId})`
-          : sql<{ org_id: string; member_id: string }>`
+            : sql<{ org_id: string; member_id: string }>`
               select org_id, member_id from ony_resolve_channel_identity(${channel}, ${externalId})`
         ).execute(tx)
       ).rows,
