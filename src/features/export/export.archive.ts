@@ -23,12 +23,24 @@ import {
   readInvites,
   readMembers,
   readOrg,
+  readPhoneCalls,
   readSsoConfig,
   readSsoIdentities,
   type ExportScope,
 } from './export.repository.js';
 
 export const EXPORT_FORMAT = 1;
+
+/** A call record as exported: what happened, never audio (there is none). */
+const phoneCall = (c: Awaited<ReturnType<typeof readPhoneCalls>>[number]) => ({
+  handoff_id: c.handoff_id,
+  provider: c.provider,
+  phone: c.phone_masked,
+  status: c.status,
+  duration_s: c.duration_s,
+  outcome: c.outcome,
+  ended_at: c.ended_at.toISOString(),
+});
 const PAGE = 100;
 const AUDIT_PAGE = 250;
 
@@ -301,6 +313,7 @@ export async function buildArchive(input: ArchiveInput): Promise<Archive> {
           created_at: iso(s.created_at),
           last_login_at: iso(s.last_login_at),
         })),
+        phone_calls: (await readPhoneCalls(tx, memberId)).map(phoneCall),
       }),
     );
     add('decisions.json', docsArray(decisions(tx, memberId)));
@@ -374,6 +387,7 @@ export async function buildArchive(input: ArchiveInput): Promise<Archive> {
         label: c.label,
         created_at: iso(c.created_at),
       })),
+      phone_calls: (await readPhoneCalls(tx)).map((c) => ({ member_id: c.member_id, ...phoneCall(c) })),
     }),
   );
   add('handoffs.json', docsArray(handoffs(tx, input.keyring)));

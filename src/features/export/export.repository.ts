@@ -264,6 +264,24 @@ export async function readChannelIdentities(tx: TenantTx, memberId?: string) {
   return q.orderBy('created_at').execute();
 }
 
+/** Call records (masked numbers, no content), oldest first. */
+export async function readPhoneCalls(tx: TenantTx, memberId?: string) {
+  let q = tx.db
+    .selectFrom('phone_calls')
+    .select([
+      'handoff_id',
+      'member_id',
+      'provider',
+      'phone_masked',
+      'status',
+      'duration_s',
+      'outcome',
+      'ended_at',
+    ]);
+  if (memberId !== undefined) q = q.where('member_id', '=', memberId);
+  return q.orderBy('ended_at').execute();
+}
+
 export async function readSsoIdentities(tx: TenantTx, memberId?: string) {
   let q = tx.db
     .selectFrom('sso_identities')
