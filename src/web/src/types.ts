@@ -11,6 +11,8 @@ export interface Member {
   readonly role: Role;
   readonly status: string;
   readonly phone: string | null;
+  /** The number was proved with a code; calls and SMS reach only a verified number. */
+  readonly phone_verified: boolean;
   readonly totp_enabled: boolean;
   readonly created_at: string;
   readonly deactivated_at: string | null;
@@ -87,6 +89,22 @@ export interface HandoffDetail {
     readonly at: string;
     readonly outcome: string;
   }[];
+}
+
+/** GET /v1/handoffs/{id}/calls: one phone call made for a handoff (no audio, no content). */
+export interface CallRecord {
+  readonly id: string;
+  readonly member_id: string;
+  readonly provider: string;
+  readonly provider_call_id: string;
+  /** Masked, e.g. +1•••••••4567. */
+  readonly phone: string;
+  /** completed, busy, no_answer, failed or canceled. */
+  readonly status: string;
+  readonly duration_s: number | null;
+  /** approved, denied, recorded, refused, no_input, voicemail, totp_failed, hung_up or not_answered. */
+  readonly outcome: string;
+  readonly ended_at: string;
 }
 
 export interface DeviceName {

@@ -1,9 +1,10 @@
 /**
- * Your account: profile and phone, two-factor sign-in (enrol with the secret or the otpauth URI,
- * recovery codes shown once; turn off), linked chats (link codes, removal) and sessions.
+ * Your account: profile and phone (proved with a 6-digit code by SMS or a call before ony calls or
+ * texts it), two-factor sign-in (enrol with the secret or the otpauth URI, recovery codes shown
+ * once; turn off), linked chats (link codes, removal) and sessions.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../api';
+import { api, ApiError, errorText } from '../api';
 import { ErrorBox, Field, formatTime, Loading, Notice, PageTitle, useLoad } from '../components';
 import { useSession } from '../session';
 import type { Member } from '../types';
@@ -45,13 +46,130 @@ function Profile() {
           value={phone}
           onChange={(e) => setPhone(e.target.value)}
         />
+        {member.phone !== null && (
+          <p className="phone-state" data-testid="phone-state">
+            Saved number <span className="mono">{member.phone}</span>:{' '}
+            {member.phone_verified ? (
+              <span className="badge phone-verified">verified</span>
+            ) : (
+              <span className="badge phone-unverified">not verified</span>
+            )}
+            {member.phone_verified && phone.trim() !== member.phone && (
+              <span className="muted"> — a new number must be verified again</span>
+            )}
+          </p>
+        )}
         <ErrorBox error={error} />
         <Notice>{msg}</Notice>
         <button type="submit" className="primary">
           Save profile
         </button>
       </form>
+      <p className="muted">
+        Calls and SMS reach only a verified number; to approve a high or critical handoff by SMS, reply with
+        its code and your authenticator code, e.g. <span className="mono">1A 123456</span>.
+      </p>
+      {member.phone !== null && !member.phone_verified && (
+        <PhoneVerification
+          key={member.phone}
+          phone={member.phone}
+          onVerified={async () => {
+            await refresh();
+            setMsg('Your phone number is verified.');
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+/** The problem+json detail as a sentence ("that code is not right (4 tries left)" -> "That code …"). */
+function detailText(err: unknown): string {
+  if (!(err instanceof ApiError)) return errorText(err);
+  const d = err.problem.detail ?? errorText(err);
+  return d.charAt(0).toUpperCase() + d.slice(1) + (/[.!?)]$/.test(d) ? '' : '.');
+}
+
+/**
+ * Proves the saved number: a 6-digit code by SMS or read out on a call (valid 15 minutes, at most
+ * one a minute), typed here. Keyed by the number: a changed number starts over.
+ */
+function PhoneVerification({ phone, onVerified }: { phone: string; onVerified: () => Promise<void> }) {
+  const [sent, setSent] = useState<{ via: 'sms' | 'call'; expires_at: string } | null>(null);
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const send = async (via: 'sms' | 'call') => {
+    setBusy(true);
+    setError(null);
+    try {
+      setSent(
+        await api<{ via: 'sms' | 'call'; expires_at: string }>('POST', '/v1/me/phone/verification', { via }),
+      );
+      setCode('');
+    } catch (err) {
+      setError(detailText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const confirm = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api<Member>('POST', '/v1/me/phone/verification/confirm', { code: code.trim() });
+      await onVerified();
+    } catch (err) {
+      setError(detailText(err));
+      // 410: none pending, expired or the number changed; 429: too many wrong codes. Either way
+      // this code is gone: ask for a new one.
+      if (err instanceof ApiError && (err.status === 410 || err.status === 429)) setSent(null);
+      setCode('');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card phone-verify" aria-labelledby="phone-verify-h" role="group">
+      <h3 id="phone-verify-h">Verify your phone number</h3>
+      <p>
+        Prove that <span className="mono">{phone}</span> is yours: ony sends it a 6-digit code.
+      </p>
+      <div className="actions">
+        <button type="button" disabled={busy} onClick={() => void send('sms')}>
+          Send code by SMS
+        </button>
+        <button type="button" disabled={busy} onClick={() => void send('call')}>
+          Call me with the code
+        </button>
+      </div>
+      {sent !== null && (
+        <form onSubmit={(e) => void confirm(e)} aria-label="Confirm the phone code">
+          <Notice>
+            {sent.via === 'sms' ? 'Code sent by SMS' : 'Calling you to read the code out'}; it is valid until{' '}
+            {formatTime(sent.expires_at)}.
+          </Notice>
+          <Field
+            label="6-digit code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          <button type="submit" className="primary" disabled={busy}>
+            Confirm
+          </button>
+        </form>
+      )}
+      <ErrorBox error={error} />
+    </div>
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * One handoff: what the agent asks, the derived risk with its reasons, the payload as text, the
- * escalation timeline, the decision buttons (members and admins; viewers see none and the API
- * refuses them anyway) and the decision record. Live while pending.
+ * escalation timeline (with the phone calls made for it), the decision buttons (members and admins;
+ * viewers see none and the API refuses them anyway) and the decision record. Live while pending.
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
@@ -20,7 +20,7 @@ import { LiveIndicator, useEventStream } from '../live';
 import { payloadLines } from '../payload-lines';
 import { Link } from '../router';
 import { roleAtLeast, useMe } from '../session';
-import type { Handoff, HandoffDetail } from '../types';
+import type { CallRecord, Handoff, HandoffDetail } from '../types';
 
 function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }) {
   const { lines, truncated } = payloadLines(payload.content, payload.kind);
@@ -48,11 +48,39 @@ interface TimelineEntry {
   text: string;
 }
 
-function timeline(d: HandoffDetail): TimelineEntry[] {
+/** A call's outcome in words (the API's closed list; anything newer shows as it is). */
+const CALL_OUTCOME: Readonly<Record<string, string>> = {
+  approved: 'approved',
+  denied: 'denied',
+  recorded: 'vote recorded',
+  refused: 'refused',
+  no_input: 'no key pressed',
+  voicemail: 'reached voicemail',
+  totp_failed: 'wrong authenticator codes',
+  hung_up: 'hung up',
+  not_answered: 'not answered',
+};
+
+/** "42 s", "3 min 5 s". */
+function callDuration(s: number): string {
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+function callText(c: CallRecord): string {
+  const outcome = CALL_OUTCOME[c.outcome] ?? c.outcome.replace(/_/g, ' ');
+  // busy, failed, canceled: why it was not answered ("no_answer" would only repeat the outcome).
+  const status =
+    c.status === 'completed' || c.status === 'no_answer' ? '' : ` (${c.status.replace(/_/g, ' ')})`;
+  const duration = c.duration_s === null ? '' : `, ${callDuration(c.duration_s)}`;
+  return `Phone call to ${c.phone}: ${outcome}${status}${duration}`;
+}
+
+function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry[] {
   const h = d.handoff;
   const entries: TimelineEntry[] = [{ at: h.created_at, text: 'Requested by the agent' }];
   for (const a of d.attempts)
     entries.push({ at: a.at, text: `Escalation step ${a.step + 1}: ${a.channel} — ${a.outcome}` });
+  for (const c of calls) entries.push({ at: c.ended_at, text: callText(c) });
   for (const a of d.approvals)
     entries.push({ at: a.at, text: `${a.name ?? 'A member'} chose “${a.option}” (${a.channel})` });
   if (h.decision !== null)
@@ -152,6 +180,12 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
   );
   const [notice, setNotice] = useState<string | null>(null);
   const h = data?.handoff;
+  // Calls are recorded when they end (after the decision they carried): loaded again on every
+  // status change. An empty list shows nothing.
+  const calls = useLoad(
+    () => api<CallRecord[]>('GET', `/v1/handoffs/${encodeURIComponent(id)}/calls`),
+    [id, h?.status, h?.approvals.received],
+  );
   const pending = h?.status === 'pending';
   const live = useEventStream<Handoff>(
     h === undefined || !pending ? null : `/v1/handoffs/${encodeURIComponent(id)}/events`,
@@ -287,12 +321,13 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
 
       <h2>Timeline</h2>
       <ol className="timeline">
-        {timeline(data).map((e, i) => (
+        {timeline(data, calls.data ?? []).map((e, i) => (
           <li key={i}>
             <time dateTime={e.at}>{formatTime(e.at)}</time>: {e.text}
           </li>
         ))}
       </ol>
+      {calls.error !== null && <p className="muted">Phone calls could not be loaded: {calls.error}</p>}
     </section>
   );
 }

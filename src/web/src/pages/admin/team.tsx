@@ -1,6 +1,7 @@
 /**
- * Team (admin): members with masked phones (the API masks them), invite with a role, change role,
- * deactivate / reactivate, TOTP reset, and each member's linked chat identities.
+ * Team (admin): members with masked phones (the API masks them) and whether each number is verified,
+ * invite with a role, change role, deactivate / reactivate, TOTP reset, and each member's linked chat
+ * identities.
  */
 import { useId, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api';
@@ -179,6 +180,22 @@ function MemberRow({
         <td data-label="Status">{active ? 'active' : <span className="bad">deactivated</span>}</td>
         <td data-label="Phone">
           <span className="mono">{m.phone ?? '—'}</span>
+          {m.phone !== null &&
+            (m.phone_verified ? (
+              <>
+                {' '}
+                <span className="badge phone-verified" title="proved with a code: calls and SMS reach it">
+                  ✓ verified
+                </span>
+              </>
+            ) : (
+              <>
+                {' '}
+                <span className="badge phone-unverified" title="not proved yet: no calls or SMS go to it">
+                  not verified
+                </span>
+              </>
+            ))}
         </td>
         <td data-label="TOTP">{m.totp_enabled ? 'on' : 'off'}</td>
         <td>
