@@ -24,7 +24,7 @@ CREATE TABLE phone_calls (
   duration_s integer CHECK (duration_s >= 0),
   outcome text NOT NULL CHECK (outcome IN (
     'approved', 'denied', 'recorded', 'refused', 'no_input', 'voicemail', 'totp_failed', 'hung_up',
-    'not_answered', 'verification')),
+    'not_answered', 'verification', 'notice')),
   ended_at timestamptz NOT NULL,
   PRIMARY KEY (org_id, id),
   UNIQUE (org_id, provider, provider_call_id),

@@ -316,6 +316,8 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       expect(heard.raw).not.toMatch(/deploy/i);
       await fake.end(call.id, 'completed', 5);
       expect((await statusOf(h.id)).status).toBe('pending');
+      const calls = (await as(t, alice, 'GET', `/v1/handoffs/${h.id}/calls`)).json<{ outcome: string }[]>();
+      expect(calls.map((c) => c.outcome)).toEqual(['voicemail']);
     });
 
     it('ends the call after three wrong TOTP codes, audits it, and decides nothing', async () => {
@@ -464,6 +466,32 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       const unknown = fake.waitForSms(ALICE_PHONE);
       await fake.receiveSms(ALICE_PHONE, '98A');
       expect((await unknown).text).toBe(SMS_REPLIES.unknownCode);
+    });
+  });
+
+  describe(`${name}: an admin's channel test`, () => {
+    it('reads the gist and hangs up (nothing to decide), and texts it without a reply code', async () => {
+      const ADMIN_PHONE = '+14155550104';
+      await verify(admin, ADMIN_PHONE);
+      const calling = await as(t, admin, 'POST', '/v1/admin/channels/phone/test');
+      expect(calling.statusCode, calling.body).toBe(200);
+      const call = await fake.waitForCall(ADMIN_PHONE);
+      const heard = await fake.answer(call.id, { answeredBy: 'human' });
+      expect(heard.said[0]).toBe(SAY.hello);
+      expect(heard.said.join(' ')).toContain('TEST from ony');
+      expect(heard.gather).toBeUndefined();
+      expect(heard.hungUp).toBe(true);
+      await fake.end(call.id, 'completed', 7);
+      const rows = await sql<{ outcome: string; handoff_id: string | null }>`
+        select outcome, handoff_id from phone_calls where provider_call_id = ${call.id}`.execute(
+        t.database.db,
+      );
+      expect(rows.rows).toEqual([{ outcome: 'notice', handoff_id: null }]);
+      const texted = fake.waitForSms(ADMIN_PHONE);
+      expect((await as(t, admin, 'POST', '/v1/admin/channels/sms/test')).statusCode).toBe(200);
+      const sms = await texted;
+      expect(sms.text).toContain('TEST from ony');
+      expect(sms.text).not.toMatch(/Reply/);
     });
   });
 

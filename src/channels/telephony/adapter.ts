@@ -89,19 +89,28 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
           return 'skipped';
         }
         const token = newCallToken();
-        const state: CallRecordState = {
-          kind: 'approval',
-          phone: r.address,
-          callId: undefined,
-          answered: false,
-          call: startCall(message.handoffId, r.memberId, {
-            speech: message.gist.speech,
-            options: message.options,
-            actionType: message.actionType,
-            riskLevel: message.riskLevel,
-            listen: config.listen,
-          }),
-        };
+        const state: CallRecordState =
+          message.options.length === 0
+            ? {
+                kind: 'notice',
+                phone: r.address,
+                callId: undefined,
+                memberId: r.memberId,
+                speech: message.gist.speech,
+              }
+            : {
+                kind: 'approval',
+                phone: r.address,
+                callId: undefined,
+                answered: false,
+                call: startCall(message.handoffId, r.memberId, {
+                  speech: message.gist.speech,
+                  options: message.options,
+                  actionType: message.actionType,
+                  riskLevel: message.riskLevel,
+                  listen: config.listen,
+                }),
+              };
         await store.set(keys.call(token), JSON.stringify(state), CALL_STATE_TTL_MS);
         const urls = callUrls(config.publicUrl, token);
         const { callId } = await retryProvider(() =>
@@ -145,6 +154,13 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
         if (count > config.smsPer15Min) {
           logger.warn({ channel: 'sms', to: maskPhone(r.address) }, 'SMS skipped: per-number limit');
           return 'skipped';
+        }
+        // Nothing to decide (an admin's channel test): the gist alone, no reply code held.
+        if (message.options.length === 0) {
+          const { messageId } = await retryProvider(() =>
+            provider.sendSms({ to: r.address, from: config.from, text: message.gist.sms }),
+          );
+          return { memberId: r.memberId, ref: `sms:${messageId}` };
         }
         const code = await claimCode(r.address, {
           handoffId: message.handoffId,

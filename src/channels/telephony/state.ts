@@ -21,6 +21,14 @@ export type CallRecordState =
       readonly call: ApprovalCall;
     }
   | {
+      /** Nothing to decide (an admin's channel test): the gist is read out, then the call ends. */
+      readonly kind: 'notice';
+      readonly phone: string;
+      readonly callId: string | undefined;
+      readonly memberId: string;
+      readonly speech: string;
+    }
+  | {
       readonly kind: 'verification';
       readonly phone: string;
       readonly callId: string | undefined;

@@ -222,6 +222,11 @@ export function afterDecision(state: ApprovalCall, result: DecisionResult, urls:
   }
 }
 
+/** A call with nothing to decide (an admin's channel test): the gist, then goodbye. */
+export function noticeScript(speech: string): CallScript {
+  return { say: [SAY.hello, speech, 'Goodbye.'], then: { kind: 'hangup' } };
+}
+
 /** A number-verification call: the code, twice, digit by digit; nothing is gathered. */
 export function verificationScript(code: string): CallScript {
   const spoken = code.split('').join(', ');

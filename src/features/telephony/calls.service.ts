@@ -24,6 +24,7 @@ import {
   MAX_TOTP_FAILURES,
   onAnswer,
   onKeys,
+  noticeScript,
   onNoInput,
   reprompt,
   SAY,
@@ -141,9 +142,9 @@ export function createCallsService({
       const state = JSON.parse(raw) as CallRecordState;
       // The token belongs to the call it was made for; another call id with it hears nothing.
       if (state.callId !== undefined && state.callId !== ev.callId) return ENDED;
-      if (state.kind === 'verification') {
+      if (state.kind !== 'approval') {
         await store.set(keys.call(token), JSON.stringify({ ...state, callId: ev.callId }), CALL_STATE_TTL_MS);
-        return verificationScript(state.code);
+        return state.kind === 'verification' ? verificationScript(state.code) : noticeScript(state.speech);
       }
       const urls = callUrls(config.publicUrl, token).flow;
       let step: Step;
@@ -197,13 +198,18 @@ export function createCallsService({
       }
       const state = JSON.parse(raw) as CallRecordState;
       if (state.callId !== undefined && state.callId !== ev.callId) return;
-      const memberId = state.kind === 'verification' ? state.memberId : state.call.memberId;
+      const memberId = state.kind === 'approval' ? state.call.memberId : state.memberId;
       const orgId = state.kind === 'verification' ? state.orgId : await orgOf(state.phone, memberId);
       const outcome =
-        state.kind === 'verification'
-          ? 'verification'
+        state.kind !== 'approval'
+          ? state.kind
           : (state.call.outcome ??
-            (ev.status === 'completed' && state.answered ? 'hung_up' : 'not_answered'));
+            // Plivo hangs up on a machine itself and says so only here.
+            (ev.answeredBy === 'machine'
+              ? 'voicemail'
+              : ev.status === 'completed' && state.answered
+                ? 'hung_up'
+                : 'not_answered'));
       if (orgId === undefined) return;
       await withTenant(db, orgId, (tx) =>
         insertPhoneCall(tx, {

@@ -29,8 +29,8 @@ export interface SmsDeps {
 
 /** Automatic replies one number may get in 15 minutes. */
 export const REPLIES_PER_15_MIN = 10;
-/** A redelivered message (same provider id) is handled once within this window. */
-const SEEN_TTL_MS = 24 * 60 * 60_000;
+/** A redelivered (or replayed) message is handled once within this window, well past a reply code's life. */
+const SEEN_TTL_MS = 7 * 24 * 60 * 60_000;
 
 export type SmsHandled =
   'duplicate' | 'unknown_number' | 'stopped' | 'started' | 'help' | 'unknown_code' | 'decided' | 'refused';
