@@ -32,6 +32,7 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
+import { waitFor } from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -320,16 +321,6 @@ export async function startPlivoFake(
     if (p.call.statusUrl === undefined) return { status: 0 };
     return deliver(p.call.statusUrl, fields, sign);
   }
-
-  const waitFor = async <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
 
   const HANGUP_CAUSES = {
     completed: 'NORMAL_CLEARING',

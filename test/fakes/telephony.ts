@@ -113,3 +113,14 @@ export interface TelephonyFake {
   failNext(count: number, status: 429 | 500 | 503): void;
   close(): Promise<void>;
 }
+
+/** Polls `find` until it answers something, or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

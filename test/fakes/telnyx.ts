@@ -29,6 +29,7 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
+import { waitFor } from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -363,15 +364,6 @@ export async function startTelnyxFake(opts: FakeOptions): Promise<TelnyxFake> {
     }
     return heard;
   }
-  const waitFor = async <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
   const smsEvent = (eventType: string, payload: Record<string, unknown>, webhookUrl: string) =>
     JSON.stringify({
       data: {

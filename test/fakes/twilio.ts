@@ -22,6 +22,7 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
+import { waitFor } from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -220,16 +221,6 @@ export async function startTwilioFake(
     }
     return heard;
   }
-
-  const waitFor = async <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
 
   return {
     provider: flavour,

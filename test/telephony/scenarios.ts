@@ -92,6 +92,17 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       select status, decision_channel from handoffs where id = ${id}`.execute(t.database.db)
     ).rows[0]!;
 
+  /** Waits until the handoff's first escalation step ran (its attempt is recorded). */
+  async function stepRan(id: string) {
+    const attempts = async () =>
+      (
+        await sql<{
+          n: number;
+        }>`select count(*)::int as n from escalation_attempts where handoff_id = ${id}`.execute(t.database.db)
+      ).rows[0]!.n;
+    await expect.poll(attempts, { timeout: 15_000 }).toBeGreaterThan(0);
+  }
+
   async function verify(actor: Actor, phone: string) {
     expect((await as(t, actor, 'PATCH', '/v1/me', { phone })).statusCode).toBe(200);
     const sent = fake.waitForSms(phone);
@@ -143,19 +154,7 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       await policy('phone');
       const h = await handoff('Deploy before anyone verified');
       // The step ran (an attempt is recorded) without a call: nobody has a verified number yet.
-      await expect
-        .poll(
-          async () =>
-            (
-              await sql<{
-                n: number;
-              }>`select count(*)::int as n from escalation_attempts where handoff_id = ${h.id}`.execute(
-                t.database.db,
-              )
-            ).rows[0]!.n,
-          { timeout: 15_000 },
-        )
-        .toBeGreaterThan(0);
+      await stepRan(h.id);
       expect(fake.calls.filter((c) => c.to === BOB_PHONE)).toHaveLength(0);
 
       // Bad input: an unknown channel, a malformed code, no pending code.
@@ -446,19 +445,7 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       await policy('sms');
       const count = fake.sms.length;
       const h = await handoff('Deploy nothing by SMS', {}, true);
-      await expect
-        .poll(
-          async () =>
-            (
-              await sql<{
-                n: number;
-              }>`select count(*)::int as n from escalation_attempts where handoff_id = ${h.id}`.execute(
-                t.database.db,
-              )
-            ).rows[0]!.n,
-          { timeout: 15_000 },
-        )
-        .toBeGreaterThan(0);
+      await stepRan(h.id);
       expect(fake.sms.length).toBe(count);
       const start = fake.waitForSms(ALICE_PHONE);
       await fake.receiveSms(ALICE_PHONE, 'start');
