@@ -25,7 +25,7 @@ export async function telephonyWebhookRoutes(
     provider: TelephonyProvider;
     calls: CallsService;
     sms: SmsService;
-    store: Pick<EphemeralStore, 'claim'>;
+    store: Pick<EphemeralStore, 'claim' | 'del'>;
     clock: Clock;
     config: Pick<Config, 'publicUrl'>;
   },
@@ -55,15 +55,26 @@ export async function telephonyWebhookRoutes(
         `${provider.name} signature is ${v.reason === 'stale' ? 'stale' : 'wrong'}`,
       );
     }
-    if (
-      v.replayKey !== undefined &&
-      !(await store.claim(keys.replay(provider.name, v.replayKey), '1', v.replayTtlMs ?? 15 * 60_000))
-    )
+    const replayKey = v.replayKey !== undefined ? keys.replay(provider.name, v.replayKey) : undefined;
+    if (replayKey !== undefined && !(await store.claim(replayKey, '1', v.replayTtlMs ?? 15 * 60_000)))
       throw new AppError('forbidden', `${provider.name} request was already received (replay)`);
     const event = provider.parse(kind, inbound);
     if (event === undefined)
       throw new AppError('bad_request', `the body is not a ${provider.name} ${kind} event`);
-    return event;
+    return { event, replayKey };
+  }
+
+  /**
+   * Handles a verified request; if handling fails, its replay key is given back, so the provider's
+   * retry of the same signed request (a 5xx makes it retry) is not refused as a replay.
+   */
+  async function handled<T>(replayKey: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (replayKey !== undefined) await store.del(replayKey).catch(() => undefined);
+      throw err;
+    }
   }
 
   const tokenOf = (req: FastifyRequest) => {
@@ -73,23 +84,24 @@ export async function telephonyWebhookRoutes(
   const route = { config: { auth: 'none' }, schema: { hide: true } } as const;
 
   app.post('/webhooks/telephony/voice', route, async (req, reply) => {
-    const event = await verified(req, 'voice');
+    const { event, replayKey } = await verified(req, 'voice');
     if (event.kind !== 'voice') throw new AppError('bad_request', 'not a voice request');
     const noInput = (req.query as Record<string, unknown>).noinput === '1';
-    const out = provider.render(await calls.voice(tokenOf(req), event, noInput));
+    const script = await handled(replayKey, () => calls.voice(tokenOf(req), event, noInput));
+    const out = provider.render(script);
     return reply.type(out.contentType).send(out.body);
   });
 
   app.post('/webhooks/telephony/status', route, async (req, reply) => {
-    const event = await verified(req, 'status');
-    if (event.kind === 'status') await calls.status(tokenOf(req), event);
+    const { event, replayKey } = await verified(req, 'status');
+    if (event.kind === 'status') await handled(replayKey, () => calls.status(tokenOf(req), event));
     const out = provider.acknowledge('status');
     return reply.type(out.contentType).send(out.body);
   });
 
   app.post('/webhooks/telephony/sms', route, async (req, reply) => {
-    const event = await verified(req, 'sms');
-    if (event.kind === 'sms') await sms.inbound(event);
+    const { event, replayKey } = await verified(req, 'sms');
+    if (event.kind === 'sms') await handled(replayKey, () => sms.inbound(event));
     const out = provider.acknowledge('sms');
     return reply.type(out.contentType).send(out.body);
   });
