@@ -88,7 +88,7 @@ export interface TelephonyFake {
   readonly requests: readonly RecordedRequest[];
   readonly calls: readonly PlacedCall[];
   readonly sms: readonly SentSms[];
-  /** Resolves when a call to `to` has been placed (after `since` calls), within `timeoutMs`. */
+  /** Resolves with a call to `to` that is placed and not yet answered, within `timeoutMs`. */
   waitForCall(to: string, timeoutMs?: number): Promise<PlacedCall>;
   /** Resolves when an SMS to `to` has been sent, within `timeoutMs`. */
   waitForSms(to: string, timeoutMs?: number): Promise<SentSms>;
