@@ -41,7 +41,8 @@ import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
-import { insertPhoneCall, resolvePhone } from './telephony.repository.js';
+import { resolveIdentity } from '../channels/channels.repository.js';
+import { insertPhoneCall } from './telephony.repository.js';
 
 /** The optional voice agent, as the call needs it. */
 export interface CallVoiceAgent {
@@ -108,7 +109,7 @@ export function createCallsService({
 
   /** The org that holds the member who was called (the number is verified there). */
   async function orgOf(phone: string, memberId: string): Promise<string | undefined> {
-    return (await resolvePhone(db, phone)).find((o) => o.memberId === memberId)?.orgId;
+    return (await resolveIdentity(db, 'phone', phone)).find((o) => o.memberId === memberId)?.orgId;
   }
 
   async function speechStep(call: ApprovalCall, speech: string, urls: ReturnType<typeof callUrls>['flow']) {

@@ -15,7 +15,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { isE164, maskPhone } from '../../lib/phone.js';
 import type { EphemeralStore } from '../../state/store.js';
-import { resolvePhone, setSmsOptOut } from './telephony.repository.js';
+import { resolveIdentity } from '../channels/channels.repository.js';
+import { setSmsOptOut } from './telephony.repository.js';
 
 export interface SmsDeps {
   readonly db: Kysely<DB>;
@@ -55,7 +56,7 @@ export function createSmsService({ db, store, clock, provider, actions, logger, 
         return 'duplicate';
       const from = sms.from;
       // Never answer a number no member verified (and never reveal whether one did).
-      if (!isE164(from) || (await resolvePhone(db, from)).length === 0) {
+      if (!isE164(from) || (await resolveIdentity(db, 'phone', from)).length === 0) {
         logger.info(
           { from: isE164(from) ? maskPhone(from) : 'invalid' },
           'SMS from an unknown number ignored',

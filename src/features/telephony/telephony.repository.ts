@@ -16,22 +16,6 @@ export interface PhoneCall {
   readonly endedAt: Date;
 }
 
-/** Which org members verified this number, across orgs (a narrow definer look-up: ids only). */
-export async function resolvePhone(
-  db: Kysely<DB>,
-  phone: string,
-): Promise<{ orgId: string; memberId: string }[]> {
-  const rows = await withApp(
-    db,
-    async (tx) =>
-      (
-        await sql<{ org_id: string; member_id: string }>`
-          select org_id, member_id from ony_resolve_phone(${phone})`.execute(tx)
-      ).rows,
-  );
-  return rows.map((r) => ({ orgId: r.org_id, memberId: r.member_id }));
-}
-
 /** STOP (out = true) or START from a number, for every member who verified it. */
 export async function setSmsOptOut(db: Kysely<DB>, phone: string, out: boolean, now: Date): Promise<number> {
   return withApp(db, async (tx) => {
