@@ -209,16 +209,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
       smsPer15Min: config.telephony?.smsPer15Min ?? 5,
     },
   });
-  const callRecords = createCallRecordsService({ db, handoffs });
+  const callRecords = createCallRecordsService({ db, handoffs, clock });
   // The inbound side of phone calls and SMS (the provider's webhooks); the adapters are in `channels`.
   const telephony =
     telephonyProvider !== undefined && config.telephony !== undefined
       ? {
           provider: telephonyProvider,
           calls: createCallsService({
-            db,
             store,
-            clock,
+            records: callRecords,
             provider: telephonyProvider,
             actions: channelActions,
             logger,

@@ -7,7 +7,6 @@
  * stored: no audio, no recording, no transcript; speech, when the voice agent is on, is processed in
  * memory only.
  */
-import type { Kysely } from 'kysely';
 import type { ChannelActions, InboundRefusal } from '../../channels/channel.js';
 import type { CallStatusEvent, TelephonyProvider, VoiceRequest } from '../../channels/telephony/provider.js';
 import { FINAL_CALL_STATUSES } from '../../channels/telephony/provider.js';
@@ -18,7 +17,6 @@ import {
   keys,
   type CallRecordState,
 } from '../../channels/telephony/state.js';
-import { auditEvents } from '../../core/audit-chain/events.js';
 import {
   afterDecision,
   MAX_TOTP_FAILURES,
@@ -34,15 +32,10 @@ import {
   type Step,
 } from '../../core/telephony/call-flow.js';
 import type { CallScript } from '../../core/telephony/script.js';
-import { withTenant } from '../../db/client.js';
-import type { DB } from '../../db/schema.js';
-import type { Clock } from '../../lib/clock.js';
+import type { PhoneCallsTable } from '../../db/schema.js';
+import type { CallRecordsService } from './call-records.service.js';
 import type { Logger } from '../../lib/logger.js';
-import { maskPhone } from '../../lib/phone.js';
 import type { EphemeralStore } from '../../state/store.js';
-import { appendAudit } from '../audit/audit.repository.js';
-import { resolveIdentity } from '../channels/channels.repository.js';
-import { insertPhoneCall } from './telephony.repository.js';
 
 /** The optional voice agent, as the call needs it. */
 export interface CallVoiceAgent {
@@ -54,9 +47,8 @@ export interface CallVoiceAgent {
 }
 
 export interface CallsDeps {
-  readonly db: Kysely<DB>;
   readonly store: Pick<EphemeralStore, 'get' | 'set' | 'take'>;
-  readonly clock: Clock;
+  readonly records: Pick<CallRecordsService, 'record' | 'stepUpFailed'>;
   readonly provider: Pick<TelephonyProvider, 'name'>;
   readonly actions: Pick<ChannelActions, 'decide'>;
   readonly logger: Logger;
@@ -82,9 +74,8 @@ const SPOKEN_REFUSAL: Record<InboundRefusal, string> = {
 const ENDED: CallScript = { say: [SAY.ended], then: { kind: 'hangup' } };
 
 export function createCallsService({
-  db,
   store,
-  clock,
+  records,
   provider,
   actions,
   logger,
@@ -105,11 +96,6 @@ export function createCallsService({
     if (r.reason === 'totp_required') return { kind: 'totp_required' };
     if (r.reason === 'totp_invalid') return { kind: 'totp_invalid' };
     return { kind: 'refused', say: SPOKEN_REFUSAL[r.reason] };
-  }
-
-  /** The org that holds the member who was called (the number is verified there). */
-  async function orgOf(phone: string, memberId: string): Promise<string | undefined> {
-    return (await resolveIdentity(db, 'phone', phone)).find((o) => o.memberId === memberId)?.orgId;
   }
 
   async function speechStep(call: ApprovalCall, speech: string, urls: ReturnType<typeof callUrls>['flow']) {
@@ -160,21 +146,12 @@ export function createCallsService({
       }
       const next: CallRecordState = { ...state, callId: ev.callId, answered: true, call: step.state };
       await store.set(keys.call(token), JSON.stringify(next), CALL_STATE_TTL_MS);
-      if (step.state.outcome === 'totp_failed' && state.call.outcome !== 'totp_failed') {
-        const orgId = await orgOf(state.phone, state.call.memberId);
-        if (orgId !== undefined)
-          await withTenant(db, orgId, (tx) =>
-            appendAudit(
-              tx,
-              auditEvents.handoffStepUpFailed(
-                { type: 'member', id: state.call.memberId },
-                { id: state.call.handoffId },
-                { channel: 'phone', attempts: MAX_TOTP_FAILURES },
-              ),
-              clock.now(),
-            ),
-          );
-      }
+      if (step.state.outcome === 'totp_failed' && state.call.outcome !== 'totp_failed')
+        await records.stepUpFailed(
+          { phone: state.phone, memberId: state.call.memberId },
+          state.call.handoffId,
+          MAX_TOTP_FAILURES,
+        );
       return step.script;
     },
 
@@ -200,7 +177,6 @@ export function createCallsService({
       const state = JSON.parse(raw) as CallRecordState;
       if (state.callId !== undefined && state.callId !== ev.callId) return;
       const memberId = state.kind === 'approval' ? state.call.memberId : state.memberId;
-      const orgId = state.kind === 'verification' ? state.orgId : await orgOf(state.phone, memberId);
       const outcome =
         state.kind !== 'approval'
           ? state.kind
@@ -211,26 +187,21 @@ export function createCallsService({
               : ev.status === 'completed' && state.answered
                 ? 'hung_up'
                 : 'not_answered'));
-      if (orgId === undefined) return;
-      await withTenant(db, orgId, (tx) =>
-        insertPhoneCall(tx, {
+      await records.record(
+        { phone: state.phone, memberId, ...(state.kind === 'verification' && { orgId: state.orgId }) },
+        {
           handoffId: state.kind === 'approval' ? state.call.handoffId : null,
-          memberId,
           provider: provider.name,
           providerCallId: ev.callId,
-          phoneMasked: maskPhone(state.phone),
           // A final status (checked above) is one of the record's statuses.
-          status: ev.status as CallRecordStatus,
+          status: ev.status as PhoneCallsTable['status'],
           durationS: ev.durationS ?? null,
           outcome,
-          endedAt: clock.now(),
-        }),
+        },
       );
       logger.info({ provider: provider.name, status: ev.status, outcome }, 'call ended');
     },
   };
 }
-
-type CallRecordStatus = 'completed' | 'busy' | 'no_answer' | 'failed' | 'canceled';
 
 export type CallsService = ReturnType<typeof createCallsService>;
