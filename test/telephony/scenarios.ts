@@ -292,6 +292,18 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       expect(decided.statusCode, decided.body).toBe(200);
     });
 
+    it('records a call nobody picked up, and leaves the handoff pending', async () => {
+      await policy('phone');
+      const h = await handoff('Deploy docs to staging');
+      const call = await fake.waitForCall(ALICE_PHONE);
+      expect((await fake.end(call.id, 'no_answer', 0)).status).toBe(200);
+      const calls = (await as(t, alice, 'GET', `/v1/handoffs/${h.id}/calls`)).json<
+        { status: string; outcome: string }[]
+      >();
+      expect(calls).toEqual([expect.objectContaining({ status: 'no_answer', outcome: 'not_answered' })]);
+      expect((await statusOf(h.id)).status).toBe('pending');
+    });
+
     it('denies with 2 (no TOTP needed to deny)', async () => {
       await policy('phone', { require_totp: true });
       const h = await handoff('Deploy worker to staging', {}, true);
