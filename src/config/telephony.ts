@@ -106,15 +106,21 @@ export function parseTelephonyConfig(
         name: 'signalwire',
         projectId: need('ONY_SIGNALWIRE_PROJECT_ID', 'the project id, from the space dashboard'),
         apiToken: need('ONY_SIGNALWIRE_API_TOKEN', 'an API token of the project'),
-        spaceUrl: url(
-          'ONY_SIGNALWIRE_SPACE_URL',
-          need('ONY_SIGNALWIRE_SPACE_URL', 'https://<space>.signalwire.com'),
-        ),
+        // Required: one message when missing, another when it is not a URL.
+        spaceUrl:
+          str('ONY_SIGNALWIRE_SPACE_URL') === undefined
+            ? need('ONY_SIGNALWIRE_SPACE_URL', 'https://<space>.signalwire.com')
+            : url('ONY_SIGNALWIRE_SPACE_URL', ''),
         signingKey: need(
           'ONY_SIGNALWIRE_SIGNING_KEY',
           'API > Signing Key; it verifies X-SignalWire-Signature',
         ),
       };
+      if (
+        provider.projectId !== '' &&
+        !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(provider.projectId)
+      )
+        problems.push('ONY_SIGNALWIRE_PROJECT_ID must be the project id, a UUID');
       break;
     case 'telnyx':
       provider = {

@@ -53,6 +53,57 @@ describe('config', () => {
     }
   });
 
+  it('takes one telephony provider and names what it is missing', () => {
+    expect(loadConfig({}).telephony).toBeUndefined();
+    const twilio = loadConfig({
+      ONY_TELEPHONY_PROVIDER: 'Twilio',
+      ONY_TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
+      ONY_TWILIO_AUTH_TOKEN: 'token',
+      ONY_TELEPHONY_FROM: '+14155550100',
+    }).telephony;
+    expect(twilio).toMatchObject({
+      provider: { name: 'twilio', apiUrl: 'https://api.twilio.com' },
+      from: '+14155550100',
+      callsPer15Min: 3,
+      smsPer15Min: 5,
+      machineDetection: true,
+      voiceAgent: undefined,
+    });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(problems({ ONY_TELEPHONY_PROVIDER: 'nexmo' })).toContain(
+      'ONY_TELEPHONY_PROVIDER must be twilio, signalwire, telnyx or plivo (got "nexmo")',
+    );
+    const telnyx = problems({
+      ONY_TELEPHONY_PROVIDER: 'telnyx',
+      ONY_TELNYX_PUBLIC_KEY: 'c2hvcnQ=',
+      ONY_TELEPHONY_FROM: '4155550100',
+      ONY_TELEPHONY_CALLS_PER_15MIN: '0',
+    });
+    expect(telnyx).toContain('ONY_TELNYX_API_KEY is required with ONY_TELEPHONY_PROVIDER=telnyx');
+    expect(telnyx).toContain('ONY_TELNYX_TEXML_APP_ID is required');
+    expect(telnyx).toContain('ONY_TELNYX_PUBLIC_KEY must be a 32-byte Ed25519 public key, base64-encoded');
+    expect(telnyx).toContain('ONY_TELEPHONY_FROM must be your provider number in E.164 form');
+    expect(telnyx).toContain('ONY_TELEPHONY_CALLS_PER_15MIN must be an integer between 1 and 100');
+    expect(problems({ ONY_TELEPHONY_PROVIDER: 'twilio', ONY_TWILIO_ACCOUNT_SID: 'SK123' })).toContain(
+      'ONY_TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits',
+    );
+    const signalwire = problems({ ONY_TELEPHONY_PROVIDER: 'signalwire', ONY_SIGNALWIRE_PROJECT_ID: 'p1' });
+    expect(signalwire).toContain('ONY_SIGNALWIRE_SPACE_URL is required');
+    expect(signalwire).not.toContain('ONY_SIGNALWIRE_SPACE_URL must be');
+    expect(signalwire).toContain('ONY_SIGNALWIRE_PROJECT_ID must be the project id, a UUID');
+    // Credentials are never echoed back.
+    expect(problems({ ONY_TELEPHONY_PROVIDER: 'plivo', ONY_PLIVO_AUTH_TOKEN: 'sekrit-token' })).not.toContain(
+      'sekrit-token',
+    );
+  });
+
   it('reads PORT when ONY_PORT is unset', () => {
     expect(loadConfig({ PORT: '3000' }).port).toBe(3000);
     expect(loadConfig({ PORT: '3000', ONY_PORT: '4000' }).port).toBe(4000);
@@ -62,10 +113,13 @@ describe('config', () => {
 describe('.env.example', () => {
   it('documents every variable the config reads', async () => {
     const { readFile } = await import('node:fs/promises');
-    const source = await readFile(new URL('../../src/config/index.ts', import.meta.url), 'utf8');
+    const source = [
+      await readFile(new URL('../../src/config/index.ts', import.meta.url), 'utf8'),
+      await readFile(new URL('../../src/config/telephony.ts', import.meta.url), 'utf8'),
+    ].join('\n');
     const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
-    const names = [...source.matchAll(/(?:str|int|bool)\('([A-Z_]+)'/g)].map((m) => m[1]!);
-    expect(names.length).toBeGreaterThan(10);
+    const names = [...source.matchAll(/(?:str|int|bool|need|url)\('([A-Z_]+)'/g)].map((m) => m[1]!);
+    expect(names).toContain('ONY_TELNYX_PUBLIC_KEY');
     for (const name of new Set(names)) expect(example, name).toContain(name);
   });
 });
