@@ -178,18 +178,18 @@ describeWithBrowser('phone ownership and call records (headless Chromium)', () =
     expect(heard.gather?.digits).toBe(1);
     const denied = await fake.press(call.id, '2');
     expect(denied.hungUp).toBe(true);
+    // The page is open when the call ends: its record appears without a reload.
+    await page.goto(`${base}/handoffs/${h.id}`);
+    await page.getByRole('heading', { name: 'Deploy api to staging' }).waitFor();
+    await page.locator('ol.timeline li').filter({ hasText: 'Denied by mo via phone' }).waitFor();
     expect((await fake.end(call.id, 'completed', 17)).status).toBe(200);
     const calls = (await as(t, mo, 'GET', `/v1/handoffs/${h.id}/calls`)).json<{ outcome: string }[]>();
     expect(calls.map((c) => c.outcome)).toEqual(['denied']);
-
-    await page.goto(`${base}/handoffs/${h.id}`);
-    await page.getByRole('heading', { name: 'Deploy api to staging' }).waitFor();
     const entry = page
       .locator('ol.timeline li')
       .filter({ hasText: `Phone call to ${maskPhone(MO_PHONE)}: denied, 17 s` });
-    await entry.waitFor();
+    await entry.waitFor({ timeout: 20_000 });
     expect(await entry.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
-    await page.locator('ol.timeline li').filter({ hasText: 'Denied by mo via phone' }).waitFor();
     expect(await page.content()).not.toContain(MO_PHONE);
     await browser.shot(page, '05-handoff-call-timeline');
     await page.context().close();

@@ -3,7 +3,7 @@
  * escalation timeline (with the phone calls made for it), the decision buttons (members and admins;
  * viewers see none and the API refuses them anyway) and the decision record. Live while pending.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
 import {
   ErrorBox,
@@ -186,6 +186,21 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
     () => api<CallRecord[]>('GET', `/v1/handoffs/${encodeURIComponent(id)}/calls`),
     [id, h?.status, h?.approvals.received],
   );
+  // The provider's final status comes a few seconds after a decision made on the phone: look again
+  // for that call's record now and then (for half a minute) until it is there.
+  const decidedByPhone = h?.decision?.channel === 'phone';
+  const callsSeen = calls.data?.length ?? 0;
+  const reloadCalls = calls.reload;
+  useEffect(() => {
+    if (!decidedByPhone || callsSeen > 0) return undefined;
+    let tries = 0;
+    const timer = setInterval(() => {
+      tries += 1;
+      if (tries >= 10) clearInterval(timer);
+      void reloadCalls();
+    }, 3_000);
+    return () => clearInterval(timer);
+  }, [decidedByPhone, callsSeen, reloadCalls]);
   const pending = h?.status === 'pending';
   const live = useEventStream<Handoff>(
     h === undefined || !pending ? null : `/v1/handoffs/${encodeURIComponent(id)}/events`,
