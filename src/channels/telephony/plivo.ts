@@ -56,6 +56,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TelephonyProviderConfig } from '../../config/telephony.js';
 import type { CallScript } from '../../core/telephony/script.js';
 import { xmlEscape } from '../../core/telephony/script.js';
+import { formFields } from './twiml.js';
 import type {
   AnsweredBy,
   CallStatus,
@@ -230,14 +231,6 @@ function machineVerdict(value: string | undefined): AnsweredBy | undefined {
 const e164 = (n: string | undefined) => (n === undefined || n === '' || n.startsWith('+') ? n : `+${n}`);
 const plivoNumber = (n: string) => n.replace(/^\+/, '');
 
-function formOf(req: InboundRequest): Record<string, string> | undefined {
-  if (req.method === 'POST' && !isForm(req)) return undefined;
-  const source = req.method === 'GET' ? new URL(req.url).searchParams : new URLSearchParams(req.rawBody);
-  const fields: Record<string, string> = {};
-  for (const [k, v] of source) fields[k] = v;
-  return fields;
-}
-
 const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -349,7 +342,7 @@ export function createPlivoProvider(
     verify: (req) => verifyPlivoSignature(cfg.authToken, req),
 
     parse(kind, req) {
-      const f = formOf(req);
+      const f = formFields(req);
       if (f === undefined) return undefined;
       if (kind === 'sms') {
         const messageId = nonEmpty(f.MessageUUID);

@@ -46,14 +46,8 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import type { TelephonyProviderConfig } from '../../config/telephony.js';
 import type { CallScript } from '../../core/telephony/script.js';
 import { xmlEscape } from '../../core/telephony/script.js';
-import type {
-  AnsweredBy,
-  CallStatus,
-  InboundRequest,
-  TelephonyProvider,
-  Verification,
-  WebhookReply,
-} from './provider.js';
+import { answeredByOf, formFields, renderTwimlStyle, TWIML_CALL_STATUSES } from './twiml.js';
+import type { InboundRequest, TelephonyProvider, Verification, WebhookReply } from './provider.js';
 
 type TelnyxConfig = Extract<TelephonyProviderConfig, { name: 'telnyx' }>;
 
@@ -83,44 +77,7 @@ function say(text: string): string {
 
 /** Pure: a neutral script as TeXML. */
 export function renderTexml(script: CallScript): string {
-  const parts = script.say.map(say);
-  const g = script.gather;
-  if (g !== undefined) {
-    const input = g.speech ? 'dtmf speech' : 'dtmf';
-    const speechAttrs = g.speech ? ' language="en-US"' : '';
-    parts.push(
-      `<Gather action="${xmlEscape(g.action)}" method="POST" input="${input}" numDigits="${g.digits}" ` +
-        `timeout="${g.timeoutS}" finishOnKey="${xmlEscape(g.finishOnKey)}"${speechAttrs}>` +
-        `${g.prompt.map(say).join('')}</Gather>`,
-    );
-  }
-  parts.push(
-    script.then.kind === 'hangup'
-      ? '<Hangup/>'
-      : `<Redirect method="POST">${xmlEscape(script.then.url)}</Redirect>`,
-  );
-  return `<?xml version="1.0" encoding="UTF-8"?><Response>${parts.join('')}</Response>`;
-}
-
-const STATUSES: Readonly<Record<string, CallStatus>> = {
-  queued: 'queued',
-  initiated: 'queued',
-  ringing: 'ringing',
-  'in-progress': 'in_progress',
-  answered: 'in_progress',
-  completed: 'completed',
-  busy: 'busy',
-  'no-answer': 'no_answer',
-  failed: 'failed',
-  canceled: 'canceled',
-};
-
-function answeredBy(value: string | undefined): AnsweredBy | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'human') return 'human';
-  // machine, machine_start, machine_end_beep, machine_end_silence, machine_end_other, fax
-  if (value.startsWith('machine') || value === 'fax') return 'machine';
-  return 'unknown';
+  return renderTwimlStyle(script, { say, speechAttributes: ' language="en-US"' });
 }
 
 const CALL_ID = /^[A-Za-z0-9:_-]{10,200}$/;
@@ -128,18 +85,6 @@ const header = (req: InboundRequest, name: string): string | undefined => {
   const v = req.headers[name];
   return v === undefined || v === '' ? undefined : v;
 };
-
-function formOf(req: InboundRequest): Record<string, string> | undefined {
-  if (
-    req.method === 'POST' &&
-    !(header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')
-  )
-    return undefined;
-  const fields: Record<string, string> = {};
-  const source = req.method === 'GET' ? new URL(req.url).searchParams : new URLSearchParams(req.rawBody);
-  for (const [k, v] of source) fields[k] = v;
-  return fields;
-}
 
 function jsonOf(req: InboundRequest): unknown {
   if (req.method !== 'POST' || !(header(req, 'content-type') ?? '').startsWith('application/json'))
@@ -314,7 +259,7 @@ export function createTelnyxProvider(
         if (messageId === undefined || from === undefined) return undefined;
         return { kind: 'sms', messageId, from, to: to ?? '', text: str(p.text) ?? '' };
       }
-      const f = formOf(req);
+      const f = formFields(req);
       if (f === undefined) return undefined;
       const callId = f.CallSid;
       if (callId === undefined || !CALL_ID.test(callId)) return undefined;
@@ -324,13 +269,13 @@ export function createTelnyxProvider(
           callId,
           digits: f.Digits ?? '',
           speech: f.SpeechResult,
-          answeredBy: answeredBy(f.AnsweredBy),
+          answeredBy: answeredByOf(f.AnsweredBy),
         };
       // The AMD verdict may come without a CallStatus: someone (or something) answered.
       const status =
         f.CallStatus === undefined && f.AnsweredBy !== undefined
           ? 'in_progress'
-          : STATUSES[f.CallStatus ?? ''];
+          : TWIML_CALL_STATUSES[f.CallStatus ?? ''];
       if (status === undefined) return undefined;
       const duration = Number(f.CallDuration);
       return {
@@ -341,7 +286,7 @@ export function createTelnyxProvider(
           f.CallDuration !== undefined && f.CallDuration !== '' && Number.isFinite(duration)
             ? duration
             : undefined,
-        answeredBy: answeredBy(f.AnsweredBy),
+        answeredBy: answeredByOf(f.AnsweredBy),
       };
     },
 

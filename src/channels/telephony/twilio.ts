@@ -11,15 +11,8 @@ import twilio from 'twilio';
 import type { TelephonyProviderConfig } from '../../config/telephony.js';
 import type { CallScript } from '../../core/telephony/script.js';
 import { xmlEscape } from '../../core/telephony/script.js';
-import type {
-  AnsweredBy,
-  CallStatus,
-  InboundRequest,
-  TelephonyProvider,
-  TelephonyProviderName,
-  Verification,
-  WebhookReply,
-} from './provider.js';
+import { answeredByOf, formFields, renderTwimlStyle, TWIML_CALL_STATUSES } from './twiml.js';
+import type { TelephonyProvider, TelephonyProviderName, Verification, WebhookReply } from './provider.js';
 
 type TwilioClient = ReturnType<typeof twilio>;
 
@@ -44,52 +37,7 @@ function say(text: string): string {
 
 /** Pure: a neutral script as TwiML (SignalWire LaML is the same markup). */
 export function renderTwiml(script: CallScript): string {
-  const parts = script.say.map(say);
-  const g = script.gather;
-  if (g !== undefined) {
-    const input = g.speech ? 'dtmf speech' : 'dtmf';
-    const speechAttrs = g.speech ? ' speechTimeout="auto" language="en-US"' : '';
-    parts.push(
-      `<Gather action="${xmlEscape(g.action)}" method="POST" input="${input}" numDigits="${g.digits}" ` +
-        `timeout="${g.timeoutS}" finishOnKey="${g.finishOnKey}"${speechAttrs}>${g.prompt.map(say).join('')}</Gather>`,
-    );
-  }
-  parts.push(
-    script.then.kind === 'hangup'
-      ? '<Hangup/>'
-      : `<Redirect method="POST">${xmlEscape(script.then.url)}</Redirect>`,
-  );
-  return `<?xml version="1.0" encoding="UTF-8"?><Response>${parts.join('')}</Response>`;
-}
-
-const STATUSES: Readonly<Record<string, CallStatus>> = {
-  queued: 'queued',
-  initiated: 'queued',
-  ringing: 'ringing',
-  'in-progress': 'in_progress',
-  answered: 'in_progress',
-  completed: 'completed',
-  busy: 'busy',
-  'no-answer': 'no_answer',
-  failed: 'failed',
-  canceled: 'canceled',
-};
-
-function answeredBy(value: string | undefined): AnsweredBy | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'human') return 'human';
-  // machine_start, machine_end_beep, machine_end_silence, machine_end_other, fax
-  if (value.startsWith('machine') || value === 'fax') return 'machine';
-  return 'unknown';
-}
-
-function formOf(req: InboundRequest): Record<string, string> | undefined {
-  const type = req.headers['content-type'] ?? '';
-  if (req.method === 'POST' && !type.startsWith('application/x-www-form-urlencoded')) return undefined;
-  const fields: Record<string, string> = {};
-  const source = req.method === 'GET' ? new URL(req.url).searchParams : new URLSearchParams(req.rawBody);
-  for (const [k, v] of source) fields[k] = v;
-  return fields;
+  return renderTwimlStyle(script, { say, speechAttributes: ' speechTimeout="auto" language="en-US"' });
 }
 
 interface Compatible {
@@ -134,7 +82,7 @@ function compatibleProvider(c: Compatible): TelephonyProvider {
     verify(req): Verification {
       const signature = req.headers[c.signatureHeader];
       if (signature === undefined || signature === '') return { ok: false, reason: 'missing' };
-      const params = formOf(req);
+      const params = formFields(req);
       if (params === undefined) return { ok: false, reason: 'invalid' };
       // GET requests sign the URL alone (its query holds the fields).
       const signed = req.method === 'GET' ? {} : params;
@@ -144,7 +92,7 @@ function compatibleProvider(c: Compatible): TelephonyProvider {
     },
 
     parse(kind, req) {
-      const f = formOf(req);
+      const f = formFields(req);
       if (f === undefined) return undefined;
       if (kind === 'sms') {
         // Only inbound messages have a Body; delivery receipts (MessageStatus) are not acted on.
@@ -160,9 +108,9 @@ function compatibleProvider(c: Compatible): TelephonyProvider {
           callId,
           digits: f.Digits ?? '',
           speech: f.SpeechResult,
-          answeredBy: answeredBy(f.AnsweredBy),
+          answeredBy: answeredByOf(f.AnsweredBy),
         };
-      const status = STATUSES[f.CallStatus ?? ''];
+      const status = TWIML_CALL_STATUSES[f.CallStatus ?? ''];
       if (status === undefined) return undefined;
       const duration = Number(f.CallDuration);
       return {
@@ -170,7 +118,7 @@ function compatibleProvider(c: Compatible): TelephonyProvider {
         callId,
         status,
         durationS: Number.isFinite(duration) && f.CallDuration !== '' ? duration : undefined,
-        answeredBy: answeredBy(f.AnsweredBy),
+        answeredBy: answeredByOf(f.AnsweredBy),
       };
     },
 
