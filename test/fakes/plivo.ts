@@ -22,7 +22,6 @@ import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { XMLParser } from 'fast-xml-parser';
 import type {
   FakeOptions,
   Heard,
@@ -32,7 +31,13 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
-import { waitFor } from './telephony.js';
+import {
+  responseElements,
+  textOf,
+  waitForNextSms,
+  waitForUnansweredCall,
+  type MarkupNode,
+} from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -70,25 +75,6 @@ export function plivoSignatureV3(
   return createHmac('sha256', authToken).update(data, 'utf8').digest('base64');
 }
 
-type Node = Record<string, unknown>;
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  trimValues: true,
-  parseTagValue: false,
-});
-
-function textOf(nodes: Node[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n['#text'] === 'string') out += n['#text'];
-    for (const [k, v] of Object.entries(n))
-      if (k !== '#text' && k !== ':@' && Array.isArray(v)) out += textOf(v as Node[]);
-  }
-  return out;
-}
-
 const FORBIDDEN = ['Record', 'Dial', 'Stream', 'Conference', 'MultiPartyCall', 'Play', 'Message', 'DTMF'];
 
 /** The Plivo XML ony answered, as the caller experiences it. */
@@ -103,22 +89,20 @@ export function hearPlivoXml(
   let redirect: string | undefined;
   let hungUp = false;
   if (status !== 200) return { status, said, gather, hungUp: false, raw };
-  const doc = parser.parse(raw) as Node[];
-  const response = doc.find((n) => 'Response' in n)?.Response as Node[] | undefined;
-  if (response === undefined) throw new Error(`not Plivo XML: ${raw}`);
+  const response = responseElements(raw, 'Plivo XML');
   for (const element of response) {
     const attrs = (element[':@'] ?? {}) as Record<string, string>;
-    if ('Speak' in element) said.push(textOf(element.Speak as Node[]));
+    if ('Speak' in element) said.push(textOf(element.Speak as MarkupNode[]));
     else if ('GetInput' in element || 'GetDigits' in element) {
-      const inner = (element.GetInput ?? element.GetDigits) as Node[];
-      for (const n of inner) if ('Speak' in n) said.push(textOf(n.Speak as Node[]));
+      const inner = (element.GetInput ?? element.GetDigits) as MarkupNode[];
+      for (const n of inner) if ('Speak' in n) said.push(textOf(n.Speak as MarkupNode[]));
       gather = {
         digits: Number(attrs.numDigits ?? 99),
         speech: (attrs.inputType ?? 'dtmf').includes('speech'),
       };
       action = attrs.action;
       finishOnKey = attrs.finishOnKey ?? '#';
-    } else if ('Redirect' in element) redirect = textOf(element.Redirect as Node[]);
+    } else if ('Redirect' in element) redirect = textOf(element.Redirect as MarkupNode[]);
     else if ('Hangup' in element) hungUp = true;
     else if (FORBIDDEN.some((verb) => verb in element)) throw new Error(`unexpected element in ${raw}`);
   }
@@ -348,20 +332,8 @@ export async function startPlivoFake(
     setTarget(base) {
       target = base.replace(/\/+$/, '');
     },
-    waitForCall: (to, timeoutMs = 15_000) =>
-      waitFor(
-        () =>
-          calls.find((c) => {
-            const p = progressOf(c.id);
-            return c.to === to && !p.ended && p.gatherAction === undefined && p.redirect === undefined;
-          }),
-        `a call to ${to}`,
-        timeoutMs,
-      ),
-    waitForSms: (to, timeoutMs = 15_000) => {
-      const seen = sms.filter((s) => s.to === to).length;
-      return waitFor(() => sms.filter((s) => s.to === to)[seen], `an SMS to ${to}`, timeoutMs);
-    },
+    waitForCall: (to, timeoutMs = 15_000) => waitForUnansweredCall(calls, progressOf, to, timeoutMs),
+    waitForSms: (to, timeoutMs = 15_000) => waitForNextSms(sms, to, timeoutMs),
     async answer(callId, o = {}) {
       const p = progressOf(callId);
       if (p.ended) throw new Error('the call is over');

@@ -7,6 +7,8 @@
  * (TwiML, TeXML, Plivo XML) with a real XML parser and reports what the caller would hear.
  */
 
+import { XMLParser } from 'fast-xml-parser';
+
 /** One REST request the fake received from ony. */
 export interface RecordedRequest {
   readonly method: string;
@@ -123,4 +125,65 @@ export async function waitFor<T>(find: () => T | undefined, what: string, timeou
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** An element of parsed markup (fast-xml-parser's ordered form: `{Tag: children, ':@': attributes}`). */
+export type MarkupNode = Record<string, unknown>;
+
+const markupParser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  trimValues: true,
+  parseTagValue: false,
+});
+
+/** The elements inside the `<Response>` ony answered, in order; throws when there is none. */
+export function responseElements(raw: string, dialect: string): MarkupNode[] {
+  const doc = markupParser.parse(raw) as MarkupNode[];
+  const response = doc.find((n) => 'Response' in n)?.Response as MarkupNode[] | undefined;
+  if (response === undefined) throw new Error(`not ${dialect}: ${raw}`);
+  return response;
+}
+
+/** All the text inside these elements, nested ones included (what a `<Say>` speaks). */
+export function textOf(nodes: MarkupNode[]): string {
+  let out = '';
+  for (const n of nodes) {
+    if (typeof n['#text'] === 'string') out += n['#text'];
+    for (const [k, v] of Object.entries(n))
+      if (k !== '#text' && k !== ':@' && Array.isArray(v)) out += textOf(v as MarkupNode[]);
+  }
+  return out;
+}
+
+/** How far a fake's call got in ony's script. */
+export interface CallPosition {
+  readonly ended: boolean;
+  readonly gatherAction: string | undefined;
+  readonly redirect: string | undefined;
+}
+
+/** `waitForCall` for every fake: a call to `to` that was placed and not answered yet. */
+export function waitForUnansweredCall(
+  calls: readonly PlacedCall[],
+  positionOf: (callId: string) => CallPosition,
+  to: string,
+  timeoutMs: number,
+): Promise<PlacedCall> {
+  return waitFor(
+    () =>
+      calls.find((c) => {
+        const p = positionOf(c.id);
+        return c.to === to && !p.ended && p.gatherAction === undefined && p.redirect === undefined;
+      }),
+    `a call to ${to}`,
+    timeoutMs,
+  );
+}
+
+/** `waitForSms` for every fake: the next SMS to `to`, after those already sent. */
+export function waitForNextSms(sms: readonly SentSms[], to: string, timeoutMs: number): Promise<SentSms> {
+  const seen = sms.filter((m) => m.to === to).length;
+  return waitFor(() => sms.filter((m) => m.to === to)[seen], `an SMS to ${to}`, timeoutMs);
 }

@@ -19,7 +19,6 @@ import { generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } fr
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { XMLParser } from 'fast-xml-parser';
 import type {
   FakeOptions,
   Heard,
@@ -29,7 +28,13 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
-import { waitFor } from './telephony.js';
+import {
+  responseElements,
+  textOf,
+  waitForNextSms,
+  waitForUnansweredCall,
+  type MarkupNode,
+} from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -38,28 +43,9 @@ interface CallProgress {
   ended: boolean;
 }
 
-type Node = Record<string, unknown>;
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  trimValues: true,
-  parseTagValue: false,
-});
-
-function textOf(nodes: Node[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n['#text'] === 'string') out += n['#text'];
-    for (const [k, v] of Object.entries(n))
-      if (k !== '#text' && k !== ':@' && Array.isArray(v)) out += textOf(v as Node[]);
-  }
-  return out;
-}
-
 const TOP_VERBS = new Set(['Say', 'Gather', 'Redirect', 'Hangup', 'Pause']);
 const GATHER_VERBS = new Set(['Say', 'Pause']);
-const verbOf = (n: Node): string => Object.keys(n).find((k) => k !== ':@') ?? '';
+const verbOf = (n: MarkupNode): string => Object.keys(n).find((k) => k !== ':@') ?? '';
 
 /** The TeXML ony answered, as the caller experiences it. Throws on anything but a plain keypad script. */
 export function hearTexml(status: number, raw: string): Heard & { action?: string; redirect?: string } {
@@ -69,23 +55,21 @@ export function hearTexml(status: number, raw: string): Heard & { action?: strin
   let redirect: string | undefined;
   let hungUp = false;
   if (status !== 200) return { status, said, gather, hungUp: false, raw };
-  const doc = parser.parse(raw) as Node[];
-  const response = doc.find((n) => 'Response' in n)?.Response as Node[] | undefined;
-  if (response === undefined) throw new Error(`not TeXML: ${raw}`);
+  const response = responseElements(raw, 'TeXML');
   for (const verb of response) {
     const name = verbOf(verb);
     if (!TOP_VERBS.has(name)) throw new Error(`unexpected <${name}> in ${raw}`);
     const attrs = (verb[':@'] ?? {}) as Record<string, string>;
-    if (name === 'Say') said.push(textOf(verb.Say as Node[]));
+    if (name === 'Say') said.push(textOf(verb.Say as MarkupNode[]));
     else if (name === 'Gather') {
-      for (const inner of verb.Gather as Node[]) {
+      for (const inner of verb.Gather as MarkupNode[]) {
         const innerName = verbOf(inner);
         if (!GATHER_VERBS.has(innerName)) throw new Error(`unexpected <${innerName}> in a Gather: ${raw}`);
-        if (innerName === 'Say') said.push(textOf(inner.Say as Node[]));
+        if (innerName === 'Say') said.push(textOf(inner.Say as MarkupNode[]));
       }
       gather = { digits: Number(attrs.numDigits), speech: (attrs.input ?? 'dtmf').includes('speech') };
       action = attrs.action;
-    } else if (name === 'Redirect') redirect = textOf(verb.Redirect as Node[]);
+    } else if (name === 'Redirect') redirect = textOf(verb.Redirect as MarkupNode[]);
     else if (name === 'Hangup') hungUp = true;
   }
   if (gather === undefined && redirect === undefined) hungUp = true;
@@ -399,20 +383,8 @@ export async function startTelnyxFake(opts: FakeOptions): Promise<TelnyxFake> {
     setTarget(base) {
       target = base.replace(/\/+$/, '');
     },
-    waitForCall: (to, timeoutMs = 15_000) =>
-      waitFor(
-        () =>
-          calls.find((c) => {
-            const p = progressOf(c.id);
-            return c.to === to && !p.ended && p.gatherAction === undefined && p.redirect === undefined;
-          }),
-        `a call to ${to}`,
-        timeoutMs,
-      ),
-    waitForSms: (to, timeoutMs = 15_000) => {
-      const seen = sms.filter((m) => m.to === to).length;
-      return waitFor(() => sms.filter((m) => m.to === to)[seen], `an SMS to ${to}`, timeoutMs);
-    },
+    waitForCall: (to, timeoutMs = 15_000) => waitForUnansweredCall(calls, progressOf, to, timeoutMs),
+    waitForSms: (to, timeoutMs = 15_000) => waitForNextSms(sms, to, timeoutMs),
     async answer(callId, o = {}) {
       const p = progressOf(callId);
       const amd = p.call.request.params.MachineDetection;

@@ -12,7 +12,6 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { XMLParser } from 'fast-xml-parser';
 import type {
   FakeOptions,
   Heard,
@@ -22,7 +21,13 @@ import type {
   SignOptions,
   TelephonyFake,
 } from './telephony.js';
-import { waitFor } from './telephony.js';
+import {
+  responseElements,
+  textOf,
+  waitForNextSms,
+  waitForUnansweredCall,
+  type MarkupNode,
+} from './telephony.js';
 
 interface CallProgress {
   readonly call: PlacedCall;
@@ -38,25 +43,6 @@ export function twilioSignature(key: string, url: string, fields: Record<string,
   return createHmac('sha1', key).update(data, 'utf8').digest('base64');
 }
 
-type Node = Record<string, unknown>;
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  trimValues: true,
-  parseTagValue: false,
-});
-
-function textOf(nodes: Node[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n['#text'] === 'string') out += n['#text'];
-    for (const [k, v] of Object.entries(n))
-      if (k !== '#text' && k !== ':@' && Array.isArray(v)) out += textOf(v as Node[]);
-  }
-  return out;
-}
-
 /** The TwiML ony answered, as the caller experiences it. */
 export function hearTwiml(status: number, raw: string): Heard & { action?: string; redirect?: string } {
   const said: string[] = [];
@@ -65,17 +51,16 @@ export function hearTwiml(status: number, raw: string): Heard & { action?: strin
   let redirect: string | undefined;
   let hungUp = false;
   if (status !== 200) return { status, said, gather, hungUp: false, raw };
-  const doc = parser.parse(raw) as Node[];
-  const response = doc.find((n) => 'Response' in n)?.Response as Node[] | undefined;
-  if (response === undefined) throw new Error(`not TwiML: ${raw}`);
+  const response = responseElements(raw, 'TwiML');
   for (const verb of response) {
     const attrs = (verb[':@'] ?? {}) as Record<string, string>;
-    if ('Say' in verb) said.push(textOf(verb.Say as Node[]));
+    if ('Say' in verb) said.push(textOf(verb.Say as MarkupNode[]));
     else if ('Gather' in verb) {
-      for (const inner of verb.Gather as Node[]) if ('Say' in inner) said.push(textOf(inner.Say as Node[]));
+      for (const inner of verb.Gather as MarkupNode[])
+        if ('Say' in inner) said.push(textOf(inner.Say as MarkupNode[]));
       gather = { digits: Number(attrs.numDigits), speech: (attrs.input ?? 'dtmf').includes('speech') };
       action = attrs.action;
-    } else if ('Redirect' in verb) redirect = textOf(verb.Redirect as Node[]);
+    } else if ('Redirect' in verb) redirect = textOf(verb.Redirect as MarkupNode[]);
     else if ('Hangup' in verb) hungUp = true;
     else if ('Record' in verb || 'Start' in verb || 'Dial' in verb)
       throw new Error(`unexpected verb in ${raw}`);
@@ -250,23 +235,8 @@ export async function startTwilioFake(
     setTarget(base) {
       target = base.replace(/\/+$/, '');
     },
-    waitForCall: (to, timeoutMs = 15_000) =>
-      waitFor(
-        () =>
-          calls.find(
-            (c) =>
-              c.to === to &&
-              !progressOf(c.id).ended &&
-              progressOf(c.id).gatherAction === undefined &&
-              progressOf(c.id).redirect === undefined,
-          ),
-        `a call to ${to}`,
-        timeoutMs,
-      ),
-    waitForSms: (to, timeoutMs = 15_000) => {
-      const seen = sms.filter((s) => s.to === to).length;
-      return waitFor(() => sms.filter((s) => s.to === to)[seen], `an SMS to ${to}`, timeoutMs);
-    },
+    waitForCall: (to, timeoutMs = 15_000) => waitForUnansweredCall(calls, progressOf, to, timeoutMs),
+    waitForSms: (to, timeoutMs = 15_000) => waitForNextSms(sms, to, timeoutMs),
     answer(callId, o = {}) {
       const p = progressOf(callId);
       const fields: Record<string, string> = callFields(p);
