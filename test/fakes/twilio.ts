@@ -12,21 +12,19 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  FakeOptions,
-  Heard,
-  PlacedCall,
-  RecordedRequest,
-  SentSms,
-  SignOptions,
-  TelephonyFake,
-} from './telephony.js';
 import {
+  type FakeOptions,
+  type Heard,
+  type MarkupNode,
+  type PlacedCall,
+  type RecordedRequest,
   responseElements,
+  type SentSms,
+  type SignOptions,
+  type TelephonyFake,
   textOf,
   waitForNextSms,
   waitForUnansweredCall,
-  type MarkupNode,
 } from './telephony.js';
 
 interface CallProgress {

@@ -133,37 +133,6 @@ const REPEAT_CORES = new Set([
 /** Words that make an utterance more than a request to repeat ("repeat: deny"). */
 const DECISION_WORD =
   /\b(approv\w*|accept\w*|allow\w*|den(y|ied|ies)|reject\w*|declin\w*|refus\w*|no|nope)\b/;
-const QUESTION_START = new Set([
-  'what',
-  "what's",
-  'whats',
-  'which',
-  'who',
-  "who's",
-  'whom',
-  'whose',
-  'where',
-  "where's",
-  'when',
-  'why',
-  'how',
-  "how's",
-  'is',
-  'are',
-  'was',
-  'were',
-  'does',
-  'do',
-  'did',
-  'can',
-  'could',
-  'will',
-  'would',
-  'should',
-  'tell',
-  'explain',
-  'describe',
-]);
 /**
  * Question starters that also begin commands ("do it", "will do", "do not approve"): a question
  * needs 3+ words and no "not" after the verb.
@@ -181,6 +150,27 @@ const AUXILIARY_START = new Set([
   'will',
   'would',
   'should',
+]);
+/** Words that start a question (the auxiliaries above included). */
+const QUESTION_START = new Set([
+  ...AUXILIARY_START,
+  'what',
+  "what's",
+  'whats',
+  'which',
+  'who',
+  "who's",
+  'whom',
+  'whose',
+  'where',
+  "where's",
+  'when',
+  'why',
+  'how',
+  "how's",
+  'tell',
+  'explain',
+  'describe',
 ]);
 
 function stripFillers(words: readonly string[]): string[] {
