@@ -49,6 +49,35 @@ export function retryProvider<T>(call: () => Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * Places a call whose state ony keeps under a fresh token: the state is stored before the call is
+ * placed (the provider may ask for the script at once), and the token is all the URLs carry.
+ */
+export async function placeTrackedCall(
+  deps: {
+    readonly provider: Pick<TelephonyProvider, 'placeCall'>;
+    readonly store: Pick<EphemeralStore, 'set'>;
+    readonly config: { readonly publicUrl: string; readonly from: string };
+  },
+  state: CallRecordState,
+  machineDetection: boolean,
+): Promise<string> {
+  const token = newCallToken();
+  await deps.store.set(keys.call(token), JSON.stringify(state), CALL_STATE_TTL_MS);
+  const urls = callUrls(deps.config.publicUrl, token);
+  const { callId } = await retryProvider(() =>
+    deps.provider.placeCall({
+      to: state.phone,
+      from: deps.config.from,
+      answerUrl: urls.answer,
+      statusUrl: urls.status,
+      machineDetection,
+      ringTimeoutS: 30,
+    }),
+  );
+  return callId;
+}
+
 /** Sends to each recipient on its own; fails only when there were numbers and none was reached. */
 async function each(
   recipients: readonly Recipient[],
@@ -88,7 +117,6 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
           logger.warn({ channel: 'phone', to: maskPhone(r.address) }, 'call skipped: per-number limit');
           return 'skipped';
         }
-        const token = newCallToken();
         const state: CallRecordState =
           message.options.length === 0
             ? {
@@ -111,18 +139,7 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
                   listen: config.listen,
                 }),
               };
-        await store.set(keys.call(token), JSON.stringify(state), CALL_STATE_TTL_MS);
-        const urls = callUrls(config.publicUrl, token);
-        const { callId } = await retryProvider(() =>
-          provider.placeCall({
-            to: r.address,
-            from: config.from,
-            answerUrl: urls.answer,
-            statusUrl: urls.status,
-            machineDetection: config.machineDetection,
-            ringTimeoutS: 30,
-          }),
-        );
+        const callId = await placeTrackedCall(deps, state, config.machineDetection);
         return { memberId: r.memberId, ref: `call:${callId}` };
       });
       return { messages };

@@ -7,15 +7,8 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { TelephonyProvider } from '../../channels/telephony/provider.js';
-import { retryProvider } from '../../channels/telephony/adapter.js';
-import {
-  CALL_STATE_TTL_MS,
-  callUrls,
-  keys,
-  newCallToken,
-  WINDOW_15_MIN_MS,
-  type CallRecordState,
-} from '../../channels/telephony/state.js';
+import { placeTrackedCall, retryProvider } from '../../channels/telephony/adapter.js';
+import { keys, WINDOW_15_MIN_MS } from '../../channels/telephony/state.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
@@ -111,26 +104,10 @@ export function createPhoneVerificationService({
           );
           return;
         }
-        const token = newCallToken();
-        const state: CallRecordState = {
-          kind: 'verification',
-          phone,
-          callId: undefined,
-          orgId: p.orgId,
-          memberId,
-          code: c,
-        };
-        await store.set(keys.call(token), JSON.stringify(state), CALL_STATE_TTL_MS);
-        const urls = callUrls(config.publicUrl, token);
-        await retryProvider(() =>
-          provider!.placeCall({
-            to: phone,
-            from: config.from,
-            answerUrl: urls.answer,
-            statusUrl: urls.status,
-            machineDetection: false,
-            ringTimeoutS: 30,
-          }),
+        await placeTrackedCall(
+          { provider: provider!, store, config },
+          { kind: 'verification', phone, callId: undefined, orgId: p.orgId, memberId, code: c },
+          false,
         );
       }
     },
