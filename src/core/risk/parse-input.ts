@@ -200,6 +200,13 @@ export function parseRiskPolicy(value: unknown): ParseResult<RiskPolicy> {
   }
   const threshold = optionalNumber(value, 'payment_threshold', 'policy', errors);
   if (threshold !== undefined) policy.payment_threshold = threshold;
+  const multiplier = optionalNumber(value, 'payment_critical_multiplier', 'policy', errors);
+  if (multiplier !== undefined) {
+    if (multiplier < 1) errors.push('policy.payment_critical_multiplier must be at least 1');
+    else policy.payment_critical_multiplier = multiplier;
+  }
+  const tables = stringList(value.sensitive_tables, 'sensitive_tables', errors);
+  if (tables !== undefined) policy.sensitive_tables = tables;
   const bulk = optionalNumber(value, 'bulk_email_threshold', 'policy', errors, true);
   if (bulk !== undefined) policy.bulk_email_threshold = bulk;
   const branches = stringList(value.protected_branches, 'protected_branches', errors);

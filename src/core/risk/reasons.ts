@@ -11,11 +11,14 @@ export const REASON_CODES = [
   'drop_database',
   'root_permission_change',
   'fork_bomb',
+  'protected_data_delete',
+  'repository_delete',
   // combinations
   'destructive_in_production',
   // shell and files
   'destructive_delete',
   'delete_files',
+  'build_artifacts_delete',
   'remote_code_pipe',
   'obfuscated_command',
   'dynamic_command',
@@ -38,6 +41,8 @@ export const REASON_CODES = [
   // targets
   'production_target',
   'deploy',
+  'preview_deploy',
+  'scale_to_zero',
   // SQL and data
   'schema_drop',
   'unbounded_delete',
@@ -45,13 +50,20 @@ export const REASON_CODES = [
   'schema_change',
   'data_modification',
   'unrecognized_sql',
+  'sensitive_table_read',
+  'read_only_query',
   // identity and secrets
+  'iam_admin_grant',
   'iam_change',
+  'iam_readonly',
   'secret_in_payload',
+  'hidden_characters',
   'secret_file_change',
   // payments and email
+  'payment_critical',
   'payment',
   'payment_over_threshold',
+  'amount_mismatch',
   'payment_amount_unknown',
   'email_send',
   'bulk_email',
@@ -64,6 +76,7 @@ export const REASON_CODES = [
   'docs_or_tests_only',
   // nothing to analyse
   'unverifiable_action',
+  'analysis_incomplete',
   'mcp_tool',
   // org policy
   'policy_raise',
@@ -114,6 +127,19 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation: 'A fork bomb: exhausts the host.',
     phrase: 'fork bomb',
   },
+  protected_data_delete: {
+    level: 'critical',
+    floor: true,
+    explanation:
+      'Deletes a database data directory, system identity or auth files (passwd, shadow, sudoers, authorized_keys) or boot/kernel files.',
+    phrase: 'deletes data or system files',
+  },
+  repository_delete: {
+    level: 'critical',
+    floor: true,
+    explanation: 'Deletes a whole repository, cloud project, account or storage bucket.',
+    phrase: 'deletes a repository or project',
+  },
   destructive_in_production: {
     level: 'critical',
     explanation:
@@ -129,6 +155,12 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     level: 'medium',
     explanation: 'Deletes named files or disposable build directories.',
     phrase: 'deletes files',
+  },
+  build_artifacts_delete: {
+    level: 'low',
+    explanation:
+      'Deletes build artefacts or caches inside the workspace or under /tmp (node_modules, dist, build, coverage, .cache, target).',
+    phrase: 'deletes build artefacts',
   },
   remote_code_pipe: {
     level: 'high',
@@ -232,6 +264,16 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation: 'Deploys (to an environment that is not production).',
     phrase: 'deploys',
   },
+  preview_deploy: {
+    level: 'low',
+    explanation: 'Deploys to a preview or development environment.',
+    phrase: 'deploys a preview',
+  },
+  scale_to_zero: {
+    level: 'medium',
+    explanation: 'Scales a service that is not in production down to zero.',
+    phrase: 'scales a service to zero',
+  },
   schema_drop: {
     level: 'high',
     explanation: 'Drops or truncates tables, columns, views or indexes.',
@@ -262,20 +304,52 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation: 'SQL that could not be classified.',
     phrase: 'runs unrecognised SQL',
   },
+  sensitive_table_read: {
+    level: 'medium',
+    explanation: "Reads tables that the organisation's policy marks sensitive, in production.",
+    phrase: 'reads sensitive tables',
+  },
+  read_only_query: {
+    level: 'low',
+    explanation: 'Only reads data (SELECT, EXPLAIN, SHOW without INTO or data-changing functions).',
+    phrase: 'reads data',
+  },
+  iam_admin_grant: {
+    level: 'critical',
+    explanation:
+      'Grants owner or admin rights, a wildcard (*) permission, AdministratorAccess, root-account keys or an organisation-wide grant.',
+    phrase: 'grants admin rights',
+  },
   iam_change: {
     level: 'high',
     explanation: 'Changes identities, roles, grants, policies or credentials.',
     phrase: 'changes access rights',
+  },
+  iam_readonly: {
+    level: 'medium',
+    explanation: 'Grants a read-only (viewer) role outside production.',
+    phrase: 'grants read-only access',
   },
   secret_in_payload: {
     level: 'high',
     explanation: 'The title, summary or payload contains a secret (it is redacted before anyone sees it).',
     phrase: 'contains a secret',
   },
+  hidden_characters: {
+    level: 'medium',
+    explanation:
+      'Contains invisible or direction-changing characters or look-alike letters (Trojan Source); high inside a command or payload. They are shown as visible escapes.',
+    phrase: 'contains hidden characters',
+  },
   secret_file_change: {
     level: 'high',
     explanation: 'Touches a secrets file (.env, private keys, credentials, .npmrc).',
     phrase: 'touches a secrets file',
+  },
+  payment_critical: {
+    level: 'critical',
+    explanation: 'Makes a payment at or above the critical multiple of the threshold (10× by default).',
+    phrase: 'very large payment',
   },
   payment: {
     level: 'medium',
@@ -286,6 +360,11 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     level: 'high',
     explanation: 'Makes a payment above the threshold.',
     phrase: 'large payment',
+  },
+  amount_mismatch: {
+    level: 'medium',
+    explanation: "The amount the agent states differs from the payload's; the larger one is used.",
+    phrase: 'amounts disagree',
   },
   payment_amount_unknown: {
     level: 'high',
@@ -337,6 +416,12 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation:
       'A command, query or migration was announced without its content, so it could not be checked.',
     phrase: 'content not provided',
+  },
+  analysis_incomplete: {
+    level: 'high',
+    explanation:
+      'The content could not be fully analysed within the time or size budget, so it is treated as high risk.',
+    phrase: 'too large to check',
   },
   mcp_tool: {
     level: 'medium',

@@ -12,10 +12,10 @@ import {
   type RiskInput,
 } from './index.js';
 import { globMatch } from './glob.js';
-import { parseShell, wordText } from './shell-lexer.js';
-import { analyseSql, stripSql } from './sql-analyser.js';
-import { isRootLike, normalizePath } from './shell-analyser.js';
-import { parseUnifiedDiff } from './diff-analyser.js';
+import { parseShell, wordText } from './analysers/shell/lexer.js';
+import { analyseSql, stripSql } from './analysers/sql.js';
+import { isRootLike, normalizePath } from './analysers/shell/analyser.js';
+import { parseUnifiedDiff } from './analysers/diff.js';
 
 const command = (content: string, extra: Partial<RiskInput> = {}): RiskInput => ({
   action: { type: 'shell.exec' },
@@ -79,7 +79,7 @@ describe('SQL', () => {
   it('reads each statement', () => {
     expect(
       analyseSql('select 1; delete from t; update t set a = 1 where id = 2').map((f) => f.reason),
-    ).toEqual(['unbounded_delete', 'data_modification']);
+    ).toEqual(['read_only_query', 'unbounded_delete', 'data_modification']);
     expect(analyseSql('do $$ begin drop table x; end $$').map((f) => f.reason)).toEqual([
       'data_modification',
     ]);
@@ -167,7 +167,9 @@ describe('policy', () => {
         { when: { action_type: 'shell.exec' as const }, level: 'low' as const },
       ],
     };
-    const prod = deriveRisk(command('ls', { context: { environment: 'production' } }), raise);
+    // Production raises changes; reading stays routine.
+    expect(deriveRisk(command('ls', { context: { environment: 'production' } }), raise).level).toBe('low');
+    const prod = deriveRisk(command('rm notes.txt', { context: { environment: 'production' } }), raise);
     expect(prod.level).toBe('critical');
     expect(prod.reasons).toContain('policy_raise');
     expect(deriveRisk(command('rm -rf src'), raise).level).toBe('high');
@@ -182,8 +184,9 @@ describe('policy', () => {
       deriveRisk(command('git push origin develop'), { protected_branches: ['develop'] }).reasons,
     ).toContain('push_protected_branch');
     expect(
-      deriveRisk(command('ls', { context: { host: 'eu-main-1' } }), { production_patterns: ['eu-main-*'] })
-        .reasons,
+      deriveRisk(command('rm notes.txt', { context: { host: 'eu-main-1' } }), {
+        production_patterns: ['eu-main-*'],
+      }).reasons,
     ).toContain('production_target');
   });
 

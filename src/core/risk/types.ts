@@ -94,6 +94,13 @@ export interface RiskPolicy {
   readonly reason_levels?: Partial<Record<ReasonCode, RiskLevel>>;
   /** Payments strictly above this amount (major units) are high. Default 1,000. */
   readonly payment_threshold?: number;
+  /** Payments at or above this multiple of the threshold are critical. Default 10. */
+  readonly payment_critical_multiplier?: number;
+  /**
+   * Table globs (`users`, `billing.*`, `*_secrets`) whose reading is medium (`sensitive_table_read`);
+   * other read-only queries are low, even on production. Default none.
+   */
+  readonly sensitive_tables?: readonly string[];
   /** Emails to strictly more recipients than this are bulk (high). Default 50. */
   readonly bulk_email_threshold?: number;
   /** Branch globs; default main, master, production, prod, release/*, release-*. */
@@ -110,6 +117,8 @@ export const defaultRiskPolicy = {
   raise: [],
   reason_levels: {},
   payment_threshold: 1_000,
+  payment_critical_multiplier: 10,
+  sensitive_tables: [],
   bulk_email_threshold: 50,
   protected_branches: ['main', 'master', 'production', 'prod', 'release/*', 'release-*', 'trunk'],
   production_patterns: ['prod', 'production', 'prd', 'live'],

@@ -3,7 +3,7 @@
  * (so a comment splitting a keyword, `-- DELETE` or `'DROP TABLE'` in a string cannot fool it), statements are
  * split on top-level `;`, and each is read by its leading keywords, case-insensitively.
  */
-import type { ReasonCode } from './reasons.js';
+import type { ReasonCode } from '../reasons.js';
 
 export interface SqlFinding {
   readonly reason: ReasonCode;
@@ -91,6 +91,10 @@ function topLevel(statement: string): string {
   return out;
 }
 
+/** Functions that change state when merely SELECTed. */
+const DATA_CHANGING_FUNCTIONS =
+  /\b(?:pg_terminate_backend|pg_cancel_backend|pg_drop_replication_slot|lo_unlink|lo_import|lo_export|lo_from_bytea|setval|dblink_exec|pg_reload_conf|pg_rotate_logfile|pg_promote|pg_switch_wal|pg_create_restore_point|pg_file_write|pg_file_unlink|pg_file_rename|set_config|pg_advisory_lock|nextval|sys_exec|sys_eval|xp_cmdshell|load_file)\s*\(|\bfor\s+(?:no\s+key\s+)?update\b|\binto\s+(?:outfile|dumpfile)\b/;
+
 const ALWAYS_TRUE =
   /\bwhere\s+(?:1\s*=\s*1|true|'s'\s*=\s*'s'|1|0\s*=\s*0|not\s+false|1\s*<>\s*0)\s*$|\bor\s+(?:1\s*=\s*1|true|'s'\s*=\s*'s')\b/i;
 
@@ -98,7 +102,7 @@ function classifyStatement(statement: string): ReasonCode | undefined {
   const lower = statement.toLowerCase();
   // EXPLAIN ANALYZE runs the statement; plain EXPLAIN does not.
   const body = lower.replace(/^explain\s+(?:\([^)]*\)\s*)?(?=analy[sz]e\b)analy[sz]e\s+(?:verbose\s+)?/, '');
-  if (/^explain\b/.test(body)) return undefined;
+  if (/^explain\b/.test(body)) return 'read_only_query';
   const top = /^with\b/.test(body) ? topLevel(body) : body;
   // After a WITH, the main verb is the first one outside the parenthesised CTE bodies.
   const verbMatch = /^with\b/.test(body) ? /\b(?:select|insert|update|delete|merge)\b/.exec(top) : null;
@@ -128,19 +132,20 @@ function classifyStatement(statement: string): ReasonCode | undefined {
     const stmt = topLevel(main);
     return !/\bwhere\b/.test(stmt) || ALWAYS_TRUE.test(stmt) ? 'unbounded_update' : 'data_modification';
   }
+  // COPY … TO/FROM PROGRAM runs a shell command on the database server.
+  if (/^copy\b.*\bprogram\b/.test(main)) return 'remote_code_pipe';
   if (
     /^(?:insert|replace|merge|upsert|copy\s+\S+\s+from|load\s+data|call|exec|execute)\b|^do\s+'s'/.test(main)
   )
     return 'data_modification';
-  if (/^select\b/.test(main)) {
-    if (/\binto\s+(?!'s')[a-z_]/.test(topLevel(main)) && !/\binto\s+(?:outfile|dumpfile)\b/.test(main))
-      return 'data_modification';
-    if (/\bpg_terminate_backend\b|\bpg_drop_replication_slot\b|\blo_unlink\b/.test(main))
-      return 'data_modification';
-    return undefined;
+  if (/^(?:select|values|table)\b/.test(main)) {
+    if (/\binto\s+(?!'s')[a-z_]/.test(topLevel(main))) return 'data_modification';
+    if (DATA_CHANGING_FUNCTIONS.test(main)) return 'data_modification';
+    return 'read_only_query';
   }
+  if (/^(?:show|describe|desc)\b/.test(main)) return 'read_only_query';
   if (
-    /^(?:show|set|begin|start\s+transaction|commit|rollback|savepoint|release|describe|desc|use|values|table|analy[sz]e|listen|notify|prepare|deallocate|fetch|declare|close|lock|pragma)\b/.test(
+    /^(?:set|begin|start\s+transaction|commit|rollback|savepoint|release|use|analy[sz]e|listen|notify|prepare|deallocate|fetch|declare|close|lock|pragma)\b/.test(
       main,
     )
   )
@@ -149,11 +154,52 @@ function classifyStatement(statement: string): ReasonCode | undefined {
   return 'unrecognized_sql';
 }
 
-export function analyseSql(sql: string): SqlFinding[] {
+/** Statements that read as SQL even in text nobody labelled SQL: a verb and the shape that follows it. */
+const SQL_SHAPE =
+  /^(?:select\s+(?:distinct\s+)?(?:\*|[\w".]+(?:\s*,\s*[\w".]+)*|count\s*\(|[\w".]+\s*\()[\s\S]*\bfrom\b|insert\s+(?:into\s+)?[\w".]+|update\s+[\w".]+\s+set\b|delete\s+from\s+[\w".]+|drop\s+(?:table|database|schema|index|view|user|role|owned|function|procedure|trigger|sequence|type|extension|materialized\s+view|column)\b|truncate\s+(?:table\s+)?[\w".]+\s*$|alter\s+(?:table|database|user|role|schema|index|view|sequence|system)\b|create\s+(?:or\s+replace\s+)?(?:unique\s+)?(?:table|database|schema|index|view|user|role|function|procedure|trigger|extension|materialized\s+view)\b|grant\s+[\s\S]+\s+(?:on|to)\s|revoke\s+[\s\S]+\s+(?:on|from)\s|merge\s+into\s|copy\s+[\w".]+\s+(?:from|to)\b|explain\s+(?:analy[sz]e\s+)?(?:select|insert|update|delete)\b|with\s+(?:recursive\s+)?\w+\s+as\s*\(|flushall\b|flushdb\b)/i;
+const SQL_VERB =
+  /^(?:select|insert|update|delete|drop|truncate|alter|create|grant|revoke|merge|copy|explain|with|flushall|flushdb)\b/i;
+
+/** Tables a statement reads (FROM and JOIN), as written. */
+function tablesRead(statement: string): string[] {
+  return [...statement.matchAll(/\b(?:from|join)\s+([\w".]+)/gi)].map((m) => m[1]!.replace(/"/g, ''));
+}
+
+export interface SqlOptions {
+  /**
+   * The text was not labelled SQL: only statements with an SQL shape count (a log line "update
+   * available" is not an UPDATE), a statement may start on any line, and unrecognised text is ignored.
+   */
+  readonly strict?: boolean;
+  /** Tables the org marks sensitive: reading them is `sensitive_table_read`. */
+  readonly sensitive?: (table: string) => boolean;
+}
+
+export function analyseSql(sql: string, options: SqlOptions = {}): SqlFinding[] {
   const findings: SqlFinding[] = [];
-  for (const statement of splitStatements(stripSql(sql))) {
+  const stripped = stripSql(sql);
+  const statements = options.strict
+    ? stripped.split(';').flatMap((chunk) => {
+        // The statement starts at the first line that starts with an SQL verb.
+        const lines = chunk.split('\n');
+        const start = lines.findIndex((l) => SQL_VERB.test(l.trim()));
+        if (start === -1) return [];
+        const s = lines.slice(start).join(' ').replace(/\s+/g, ' ').trim();
+        return SQL_SHAPE.test(s) ? [s] : [];
+      })
+    : splitStatements(stripped);
+  for (const statement of statements) {
     const reason = classifyStatement(statement);
-    if (reason !== undefined) findings.push({ reason, statement: statement.slice(0, 120) });
+    if (reason === undefined || (options.strict && reason === 'unrecognized_sql')) continue;
+    if (reason === 'read_only_query') {
+      const table =
+        options.sensitive !== undefined ? tablesRead(statement).find(options.sensitive) : undefined;
+      if (table !== undefined)
+        findings.push({ reason: 'sensitive_table_read', statement: statement.slice(0, 120) });
+      else if (!options.strict) findings.push({ reason, statement: statement.slice(0, 120) });
+      continue;
+    }
+    findings.push({ reason, statement: statement.slice(0, 120) });
   }
   return findings;
 }

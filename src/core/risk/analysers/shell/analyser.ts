@@ -5,12 +5,14 @@
  * classifies each command: deletes, disk writes, permission changes, remote code, git pushes,
  * infrastructure and cloud CLIs, database clients, publishing, shutdowns.
  */
-import { analyseMongo, analyseSql } from './sql-analyser.js';
-import type { ReasonCode } from './reasons.js';
-import { parseShell, wordText, type ShellCommand, type ShellWord } from './shell-lexer.js';
+import { grantStrength } from '../iam.js';
+import { analyseMongo, analyseSql } from '../sql.js';
+import type { RiskLevel } from '../../levels.js';
+import type { ReasonCode } from '../../reasons.js';
+import { parseShell, wordText, type ShellCommand, type ShellWord } from './lexer.js';
 
 export interface ShellFindingSink {
-  add(reason: ReasonCode, evidence: string): void;
+  add(reason: ReasonCode, evidence: string, level?: RiskLevel): void;
   /** Words that may name a production host, context, namespace or environment. */
   productionHint(text: string): void;
 }
@@ -206,9 +208,7 @@ const DISPOSABLE = new Set([
   'storybook-static',
   '.eslintcache',
   '.angular',
-  'bin',
   'obj',
-  'vendor',
   '.terraform',
 ]);
 const SENSITIVE_PATH =
@@ -253,11 +253,57 @@ export function isRootLike(raw: string): boolean {
   return false;
 }
 
-function isDisposable(raw: string): boolean {
+/** A build artefact or cache (node_modules, dist, .cache, target…) or anything under /tmp. */
+export function isBuildArtifact(raw: string): boolean {
   const p = normalizePath(raw);
-  if (/^\/tmp\/[^*]/.test(p) || /^\/var\/tmp\/[^*]/.test(p)) return true;
-  const last = p.split('/').pop() ?? '';
-  return DISPOSABLE.has(last) && !/[*?]/.test(p);
+  if (/^\/tmp\/[^*]/.test(p) || /^\/var\/tmp\/[^*]/.test(p) || /^\/private\/tmp\/[^*]/.test(p)) return true;
+  const segments = p.split('/');
+  const last = segments.pop() ?? '';
+  if (/[*?]/.test(last)) return segments.some((s) => DISPOSABLE.has(s));
+  return DISPOSABLE.has(last) || segments.some((s) => DISPOSABLE.has(s) && s !== 'tmp' && s !== '.tmp');
+}
+
+/**
+ * Data and identity that no agent should delete: database data directories, system identity and
+ * auth files, SSH authorised keys, boot and kernel files.
+ */
+const PROTECTED: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^(?:\/var\/lib\/(?:postgresql|pgsql|postgres|mysql|mariadb|mongodb|mongo|redis|etcd|cassandra|elasticsearch|opensearch|clickhouse|couchdb|influxdb|rabbitmq|kafka|zookeeper|neo4j|docker\/volumes)|\/var\/opt\/mssql|\/etc\/kubernetes\/pki|\/usr\/local\/var\/(?:postgres(?:ql@?\d*)?|mysql|mongodb|redis)|\/opt\/homebrew\/var\/(?:postgres(?:ql@?\d*)?|mysql|mongodb|redis)|\/data\/db|\/srv\/(?:postgres|mysql|mongodb)|~\/Library\/Application Support\/Postgres)(?:\/|$)/,
+    'database data directory',
+  ],
+  [
+    /(?:^|\/)(?:pg_wal|pg_xlog|base|global|pg_tblspc)(?:\/|$)(?=.*)|(?:^|\/)PG_VERSION$/,
+    'database data directory',
+  ],
+  [
+    /^\/etc\/(?:passwd|shadow|group|gshadow|sudoers|sudoers\.d|pam\.d|security|master\.passwd|login\.defs|nsswitch\.conf|krb5\.keytab)(?:\/|$|-)/,
+    'identity or auth file',
+  ],
+  [
+    /^(?:~|\/root|\/home\/[^/]+|\/Users\/[^/]+)\/\.ssh(?:\/|$)|^\/etc\/ssh(?:\/|$)/,
+    'SSH keys or configuration',
+  ],
+  [
+    /^\/boot(?:\/|$)|^\/(?:vmlinuz|initrd\.img)(?:\.old)?$|^\/lib\/modules(?:\/|$)|^\/usr\/lib\/modules(?:\/|$)|^\/efi(?:\/|$)/,
+    'boot or kernel files',
+  ],
+];
+
+/** What kind of protected data a path is, if it is. */
+export function protectedPathKind(raw: string): string | undefined {
+  const p = normalizePath(raw);
+  if (!/^[/~]/.test(p))
+    return /(?:^|\/)(?:pg_wal|pg_xlog)(?:\/|$)|(?:^|\/)PG_VERSION$/.test(p)
+      ? 'database data directory'
+      : undefined;
+  for (const [re, kind] of PROTECTED) if (re.test(p)) return kind;
+  return undefined;
+}
+
+/** `--replicas=0`, `--replicas 0`: a flag whose value is zero. */
+function desiredZero(args: readonly string[], flag: string): boolean {
+  return args.some((a, i) => a === `${flag}=0` || (a === flag && args[i + 1] === '0'));
 }
 
 function shortFlags(args: readonly string[]): Set<string> {
@@ -338,7 +384,10 @@ class ShellAnalyser {
       return;
     }
     budget.chars -= script.length;
-    if (budget.chars < 0) return;
+    if (budget.chars < 0) {
+      out.add('analysis_incomplete', 'nested commands beyond the analysis budget');
+      return;
+    }
     if (FORK_BOMB.test(script)) out.add('fork_bomb', evidenceOf([script.trim()]));
     const commands = parseShell(script);
     for (let k = 0; k < commands.length; k++) {
@@ -458,6 +507,8 @@ class ShellAnalyser {
       if (r.target === undefined || !/>/.test(r.op)) continue;
       const target = this.resolve(r.target).text;
       if (DEVICE.test(target)) out.add('disk_wipe', `> ${target}`);
+      else if (r.op === '>' && protectedPathKind(target) !== undefined)
+        out.add('protected_data_delete', `> ${target}`);
       else if (SENSITIVE_PATH.test(normalizePath(target))) out.add('sensitive_path_write', `> ${target}`);
     }
     if (cmd.words.length === 0) return;
@@ -703,12 +754,14 @@ class ShellAnalyser {
       case 'rd':
       case 'remove-item':
       case 'ri':
-        return this.remove(lower, args, ev, fromStdin);
+        return this.remove(lower, args, ev, fromStdin, upstream);
       case 'shred':
       case 'srm':
       case 'wipe': {
         const targets = operands(args);
         if (targets.some((t) => DEVICE.test(t))) out.add('disk_wipe', ev);
+        else if (targets.some((t) => protectedPathKind(t) !== undefined))
+          out.add('protected_data_delete', ev);
         else out.add('destructive_delete', ev);
         return;
       }
@@ -726,6 +779,9 @@ class ShellAnalyser {
           starts.push(this.inCwd(a));
         }
         if (starts.some(isRootLike)) out.add('recursive_delete_root', ev);
+        else if (starts.some((t) => protectedPathKind(t) !== undefined)) out.add('protected_data_delete', ev);
+        else if (starts.length > 0 && starts.every((t) => isBuildArtifact(t)))
+          out.add('build_artifacts_delete', ev);
         else out.add('destructive_delete', ev);
         return;
       }
@@ -801,7 +857,9 @@ class ShellAnalyser {
       case 'scp': {
         const targets = operands(args);
         const dest = lower === 'tee' ? targets : targets.slice(-1);
-        if (lower === 'mv' && dest[0] === '/dev/null') out.add('destructive_delete', ev);
+        if (lower === 'mv' && targets.slice(0, -1).some((t) => protectedPathKind(t) !== undefined))
+          out.add('protected_data_delete', ev);
+        else if (lower === 'mv' && dest[0] === '/dev/null') out.add('destructive_delete', ev);
         else if (dest.some((d) => DEVICE.test(d))) out.add('disk_wipe', ev);
         else if (dest.some((d) => SENSITIVE_PATH.test(normalizePath(d)))) out.add('sensitive_path_write', ev);
         if (
@@ -831,7 +889,12 @@ class ShellAnalyser {
         }
         return;
       case 'truncate':
-        out.add('delete_files', ev);
+        out.add(
+          operands(args).some((t) => protectedPathKind(t) !== undefined)
+            ? 'protected_data_delete'
+            : 'delete_files',
+          ev,
+        );
         return;
       case 'crontab':
         if (flags.has('r')) out.add('delete_files', ev);
@@ -919,7 +982,7 @@ class ShellAnalyser {
       case 'htpasswd':
       case 'net':
         if (lower === 'net' && !/^(?:user|localgroup|group)$/i.test(args[0] ?? '')) return;
-        out.add('iam_change', ev);
+        this.grant(args, ev);
         return;
       case 'ssh': {
         const rest = this.afterSshOptions(args);
@@ -978,9 +1041,20 @@ class ShellAnalyser {
       case 'netlify':
       case 'wrangler': {
         const text = args.join(' ');
+        const prod = /(?:^|\s)--prod(?:uction)?\b|\bpromote\b/.test(text);
         if (/\b(?:destroy|delete|remove|rm|apps:destroy|pg:reset)\b/.test(text)) out.add('infra_destroy', ev);
-        else if (/\b(?:deploy|release|promote|--prod)\b/.test(text)) out.add('deploy', ev);
-        else if (/\b(?:secrets?|config:set|env\s+(?:add|rm))\b/.test(text)) out.add('iam_change', ev);
+        else if (/(?:^|\s)(?:ps:scale|scale\s+count)\b/.test(text) && /(?:=|\s)0(?:\s|$)/.test(text))
+          out.add('scale_to_zero', ev);
+        else if (
+          (lower === 'vercel' || lower === 'netlify') &&
+          !prod &&
+          /^(?:deploy)?$/.test(operands(args)[0] ?? '')
+        )
+          out.add('preview_deploy', ev);
+        else if (/\b(?:deploy|release|promote)\b|--prod\b/.test(text)) {
+          out.add('deploy', ev);
+          if (prod) this.ctx.out.productionHint('production');
+        } else if (/\b(?:secrets?|config:set|env\s+(?:add|rm))\b/.test(text)) this.grant(args, ev);
         return;
       }
       case 'docker':
@@ -1067,13 +1141,18 @@ class ShellAnalyser {
           args.some((a) => /^(?:-X|--request)$/.test(a)) &&
           /^(?:DELETE)$/i.test(args[args.findIndex((a) => /^(?:-X|--request)$/.test(a)) + 1] ?? '')
         ) {
-          out.add('data_modification', ev);
+          // The GitHub and GitLab APIs' "delete this repository/project".
+          const repo = args.some((a) =>
+            /\/repos\/[^/\s]+\/[^/\s?]+\/?(?:\?|$)|\/api\/v4\/(?:projects|groups)\/[^/\s?]+\/?(?:\?|$)/.test(
+              a,
+            ),
+          );
+          out.add(repo ? 'repository_delete' : 'data_modification', ev);
         }
         return;
       case 'gh':
-        if (args[0] === 'repo' && args[1] === 'delete') out.add('infra_destroy', ev);
-        else if (args[0] === 'secret' && /^(?:set|delete|remove)$/.test(args[1] ?? ''))
-          out.add('iam_change', ev);
+        if (args[0] === 'repo' && args[1] === 'delete') out.add('repository_delete', ev);
+        else if (args[0] === 'secret' && /^(?:set|delete|remove)$/.test(args[1] ?? '')) this.grant(args, ev);
         else if (args[0] === 'release' && args[1] === 'create') out.add('package_publish', ev);
         else if (args[0] === 'pr' && args[1] === 'merge') out.add('push_protected_branch', ev);
         return;
@@ -1082,7 +1161,7 @@ class ShellAnalyser {
           /^(?:write|delete|kv|secrets|policy|auth|token)$/.test(args[0] ?? '') &&
           !/^(?:get|list|read)$/.test(args[1] ?? '')
         )
-          out.add('iam_change', ev);
+          this.grant(args, ev);
         return;
       case 'ssh-keygen':
         if (args.includes('-R')) return;
@@ -1103,7 +1182,22 @@ class ShellAnalyser {
     }
   }
 
-  private remove(name: string, args: string[], ev: string, fromStdin: boolean): void {
+  /** An access change, graded by what it grants: admin rights are critical, a viewer role medium. */
+  private grant(args: readonly string[], ev: string): void {
+    const strength = grantStrength(args.join(' '));
+    this.ctx.out.add(
+      strength === 'admin' ? 'iam_admin_grant' : strength === 'readonly' ? 'iam_readonly' : 'iam_change',
+      ev,
+    );
+  }
+
+  private remove(
+    name: string,
+    args: string[],
+    ev: string,
+    fromStdin: boolean,
+    upstream: readonly ShellCommand[],
+  ): void {
     const { out } = this.ctx;
     const flags = shortFlags(args);
     const ps = name === 'remove-item' || name === 'ri';
@@ -1121,8 +1215,24 @@ class ShellAnalyser {
       out.add('recursive_delete_root', ev);
       return;
     }
+    if (targets.some((t) => protectedPathKind(t) !== undefined)) {
+      out.add('protected_data_delete', ev);
+      return;
+    }
     if (fromStdin) {
-      out.add('destructive_delete', ev);
+      // `ls / | xargs rm -rf`, `find / -type f | xargs rm`: the names come from a listing of the root.
+      const listsRoot = upstream.some((c) => {
+        const words = c.words.map((w) => this.resolve(w).text);
+        const program = basename(words[0] ?? '');
+        if (!/^(?:ls|find|fd|du|echo|printf|tree|locate|git)$/.test(program)) return false;
+        const listed = words.slice(1).filter((a) => !a.startsWith('-'));
+        return listed.some((a) => isRootLike(a) || protectedPathKind(a) !== undefined);
+      });
+      out.add(listsRoot ? 'recursive_delete_root' : 'destructive_delete', ev);
+      return;
+    }
+    if (targets.length > 0 && targets.every((t) => isBuildArtifact(t))) {
+      out.add('build_artifacts_delete', ev);
       return;
     }
     if (name === 'rmdir' && !recursive) {
@@ -1132,12 +1242,7 @@ class ShellAnalyser {
     const wholeDirectory = targets.some(
       (t) => /^(?:\.?\/?\*|\.|\.\/|\.\.|\.\.\/|\.\*|~\/.+)$/.test(t) || /(?:^|\/)\*$/.test(t),
     );
-    if (recursive) {
-      if (targets.length > 0 && targets.every((t) => isDisposable(t))) out.add('delete_files', ev);
-      else out.add('destructive_delete', ev);
-      return;
-    }
-    if (wholeDirectory || targets.length > 20) out.add('destructive_delete', ev);
+    if (recursive || wholeDirectory || targets.length > 20) out.add('destructive_delete', ev);
     else out.add('delete_files', ev);
   }
 
@@ -1261,15 +1366,15 @@ class ShellAnalyser {
           kind,
         )
       )
-        out.add('iam_change', ev);
+        this.grant(args, ev);
     } else if (verb === 'drain' || verb === 'cordon') out.add('infra_change', ev);
+    else if (verb === 'scale' && desiredZero(args, '--replicas')) out.add('scale_to_zero', ev);
     else if (
       verb === 'create' &&
       /^(?:secret|role|rolebinding|clusterrole|clusterrolebinding|serviceaccount|sa|token)$/.test(kind)
     )
-      out.add('iam_change', ev);
-    else if (verb === 'auth' || (verb === 'certificate' && positional[1] === 'approve'))
-      out.add('iam_change', ev);
+      this.grant(args, ev);
+    else if (verb === 'auth' || (verb === 'certificate' && positional[1] === 'approve')) this.grant(args, ev);
     else if (
       verb === 'apply' ||
       verb === 'create' ||
@@ -1302,7 +1407,8 @@ class ShellAnalyser {
     const positional = args.filter((a, i) => !a.startsWith('-') && !/^--/.test(args[i - 1] ?? ''));
     const [service = '', op = ''] = positional;
     if (service === 's3') {
-      if (
+      if (op === 'rb' && args.includes('--force')) out.add('repository_delete', ev);
+      else if (
         op === 'rb' ||
         (op === 'rm' && args.includes('--recursive')) ||
         (op === 'sync' && args.includes('--delete'))
@@ -1312,15 +1418,37 @@ class ShellAnalyser {
       return;
     }
     if (
+      (service === 'organizations' &&
+        /^(?:close-account|delete-organization|remove-account-from-organization)$/.test(op)) ||
+      (service === 's3api' && op === 'delete-bucket') ||
+      (service === 'codecommit' && op === 'delete-repository') ||
+      (service === 'ecr' && op === 'delete-repository' && args.includes('--force'))
+    ) {
+      out.add('repository_delete', ev);
+      return;
+    }
+    if (service === 'ecs' && op === 'update-service' && desiredZero(args, '--desired-count')) {
+      out.add('scale_to_zero', ev);
+      return;
+    }
+    if (
+      service === 'autoscaling' &&
+      /^(?:set-desired-capacity|update-auto-scaling-group)$/.test(op) &&
+      (desiredZero(args, '--desired-capacity') || desiredZero(args, '--max-size'))
+    ) {
+      out.add('scale_to_zero', ev);
+      return;
+    }
+    if (
       /^(?:iam|sso-admin|identitystore|organizations|sts)$/.test(service) &&
       !/^(?:get|list|describe|simulate|generate-credential-report|get-caller-identity|assume-role)/.test(op)
     ) {
-      out.add('iam_change', ev);
+      this.grant(args, ev);
       return;
     }
     if (service === 'secretsmanager' || service === 'kms' || service === 'ssm') {
       if (/^(?:schedule-key-deletion|delete-)/.test(op)) out.add('infra_destroy', ev);
-      else if (/^(?:put-|create-|update-|rotate-|restore-|put-parameter)/.test(op)) out.add('iam_change', ev);
+      else if (/^(?:put-|create-|update-|rotate-|restore-|put-parameter)/.test(op)) this.grant(args, ev);
       return;
     }
     if (/^(?:delete-|terminate-|remove-|deregister-|purge-|batch-delete-|drop-)/.test(op)) {
@@ -1351,9 +1479,15 @@ class ShellAnalyser {
       /\b(?:add-iam-policy-binding|remove-iam-policy-binding|set-iam-policy)\b/.test(text) ||
       (positional[0] === 'iam' && !/\b(?:list|describe|get)\b/.test(text))
     ) {
-      out.add('iam_change', ev);
+      this.grant(args, ev);
     } else if (/^sql instances delete\b|^sql databases delete\b|^spanner databases delete\b/.test(text))
       out.add('drop_database', ev);
+    else if (
+      /^projects delete\b|^source repos delete\b|^storage buckets delete\b|^storage rm\b.*--recursive|^artifacts repositories delete\b|^resource-manager folders delete\b/.test(
+        text + (args.some((a) => a === '--recursive' || a === '-r') ? ' --recursive' : ''),
+      )
+    )
+      out.add('repository_delete', ev);
     else if (/\bdelete\b/.test(text)) out.add('infra_destroy', ev);
     else if (/\bdeploy\b/.test(text)) out.add('deploy', ev);
     else if (/\b(?:create|update|patch|set|resize|start|stop|reset|import)\b/.test(text))
@@ -1364,9 +1498,9 @@ class ShellAnalyser {
     const { out } = this.ctx;
     const text = args.filter((a) => !a.startsWith('-')).join(' ');
     if (/^(?:role|ad)\b/.test(text) && /\b(?:create|delete|update|add|remove|reset)\b/.test(text))
-      out.add('iam_change', ev);
+      this.grant(args, ev);
     else if (/^keyvault (?:secret|key|certificate) (?:set|delete|purge|import)\b/.test(text))
-      out.add('iam_change', ev);
+      this.grant(args, ev);
     else if (
       /^(?:sql|cosmosdb|postgres|mysql)\b.*\bdelete\b/.test(text) &&
       /\b(?:db|database|server|flexible-server)\b/.test(text)
