@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseUnifiedDiff } from '../risk/diff-analyser.js';
+import { parseUnifiedDiff } from '../risk/analysers/diff.js';
 import { deriveRisk } from '../risk/index.js';
 import {
   answerFor,
