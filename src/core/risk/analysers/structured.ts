@@ -151,7 +151,7 @@ function walk(root: Json): Readings {
     // AWS policy statements: an Allow of every action.
     if (str(v.Effect) === 'Allow') {
       const actions = Array.isArray(v.Action) ? v.Action : [v.Action ?? null];
-      if (actions.some((a) => a === '*' || a === '*:*' || a === 'iam:*')) r.grants.push('Action: *');
+      if (actions.some((a) => a === '*' || a === '*:*' || a === 'iam:*')) r.grants.push('"Action": "*"');
     }
   };
   visit(root, 0, '');
