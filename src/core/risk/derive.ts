@@ -105,7 +105,13 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
       for (const f of sql) out.add(f.reason, f.statement);
     }
   }
-  const structured = analyseStructured(input, policy, out);
+  const structured = analyseStructured(input, policy, out, {
+    shell: runShell,
+    sql: (text) => {
+      for (const f of analyseSql(text, { sensitive }))
+        if (f.reason !== 'unrecognized_sql') out.add(f.reason, f.statement);
+    },
+  });
 
   // 3. The target and the action's own fields.
   const target = action.target;

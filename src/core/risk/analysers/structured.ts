@@ -1,6 +1,7 @@
 /**
  * Structured actions, read rather than trusted: payments, email sends and access grants, from the
- * payload when it is JSON and from the action's own fields. The agent's `action.amount` and
+ * payload when it is JSON and from the action's own fields; commands and SQL held in JSON fields
+ * (an MCP tool's `{"command": …}`, `{"query": …}`) go to the shell and SQL readings. The agent's `action.amount` and
  * `recipients_count` are one reading among others; the larger wins.
  *
  * Amounts: Stripe-style `{amount, currency}` and `amount_total` are minor units (ISO 4217 exponent
@@ -83,6 +84,10 @@ export function parseJsonPayload(content: string): Json | undefined {
 interface Readings {
   /** Amounts in major units, with where they came from. */
   readonly amounts: Array<{ major: number; label: string }>;
+  /** Values of command-like keys (`command`, `cmd`, `script`…), argv arrays quoted back into a line. */
+  readonly commands: string[];
+  /** Values of SQL-like keys (`sql`, `query`, `statement`). */
+  readonly sql: string[];
   recipients: number;
   listSend: string | undefined;
   readonly grants: string[];
@@ -94,6 +99,9 @@ const LIST_KEYS =
   /^(?:segments?(?:_ids?)?|audiences?(?:_ids?)?|lists?(?:_ids?)?|mailing_lists?|contact_lists?|broadcast(?:_id)?|campaign_id|tags?|send_to_all|all_users|all_customers)$/i;
 const ALL_AUDIENCE =
   /\b(?:all|every|entire)[\s_-]+(?:(?:of[\s_-]+)?(?:our|the)[\s_-]+)?(?:customers|users|subscribers|contacts|members|accounts|clients|recipients|list)\b|\beveryone\b/i;
+const COMMAND_KEYS =
+  /^(?:command|commands|cmd|cmdline|command_line|script|shell|bash|sh|run|exec|execute|entrypoint|args|argv)$/i;
+const SQL_KEYS = /^(?:sql|query|statement|statements|sql_query|raw_sql)$/i;
 const GRANT_KEYS =
   /^(?:role|roles|role_name|roleName|role_arn|policy|policy_arn|PolicyArn|policies|permission|permissions|access_level|accessLevel|Action|actions|clusterrole|roleRef|member_role|privileges)$/;
 
@@ -106,7 +114,7 @@ function countRecipients(v: Json): number {
 }
 
 function walk(root: Json): Readings {
-  const r: Readings = { amounts: [], recipients: 0, listSend: undefined, grants: [] };
+  const r: Readings = { amounts: [], commands: [], sql: [], recipients: 0, listSend: undefined, grants: [] };
   let nodes = 0;
   const visit = (v: Json, depth: number, key: string): void => {
     if (++nodes > MAX_NODES || depth > MAX_DEPTH) return;
@@ -115,6 +123,8 @@ function walk(root: Json): Readings {
       return;
     }
     if (typeof v === 'string') {
+      if (COMMAND_KEYS.test(key)) r.commands.push(v);
+      if (SQL_KEYS.test(key)) r.sql.push(v);
       if (GRANT_KEYS.test(key)) r.grants.push(v);
       if (ALL_AUDIENCE.test(v) && /^(?:to|audience|segment|list|recipients|send_to)$/i.test(key))
         r.listSend ??= v.slice(0, 80);
@@ -146,6 +156,14 @@ function walk(root: Json): Readings {
       if (LIST_KEYS.test(k) && Array.isArray(child) && child.length > 0) r.listSend ??= k;
       if (Array.isArray(child) && GRANT_KEYS.test(k))
         for (const c of child) if (typeof c === 'string') r.grants.push(c);
+      // ["bash", "-c", "rm -rf /"]: an argv, quoted back into one command line.
+      if (
+        Array.isArray(child) &&
+        COMMAND_KEYS.test(k) &&
+        child.length > 1 &&
+        child.every((c) => typeof c === 'string')
+      )
+        r.commands.push(child.map((c) => `'${String(c).replace(/'/g, `'\\''`)}'`).join(' '));
       visit(child, depth + 1, k);
     }
     // AWS policy statements: an Allow of every action.
@@ -170,9 +188,15 @@ export function analyseStructured(
   input: RiskInput,
   policy: StructuredPolicy,
   out: FindingSink,
+  readers: { shell(script: string): void; sql(text: string): void },
 ): StructuredResult {
   const json = input.payload !== undefined ? parseJsonPayload(input.payload.content) : undefined;
-  const r = json !== undefined ? walk(json) : { amounts: [], recipients: 0, listSend: undefined, grants: [] };
+  const r: Readings =
+    json !== undefined
+      ? walk(json)
+      : { amounts: [], commands: [], sql: [], recipients: 0, listSend: undefined, grants: [] };
+  for (const command of r.commands) readers.shell(command);
+  for (const sql of r.sql) readers.sql(sql);
   const { action } = input;
 
   // ---- payments
@@ -215,7 +239,8 @@ export function analyseStructured(
   // ---- access grants
   let grant: StructuredResult['grant'];
   for (const g of r.grants) {
-    const strength = grantStrength(g, true);
+    // A bare "admin" counts only when the action is a grant; a log line's `"role": "admin"` is not one.
+    const strength = grantStrength(g, action.type === 'iam.change');
     if (strength === 'admin') {
       out.add('iam_admin_grant', g.slice(0, 120));
       grant = 'admin';
