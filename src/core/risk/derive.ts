@@ -58,6 +58,18 @@ const NOT_A_CHANGE: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
 const PREVIEW_WORDS =
   /^(?:preview|previews|dev|develop|development|sandbox|local|localhost|ephemeral|review|pr\d*)$/i;
 
+/** An odd number of quotes, a here-document or a line continuation: lines may swallow the next. */
+function mayHideLines(text: string): boolean {
+  const count = (ch: string) => text.split(ch).length - 1;
+  return (
+    count("'") % 2 === 1 ||
+    count('"') % 2 === 1 ||
+    count('`') % 2 === 1 ||
+    text.includes('<<') ||
+    text.includes('\\\n')
+  );
+}
+
 function isProduction(text: string | undefined, patterns: readonly string[]): boolean {
   if (text === undefined || text.length === 0) return false;
   const words = wordsOf(text);
@@ -97,9 +109,9 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
     if (hunks > 0) analyseDiff(payload.content, runShell, out);
     if (rest.trim().length > 0) {
       runShell(rest);
-      // A stray quote on one line must not hide the commands after it: unlabelled text is also
-      // read line by line.
-      if (payload.kind !== 'command' && rest.includes('\n'))
+      // A stray quote (an apostrophe in prose) or a here-document opener on one line must not hide
+      // the commands after it: unlabelled text where that can happen is also read line by line.
+      if (payload.kind !== 'command' && rest.includes('\n') && mayHideLines(rest))
         for (const line of rest.split('\n')) if (line.trim().length > 0) runShell(line);
       const sql = analyseSql(rest, { strict: !sqlLabelled, sensitive });
       for (const f of sql) out.add(f.reason, f.statement);
