@@ -153,7 +153,8 @@ export function scanAssignments(text: string): RedactionFinding[] {
   }
   const elements = new RegExp(XML_ELEMENT.source, XML_ELEMENT.flags);
   while ((match = elements.exec(text)) !== null) {
-    if (!MAYBE_SECRET_NAME.test(match[1]!)) continue;
+    // Only strong names: `<key>` in a plist names an entry, it does not hold a value.
+    if (!MAYBE_SECRET_NAME.test(match[1]!) || classifySecretName(match[1]!) !== 'strong') continue;
     const verdict = acceptValue(match[1]!, ':', match[2]!, true);
     const span = match.indices![2]!;
     if (verdict !== undefined) {
