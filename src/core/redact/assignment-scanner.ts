@@ -9,9 +9,12 @@ import { shannonEntropy } from './checksums.js';
 import { classifySecretName, isPlaceholderValue } from './secret-names.js';
 import type { RedactionFinding } from './secret-types.js';
 
-/** `key =`, `"key":`, `key =>`, `key :=`; the value is read by VALUE from where this ends. */
+/**
+ * `key =`, `"key":`, `key =>`, `key :=`, and the Makefile / PHP forms `KEY ?=`, `KEY +=`, `KEY ::=`,
+ * `$key .=`; the value is read by VALUE from where this ends.
+ */
 const KEY_AND_SEPARATOR =
-  /(?<![A-Za-z0-9_.$-])([A-Za-z_][A-Za-z0-9_.-]{0,79})(["']?)[ \t]{0,8}(:=|=>|=(?![=~>])|:(?![:=]))[ \t]{0,8}/g;
+  /(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,79})(["']?)[ \t]{0,8}(:{1,3}=|[?+.]=|=>|=(?![=~>])|:(?![:=]))[ \t]{0,8}/g;
 
 /** Cheap pre-check before the full key-name classification. */
 const MAYBE_SECRET_NAME =
@@ -26,6 +29,16 @@ const VALUE = new RegExp(
     String.raw`,;)}\]]{1,512}))`,
   'yd',
 );
+
+/** A YAML block scalar indicator (`key: |`, `key: >-`): the value is on the next, indented line. */
+const BLOCK_SCALAR = /^[|>][-+]?[0-9]?$/;
+
+/** The first word of the next line after a block scalar indicator; sticky, read at the indicator's end. */
+const NEXT_LINE_VALUE = /[ \t]{0,8}\r?\n[ \t]{1,40}([^\s]{1,512})/dy;
+
+/** `<dbPassword>value</dbPassword>` (XML configuration, Maven settings, .NET app.config). */
+const XML_ELEMENT =
+  /<([A-Za-z_][A-Za-z0-9_.:-]{0,79})>[ \t]{0,8}(?:\r?\n[ \t]{0,40})?([^<>\s]{1,512})[ \t]{0,8}(?:\r?\n[ \t]{0,40})?<\/\1>/dg;
 
 /** `- name: DB_PASSWORD` followed by `value: …` on the next line (Kubernetes env, Compose). */
 const NAME_VALUE_PAIR = new RegExp(
@@ -114,8 +127,17 @@ export function scanAssignments(text: string): RedactionFinding[] {
     if (value === null) continue;
     const group = valueGroup(value, 1, 4);
     if (group === undefined) continue;
-    const span = value.indices![group.index]!;
-    const verdict = acceptValue(match[1]!, match[3]!, value[group.index]!, group.quoted);
+    let span = value.indices![group.index]!;
+    let valueText = value[group.index]!;
+    if (!group.quoted && match[3] === ':' && BLOCK_SCALAR.test(valueText)) {
+      const next = new RegExp(NEXT_LINE_VALUE.source, 'dy');
+      next.lastIndex = span[1];
+      const line = next.exec(text);
+      if (line === null) continue;
+      span = line.indices![1]!;
+      valueText = line[1]!;
+    }
+    const verdict = acceptValue(match[1]!, match[3]!, valueText, group.quoted);
     if (verdict !== undefined) {
       findings.push({
         type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy',
@@ -127,6 +149,20 @@ export function scanAssignments(text: string): RedactionFinding[] {
       // A long rejected value is not rescanned for keys inside it: that keeps `sig=sig=sig=…`
       // linear with a small constant (each value is read at most once at full length).
       keys.lastIndex = span[1];
+    }
+  }
+  const elements = new RegExp(XML_ELEMENT.source, XML_ELEMENT.flags);
+  while ((match = elements.exec(text)) !== null) {
+    // Only strong names: `<key>` in a plist names an entry, it does not hold a value.
+    if (!MAYBE_SECRET_NAME.test(match[1]!) || classifySecretName(match[1]!) !== 'strong') continue;
+    const verdict = acceptValue(match[1]!, ':', match[2]!, true);
+    const span = match.indices![2]!;
+    if (verdict !== undefined) {
+      findings.push({
+        type: verdict === 'strong' ? 'secret-assignment' : 'generic-high-entropy',
+        start: span[0],
+        end: span[1],
+      });
     }
   }
   const pairs = new RegExp(NAME_VALUE_PAIR.source, NAME_VALUE_PAIR.flags);

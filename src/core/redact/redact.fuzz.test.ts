@@ -62,6 +62,20 @@ const HOSTILE_PIECES = [
   'sig=',
   '${',
   '$(',
+  '.atlasv1.',
+  'sk.eyJ',
+  'key-',
+  'AAAA',
+  ':APA91b',
+  'EAAA',
+  'ZXlK',
+  's.',
+  'Private-Lines: 1\n',
+  'token: |\n',
+  '<token>',
+  'A ?= ',
+  '$t .= ',
+  'heroku_key = ',
 ] as const;
 
 describe('redact properties', () => {
