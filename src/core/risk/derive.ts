@@ -15,7 +15,8 @@
  */
 import { redact } from '../redact/index.js';
 import { grantStrength } from './analysers/iam.js';
-import { analyseShell, isBuildArtifact, isRootLike, protectedPathKind } from './analysers/shell/analyser.js';
+import { analyseShell } from './analysers/shell/analyser.js';
+import { isBuildArtifact, isRootLike, protectedPathKind } from './analysers/shell/paths.js';
 import { analyseSql } from './analysers/sql.js';
 import { analyseStructured } from './analysers/structured.js';
 import { analyseText } from './analysers/text.js';

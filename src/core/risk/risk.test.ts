@@ -14,7 +14,7 @@ import {
 import { globMatch } from './glob.js';
 import { parseShell, wordText } from './analysers/shell/lexer.js';
 import { analyseSql, stripSql } from './analysers/sql.js';
-import { isRootLike, normalizePath } from './analysers/shell/analyser.js';
+import { isRootLike, normalizePath } from './analysers/shell/paths.js';
 import { parseUnifiedDiff } from './analysers/diff.js';
 
 const command = (content: string, extra: Partial<RiskInput> = {}): RiskInput => ({
