@@ -288,7 +288,9 @@ const httpDelete: ShellReader = ({ args, ev }, { out }) => {
 };
 
 const gh: ShellReader = ({ args, ev }, { out }) => {
-  if (args[0] === 'repo' && args[1] === 'delete') out.add('repository_delete', ev);
+  if (/^(?:repo|project)$/.test(args[0] ?? '') && args[1] === 'delete') out.add('repository_delete', ev);
+  else if (args[0] === 'delete')
+    out.add('repository_delete', ev); // hub delete owner/repo
   else if (args[0] === 'secret' && /^(?:set|delete|remove)$/.test(args[1] ?? '')) grant(out, args, ev);
   else if (args[0] === 'release' && args[1] === 'create') out.add('package_publish', ev);
   else if (args[0] === 'pr' && args[1] === 'merge') out.add('push_protected_branch', ev);
@@ -314,6 +316,6 @@ export const CLOUD_READERS: ShellReaders = [
   [['docker', 'podman', 'nerdctl'], docker],
   [['ansible', 'ansible-playbook'], ansible],
   [['curl', 'wget'], httpDelete],
-  [['gh'], gh],
+  [['gh', 'glab', 'hub', 'tea'], gh],
   [['vault'], vault],
 ];

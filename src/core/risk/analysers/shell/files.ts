@@ -62,6 +62,12 @@ const shred: ShellReader = ({ args, ev }, { out }) => {
   else out.add('destructive_delete', ev);
 };
 
+/** `find . -name node_modules -prune -exec rm -rf {} +`: every -name/-path names a build artefact. */
+function selectsOnlyBuildArtifacts(args: readonly string[]): boolean {
+  const names = args.flatMap((a, i) => (/^-(?:i?name|i?path)$/.test(a) ? [args[i + 1] ?? ''] : []));
+  return names.length > 0 && names.every((n) => isBuildArtifact(n.replace(/^\*\//, '')));
+}
+
 const find: ShellReader = ({ args, ev }, scope) => {
   const { out } = scope;
   const deletes =
@@ -77,7 +83,7 @@ const find: ShellReader = ({ args, ev }, scope) => {
   }
   if (starts.some(isRootLike)) out.add('recursive_delete_root', ev);
   else if (starts.some((t) => protectedPathKind(t) !== undefined)) out.add('protected_data_delete', ev);
-  else if (starts.length > 0 && starts.every((t) => isBuildArtifact(t)))
+  else if ((starts.length > 0 && starts.every((t) => isBuildArtifact(t))) || selectsOnlyBuildArtifacts(args))
     out.add('build_artifacts_delete', ev);
   else out.add('destructive_delete', ev);
 };
@@ -136,7 +142,9 @@ const permissions: ShellReader = ({ name, args, flags, ev }, { out }) => {
   ) {
     out.add('insecure_permissions', ev);
   }
-  if (targets.some(isSensitivePath)) out.add('sensitive_path_write', ev);
+  // Taking permissions away (chmod 600 ~/.ssh/id_ed25519, go-rwx) changes nothing anyone relies on.
+  const tightens = name === 'chmod' && /^(?:0?[0-7]00|0?[0-7][0-5]0|[ugoa]*-[rwxst]+)$/.test(mode);
+  if (!tightens && targets.some(isSensitivePath)) out.add('sensitive_path_write', ev);
 };
 
 const copy: ShellReader = ({ name, args, ev }, { out }) => {

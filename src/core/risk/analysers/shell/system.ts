@@ -84,6 +84,7 @@ const crontab: ShellReader = ({ args, flags, ev }, { out }) => {
 
 const nodePackages: ShellReader = ({ args, flags, ev }, { out }) => {
   const verb = operands(args)[0];
+  if (args.includes('--dry-run')) return;
   if (verb === 'publish' || verb === 'unpublish' || (verb === 'npm' && operands(args)[1] === 'publish'))
     out.add('package_publish', ev);
   else if (
@@ -95,6 +96,7 @@ const nodePackages: ShellReader = ({ args, flags, ev }, { out }) => {
 
 const publish: ShellReader = ({ args, ev }, { out }) => {
   const text = args.join(' ');
+  if (/(?:^|\s)--dry-run\b/.test(text)) return;
   if (/\b(?:publish|upload|push|deploy|yank)\b/.test(text)) out.add('package_publish', ev);
 };
 
