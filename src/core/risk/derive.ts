@@ -17,7 +17,7 @@ import { redact } from '../redact/index.js';
 import { grantStrength } from './analysers/iam.js';
 import { analyseShell } from './analysers/shell/analyser.js';
 import { isBuildArtifact, isRootLike, protectedPathKind } from './analysers/shell/paths.js';
-import { analyseSql } from './analysers/sql.js';
+import { analyseMongo, analyseSql } from './analysers/sql.js';
 import { analyseStructured } from './analysers/structured.js';
 import { analyseText } from './analysers/text.js';
 import { analyseDiff, splitDiff } from './analysers/diff.js';
@@ -115,7 +115,9 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
       if (payload.kind !== 'command' && rest.includes('\n') && mayHideLines(rest))
         for (const line of rest.split('\n')) if (line.trim().length > 0) runShell(line);
       const sql = analyseSql(rest, { strict: !sqlLabelled, sensitive });
-      for (const f of sql) out.add(f.reason, f.statement);
+      const mongo = /\bdb\.(?:\w+\.)?\w+\s*\(/.test(rest) ? analyseMongo(rest) : [];
+      for (const f of [...sql, ...mongo])
+        if (!(mongo.length > 0 && f.reason === 'unrecognized_sql')) out.add(f.reason, f.statement);
     }
   }
   const structured = analyseStructured(input, policy, out, {
@@ -131,15 +133,18 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
   if (target !== undefined && /\s/.test(target) && action.type !== 'email.send') runShell(target);
   switch (action.type) {
     case 'shell.exec':
-      if (payload === undefined && target !== undefined && !/\s/.test(target)) runShell(target);
-      if (payload === undefined && target === undefined)
+      // A target with no spaces is a host or a name, not the command.
+      if (payload === undefined && (target === undefined || !/\s/.test(target)))
         out.add('unverifiable_action', 'shell.exec without a command');
       break;
     case 'git.push':
       if (payload === undefined || !/\bgit\s+push\b/.test(payload.content)) {
         const branch = shellEnv.currentBranch;
+        // "Force push rebased main": the agent's own words can raise, never lower.
+        const force = /\bforce[- ]?push|--force\b|\bpush\s+-f\b/i.test(`${input.title} ${input.summary}`);
         if (branch !== undefined && shellEnv.isProtectedBranch(branch))
-          out.add('push_protected_branch', `git push to ${branch}`);
+          out.add(force ? 'force_push_protected_branch' : 'push_protected_branch', `git push to ${branch}`);
+        else if (force) out.add('force_push', input.title);
       }
       break;
     case 'deploy':
@@ -171,7 +176,8 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
       }
       break;
     case 'iam.change': {
-      if (structured.grant !== undefined) break;
+      // The command or JSON already said what is granted.
+      if (out.has('iam_admin_grant') || out.has('iam_readonly') || out.has('iam_change')) break;
       const strength = grantStrength([target, input.title, input.summary].filter(Boolean).join(' '), true);
       if (strength === 'admin') out.add('iam_admin_grant', target ?? input.title);
       else if (strength === 'readonly') out.add('iam_readonly', target ?? input.title);
@@ -191,8 +197,12 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
     isProduction(context?.host, policy.production_patterns) ||
     productionHints.some((h) => isProduction(h, policy.production_patterns));
   const changes = out.reasons().filter((r) => !NOT_A_CHANGE.has(r) && levelRank(REASONS[r].level) > 0);
-  // An action that does not say what it does, aimed at production, is treated as a change.
-  const unknown = action.type === 'other' && payload === undefined;
+  // An action that does not say what it does, aimed at production, is treated as a change; so is
+  // writing a file or applying a diff there.
+  const unknown =
+    (action.type === 'other' && payload === undefined) ||
+    action.type === 'file.write' ||
+    (payload !== undefined && splitDiff(payload.content).hunks > 0 && !out.has('docs_or_tests_only'));
   if (production && (changes.length > 0 || unknown || out.has('build_artifacts_delete')))
     out.add(
       'production_target',
@@ -200,7 +210,11 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
     );
   if (production && changes.some((r) => DESTRUCTIVE.has(r)))
     out.add('destructive_in_production', changes.filter((r) => DESTRUCTIVE.has(r)).join(', '));
-  if (!production && out.has('deploy') && (isPreview(target) || isPreview(context?.environment))) {
+  if (
+    !production &&
+    out.has('deploy') &&
+    (isPreview(target) || isPreview(context?.environment) || out.has('preview_deploy'))
+  ) {
     out.delete('deploy');
     out.add('preview_deploy', [target, context?.environment].filter(Boolean).join(' '));
   }

@@ -18,6 +18,7 @@ const ADMIN = [
   /\barn:aws:iam::\d{12}:root\b/,
   /"Action"\s*:\s*(?:\[\s*)?"(?:\*|\*:\*|iam:\*)"/i,
   /(?:^|\s)--actions?[=\s]+["']?\*(?:["']|\s|$)/,
+  /\bactions?\s*=\s*\[?\s*"(?:\*|\*:\*|iam:\*)"/i,
   /\borganizations\/\d+\b/,
   /\broot[\s_-]+(?:account[\s_-]+)?(?:access[\s_-]+)?keys?\b/i,
   // role = "Owner", --role admin, "role": "admin", access_level: owner
@@ -29,7 +30,7 @@ const ADMIN = [
 /** In a text that is itself about a grant (an iam.change title, a role value), the bare word is enough. */
 const ADMIN_LOOSE = new RegExp(String.raw`(?:^|[^\w-])${ADMIN_WORD}(?=$|[^\w-])`, 'i');
 const READONLY =
-  /\b(?:roles\/(?:[a-z.]*\.)?viewer|viewer|read[-_ ]?only|readonly|reader|ReadOnlyAccess|ViewOnlyAccess|SecurityAudit)\b/i;
+  /\b(?:roles\/(?:[a-z.]*\.)?viewer|(?:cluster)?role[=\s]+view\b|viewer|read[-_ ]?only|readonly|reader|ReadOnlyAccess|ViewOnlyAccess|SecurityAudit)\b/i;
 
 /**
  * The strongest grant the text names, if any. `loose`: the text is known to describe a grant (the

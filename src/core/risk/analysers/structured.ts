@@ -60,6 +60,11 @@ function isObject(v: Json | undefined): v is { [key: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A decimal string ("2750.00") is in major units whatever the field says. */
+function isDecimalString(v: Json | undefined): boolean {
+  return typeof v === 'string' && /^\s*-?\d+\.\d+\s*$/.test(v);
+}
+
 function num(v: Json | undefined): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^\s*-?\d+(?:\.\d+)?\s*$/.test(v)) return Number(v);
@@ -91,6 +96,8 @@ interface Readings {
   recipients: number;
   listSend: string | undefined;
   readonly grants: string[];
+  /** The JSON is an access policy document (statements with an Effect), whatever the action says. */
+  policyDocument: boolean;
 }
 
 const RECIPIENT_KEYS = new Set(['to', 'cc', 'bcc', 'recipients', 'emails', 'to_addresses', 'bcc_addresses']);
@@ -114,7 +121,15 @@ function countRecipients(v: Json): number {
 }
 
 function walk(root: Json): Readings {
-  const r: Readings = { amounts: [], commands: [], sql: [], recipients: 0, listSend: undefined, grants: [] };
+  const r: Readings = {
+    amounts: [],
+    commands: [],
+    sql: [],
+    recipients: 0,
+    listSend: undefined,
+    grants: [],
+    policyDocument: false,
+  };
   let nodes = 0;
   const visit = (v: Json, depth: number, key: string): void => {
     if (++nodes > MAX_NODES || depth > MAX_DEPTH) return;
@@ -135,7 +150,10 @@ function walk(root: Json): Readings {
     const amount = num(v.amount);
     if (amount !== undefined && currency !== undefined) {
       // Stripe-style: an integer is in minor units; a fraction can only be major units.
-      const major = Number.isInteger(amount) ? amount / 10 ** currencyExponent(currency) : amount;
+      const major =
+        Number.isInteger(amount) && !isDecimalString(v.amount)
+          ? amount / 10 ** currencyExponent(currency)
+          : amount;
       r.amounts.push({ major, label: `${major} ${currency.toUpperCase()}` });
     }
     for (const k of ['amount_total', 'amount_subtotal', 'amount_cents', 'amount_in_cents'] as const) {
@@ -167,6 +185,7 @@ function walk(root: Json): Readings {
       visit(child, depth + 1, k);
     }
     // AWS policy statements: an Allow of every action.
+    if (str(v.Effect) === 'Allow' || str(v.Effect) === 'Deny') r.policyDocument = true;
     if (str(v.Effect) === 'Allow') {
       const actions = Array.isArray(v.Action) ? v.Action : [v.Action ?? null];
       if (actions.some((a) => a === '*' || a === '*:*' || a === 'iam:*')) r.grants.push('"Action": "*"');
@@ -194,7 +213,15 @@ export function analyseStructured(
   const r: Readings =
     json !== undefined
       ? walk(json)
-      : { amounts: [], commands: [], sql: [], recipients: 0, listSend: undefined, grants: [] };
+      : {
+          amounts: [],
+          commands: [],
+          sql: [],
+          recipients: 0,
+          listSend: undefined,
+          grants: [],
+          policyDocument: false,
+        };
   for (const command of r.commands) readers.shell(command);
   for (const sql of r.sql) readers.sql(sql);
   const { action } = input;
@@ -249,9 +276,10 @@ export function analyseStructured(
   }
   // A role field elsewhere (a user record, a config) is only a grant when the action says so; an admin
   // grant is reported whatever the action claims.
-  if (action.type === 'iam.change' && grant === 'readonly')
-    out.add('iam_readonly', r.grants.join(', ').slice(0, 120));
-  else if (action.type === 'iam.change' && grant === 'other')
-    out.add('iam_change', r.grants.join(', ').slice(0, 120));
+  const isGrant = action.type === 'iam.change' || r.policyDocument;
+  if (r.policyDocument && grant === undefined) grant = 'other';
+  if (isGrant && grant === 'readonly') out.add('iam_readonly', r.grants.join(', ').slice(0, 120));
+  else if (isGrant && grant === 'other')
+    out.add('iam_change', r.grants.join(', ').slice(0, 120) || 'access policy document');
   return { payment, email: email || listSend !== undefined, grant };
 }

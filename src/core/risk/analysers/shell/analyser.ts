@@ -18,6 +18,50 @@ import { isDevice, isSensitivePath, protectedPathKind } from './paths.js';
 import { DOWNLOADERS, INTERPRETERS, REMOTE_TOOLS, SHELLS } from './programs.js';
 import type { Resolved, ShellEnvironment, ShellFindingSink, ShellReader, ShellScope } from './scope.js';
 import { SYSTEM_READERS } from './system.js';
+import { classifyPath } from '../../path-classifier.js';
+
+/** A path argument naming a secrets file (an example or template of one is not). */
+function touchesSecretFile(arg: string): boolean {
+  const path = arg.replace(/^@/, '').replace(/^[A-Za-z_-]+=/, '');
+  if (path.length === 0 || /(?:example|sample|template|dist)$/i.test(path)) return false;
+  return (
+    classifyPath(path) === 'secret-file' ||
+    /^(?:~|\$HOME)\/\.(?:aws|ssh|gnupg|kube|docker|config\/gh)(?:\/|$)/.test(path)
+  );
+}
+
+/** Programs that print, pack or send a file's content (not ssh -i, chmod or ls, which only use or list it). */
+const CONTENT_READERS =
+  /^(?:cat|tac|less|more|head|tail|bat|strings|xxd|od|hexdump|base64|tar|zip|7z|gzip|rsync|scp|curl|wget|http|https|nc|ncat|socat|gpg|openssl|grep|rg|awk|sed|jq|yq|type|get-content|gc|python3?|node|printf|echo)$/i;
+
+/** Task runners and migration tools, and local scripts: the task's name says what it does. */
+const TASK_RUNNERS =
+  /^(?:npm|pnpm|yarn|bun|make|just|rake|rails|artisan|manage\.py|drizzle-kit|prisma|knex|sequelize|sequelize-cli|alembic|flyway|liquibase|dbmate|goose|migrate|typeorm|diesel|sqlx|atlas|mix|task)$/;
+
+function taskRunner(
+  name: string,
+  args: readonly string[],
+  out: ShellFindingSink,
+  evidence: string,
+  program: string,
+): void {
+  const script = /\//.test(program) || /\.(?:sh|bash|py|rb)$/.test(name);
+  if (!TASK_RUNNERS.test(name) && !script) return;
+  const task = [script ? name : '', ...args.filter((a) => !a.startsWith('-') || /^--force/.test(a))].join(
+    ' ',
+  );
+  if (/(?:^|[\s:_-])(?:reset|drop|fresh|wipe|truncate|purge)(?:$|[\s:_.-])/i.test(task))
+    out.add('schema_drop', evidence);
+  else if (
+    /migrat|(?:^|[\s:])(?:db:push|push|upgrade|schema:(?:sync|push|update))(?:$|[\s:])/i.test(task) &&
+    !/\b(?:status|generate|create|new|make|dry-run|check)\b/.test(task)
+  )
+    out.add('migration_file', evidence);
+  else if (/(?:^|[\s:_-])seeds?(?:$|[\s:_.-])/i.test(task)) out.add('data_modification', evidence);
+  else if (/(?:^|[\s:_-])(?:deploy|release)(?:$|[\s:_.-])/i.test(task)) out.add('deploy', evidence);
+}
+
+const ev = (words: readonly string[]): string => evidenceOf(words);
 
 export type { ShellEnvironment, ShellFindingSink } from './scope.js';
 
@@ -274,6 +318,8 @@ class ShellAnalyser implements ShellScope {
           'unbuffer',
           'setsid',
           'caffeinate',
+          'npx',
+          'bunx',
           'stdbuf',
           'nice',
           'ionice',
@@ -317,6 +363,18 @@ class ShellAnalyser implements ShellScope {
     const all = words.map((w) => w.text);
     if (REMOTE_TOOLS.has(name)) for (const a of args) this.ctx.out.productionHint(a);
     this.dispatch(name, args, all, words, cmd, upstream, fromStdin);
+    taskRunner(name, args, this.ctx.out, ev(all), head.text);
+    // Reading or sending a secrets file (`cat ~/.aws/credentials`, `curl -d @~/.ssh/id_rsa`, `tar ~/.ssh`).
+    const secret = CONTENT_READERS.test(name) ? args.find((a) => touchesSecretFile(a)) : undefined;
+    // `env | curl -d @- …`: the environment (where the secrets live) sent over the network.
+    const sendsEnvironment =
+      DOWNLOADERS.has(name.toLowerCase()) &&
+      upstream.some((c) =>
+        /^(?:env|printenv|set|export|declare)$/.test(
+          basename(c.words[0] !== undefined ? this.resolve(c.words[0]) : ''),
+        ),
+      );
+    if (secret !== undefined || sendsEnvironment) this.ctx.out.add('secret_file_change', ev(all));
   }
 
   private runsStdin(cmd: ShellCommand, upstream: readonly ShellCommand[], label: string): void {

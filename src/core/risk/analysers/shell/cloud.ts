@@ -4,7 +4,7 @@
  * heroku, vercel, netlify…), docker/podman, ansible, gh and vault, and the GitHub/GitLab APIs'
  * "delete this repository" through curl.
  */
-import { desiredZero, operands } from './args.js';
+import { desiredZero, hasLong, operands } from './args.js';
 import { grant, type ShellReader, type ShellReaders } from './scope.js';
 
 /** The arguments after ssh's options: the host, then the remote command. */
@@ -125,6 +125,10 @@ const aws: ShellReader = ({ args, ev }, { out }) => {
     (service === 'ecr' && op === 'delete-repository' && args.includes('--force'))
   ) {
     out.add('repository_delete', ev);
+    return;
+  }
+  if (op === 'change-resource-record-sets') {
+    out.add(/\bDELETE\b/.test(args.join(' ')) ? 'infra_destroy' : 'infra_change', ev);
     return;
   }
   if (service === 'ecs' && op === 'update-service' && desiredZero(args, '--desired-count')) {
@@ -288,6 +292,22 @@ const httpDelete: ShellReader = ({ args, ev }, { out }) => {
 };
 
 const gh: ShellReader = ({ args, ev }, { out }) => {
+  if (args[0] === 'api') {
+    const i = args.findIndex((a) => a === '-X' || a === '--method');
+    const method = (i !== -1 ? args[i + 1] : args.find((a) => /^--method=/.test(a))?.slice(9)) ?? 'GET';
+    const path =
+      operands(args.slice(1)).find((a) => /^\/?(?:repos|orgs|user|projects|groups)\b/.test(a)) ?? '';
+    if (/^DELETE$/i.test(method) && /^\/?(?:repos\/[^/]+\/[^/]+|orgs\/[^/]+|projects\/[^/]+)\/?$/.test(path))
+      out.add('repository_delete', ev);
+    else if (
+      /^(?:PUT|POST|PATCH)$/i.test(method) &&
+      /(?:memberships|collaborators|teams|permissions|members)/.test(path)
+    )
+      grant(out, args, ev);
+    else if (/^DELETE$/i.test(method)) out.add('data_modification', ev);
+    else if (/^(?:PUT|POST|PATCH)$/i.test(method)) out.add('data_modification', ev);
+    return;
+  }
   if (/^(?:repo|project)$/.test(args[0] ?? '') && args[1] === 'delete') out.add('repository_delete', ev);
   else if (args[0] === 'delete')
     out.add('repository_delete', ev); // hub delete owner/repo
@@ -304,7 +324,45 @@ const vault: ShellReader = ({ args, ev }, { out }) => {
     grant(out, args, ev);
 };
 
+/** gsutil: bucket removal is a floor, recursive object removal bulk, `iam ch` a grant. */
+const gsutil: ShellReader = ({ args, flags, ev }, { out }) => {
+  const ops = operands(args);
+  if (ops[0] === 'rb') out.add('repository_delete', ev);
+  else if (
+    ops[0] === 'rm' &&
+    (flags.has('r') || flags.has('R') || hasLong(args, '--recursive') || ops.some((o) => /\*\*/.test(o)))
+  )
+    out.add('destructive_delete', ev);
+  else if (ops[0] === 'rm') out.add('delete_files', ev);
+  else if (ops[0] === 'iam' || ops[0] === 'acl') grant(out, args, ev);
+};
+
+/** firebase: a hosting channel is a preview; `deploy` is a real deploy. */
+const firebase: ShellReader = ({ args, ev }, { out }) => {
+  const verb = operands(args)[0] ?? '';
+  if (/^hosting:channel:deploy$/.test(verb)) out.add('preview_deploy', ev);
+  else if (/^(?:deploy|hosting:clone|functions:delete)$/.test(verb))
+    out.add(verb === 'functions:delete' ? 'infra_destroy' : 'deploy', ev);
+  else if (/^(?:projects:delete)$/.test(verb)) out.add('repository_delete', ev);
+};
+
+/** The Stripe CLI moving money: a refund, payout, transfer or charge; without --amount it is unknown. */
+const stripe: ShellReader = ({ args, ev }, { out }) => {
+  const [resource = '', verb = ''] = operands(args);
+  if (!/^(?:refunds|payouts|transfers|charges|payment_intents|invoices|topups)$/.test(resource)) return;
+  if (!/^(?:create|pay|confirm|capture)$/.test(verb)) return;
+  out.add(
+    args.some((a) => /^(?:--amount|-d)$/.test(a) || /^amount=/.test(a))
+      ? 'payment'
+      : 'payment_amount_unknown',
+    ev,
+  );
+};
+
 export const CLOUD_READERS: ShellReaders = [
+  [['stripe'], stripe],
+  [['gsutil'], gsutil],
+  [['firebase'], firebase],
   [['ssh'], ssh],
   [['kubectl', 'oc'], kubectl],
   [['helm'], helm],

@@ -61,6 +61,12 @@ const mongo: ShellReader = ({ args, cmd }, { out }) => {
 /** Code given to an interpreter (`python -c`, `perl -e`, `node --eval`…). */
 export function analyseInterpreterCode(code: string, scope: ShellScope): void {
   const { out } = scope;
+  if (
+    /\bfork\s+while\s+fork\b|while\s*\(?\s*(?:True|1|true)\s*\)?\s*:?\s*\{?\s*(?:os\.)?fork\s*\(|(?:os\.)?fork\(\)\s*(?:while|until)\b|loop\s*\{\s*fork/.test(
+      code,
+    )
+  )
+    out.add('fork_bomb', evidenceOf([code]));
   if (/\bshutil\.rmtree\s*\(\s*['"](?:\/|~|\/home|\/etc|\/usr|\/var)['"]/.test(code))
     out.add('recursive_delete_root', evidenceOf([code]));
   else if (

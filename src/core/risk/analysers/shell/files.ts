@@ -68,6 +68,11 @@ function selectsOnlyBuildArtifacts(args: readonly string[]): boolean {
   return names.length > 0 && names.every((n) => isBuildArtifact(n.replace(/^\*\//, '')));
 }
 
+/** Windows `format D:`: only with a drive (`FORMAT csv` in a stray SQL line is not one). */
+const windowsFormat: ShellReader = ({ args, ev }, { out }) => {
+  if (args.some((a) => /^[A-Za-z]:\\?$/.test(a) || isDevice(a))) out.add('disk_wipe', ev);
+};
+
 const find: ShellReader = ({ args, ev }, scope) => {
   const { out } = scope;
   const deletes =
@@ -186,13 +191,13 @@ export const FILE_READERS: ShellReaders = [
       'gdisk',
       'blkdiscard',
       'mke2fs',
-      'format',
       'diskpart',
       'clear-disk',
       'format-volume',
     ],
     partition,
   ],
+  [['format'], windowsFormat],
   [['mkswap'], mkswap],
   [['cryptsetup'], cryptsetup],
   [['diskutil'], diskutil],

@@ -73,6 +73,12 @@ const git: ShellReader = ({ args, ev }, { out, env }) => {
         if (sub === 'restore' || rest.includes('.') || flags.has('f')) out.add('discard_local_changes', ev);
       }
       return;
+    case 'rm':
+      out.add(flags.has('r') ? 'destructive_delete' : 'delete_files', ev);
+      return;
+    case 'config':
+      if (/\bhttp\.sslverify\s+false\b/i.test(rest.join(' '))) out.add('security_disable', ev);
+      return;
     case 'stash':
       if (rest[0] === 'drop' || rest[0] === 'clear') out.add('discard_local_changes', ev);
       return;

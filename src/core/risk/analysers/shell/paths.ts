@@ -40,6 +40,13 @@ const SYSTEM_DIRS = new Set([
   '/var/lib',
 ]);
 const DISPOSABLE = new Set([
+  '.nyc_output',
+  '.dart_tool',
+  '.vite',
+  '.output',
+  '.docusaurus',
+  '.webpack',
+  '.sass-cache',
   'node_modules',
   'dist',
   'build',
@@ -83,7 +90,9 @@ export function isSensitivePath(raw: string): boolean {
 
 /** Normalises a path for root checks: `$HOME`→`~`, `//`→`/`, `.`/`..` resolved, no trailing slash. */
 export function normalizePath(raw: string): string {
-  let p = raw.replace(/^\$\{?HOME\}?/, '~').replace(/\\/g, '/');
+  let p = raw
+    .replace(/^(?:\$\{?HOME\}?|\$env:USERPROFILE|\$env:HOME|%USERPROFILE%|%HOMEPATH%)/i, '~')
+    .replace(/\\/g, '/');
   if (/^[A-Za-z]:(?:\/|$)/.test(p)) p = `/${p[0]!.toLowerCase()}:${p.slice(2)}`;
   const absolute = p.startsWith('/');
   const home = p === '~' || p.startsWith('~/');
@@ -111,6 +120,13 @@ export function isRootLike(raw: string): boolean {
   const withoutGlob = p.replace(/\/\*$/, '');
   if (SYSTEM_DIRS.has(withoutGlob)) return true;
   if (/^\/(?:home|Users)\/[^/*]+$/.test(withoutGlob)) return true;
+  if (/^\/[a-z]:\/users(?:\/[^/*]+)?$/i.test(withoutGlob)) return true;
+  // `rm -rf "$STEAMROOT/"*`, `rm -rf /$DEPLOY_DIR`: an unset variable leaves the root.
+  if (
+    /^\/?\$\{?[A-Za-z_]\w*\}?(?:\/\*?)?$/.test(raw.replace(/["']/g, '')) &&
+    !/^\$\{?(?:PWD|TMPDIR)\b/.test(raw)
+  )
+    return true;
   if (/^\/\*/.test(p) || /^~\/\*/.test(p)) return true;
   return false;
 }

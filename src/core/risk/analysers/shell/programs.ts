@@ -18,6 +18,8 @@ export const SHELLS = new Set([
   'busybox-sh',
   'pwsh',
   'powershell',
+  'iex',
+  'invoke-expression',
 ]);
 export const INTERPRETERS = new Set([
   'python',

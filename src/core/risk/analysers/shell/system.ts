@@ -32,8 +32,9 @@ const services: ShellReader = ({ name, args, ev }, { out }) => {
 
 /** `kill -1`, `kill 1`: every process, or init. */
 const kill: ShellReader = ({ args, ev }, { out }) => {
-  if (args.some((a) => a === '-1' || a === '1' || (a === '--' && false))) out.add('process_kill', ev);
-  if (operands(args).some((a) => a === '1' || a === '-1')) out.add('process_kill', ev);
+  if (args.some((a) => a === '-1' || a === '1' || /^-(?:9|KILL|SIGKILL)$/.test(a)))
+    out.add('process_kill', ev);
+  else if (operands(args).some((a) => a === '1' || a === '-1')) out.add('process_kill', ev);
 };
 
 const killByName: ShellReader = ({ ev }, { out }) => {
@@ -78,25 +79,40 @@ const users: ShellReader = ({ name, args, ev }, { out }) => {
 
 /** `crontab -r` deletes the table; `crontab file` or `crontab -` replaces it. */
 const crontab: ShellReader = ({ args, flags, ev }, { out }) => {
-  if (flags.has('r')) out.add('delete_files', ev);
+  if (flags.has('r')) out.add('destructive_delete', ev);
   else if (operands(args).length > 0 || args.includes('-')) out.add('sensitive_path_write', ev);
 };
 
 const nodePackages: ShellReader = ({ args, flags, ev }, { out }) => {
   const verb = operands(args)[0];
   if (args.includes('--dry-run')) return;
+  if (
+    verb === 'config' &&
+    /\b(?:strict-ssl|ssl-verify)\s+false\b|\benableStrictSsl\s+false\b/.test(args.join(' '))
+  ) {
+    out.add('security_disable', ev);
+    return;
+  }
   if (verb === 'publish' || verb === 'unpublish' || (verb === 'npm' && operands(args)[1] === 'publish'))
     out.add('package_publish', ev);
   else if (
     (verb === 'install' || verb === 'i' || verb === 'add') &&
-    (flags.has('g') || hasLong(args, '--global'))
+    (flags.has('g') || hasLong(args, '--global') || operands(args).length > 1)
   )
     out.add('dependency_change', ev);
 };
 
-const publish: ShellReader = ({ args, ev }, { out }) => {
+const publish: ShellReader = ({ name, args, ev }, { out }) => {
   const text = args.join(' ');
   if (/(?:^|\s)--dry-run\b/.test(text)) return;
+  if (/^(?:add|get|require)$/.test(operands(args)[0] ?? '') && operands(args).length > 1) {
+    out.add('dependency_change', ev);
+    return;
+  }
+  if (/^(?:vsce|ovsx|goreleaser)$/.test(name) && /\b(?:publish|release)\b/.test(text)) {
+    out.add('package_publish', ev);
+    return;
+  }
   if (/\b(?:publish|upload|push|deploy|yank)\b/.test(text)) out.add('package_publish', ev);
 };
 
@@ -110,7 +126,18 @@ const pip: ShellReader = ({ args, ev, upstream }, { out }) => {
     out.add('dependency_change', ev);
 };
 
+/** Turning off TLS verification or the Windows firewall. */
+const securityConfig: ShellReader = ({ name, args, ev }, { out }) => {
+  const text = args.join(' ').toLowerCase();
+  if (name === 'netsh' && /firewall\b.*\bstate\s+off\b|\bopmode\s+disable\b/.test(text))
+    out.add('security_disable', ev);
+};
+
+const bfg: ShellReader = ({ ev }, { out }) => out.add('history_rewrite', ev);
+
 export const SYSTEM_READERS: ShellReaders = [
+  [['netsh'], securityConfig],
+  [['bfg'], bfg],
   [['shutdown', 'reboot', 'halt', 'poweroff', 'stop-computer', 'restart-computer'], shutdown],
   [['init', 'telinit'], runlevel],
   [['systemctl', 'service'], services],
@@ -143,6 +170,27 @@ export const SYSTEM_READERS: ShellReaders = [
   [['crontab'], crontab],
   // bun is read as an interpreter before this table is consulted.
   [['npm', 'pnpm', 'yarn', 'bun'], nodePackages],
-  [['cargo', 'twine', 'gem', 'poetry', 'dotnet', 'nuget', 'mvn', 'gradle', 'flit', 'hatch', 'uv'], publish],
+  [
+    [
+      'cargo',
+      'twine',
+      'gem',
+      'poetry',
+      'dotnet',
+      'nuget',
+      'mvn',
+      'gradle',
+      'flit',
+      'hatch',
+      'uv',
+      'go',
+      'composer',
+      'bundle',
+      'vsce',
+      'ovsx',
+      'goreleaser',
+    ],
+    publish,
+  ],
   [['pip', 'pip3'], pip],
 ];
