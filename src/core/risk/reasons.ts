@@ -64,6 +64,7 @@ export const REASON_CODES = [
   'docs_or_tests_only',
   // nothing to analyse
   'unverifiable_action',
+  'analysis_incomplete',
   'mcp_tool',
   // org policy
   'policy_raise',
@@ -337,6 +338,12 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation:
       'A command, query or migration was announced without its content, so it could not be checked.',
     phrase: 'content not provided',
+  },
+  analysis_incomplete: {
+    level: 'high',
+    explanation:
+      'The content could not be fully analysed within the time or size budget, so it is treated as high risk.',
+    phrase: 'could not be fully analysed',
   },
   mcp_tool: {
     level: 'medium',
