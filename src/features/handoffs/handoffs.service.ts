@@ -8,21 +8,9 @@ import type { Kysely } from 'kysely';
 import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
 import { auditEvents, type Actor } from '../../core/audit-chain/events.js';
 import { canonicalize } from '../../core/audit-chain/entry.js';
-import {
-  defaultEscalationPolicy,
-  effectiveTimeout,
-  parseEscalationPolicy,
-  stepSchedule,
-  type EscalationPolicy,
-} from '../../core/policy/escalation.js';
+import { effectiveTimeout, parseEscalationPolicy, stepSchedule } from '../../core/policy/escalation.js';
 import { redact } from '../../core/redact/index.js';
-import {
-  defaultRiskPolicy,
-  deriveRisk,
-  parseRiskPolicy,
-  type RiskInput,
-  type RiskPolicy,
-} from '../../core/risk/index.js';
+import { deriveRisk, parseRiskPolicy, type RiskInput } from '../../core/risk/index.js';
 import { withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { JobQueue } from '../../jobs/queue.js';
@@ -39,6 +27,7 @@ import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
+import { loadPolicies, policiesFrom, type Policies } from '../policies/policies.js';
 import {
   findByIdempotencyKey,
   findHandoff,
@@ -87,25 +76,6 @@ const newShortCode = () =>
 const wakeChannel = (id: string) => `handoff:${id}`;
 /** Org-wide: a handoff of the org was created or changed (the dashboard's live queue); the message is its id. */
 const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
-
-export interface Policies {
-  readonly risk: RiskPolicy;
-  readonly escalation: EscalationPolicy;
-}
-
-/** The org's stored policies; a stored value that no longer validates falls back to the defaults. */
-export async function loadPolicies(tx: TenantTx): Promise<Policies> {
-  return policiesFrom(await getSettings(tx));
-}
-
-function policiesFrom(s: { riskPolicy: unknown; escalationPolicy: unknown }): Policies {
-  const risk = parseRiskPolicy(s.riskPolicy);
-  const escalation = parseEscalationPolicy(s.escalationPolicy);
-  return {
-    risk: risk.ok ? risk.value : defaultRiskPolicy,
-    escalation: escalation.ok ? escalation.value : defaultEscalationPolicy,
-  };
-}
 
 export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, callbacks } = deps;
