@@ -156,7 +156,14 @@ async function directVsPool(): Promise<void> {
 
 /** /healthz latency: no load, then while 4 agents each create 1 MiB handoffs back to back. */
 async function healthUnderLoad(): Promise<void> {
-  const t = await startTestServer({ ONY_RATE_LIMIT_PER_MINUTE: '1000000', ONY_LOG_LEVEL: 'warn' });
+  // The server's own budget (default 2000 ms); ONY_RISK_TIMEOUT_MS=60000 separates the analysis from the fail-closed path.
+  const t = await startTestServer({
+    ONY_RATE_LIMIT_PER_MINUTE: '1000000',
+    ONY_LOG_LEVEL: 'warn',
+    ...(process.env.ONY_RISK_TIMEOUT_MS !== undefined && {
+      ONY_RISK_TIMEOUT_MS: process.env.ONY_RISK_TIMEOUT_MS,
+    }),
+  });
   try {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -205,7 +212,9 @@ async function healthUnderLoad(): Promise<void> {
           `[${lat.length} probes over ${4 * perAgent} creates in ${s.toFixed(1)} s; ${incomplete} answered analysis_incomplete]`,
       );
     };
-    console.log(`/healthz latency (ms), real server on loopback, ${t.database.kind}:`);
+    console.log(
+      `/healthz latency (ms), real server on loopback, ${t.database.kind}, risk budget ${t.container.config.risk.timeoutMs} ms:`,
+    );
     console.log(
       `  ${'no load'.padEnd(34)} p50 ${percentile(idle, 0.5).toFixed(1).padStart(7)} p99 ${percentile(idle, 0.99).toFixed(1).padStart(7)} max ${Math.max(
         ...idle,
