@@ -29,7 +29,8 @@ import { withTenant } from '../src/db/client.js';
 import { sha256, sha256Hex } from '../src/lib/crypto.js';
 import { appendAudit } from '../src/features/audit/audit.repository.js';
 import { insertHandoff, insertPayload } from '../src/features/handoffs/handoffs.repository.js';
-import { JOBS, loadPolicies, type CreateInput } from '../src/features/handoffs/handoffs.service.js';
+import { JOBS, type CreateInput } from '../src/features/handoffs/handoffs.service.js';
+import { loadPolicies } from '../src/features/policies/policies.js';
 import { as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../test/helpers/app.js';
 import { median } from './stats.js';
 

@@ -15,3 +15,9 @@ export async function timeRounds(rounds: number, fn: () => Promise<void> | void)
   }
   return out;
 }
+
+/** Nearest-rank percentile (q in 0..1). */
+export function percentile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}

@@ -26,6 +26,7 @@ import { createChannelsService } from './features/channels/channels.service.js';
 import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
+import { createRiskPool } from './features/risk/risk-pool.js';
 import { createClaudeCodeService } from './features/integrations/claude-code.service.js';
 import { createExportService, EXPORT_JOBS } from './features/export/export.service.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
@@ -179,7 +180,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger,
     telephonyProvider !== undefined ? { provider: telephonyProvider, store } : undefined,
   );
-  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks, metrics });
+  // The risk engine on worker threads, within a budget, failing closed (docs/risk.md).
+  const risk = createRiskPool({ ...config.risk, logger });
+  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks, metrics, risk });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
     db,
@@ -340,6 +343,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     accountMail,
     audit,
     jobs,
+    risk,
     handoffs,
     claudeCode,
     escalation,
@@ -361,6 +365,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         .catch((err: unknown) => logger.warn({ err }, 'slack socket mode did not stop cleanly'));
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       mailTransport?.close();
+      await risk.close().catch((err: unknown) => logger.warn({ err }, 'risk pool did not stop cleanly'));
       await Promise.allSettled([store.close(), database.close()]);
     },
   };

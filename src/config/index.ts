@@ -60,6 +60,12 @@ export interface Config {
   readonly mail: MailConfig | undefined;
   /** Claude Code hooks (docs/integrations.md): how long an http hook waits, and what "still pending" answers. */
   readonly hooks: { readonly budgetSeconds: number; readonly onPending: 'deny' | 'ask' };
+  /**
+   * Risk analysis off the event loop (docs/risk.md): worker threads, the budget of one analysis in
+   * ms (queueing included; over it the handoff is at least high with analysis_incomplete), and how
+   * many analyses may wait for a thread before the next one fails closed at once.
+   */
+  readonly risk: { readonly workers: number; readonly timeoutMs: number; readonly maxQueue: number };
   /** Single sign-on (docs/sso.md): issuer hosts ("host" or "host:port") allowed over plain http. */
   readonly sso: { readonly allowHttpIssuers: readonly string[] };
   /**
@@ -377,6 +383,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
         .filter((h) => h !== ''),
     },
     metrics: { token: metricsToken, listen: metricsListen },
+    risk: {
+      workers: int('ONY_RISK_WORKERS', 2, 1, 64),
+      timeoutMs: int('ONY_RISK_TIMEOUT_MS', 10_000, 1, 60_000),
+      maxQueue: int('ONY_RISK_MAX_QUEUE', 64, 0, 10_000),
+    },
     hooks: {
       budgetSeconds: int('ONY_HOOK_BUDGET_S', 50, 0, 590),
       onPending: (() => {
@@ -395,6 +406,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze(config.audit),
     hooks: Object.freeze(config.hooks),
+    risk: Object.freeze(config.risk),
     metrics: Object.freeze(config.metrics),
     sso: Object.freeze({ allowHttpIssuers: Object.freeze([...config.sso.allowHttpIssuers]) }),
     callbacks: Object.freeze({

@@ -104,6 +104,18 @@ describe('config', () => {
     );
   });
 
+  it('risk analysis: two threads, a 2 s budget and a queue of 64 by default; bounds checked', () => {
+    expect(loadConfig({}).risk).toEqual({ workers: 2, timeoutMs: 10_000, maxQueue: 64 });
+    expect(Object.isFrozen(loadConfig({}).risk)).toBe(true);
+    expect(
+      loadConfig({ ONY_RISK_WORKERS: '4', ONY_RISK_TIMEOUT_MS: '500', ONY_RISK_MAX_QUEUE: '0' }).risk,
+    ).toEqual({ workers: 4, timeoutMs: 500, maxQueue: 0 });
+    expect(() => loadConfig({ ONY_RISK_WORKERS: '0' })).toThrow(
+      /ONY_RISK_WORKERS must be an integer between 1/,
+    );
+    expect(() => loadConfig({ ONY_RISK_TIMEOUT_MS: '2s' })).toThrow(/ONY_RISK_TIMEOUT_MS/);
+  });
+
   it('reads PORT when ONY_PORT is unset', () => {
     expect(loadConfig({ PORT: '3000' }).port).toBe(3000);
     expect(loadConfig({ PORT: '3000', ONY_PORT: '4000' }).port).toBe(4000);

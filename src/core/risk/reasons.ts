@@ -421,7 +421,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     level: 'high',
     explanation:
       'The content could not be fully analysed within the time or size budget, so it is treated as high risk.',
-    phrase: 'too large to check',
+    phrase: 'could not be fully analysed',
   },
   mcp_tool: {
     level: 'medium',

@@ -21,7 +21,7 @@ import type { Keyring } from '../orgs/keyring.js';
 import { addressesOf, insertMessages, listMessages } from '../channels/channels.repository.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { findHandoff, insertAttempt } from './handoffs.repository.js';
-import { loadPolicies } from './handoffs.service.js';
+import { loadPolicies } from '../policies/policies.js';
 import { handoffView } from './handoffs.view.js';
 
 export interface EscalationDeps {

@@ -8,21 +8,9 @@ import type { Kysely } from 'kysely';
 import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
 import { auditEvents, type Actor } from '../../core/audit-chain/events.js';
 import { canonicalize } from '../../core/audit-chain/entry.js';
-import {
-  defaultEscalationPolicy,
-  effectiveTimeout,
-  parseEscalationPolicy,
-  stepSchedule,
-  type EscalationPolicy,
-} from '../../core/policy/escalation.js';
+import { effectiveTimeout, parseEscalationPolicy, stepSchedule } from '../../core/policy/escalation.js';
 import { redact } from '../../core/redact/index.js';
-import {
-  defaultRiskPolicy,
-  deriveRisk,
-  parseRiskPolicy,
-  type RiskInput,
-  type RiskPolicy,
-} from '../../core/risk/index.js';
+import { parseRiskPolicy, type RiskInput } from '../../core/risk/index.js';
 import { withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { JobQueue } from '../../jobs/queue.js';
@@ -39,6 +27,8 @@ import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
+import { loadPolicies, policiesFrom, type Policies } from '../policies/policies.js';
+import type { RiskAnalyser } from '../risk/risk-pool.js';
 import {
   findByIdempotencyKey,
   findHandoff,
@@ -77,6 +67,8 @@ export interface HandoffsDeps {
   readonly store: Pick<EphemeralStore, 'publish' | 'subscribe'>;
   readonly auth: Pick<AuthService, 'checkStepUp'>;
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+  /** The risk engine off the event loop, within a budget, failing closed (risk-pool.ts). */
+  readonly risk: Pick<RiskAnalyser, 'assess'>;
   /** Counters with closed-enum labels (docs/privacy.md); default: counts nothing. */
   readonly metrics?: Pick<Metrics, 'handoffCreated' | 'handoffDecided'>;
 }
@@ -88,27 +80,8 @@ const wakeChannel = (id: string) => `handoff:${id}`;
 /** Org-wide: a handoff of the org was created or changed (the dashboard's live queue); the message is its id. */
 const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
 
-export interface Policies {
-  readonly risk: RiskPolicy;
-  readonly escalation: EscalationPolicy;
-}
-
-/** The org's stored policies; a stored value that no longer validates falls back to the defaults. */
-export async function loadPolicies(tx: TenantTx): Promise<Policies> {
-  return policiesFrom(await getSettings(tx));
-}
-
-function policiesFrom(s: { riskPolicy: unknown; escalationPolicy: unknown }): Policies {
-  const risk = parseRiskPolicy(s.riskPolicy);
-  const escalation = parseEscalationPolicy(s.escalationPolicy);
-  return {
-    risk: risk.ok ? risk.value : defaultRiskPolicy,
-    escalation: escalation.ok ? escalation.value : defaultEscalationPolicy,
-  };
-}
-
 export function createHandoffsService(deps: HandoffsDeps) {
-  const { db, keyring, clock, jobs, store, auth, callbacks } = deps;
+  const { db, keyring, clock, jobs, store, auth, callbacks, risk: riskAnalyser } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
@@ -218,20 +191,29 @@ export function createHandoffsService(deps: HandoffsDeps) {
         idempotencyKey === undefined
           ? undefined
           : withTenant(db, p.orgId, (tx) => findByIdempotencyKey(tx, p.deviceId, idempotencyKey));
-      const previous = await replay();
+      // One read: a replay answers at once; otherwise the org's settings, for the analysis and the insert.
+      const { previous, settings } = await withTenant(db, p.orgId, async (tx) => ({
+        previous:
+          idempotencyKey === undefined
+            ? undefined
+            : await findByIdempotencyKey(tx, p.deviceId, idempotencyKey),
+        settings: await getSettings(tx),
+      }));
       if (previous !== undefined) {
         if (previous.requestSha256 !== requestSha256) {
           throw new AppError('unprocessable', 'this Idempotency-Key was used with a different request body');
         }
         return { handoff: previous, replayed: true };
       }
+      const policies = policiesFrom(settings);
+      // Before the write transaction, on a worker thread: a 1 MiB payload takes the engine about half
+      // a second, which neither the event loop nor a held connection should wait for. Within the
+      // budget, or at least high with analysis_incomplete (never low).
+      const risk = await riskAnalyser.assess(input, policies.risk);
+      // Retention 0 (docs/privacy.md): the payload's salted hash is kept, the payload itself never stored.
+      const keepPayload = storesPayloads(settings.payloadRetentionDays);
       try {
         const handoff = await withTenant(db, p.orgId, async (tx) => {
-          const settings = await getSettings(tx);
-          const policies = policiesFrom(settings);
-          // Retention 0 (docs/privacy.md): the payload's salted hash is kept, the payload itself never stored.
-          const keepPayload = storesPayloads(settings.payloadRetentionDays);
-          const risk = deriveRisk(input, policies.risk);
           const level = policies.escalation.levels[risk.level];
           const now = clock.now();
           const expiresAt = new Date(
