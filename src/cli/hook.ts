@@ -18,6 +18,7 @@ import {
   type OnPending,
 } from '../core/integrations/claude-code-io.js';
 import type { Command } from './command.js';
+import { jsonForTerminal } from './terminal.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 export const DEFAULT_BUDGET_S = 50;
@@ -207,7 +208,8 @@ export const command: Command = {
     const startedAt = Date.now();
     const answer = (a: HookAnswer, problem?: string): number => {
       if (problem !== undefined) io.stderr.write(`ony hook claude-code: ${problem}\n`);
-      io.stdout.write(`${JSON.stringify(a)}\n`);
+      // The same JSON value, with hidden characters written as \u escapes (the reason can quote people).
+      io.stdout.write(`${jsonForTerminal(a)}\n`);
       return 0;
     };
     const deny = (why: string): number => answer(failureAnswer(why), why);

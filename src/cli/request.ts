@@ -14,6 +14,7 @@ import {
   type PayloadKind,
 } from '../core/risk/types.js';
 import type { Command } from './command.js';
+import { jsonForTerminal, oneLineForTerminal } from './terminal.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** How long past the handoff's own expiry `--wait` keeps polling, so the server can mark it expired. */
@@ -35,8 +36,9 @@ is stored encrypted and is never sent to a phone, SMS, Slack or Telegram.
   --summary <text>           more context, at most ${LIMITS.summaryMaxChars} characters
   --target <t>               what the action is aimed at (host, branch, environment, path, URL)
   --payload-file <path>|-    attach a file (or stdin) as the payload, at most 1 MiB of UTF-8
-  --payload-kind <kind>      ${PAYLOAD_KINDS.join('|')}; default from the action: shell.exec -> command,
-                             db.* -> sql, file.* and git.push -> diff, anything else -> text
+  --payload-kind <kind>      ${PAYLOAD_KINDS.join('|')}; default from the content: a unified diff ->
+                             diff; otherwise from the action: shell.exec -> command, db.* -> sql,
+                             anything else -> text
   --option <id>=<Label>      an answer the approver may pick (repeat, 1 to 5; default approve/deny);
                              id matches [a-z0-9_-]{1,32}; "deny" denies, every other option approves
   --timeout <seconds>        expire the handoff (a deny) after this long; default: the server's
@@ -249,11 +251,35 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-/** The payload kind an action implies when --payload-kind is not given. */
-export function defaultPayloadKind(action: ActionType): PayloadKind {
+const HUNK = /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@/;
+/** Lines git writes after `diff --git` for a change without hunks (mode, rename, binary, empty file). */
+const GIT_EXTENDED_HEADER =
+  /^(?:old mode|new mode|deleted file mode|new file mode|similarity index|dissimilarity index|rename from|rename to|copy from|copy to|index [0-9a-f]+\.\.[0-9a-f]+|Binary files )/;
+
+/**
+ * Whether the content is a well-formed unified diff: a `--- a` / `+++ b` file header followed by a
+ * hunk header (`@@ -1,2 +1,3 @@`), or a `diff --git a/… b/…` line followed by git's extended header.
+ */
+export function isUnifiedDiff(content: string): boolean {
+  const lines = content.replace(/\r\n/g, '\n').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.startsWith('--- ') && lines[i + 1]?.startsWith('+++ ') && HUNK.test(lines[i + 2] ?? ''))
+      return true;
+    if (/^diff --git "?a\/.+ "?b\/.+/.test(line) && GIT_EXTENDED_HEADER.test(lines[i + 1] ?? '')) return true;
+  }
+  return false;
+}
+
+/**
+ * The payload kind when --payload-kind is not given, read from the content first: a well-formed
+ * unified diff is a `diff`, whatever the action; anything else follows the action (shell.exec ->
+ * command, db.* -> sql, else text). Never `diff` for content that is not one.
+ */
+export function defaultPayloadKind(action: ActionType, content: string): PayloadKind {
+  if (isUnifiedDiff(content)) return 'diff';
   if (action === 'shell.exec') return 'command';
   if (action.startsWith('db.')) return 'sql';
-  if (action.startsWith('file.') || action === 'git.push') return 'diff';
   return 'text';
 }
 
@@ -306,7 +332,7 @@ function buildBody(args: Args, payload: string | undefined): CreateHandoffInput 
     ...(args.summary !== undefined ? { summary: args.summary } : {}),
     ...(args.options.length > 0 ? { options: args.options } : {}),
     ...(payload !== undefined
-      ? { payload: { kind: args.payloadKind ?? defaultPayloadKind(args.action), content: payload } }
+      ? { payload: { kind: args.payloadKind ?? defaultPayloadKind(args.action, payload), content: payload } }
       : {}),
     ...(args.timeoutS !== undefined ? { timeout_s: args.timeoutS } : {}),
     ...(args.callbackUrl !== undefined ? { callback_url: args.callbackUrl } : {}),
@@ -314,11 +340,11 @@ function buildBody(args: Args, payload: string | undefined): CreateHandoffInput 
   };
 }
 
-/** Text from approvers goes to a terminal: one line, no control characters (no escape sequences). */
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-}
+/**
+ * Text from agents and approvers goes to a terminal: one line, control characters (escape
+ * sequences), bidi controls and other hidden characters shown as `⟨U+202E⟩`, never applied.
+ */
+const oneLine = oneLineForTerminal;
 
 function describeCreated(h: Handoff): string {
   const reasons = h.risk.reasons.length > 0 ? `: ${h.risk.reasons.join(', ')}` : '';
@@ -425,7 +451,7 @@ export const command: Command = {
     }
 
     if (args.wait === undefined) {
-      io.stdout.write(args.json ? `${JSON.stringify(created, null, 2)}\n` : `${describeCreated(created)}\n`);
+      io.stdout.write(args.json ? `${jsonForTerminal(created, 2)}\n` : `${describeCreated(created)}\n`);
       return EXIT.approved;
     }
 
@@ -447,9 +473,7 @@ export const command: Command = {
       }
     }
     const waitedS = Math.round((Date.now() - startedAt) / 1000);
-    io.stdout.write(
-      args.json ? `${JSON.stringify(final, null, 2)}\n` : `${describeOutcome(final, waitedS)}\n`,
-    );
+    io.stdout.write(args.json ? `${jsonForTerminal(final, 2)}\n` : `${describeOutcome(final, waitedS)}\n`);
     return exitCodeFor(final);
   },
 };

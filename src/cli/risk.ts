@@ -6,6 +6,7 @@ import {
   type RiskPolicy,
 } from '../core/risk/index.js';
 import { readAll, type Command } from './command.js';
+import { forTerminal } from './terminal.js';
 
 const usage = `usage: ony risk [--explain] [--policy <policy.json>]
 
@@ -95,7 +96,8 @@ export const command: Command = {
       return 1;
     }
     const explanation = explainRisk(parsed.value, policy);
-    if (args.explain) io.stdout.write(formatExplanation(explanation));
+    // The evidence quotes the handoff's own text: shown, never applied to the terminal.
+    if (args.explain) io.stdout.write(forTerminal(formatExplanation(explanation)));
     else io.stdout.write(`${JSON.stringify({ level: explanation.level, reasons: explanation.reasons })}\n`);
     return 0;
   },

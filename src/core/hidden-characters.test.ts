@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findHiddenCharacters, hasHiddenCharacters, showHidden } from './hidden-characters.js';
+import {
+  findHiddenCharacters,
+  hasHiddenCharacters,
+  showHidden,
+  trimPartialEscape,
+} from './hidden-characters.js';
+import { gsm7Length } from './gist/gsm7.js';
 
 describe('hidden characters', () => {
   it('finds bidi controls, invisible characters, controls and look-alike letters', () => {
@@ -43,5 +49,30 @@ describe('hidden characters', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('has an ASCII form for SMS (GSM-7 only) and a spoken form for calls', () => {
+    const text = 'invoice\u202Egnp.exe r\u043C\u200B -rf';
+    const ascii = showHidden(text, 'ascii');
+    expect(ascii).toBe('invoice<U+202E>gnp.exe r<U+043C><U+200B> -rf');
+    expect(gsm7Length(ascii)).toBe([...ascii].length);
+    expect(showHidden(ascii, 'ascii')).toBe(ascii);
+    expect(showHidden(text, 'speech')).toBe(
+      'invoice (hidden character) gnp.exe r (look-alike letter)  (hidden character)  -rf',
+    );
+    for (const form of ['ascii', 'speech'] as const)
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
+          expect(hasHiddenCharacters(showHidden(s, form))).toBe(false);
+        }),
+        { numRuns: 200 },
+      );
+  });
+
+  it('drops an escape cut in half at the end of a cut text, and nothing else', () => {
+    for (const cut of ['a ⟨', 'a ⟨U', 'a ⟨U+', 'a ⟨U+20', 'a <U+202', 'a (hidden cha', 'a (look-a'])
+      expect(trimPartialEscape(cut)).toBe('a ');
+    for (const whole of ['a ⟨U+202E⟩', 'a <U+202E>', 'a (hidden character)', 'a (see', 'plain', ''])
+      expect(trimPartialEscape(whole)).toBe(whole);
   });
 });

@@ -4,6 +4,12 @@
  * and carriage return, Unicode tag characters, and letters of another script hidden inside a Latin
  * word (`rм -rf`, Cyrillic м). `findHiddenCharacters` reports them; `showHidden` rewrites them as
  * visible escapes (`⟨U+202E⟩`) so that what a human reads is what runs. Pure.
+ *
+ * Three forms of escape, one per kind of surface (docs/handoffs.md "Hidden characters"):
+ * - `visible` `⟨U+202E⟩`: screens (dashboard, Slack, Telegram, email, the CLI);
+ * - `ascii` `<U+202E>`: SMS, where `⟨` and `⟩` are not GSM-7 and would arrive as `?`;
+ * - `speech` ` (hidden character) ` / ` (look-alike letter) `: phone calls, where a code point read
+ *   aloud says nothing and an invisible character says nothing at all.
  */
 
 /* eslint-disable no-control-regex, no-misleading-character-class -- matching control and combining
@@ -70,20 +76,49 @@ export function hasHiddenCharacters(text: string): boolean {
   return findHiddenCharacters(text, 1).length > 0;
 }
 
-/** `⟨U+202E⟩`: the visible escape of a code point. */
-export function escapeCodePoint(codePoint: number): string {
-  return `⟨U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+/** How an escape is written: see the module comment. */
+export type EscapeForm = 'visible' | 'ascii' | 'speech';
+
+const SPOKEN: Readonly<Record<'hidden' | 'confusable', string>> = {
+  hidden: ' (hidden character) ',
+  confusable: ' (look-alike letter) ',
+};
+
+/** `⟨U+202E⟩` (or `<U+202E>` in the ASCII form): the escape of a code point. */
+export function escapeCodePoint(codePoint: number, form: Exclude<EscapeForm, 'speech'> = 'visible'): string {
+  const hex = codePoint.toString(16).toUpperCase().padStart(4, '0');
+  return form === 'ascii' ? `<U+${hex}>` : `⟨U+${hex}⟩`;
+}
+
+function escapeOf(ch: string, kind: 'hidden' | 'confusable', form: EscapeForm): string {
+  return form === 'speech' ? SPOKEN[kind] : escapeCodePoint(ch.codePointAt(0)!, form);
 }
 
 /**
  * The text with every hidden character, and every look-alike letter inside a mixed-script word,
- * replaced by its visible escape. Tab, newline and carriage return are kept. Idempotent on its output.
+ * replaced by its escape (`visible` by default). Tab, newline and carriage return are kept.
+ * Idempotent on its output.
  */
-export function showHidden(text: string): string {
-  const escaped = text.replace(ANY, (ch) => escapeCodePoint(ch.codePointAt(0)!));
+export function showHidden(text: string, form: EscapeForm = 'visible'): string {
+  const escaped = text.replace(ANY, (ch) => escapeOf(ch, 'hidden', form));
   return escaped.replace(MIXED_WORD, (word) =>
     LATIN.test(word) && LOOKALIKE.test(word)
-      ? word.replace(LOOKALIKE_G, (ch) => escapeCodePoint(ch.codePointAt(0)!))
+      ? word.replace(LOOKALIKE_G, (ch) => escapeOf(ch, 'confusable', form))
       : word,
   );
+}
+
+/** The start of an escape cut off at the end of a text: `⟨U+20`, `<U`, ` (hidden cha`. */
+const PARTIAL_ESCAPE = /(?:[⟨<](?:U(?:\+[0-9A-F]{0,6})?)?|\([a-z -]{0,17})$/u;
+
+/**
+ * For code that cuts text to a length: the cut text without an escape cut in half at its end, so a
+ * reader never gets `⟨U+20…` (which says nothing) where a hidden character was. Text that does not
+ * end in the start of an escape comes back as it is.
+ */
+export function trimPartialEscape(text: string): string {
+  const m = PARTIAL_ESCAPE.exec(text);
+  if (m === null) return text;
+  if (m[0].startsWith('(') && !Object.values(SPOKEN).some((w) => w.trim().startsWith(m[0]))) return text;
+  return text.slice(0, m.index);
 }

@@ -34,6 +34,7 @@ import { AppError } from '../lib/errors.js';
 import type { AppInstance } from './app-types.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerNulGuard } from './plugins/nul-characters.js';
 import { rateLimitStoreFor } from './plugins/rate-limit-store.js';
 import { slackWebhookRoutes } from './webhooks/slack.js';
 import { telegramWebhookRoutes } from './webhooks/telegram.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   });
 
   registerErrorHandling(app);
+  registerNulGuard(app);
   app.addSchema(Problem);
   // Before any route, so every route template is known to the HTTP metric's closed label set.
   registerHttpMetrics(app, deps.metrics);

@@ -230,14 +230,14 @@ describe('answer', () => {
     for (const never of ['MARKER_PAYLOAD', 'kubectl', 'prod-cluster-7']) expect(req.raw).not.toContain(never);
   });
 
-  it('bounds the answer and strips markup and control characters', async () => {
+  it('bounds the answer, strips markup, and says a control character instead of applying it', async () => {
     fake.reply(() => ({
       content: `## Answer\n**It touches** the \`orders\` table\u0007 and [more](https://x.example).\n\n- ${'very '.repeat(200)}long. Third.`,
     }));
     const out = (await agent.answer('what does it touch?', context))!;
     expect(out.length).toBeLessThanOrEqual(VOICE_LIMITS.answerMaxChars);
-    expect(out).toMatch(/^Answer It touches the orders table and more\./);
-    expect(out).not.toMatch(/[*#`[\]()\p{Cc}]|https?:/u);
+    expect(out).toMatch(/^Answer It touches the orders table \(hidden character\) and more\./);
+    expect(out).not.toMatch(/[*#`[\]\p{Cc}]|https?:|\(more\)/u);
     expect(out).not.toContain('Third');
   });
 

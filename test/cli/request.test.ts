@@ -222,10 +222,12 @@ function posts(): Recorded[] {
   return fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/handoffs');
 }
 
+const PUSH_DIFF = 'diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+hello\n';
+
 describe('ony request', () => {
   it('creates a handoff with the payload from a file, options and headers, and prints it', async () => {
     const file = join(dir, 'push.diff');
-    await writeFile(file, 'diff --git a/x b/x\n+hello\n');
+    await writeFile(file, PUSH_DIFF);
     const r = await run([
       '--action',
       'git.push',
@@ -271,7 +273,7 @@ describe('ony request', () => {
         { id: 'canary', label: 'Canary first' },
         { id: 'deny', label: 'No' },
       ],
-      payload: { kind: 'diff', content: 'diff --git a/x b/x\n+hello\n' },
+      payload: { kind: 'diff', content: PUSH_DIFF },
       timeout_s: 900,
       callback_url: 'https://agent.example.com/hook',
       context: { environment: 'production', branch: 'main' },
@@ -320,10 +322,10 @@ describe('ony request', () => {
     expect(polls[0]!.path).toMatch(/^\/v1\/handoffs\/[0-9a-f-]{36}$/);
   });
 
-  it('--wait: exits 1 when denied, with the comment on one line', async () => {
+  it('--wait: exits 1 when denied, with the comment on one line and its escape sequences shown', async () => {
     const r = await run(['--action', 'deploy', '--title', 'deny me', '--wait', '30']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe('denied by Bob via slack: not on a Friday [31mreally [0m\n');
+    expect(r.stdout).toBe('denied by Bob via slack: not on a Friday ⟨U+001B⟩[31mreally⟨U+001B⟩[0m\n');
     expect(fake.requests.find((q) => q.method === 'GET')!.query.get('wait')).toBe('30');
   });
 
@@ -341,6 +343,50 @@ describe('ony request', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('approved with "canary" (Canary only) by Carol via telegram\n');
+  });
+
+  it('shows hidden characters in what it prints, never applies them; --json keeps the same value', async () => {
+    const label = 'Canary \u202Eylno\u200B r\u043C';
+    const argv = ['--action', 'deploy', '--title', 'custom \u202Egnp.exe', '--option', `canary=${label}`];
+    const r = await run([...argv, '--option', 'deny=No', '--wait=20']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'approved with "canary" (Canary ⟨U+202E⟩ylno⟨U+200B⟩ r⟨U+043C⟩) by Carol via telegram\n',
+    );
+    const json = await run([...argv, '--json']);
+    expect(json.stdout).not.toMatch(/[\u202E\u200B\u043C]/);
+    expect(json.stdout).toContain('custom \\u202egnp.exe');
+    const view = JSON.parse(json.stdout) as Handoff;
+    expect(view.title).toBe('custom \u202Egnp.exe');
+    expect(view.options[0]!.label).toBe(label);
+  });
+
+  it('infers the payload kind from the content: a diff only when it is one', async () => {
+    const diff =
+      'diff --git a/x.ts b/x.ts\nindex 1a2b3c4..5d6e7f8 100644\n--- a/x.ts\n+++ b/x.ts\n@@ -1 +1 @@\n-a\n+b\n';
+    const plain = '--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n';
+    const renamed =
+      'diff --git a/old.md b/new.md\nsimilarity index 100%\nrename from old.md\nrename to new.md\n';
+    const cases: [string, string, string][] = [
+      ['git.push', 'release notes for v1.2\n- fixed a bug\n+ added a flag\n', 'text'],
+      ['file.write', '{"port": 8080}\n', 'text'],
+      ['file.delete', '/var/log/old.log\n', 'text'],
+      ['file.write', diff, 'diff'],
+      ['git.push', plain, 'diff'],
+      ['git.push', renamed, 'diff'],
+      ['shell.exec', diff, 'diff'],
+      ['shell.exec', 'rm -rf build\n', 'command'],
+      ['db.migrate', 'ALTER TABLE t ADD c int;\n', 'sql'],
+      ['deploy', '--- not a diff\n+++ either\n', 'text'],
+      ['deploy', 'diff --git a/x b/x\n+hello\n', 'text'],
+    ];
+    for (const [action, stdin, kind] of cases) {
+      const before = posts().length;
+      const r = await run(['--action', action, '--title', 't', '--payload-file', '-'], { stdin });
+      expect(r.code, r.stderr).toBe(0);
+      const body = JSON.parse(posts()[before]!.body) as { payload: { kind: string; content: string } };
+      expect(body.payload, `${action}: ${JSON.stringify(stdin)}`).toEqual({ kind, content: stdin });
+    }
   });
 
   it('--wait: exits 2 when expired, and prints the view with --json', async () => {

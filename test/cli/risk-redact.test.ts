@@ -45,6 +45,17 @@ describe('ony risk', () => {
       reasons: ['recursive_delete_root', 'privileged_command'],
     });
   });
+  it('--explain shows hidden characters and escape sequences in the evidence, never applies them', async () => {
+    const hostile = {
+      ...handoff,
+      payload: { kind: 'command', content: 'sudo rm -rf / \u202E#txt.olleh\u001b[2J' },
+    };
+    const r = await run(['risk', '--explain'], JSON.stringify(hostile));
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\u202E');
+    expect(r.stdout).not.toContain('\u001b');
+    expect(r.stdout).toContain('rm -rf / ⟨U+202E⟩#txt.olleh⟨U+001B⟩[2J');
+  });
   it('explains with --explain', async () => {
     const r = await run(['risk', '--explain'], JSON.stringify(handoff));
     expect(r.stdout).toMatch(/^risk: CRITICAL/);

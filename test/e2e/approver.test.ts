@@ -3,7 +3,9 @@
  * real API, fresh database): sign in with TOTP, watch a handoff created by an agent appear live in
  * the queue, open it (a hostile payload and title render inert), approve with TOTP, see the
  * agent's long-poll return, verify the audit chain; a viewer sees no decision buttons and the API
- * refuses the decision anyway. Screenshots of each screen go to test-results/approver/.
+ * refuses the decision anyway; hidden characters (a right-to-left override, a zero-width space, a
+ * look-alike letter) show as escapes everywhere on the page and are never applied. Screenshots of
+ * each screen go to test-results/approver/.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -240,6 +242,52 @@ describeWithBrowser('approver path (headless Chromium)', () => {
     expect(status).toBe(403);
     const still = await as(t, admin, 'GET', `/v1/handoffs/${h.id}`);
     expect(still.json<{ status: string }>().status).toBe('pending');
+    await page.context().close();
+  });
+
+  it('shows hidden characters in agent text as escapes and never applies them (Trojan Source)', async () => {
+    const created = await createHandoff({
+      action: { type: 'file.write', target: 'invoices/\u202Efdp.exe' },
+      title: 'invoice\u202Egnp.exe',
+      summary: 'attach \u200Bthe file, then r\u043C the rest',
+      options: [
+        { id: 'approve', label: 'Attach \u202Eti' },
+        { id: 'deny', label: 'Deny' },
+      ],
+      payload: { kind: 'text', content: 'print("ok") \u2066// \u2069 admin\n' },
+      context: { host: 'files-\u202E1' },
+    });
+    expect(created.status).toBe(201);
+    const h = (await created.json()) as { id: string; short_code: string };
+    const RAW = /[\u202E\u200B\u043C\u2066\u2069]/;
+
+    const page = await browser.newPage();
+    t.clock.advance(31_000); // a fresh TOTP step for this sign-in
+    await signIn(page, 'admin@e2eappr.test', true);
+    const card = page.getByTestId('handoff-card').filter({ hasText: h.short_code });
+    await card.waitFor();
+    const cardText = await card.innerText();
+    expect(cardText).toContain('invoice⟨U+202E⟩gnp.exe');
+    expect(cardText).toContain('invoices/⟨U+202E⟩fdp.exe');
+    expect(cardText).not.toMatch(RAW);
+
+    await card.getByRole('link').click();
+    await page.getByRole('heading', { name: 'invoice⟨U+202E⟩gnp.exe' }).waitFor();
+    const text = await page.locator('main').innerText();
+    for (const shown of [
+      'invoice⟨U+202E⟩gnp.exe',
+      'attach ⟨U+200B⟩the file, then r⟨U+043C⟩ the rest',
+      'invoices/⟨U+202E⟩fdp.exe',
+      'files-⟨U+202E⟩1',
+      'print("ok") ⟨U+2066⟩// ⟨U+2069⟩ admin',
+      'Attach ⟨U+202E⟩ti',
+    ])
+      expect(text).toContain(shown);
+    expect(text).not.toMatch(RAW);
+    expect(await page.title()).toBe('invoice⟨U+202E⟩gnp.exe · ony');
+    // Each escape is marked so it stands out.
+    expect(await page.locator('main mark.hidden-char').count()).toBeGreaterThanOrEqual(7);
+    await browser.shot(page, '10-handoff-hidden-characters');
     await page.context().close();
   });
 });

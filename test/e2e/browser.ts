@@ -3,7 +3,7 @@
  * downloaded. Without Chromium the browser tests are skipped, loudly; with ONY_REQUIRE_BROWSER=1
  * (CI) a missing browser fails instead. Screenshots go to test-results/<suite>/ (gitignored; CI keeps
  * them as artifacts). The dashboard is built to dist/web first when it is missing or older than
- * src/web (one build at a time across test files).
+ * src/web or the core module it bundles (one build at a time across test files).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -63,7 +63,13 @@ function sleepSync(ms: number): void {
 /** Builds dist/web when it is missing or older than src/web; a lock directory serialises builds. */
 export function ensureWebBuild(): void {
   const index = join(WEB_DIR, 'index.html');
-  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(ROOT, 'src/web'));
+  // The dashboard also bundles the one core module it shares with the channels.
+  const sources = () =>
+    Math.max(
+      newestMtime(join(ROOT, 'src/web')),
+      statSync(join(ROOT, 'src/core/hidden-characters.ts')).mtimeMs,
+    );
+  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= sources();
   if (fresh()) return;
   const lock = join(tmpdir(), 'ony-web-build.lock');
   const deadline = Date.now() + 120_000;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blockErrors } from '../../../test/fakes/slack.js';
+import { expectShown, TROJAN_LABEL, TROJAN_TITLE } from '../../../test/fixtures/trojan-source.js';
+import { gist } from '../../core/gist/index.js';
 import type { DecisionNotice, OutboundMessage } from '../channel.js';
 import { parseInteraction } from './inbound.js';
 import {
@@ -176,5 +178,50 @@ describe('modal and claim', () => {
     expect(cut('abcdef', 4)).toBe('abc…');
     expect([...cut('😀'.repeat(10), 5)].length).toBe(5);
     expect(cut('abc', 3)).toBe('abc');
+  });
+});
+
+describe('hidden characters (Trojan Source)', () => {
+  const trojan = message({
+    title: TROJAN_TITLE,
+    gist: gist(
+      { action: { type: 'shell.exec' }, title: TROJAN_TITLE, summary: '' },
+      { level: 'high', reasons: [] },
+    ),
+    options: [
+      { id: 'ship', label: TROJAN_LABEL },
+      { id: 'deny', label: 'Deny' },
+    ],
+  });
+
+  it('shows them as escapes in every text of a request, never applies them', () => {
+    const r = renderRequest(trojan);
+    expectShown(JSON.stringify(r));
+    expectShown(r.text);
+    const header = r.blocks[0] as { text: { text: string } };
+    expect(header.text.text).toBe('Approval needed: invoice⟨U+202E⟩gnp.exe ⟨U+200B⟩r⟨U+043C⟩ -rf tmp');
+    expect(blockErrors(r.blocks)).toEqual([]);
+  });
+
+  it('shows them in the decided message too', () => {
+    const r = renderDecided(notice({ title: TROJAN_TITLE }));
+    expectShown(JSON.stringify(r));
+  });
+
+  it('escapes before cutting, and never cuts an escape in half', () => {
+    for (let n = 60; n < 75; n++) {
+      const label = `${'x'.repeat(n)}\u202E${'y'.repeat(20)}`;
+      const button = renderRequest(
+        message({
+          options: [
+            { id: 'a', label },
+            { id: 'deny', label: 'Deny' },
+          ],
+        }),
+      ).blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []))[0] as { text: { text: string } };
+      expect([...button.text.text].length).toBeLessThanOrEqual(SLACK_LIMITS.buttonTextChars);
+      expect(button.text.text).not.toContain('\u202E');
+      expect(button.text.text).not.toMatch(/⟨U?\+?[0-9A-F]{0,5}…$/);
+    }
   });
 });

@@ -3,10 +3,13 @@
  * ony, a button per option), the same message rewritten once decided (buttons gone), the TOTP modal,
  * and the ephemeral replies. Everything a person wrote (title, gist, option labels, names) goes out
  * as `plain_text` or escaped mrkdwn, so it cannot mention @channel or forge a link; every string is
- * cut to Slack's documented limits so no message is refused for its size.
+ * cut to Slack's documented limits so no message is refused for its size. Hidden characters (bidi
+ * controls, invisible characters, look-alike letters) in any of it are shown as `⟨U+202E⟩` escapes,
+ * never applied: `cut` escapes before it cuts, and never cuts an escape in half.
  */
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, ModalView } from '@slack/web-api';
 import { isDenyOption } from '../../core/approval/decide.js';
+import { showHidden, trimPartialEscape } from '../../core/hidden-characters.js';
 import type { DecisionNotice, OutboundMessage, TransmittedField } from '../channel.js';
 
 /** Slack's limits (docs.slack.dev Block Kit reference, chat.postMessage). */
@@ -49,14 +52,15 @@ export interface SlackMessage {
   readonly blocks: KnownBlock[];
 }
 
-/** Cuts to `max` characters (code points), marking the cut. */
+/**
+ * Every string a message carries passes here: hidden characters shown as escapes, then cut to
+ * `max` characters (code points), marking the cut.
+ */
 export function cut(text: string, max: number): string {
-  const chars = [...text];
-  if (chars.length <= max) return text;
-  return `${chars
-    .slice(0, max - 1)
-    .join('')
-    .trimEnd()}…`;
+  const shown = showHidden(text);
+  const chars = [...shown];
+  if (chars.length <= max) return shown;
+  return `${trimPartialEscape(chars.slice(0, max - 1).join('')).trimEnd()}…`;
 }
 
 /** mrkdwn control characters (https://docs.slack.dev/messaging/formatting-message-text#escaping). */

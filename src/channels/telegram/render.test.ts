@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTelegramHtml } from '../../../test/fakes/telegram.js';
+import { expectShown, TROJAN_LABEL, TROJAN_TITLE } from '../../../test/fixtures/trojan-source.js';
+import { gist } from '../../core/gist/index.js';
 import type { DecisionNotice, InboundRefusal, OutboundMessage } from '../channel.js';
 import { decodeDecision } from './callback-data.js';
 import {
@@ -157,5 +159,60 @@ describe('replies', () => {
 
   it('escapes the four characters HTML mode cares about', () => {
     expect(escapeHtml(`<a href="x">&amp;</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt;');
+  });
+});
+
+describe('hidden characters (Trojan Source)', () => {
+  it('shows them as escapes in the request, its buttons and the notice, never applies them', () => {
+    const r = renderRequest({
+      handoffId: '0b6f7c1e-8a43-4f0e-9d2a-3c5b1e7f9a10',
+      shortCode: 'K7QX',
+      actionType: 'shell.exec',
+      riskLevel: 'high',
+      title: TROJAN_TITLE,
+      gist: gist(
+        { action: { type: 'shell.exec' }, title: TROJAN_TITLE, summary: '' },
+        { level: 'high', reasons: [] },
+      ),
+      options: [
+        { id: 'ship', label: TROJAN_LABEL },
+        { id: 'deny', label: 'Deny' },
+      ],
+      link: 'https://ony.example/handoffs/x',
+    });
+    expectShown(r.text);
+    expect(r.text).toContain('invoice⟨U+202E⟩gnp.exe ⟨U+200B⟩r⟨U+043C⟩ -rf tmp');
+    expectShown(r.reply_markup.inline_keyboard[0]![0]!.text);
+    const n = renderNotice({
+      handoffId: 'h',
+      shortCode: 'K7QX',
+      actionType: 'shell.exec',
+      riskLevel: 'high',
+      title: TROJAN_TITLE,
+      outcome: 'denied',
+      option: 'deny',
+      by: 'Alice',
+      via: 'telegram',
+      at: new Date('2026-11-23T14:02:31Z'),
+    });
+    expectShown(n.text);
+  });
+
+  it('escapes before cutting, and never cuts an escape in half', () => {
+    for (let n = 50; n < 62; n++) {
+      const label = `${'x'.repeat(n)}\u202E${'y'.repeat(20)}`;
+      const text = renderRequest({
+        handoffId: '0b6f7c1e-8a43-4f0e-9d2a-3c5b1e7f9a10',
+        shortCode: 'K7QX',
+        actionType: 'deploy',
+        riskLevel: 'low',
+        title: 't',
+        gist: { speech: '', sms: '', chat: 'c' },
+        options: [{ id: 'a', label }],
+        link: 'https://ony.example/handoffs/x',
+      }).reply_markup.inline_keyboard[0]![0]!.text;
+      expect(text).not.toContain('\u202E');
+      expect(text).not.toMatch(/⟨U?\+?[0-9A-F]{0,5}\.\.\.$/);
+    }
   });
 });

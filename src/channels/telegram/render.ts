@@ -2,13 +2,16 @@
  * What the Telegram bot says, as pure functions (DESIGN.md §5.3): the approval request with its
  * inline keyboard, the in-place update after the decision, and every reply to a person. Messages
  * use `parse_mode: HTML`; every piece of text that is not ours (the gist, names, labels, links) goes
- * through `escapeHtml`, so agent-supplied text can never open a tag or an entity.
+ * through `escapeHtml`, so agent-supplied text can never open a tag or an entity, and shows hidden
+ * characters (bidi controls, invisible characters, look-alike letters) as `⟨U+202E⟩` escapes, so a
+ * right-to-left override can never reorder what the approver reads.
  *
  * A request reads only these OutboundMessage fields: handoffId (inside callback_data, as bytes),
  * shortCode, riskLevel, gist (the `chat` form), options and link. Not the title on its own: the
  * gist carries the redacted title already.
  */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
+import { showHidden, trimPartialEscape } from '../../core/hidden-characters.js';
 import { redact } from '../../core/redact/index.js';
 import type {
   DecisionNotice,
@@ -37,17 +40,23 @@ export const TELEGRAM_LIMITS = {
   callbackAnswerChars: 200,
 } as const;
 
+/** Text that is not ours, made safe for `parse_mode: HTML`: hidden characters shown, markup escaped. */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return showHidden(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
+/** One line of at most `max` characters, hidden characters shown (escaped before the cut, never cut in half). */
 function oneLine(text: string, max: number): string {
-  const flat = text
+  const flat = showHidden(text)
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   const chars = [...flat];
-  return chars.length <= max ? flat : `${chars.slice(0, max - 3).join('')}...`;
+  return chars.length <= max ? flat : `${trimPartialEscape(chars.slice(0, max - 3).join(''))}...`;
 }
 
 const RISK_MARK: Readonly<Record<string, string>> = {

@@ -1,4 +1,5 @@
 /** GSM 03.38 (GSM-7): which characters an SMS can carry in one 7-bit septet, which take two. */
+import { trimPartialEscape } from '../hidden-characters.js';
 
 const BASIC =
   '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
@@ -58,7 +59,10 @@ export function toGsm7(text: string): string {
   return out;
 }
 
-/** Cuts GSM-7 text to at most `max` septets, ending with `...` when cut. */
+/**
+ * Cuts GSM-7 text to at most `max` septets, ending with `...` when cut; a hidden character's escape
+ * (`<U+202E>`) is kept whole or left out, never cut in half.
+ */
 export function truncateGsm7(text: string, max: number): string {
   if (gsm7Length(text) <= max) return text;
   let out = '';
@@ -69,5 +73,5 @@ export function truncateGsm7(text: string, max: number): string {
     out += ch;
     used += n;
   }
-  return `${out.trimEnd()}...`;
+  return `${trimPartialEscape(out).trimEnd()}...`;
 }

@@ -3,7 +3,13 @@
  * the action type, the derived risk, the redacted title and summary and the reason codes; never from
  * the payload (the type does not even accept one), never from the target, never from the agent's
  * own risk claim. Pure.
+ *
+ * Hidden characters (bidi controls, invisible and control characters, look-alike letters in Latin
+ * words) in the title and summary are shown, never applied: `⟨U+202E⟩` in `chat`, `<U+202E>` in
+ * `sms` (GSM-7), "(hidden character)" in `speech`. They are escaped before anything is cut, and a
+ * cut never ends inside an escape.
  */
+import { showHidden, trimPartialEscape, type EscapeForm } from '../hidden-characters.js';
 import { redact } from '../redact/index.js';
 import { REASONS, type ActionType, type RiskAssessment, type RiskInput } from '../risk/index.js';
 import { gsm7Length, toGsm7, truncateGsm7 } from './gsm7.js';
@@ -50,8 +56,9 @@ const ACTION_LABELS: Readonly<Record<ActionType, string>> = {
   other: 'action',
 };
 
-function oneLine(text: string): string {
-  return text
+/** One line: hidden characters escaped in `form` first, then tabs and line breaks made spaces. */
+function oneLine(text: string, form: EscapeForm = 'visible'): string {
+  return showHidden(text, form)
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
@@ -59,10 +66,7 @@ function oneLine(text: string): string {
 
 function cut(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${[...text]
-    .slice(0, max - 3)
-    .join('')
-    .trimEnd()}...`;
+  return `${trimPartialEscape([...text].slice(0, max - 3).join('')).trimEnd()}...`;
 }
 
 function forSpeech(text: string): string {
@@ -71,19 +75,24 @@ function forSpeech(text: string): string {
 
 export function gist(handoff: GistSource, risk: RiskAssessment, options: GistOptions = {}): Gist {
   const smsMax = Math.max(40, Math.floor(options.smsMaxSeptets ?? GIST_LIMITS.smsMaxSeptets));
-  const title = oneLine(redact(handoff.title).text) || 'untitled';
-  const summary = oneLine(redact(handoff.summary).text);
+  const redactedTitle = redact(handoff.title).text;
+  const redactedSummary = redact(handoff.summary).text;
+  const title = oneLine(redactedTitle) || 'untitled';
+  const summary = oneLine(redactedSummary);
+  const spokenTitle = oneLine(redactedTitle, 'speech') || 'untitled';
+  const spokenSummary = oneLine(redactedSummary, 'speech');
+  const smsTitle = oneLine(redactedTitle, 'ascii') || 'untitled';
   const action = ACTION_LABELS[handoff.action.type];
   const level = risk.level;
   const phrases = risk.reasons.map((r) => REASONS[r].phrase);
 
   const speechParts = [
     `Approval needed for a ${level} risk ${action}.`,
-    `${forSpeech(cut(title, 160))}.`,
+    `${forSpeech(cut(spokenTitle, 160))}.`,
     phrases.length > 0 ? `Because it ${phrases.slice(0, 4).join(', and ')}.` : '',
-    summary ? `${forSpeech(cut(summary, 200))}` : '',
+    spokenSummary ? `${forSpeech(cut(spokenSummary, 200))}` : '',
   ];
-  const speech = cut(oneLine(speechParts.filter(Boolean).join(' ')), GIST_LIMITS.speechMaxChars);
+  const speech = cut(oneLine(speechParts.filter(Boolean).join(' '), 'speech'), GIST_LIMITS.speechMaxChars);
 
   const smsHead = toGsm7(`ony ${level.toUpperCase()} ${action}: `);
   let smsReasons = '';
@@ -94,7 +103,7 @@ export function gist(handoff: GistSource, risk: RiskAssessment, options: GistOpt
   }
   const smsTail = smsReasons ? toGsm7(` (${smsReasons})`) : '';
   const titleRoom = smsMax - gsm7Length(smsHead) - gsm7Length(smsTail);
-  const sms = truncateGsm7(smsHead + truncateGsm7(toGsm7(title), titleRoom) + smsTail, smsMax);
+  const sms = truncateGsm7(smsHead + truncateGsm7(toGsm7(smsTitle), titleRoom) + smsTail, smsMax);
 
   const chatLines = [
     `${level.toUpperCase()} risk ${action}: ${cut(title, 200)}`,

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { expectShown, TROJAN_TITLE } from '../../../test/fixtures/trojan-source.js';
+import { gist } from '../gist/index.js';
 import { deviceClassOf, networkOf } from './device.js';
 import {
   escapeHtml,
   formatTime,
   MAIL_KINDS,
   maskEmail,
+  oneLine,
   renderHandoffMail,
   renderMail,
   type MailData,
@@ -66,6 +69,15 @@ const samples: Record<(typeof MAIL_KINDS)[number], MailData> = {
 
 const links = (text: string) => [...text.matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]);
 
+const samplesHandoff = {
+  shortCode: 'ABC234',
+  actionType: 'deploy',
+  riskLevel: 'high',
+  title: 'Deploy',
+  gist: 'g',
+  link: 'https://ony.test/v1/handoffs/1f0c',
+};
+
 describe('mail templates', () => {
   it('every kind renders a one-line subject, text and HTML with the same links; values are escaped', () => {
     for (const kind of MAIL_KINDS) {
@@ -101,6 +113,29 @@ describe('mail templates', () => {
     expect(mail.html).toContain('Deploy &lt;b&gt;api&lt;/b&gt;');
     expect(links(mail.text)).toEqual(['https://ony.test/v1/handoffs/1f0c']);
     expect(mail.text).toMatch(/cannot approve or deny/);
+  });
+
+  it('shows hidden characters in the handoff mail as escapes, in subject, text and HTML', () => {
+    const mail = renderHandoffMail({
+      shortCode: 'ABC234',
+      actionType: 'shell.exec',
+      riskLevel: 'high',
+      title: TROJAN_TITLE,
+      gist: gist(
+        { action: { type: 'shell.exec' }, title: TROJAN_TITLE, summary: '' },
+        { level: 'high', reasons: [] },
+      ).chat,
+      link: 'https://ony.test/v1/handoffs/1f0c',
+    });
+    for (const part of [mail.subject, mail.text, mail.html]) expectShown(part);
+    expect(mail.subject).toBe('[ABC234] Approval needed: invoice⟨U+202E⟩gnp.exe ⟨U+200B⟩r⟨U+043C⟩ -rf tmp');
+    // Even a gist that was not built by gist() (raw text) is shown, not applied.
+    expectShown(renderHandoffMail({ ...samplesHandoff, gist: TROJAN_TITLE }).text);
+  });
+
+  it('never cuts an escape in half', () => {
+    for (let n = 190; n < 200; n++)
+      expect(oneLine(`${'x'.repeat(n)}\u202E${'y'.repeat(20)}`, 200)).not.toMatch(/⟨U?\+?[0-9A-F]{0,5}…$/);
   });
 
   it('escapes and masks', () => {

@@ -1,10 +1,12 @@
 /**
  * Mail templates (pure): one template per kind, each composing blocks (paragraphs, one link, facts)
  * from which both the plain-text and the HTML body are rendered, so the two always say the same.
- * Every value is made one line and bounded; the HTML escapes every value and accepts only http(s)
- * links. The inputs have no field for a handoff payload, command, target or summary: a mail cannot
+ * Every value is made one line and bounded, with hidden characters (bidi controls, invisible
+ * characters, look-alike letters) shown as `⟨U+202E⟩` escapes, never applied; the HTML escapes
+ * every value and accepts only http(s) links. The inputs have no field for a handoff payload, command, target or summary: a mail cannot
  * carry one (DESIGN.md §3.3).
  */
+import { showHidden, trimPartialEscape } from '../hidden-characters.js';
 import { escapeHtml } from '../html.js';
 
 export const MAIL_KINDS = [
@@ -119,13 +121,16 @@ interface Composed {
   readonly why: string;
 }
 
-/** One line, no control characters, at most `max` characters. */
+/**
+ * One line of at most `max` characters: hidden characters shown as escapes (before the cut, and
+ * never cut in half), line breaks and tabs made spaces.
+ */
 export function oneLine(text: string, max = 200): string {
-  const flat = text
+  const flat = showHidden(text)
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+  return flat.length <= max ? flat : `${trimPartialEscape(flat.slice(0, max - 1))}…`;
 }
 
 export { escapeHtml };

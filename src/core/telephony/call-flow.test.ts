@@ -122,6 +122,19 @@ describe('the approval call', () => {
     expect(script(onAnswer(startCall('h', 'm', custom), 'human', urls)).gather?.speech).toBe(true);
   });
 
+  it('says the hidden characters of an option label, never applies them', () => {
+    const menu = menuText({
+      ...ctx,
+      options: [
+        { id: 'canary', label: 'Canary \u202Eyrevo\u200B r\u043C' },
+        { id: 'deny', label: 'Deny' },
+      ],
+    });
+    expect(menu).toBe(
+      'Press 1 for Canary (hidden character) yrevo (hidden character) r (look-alike letter), 2 to deny, or star to repeat.',
+    );
+  });
+
   it('reads a verification code digit by digit, twice, and hangs up', () => {
     expect(verificationScript('042917')).toEqual({
       say: [

@@ -9,6 +9,7 @@
  * gist is already redacted). The service runs the decision these functions ask for and feeds the
  * result back; nothing here does I/O.
  */
+import { showHidden } from '../hidden-characters.js';
 import type { CallScript } from './script.js';
 
 export interface CallOption {
@@ -95,13 +96,18 @@ export function keypad(ctx: CallContext): ReadonlyMap<string, string> {
   return keys;
 }
 
+/** An option label as it is said: hidden characters named, one line. */
+function spoken(label: string): string {
+  return showHidden(label, 'speech').replace(/\s+/g, ' ').trim();
+}
+
 export function menuText(ctx: CallContext): string {
   const keys = keypad(ctx);
   const parts: string[] = [];
   for (const [key, id] of keys) {
     if (id === DENY) parts.push(`${key} to deny`);
     else if (id === 'approve') parts.push(`${key} to approve`);
-    else parts.push(`${key} for ${ctx.options.find((o) => o.id === id)?.label ?? id}`);
+    else parts.push(`${key} for ${spoken(ctx.options.find((o) => o.id === id)?.label ?? id)}`);
   }
   return `Press ${parts.join(', ')}, or star to repeat.`;
 }

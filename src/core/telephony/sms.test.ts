@@ -12,6 +12,14 @@ describe('approval SMS', () => {
     expect(long).toMatch(/ Reply 12A and your 6-digit code to approve \(12A 123456\), 12D to deny\.$/);
   });
 
+  it('keeps a hidden character\u2019s escape whole or leaves it out when it shortens the gist', () => {
+    for (let n = 90; n < 110; n++) {
+      const text = approvalSms(`ony HIGH deploy: ${'x'.repeat(n)}<U+202E>gnp.exe`, 1, false);
+      expect(gsm7Length(text)).toBeLessThanOrEqual(SMS_MAX_SEPTETS);
+      expect(text).not.toMatch(/<U?\+?[0-9A-F]{0,5}\.\.\./);
+    }
+  });
+
   it('asks for the TOTP code only for high and critical risk', () => {
     expect(['low', 'medium', 'high', 'critical'].map(smsNeedsTotp)).toEqual([false, false, true, true]);
   });

@@ -206,7 +206,15 @@ describe('sanitiseAnswer', () => {
     const out = sanitiseAnswer(
       '**It touches** the `users` table.\n\n- see [docs](https://evil.example/x)\u0007 <b>now</b>. Third sentence. Fourth.',
     );
-    expect(out).toBe('It touches the users table. see docs now.');
+    expect(out).toBe('It touches the users table. see docs (hidden character) now.');
+  });
+
+  it('says the hidden characters and look-alike letters an answer carries, never applies them', () => {
+    const out = sanitiseAnswer('It renames invoice\u202Egnp.exe and runs r\u043C\u200B on tmp.')!;
+    expect(out).toBe(
+      'It renames invoice (hidden character) gnp.exe and runs r (look-alike letter) (hidden character) on tmp.',
+    );
+    expect(out).not.toMatch(/[\u202E\u200B\u043C]/);
   });
 
   it('drops an answer that advises a decision or names a key', () => {

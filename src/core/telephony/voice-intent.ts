@@ -14,6 +14,8 @@
  *   is dropped. An answer never decides anything.
  */
 
+import { showHidden, trimPartialEscape } from '../hidden-characters.js';
+
 export const VOICE_INTENTS = ['approve', 'deny', 'repeat', 'question', 'unclear'] as const;
 export type VoiceIntent = (typeof VOICE_INTENTS)[number];
 
@@ -304,15 +306,15 @@ const ADVICE =
   /\b(you should|you must|you need to|you can safely|i (would |strongly )?(recommend|suggest|advise)|(go ahead and|please|just|safe to|ok to|okay to|fine to) (approve|accept|allow|deny|reject|decline)|(approve|accept|allow|deny|reject|decline) (it|this|that|the request|now)|(can|may) (safely )?(approve|accept|allow)|recommend\w*|advis\w*|say (approve|deny|yes|no)|press(es|ing)?|key ?pad|digits?|it is safe|it's safe|is harmless)\b/;
 
 /**
- * Makes a model's answer speakable: markup, links and control characters out, whitespace collapsed,
+ * Makes a model's answer speakable: hidden characters said ("(hidden character)", "(look-alike
+ * letter)"), markup, links and other control characters out, whitespace collapsed,
  * at most two sentences and `answerMaxChars` characters (cut at a word). Undefined when nothing is
  * left or the reply advises a decision (ADVICE): the caller then just repeats the menu.
  */
 export function sanitiseAnswer(content: unknown): string | undefined {
   if (typeof content !== 'string') return undefined;
-  let text = content
-    .slice(0, 4_000)
-    .normalize('NFKC')
+  // A hidden character the model repeats (from the gist, or of its own) is said, not dropped.
+  let text = showHidden(content.slice(0, 4_000).normalize('NFKC'), 'speech')
     .replace(/```[\s\S]*?```/g, ' ')
     .replace(/<[^>]{0,200}>/g, ' ')
     .replace(/!?\[([^\]]{0,200})\]\([^)]{0,500}\)/g, '$1')
@@ -332,7 +334,7 @@ export function sanitiseAnswer(content: unknown): string | undefined {
   if (text.length > VOICE_LIMITS.answerMaxChars) {
     const cut = text.slice(0, VOICE_LIMITS.answerMaxChars - 3);
     const space = cut.lastIndexOf(' ');
-    text = `${(space > 40 ? cut.slice(0, space) : cut).replace(/[\s,;:.!?-]+$/, '')}...`;
+    text = `${trimPartialEscape(space > 40 ? cut.slice(0, space) : cut).replace(/[\s,;:.!?-]+$/, '')}...`;
   }
   if (!/[\p{L}\p{N}]/u.test(text)) return undefined;
   if (ADVICE.test(normaliseUtterance(text))) return undefined;

@@ -9,6 +9,7 @@ import {
   type ReactNode,
 } from 'react';
 import { errorText } from './api';
+import { shownParts } from './shown';
 import type { HandoffStatus, RiskLevel } from './types';
 
 /** Loads with `load` on mount and whenever `deps` change; `reload` runs it again. */
@@ -134,3 +135,23 @@ export function TimeLeft({ expiresAt }: { expiresAt: string }) {
 
 /** A reason code in words (`destructive_delete` -> `destructive delete`); the detail page shows the full explanation. */
 export const reasonText = (code: string): string => code.replace(/_/g, ' ');
+
+/**
+ * Text an agent (or a person, or a device) wrote: every dashboard place that renders such text goes
+ * through here. Hidden characters show as marked escapes (`⟨U+202E⟩`), never applied.
+ */
+export function AgentText({ children }: { children: string }) {
+  return (
+    <>
+      {shownParts(children).map((p, i) =>
+        p.escape ? (
+          <mark key={i} className="hidden-char" title="a hidden character in this text">
+            {p.text}
+          </mark>
+        ) : (
+          p.text
+        ),
+      )}
+    </>
+  );
+}

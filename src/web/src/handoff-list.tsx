@@ -1,5 +1,5 @@
 /** Shared by the queue and the history: sorting and one handoff as a card. */
-import { RiskBadge, StatusBadge, TimeLeft, formatTime, reasonText } from './components';
+import { AgentText, RiskBadge, StatusBadge, TimeLeft, formatTime, reasonText } from './components';
 import { Link } from './router';
 import type { HandoffRow, RiskLevel } from './types';
 
@@ -18,7 +18,9 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
   return (
     <li className="card" data-testid="handoff-card" data-status={h.status}>
       <h2>
-        <Link to={`/handoffs/${h.id}`}>{h.title}</Link>
+        <Link to={`/handoffs/${h.id}`}>
+          <AgentText>{h.title}</AgentText>
+        </Link>
       </h2>
       <div className="meta">
         <RiskBadge level={h.risk.level} />
@@ -29,11 +31,16 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
           {h.action.target !== null && (
             <>
               {' '}
-              · <span className="mono">{h.action.target}</span>
+              ·{' '}
+              <span className="mono">
+                <AgentText>{h.action.target}</AgentText>
+              </span>
             </>
           )}
         </span>
-        <span>from {row.device?.name ?? 'a removed device'}</span>
+        <span>
+          from <AgentText>{row.device?.name ?? 'a removed device'}</AgentText>
+        </span>
         <span>{formatTime(h.created_at)}</span>
         {h.approvals.required > 1 && (
           <span>

@@ -6,6 +6,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
 import {
+  AgentText,
   ErrorBox,
   formatTime,
   Loading,
@@ -20,6 +21,7 @@ import { LiveIndicator, useEventStream } from '../live';
 import { payloadLines } from '../payload-lines';
 import { Link } from '../router';
 import { roleAtLeast, useMe } from '../session';
+import { shown } from '../shown';
 import type { CallRecord, Handoff, HandoffDetail } from '../types';
 
 function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }) {
@@ -31,7 +33,7 @@ function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }
           <code>
             {lines.map((l, i) => (
               <span key={i} className={`line ${l.kind}`}>
-                {l.text}
+                <AgentText>{l.text}</AgentText>
                 {'\n'}
               </span>
             ))}
@@ -162,7 +164,7 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
               disabled={busy !== null}
               onClick={() => void decide(o.id)}
             >
-              {busy === o.id ? 'Sending…' : o.label}
+              {busy === o.id ? 'Sending…' : <AgentText>{o.label}</AgentText>}
             </button>
           );
         })}
@@ -227,7 +229,9 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
       <p>
         <Link to="/">← Queue</Link>
       </p>
-      <PageTitle title={h.title}>{h.title}</PageTitle>
+      <PageTitle title={shown(h.title)}>
+        <AgentText>{h.title}</AgentText>
+      </PageTitle>
       <div className="meta card">
         <RiskBadge level={h.risk.level} /> <StatusBadge status={h.status} />{' '}
         {pending && <TimeLeft expiresAt={h.expires_at} />}
@@ -236,27 +240,36 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
       <Notice>{notice}</Notice>
       <dl className="facts">
         <dt>Summary</dt>
-        <dd className="summary">{h.summary === '' ? '—' : h.summary}</dd>
+        <dd className="summary">{h.summary === '' ? '—' : <AgentText>{h.summary}</AgentText>}</dd>
         <dt>Action</dt>
         <dd>
           {h.action.type}
           {h.action.target !== null && (
             <>
               {' '}
-              on <code>{h.action.target}</code>
+              on{' '}
+              <code>
+                <AgentText>{h.action.target}</AgentText>
+              </code>
             </>
           )}
         </dd>
         <dt>Short code</dt>
         <dd className="mono">{h.short_code}</dd>
         <dt>Requested by</dt>
-        <dd>{data.device?.name ?? 'a removed device'}</dd>
+        <dd>
+          <AgentText>{data.device?.name ?? 'a removed device'}</AgentText>
+        </dd>
         <dt>Requested at</dt>
         <dd>{formatTime(h.created_at)}</dd>
         {Object.entries(data.context).map(([k, v]) => (
           <div key={k} className="contents">
-            <dt>{k}</dt>
-            <dd className="mono">{v}</dd>
+            <dt>
+              <AgentText>{k}</AgentText>
+            </dt>
+            <dd className="mono">
+              <AgentText>{v}</AgentText>
+            </dd>
           </div>
         ))}
         {h.approvals.required > 1 && (
@@ -316,10 +329,12 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
           <dl className="facts" aria-label="Decision record">
             <dt>Outcome</dt>
             <dd>
-              {h.decision.outcome} (option “{h.decision.option}”)
+              {h.decision.outcome} (option “<AgentText>{h.decision.option}</AgentText>”)
             </dd>
             <dt>By</dt>
-            <dd>{h.decision.decided_by?.name ?? 'the org policy'}</dd>
+            <dd>
+              <AgentText>{h.decision.decided_by?.name ?? 'the org policy'}</AgentText>
+            </dd>
             <dt>Channel</dt>
             <dd>{h.decision.channel}</dd>
             <dt>At</dt>
@@ -327,7 +342,9 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
             {h.decision.comment !== null && (
               <>
                 <dt>Comment</dt>
-                <dd>{h.decision.comment}</dd>
+                <dd>
+                  <AgentText>{h.decision.comment}</AgentText>
+                </dd>
               </>
             )}
           </dl>
@@ -338,7 +355,7 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
       <ol className="timeline">
         {timeline(data, calls.data ?? []).map((e, i) => (
           <li key={i}>
-            <time dateTime={e.at}>{formatTime(e.at)}</time>: {e.text}
+            <time dateTime={e.at}>{formatTime(e.at)}</time>: <AgentText>{e.text}</AgentText>
           </li>
         ))}
       </ol>

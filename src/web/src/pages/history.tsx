@@ -4,6 +4,7 @@ import { api, qs } from '../api';
 import { ErrorBox, Loading, PageTitle, useLoad } from '../components';
 import { HandoffCard } from '../handoff-list';
 import { navigate, useLocation } from '../router';
+import { shown } from '../shown';
 import type { DeviceName, HandoffRow } from '../types';
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'];
@@ -72,7 +73,7 @@ export function HistoryPage(_props: { params: Record<string, string> }) {
             <option value="">any</option>
             {(devices.data ?? []).map((d) => (
               <option key={d.id} value={d.id}>
-                {d.name}
+                {shown(d.name)}
               </option>
             ))}
           </select>

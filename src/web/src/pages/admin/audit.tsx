@@ -5,7 +5,7 @@
  */
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api';
-import { ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
+import { AgentText, ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
 import type { Member } from '../../types';
 import { Section, shortId, type AuditEntry, type Checkpoint, type VerifyReport } from './admin-kit';
 import { AUDIT_ACTION_SUGGESTIONS } from './audit-actions';
@@ -223,7 +223,9 @@ export function AuditPage() {
                       {e.subject_type} <span className="mono">{shortId(e.subject_id)}</span>
                     </td>
                     <td>
-                      <code>{JSON.stringify(e.meta)}</code>
+                      <code>
+                        <AgentText>{JSON.stringify(e.meta)}</AgentText>
+                      </code>
                     </td>
                     <td>
                       <code title={e.hash}>{e.hash.slice(0, 12)}…</code>
