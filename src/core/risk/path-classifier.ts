@@ -32,7 +32,7 @@ const SECRET_FILE =
 const SYSTEM =
   /^(?:\/etc\/|\/boot\/|\/usr\/(?:s?bin|lib)\/|\/root\/|\/var\/spool\/cron|~\/\.(?:ssh|bashrc|bash_profile|profile|zshrc|zprofile|config\/autostart)|\/home\/[^/]+\/\.(?:ssh|bashrc|profile|zshrc)|\/Library\/LaunchDaemons\/)/;
 const AUTH =
-  /(?:^|[/_.-])(?:auth\w*|login|logout|sessions?|oauth\w*|oidc|sso|saml|jwt|passwords?|credentials?|crypto|security|tokens?|acl|mfa|totp|2fa|signin|signup|permissions?)(?:[/_.-]|$)/i;
+  /(?:^|[/_.-])(?:auth\w*|login|logout|sessions?|oauth\w*|oidc|sso|saml|jwt|passwords?|credentials?|crypto|security|tokens?|acl|mfa|totp|2fa|signin|signup|permissions?|polic(?:y|ies))(?:[/_.-]|$)/i;
 const DOCS =
   /(?:\.(?:md|mdx|rst|adoc|txt)$|(?:^|\/)(?:docs?|documentation)\/|(?:^|\/)(?:LICENSE|LICENCE|NOTICE|AUTHORS|CHANGELOG|CONTRIBUTING)[^/]*$)/i;
 const TESTS =

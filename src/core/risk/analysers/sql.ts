@@ -185,7 +185,9 @@ export function analyseSql(sql: string, options: SqlOptions = {}): SqlFinding[] 
         const start = lines.findIndex((l) => SQL_VERB.test(l.trim()));
         if (start === -1) return [];
         const s = lines.slice(start).join(' ').replace(/\s+/g, ' ').trim();
-        return SQL_SHAPE.test(s) ? [s] : [];
+        return SQL_SHAPE.test(s) || (/^select\b/i.test(s) && DATA_CHANGING_FUNCTIONS.test(s.toLowerCase()))
+          ? [s]
+          : [];
       })
     : splitStatements(stripped);
   for (const statement of statements) {
