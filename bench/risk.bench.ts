@@ -12,10 +12,8 @@ import { gist } from '../src/core/gist/index.js';
 import { createRiskPool, type RiskAnalyser } from '../src/features/risk/risk-pool.js';
 import { RISK_CASES } from '../test/fixtures/risk-cases.js';
 import { as, createOrgWithAdmin, startTestServer } from '../test/helpers/app.js';
-import { confusionMatrix, formatConfusionMatrix } from './risk-confusion.js';
+import { confusionMatrix, formatMatrix } from '../scripts/risk-doc.js';
 import { median, percentile, timeRounds } from './stats.js';
-
-export { confusionMatrix, formatConfusionMatrix } from './risk-confusion.js';
 
 /** Repeats `lines` (numbered through {n}) up to `bytes`, cut at a line end. */
 function fill(bytes: number, lines: readonly string[]): string {
@@ -250,7 +248,7 @@ export async function run(): Promise<void> {
   console.log(
     'confusion matrix of the labelled cases (rows: label, columns: deriveRisk under the default policy):',
   );
-  console.log(formatConfusionMatrix(confusionMatrix(RISK_CASES)));
+  console.log(formatMatrix(confusionMatrix(RISK_CASES)).join('\n'));
 
   const gists = await timeRounds(7, () => {
     for (const input of inputs) gist(input, { level: 'high', reasons: ['destructive_delete'] });
