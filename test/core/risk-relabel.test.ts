@@ -44,14 +44,14 @@ describe('relabelling never lowers the level', () => {
           expect(levelRank(relabelled.level), RISK_CASES[i]!.name).toBeGreaterThanOrEqual(levels[i]!);
         },
       ),
-      { numRuns: 1_000 },
+      { numRuns: 300 },
     );
   });
 
-  it('holds exhaustively for the dangerous cases', () => {
+  it('holds exhaustively for every case', () => {
     const lowered: string[] = [];
     RISK_CASES.forEach((c, i) => {
-      if (levels[i]! < 2) return;
+      if (levels[i]! === 0) return; // nothing can be lower than low
       for (const kind of [undefined, ...PAYLOAD_KINDS])
         for (const other of typeOnly(c.input) ? [false] : [false, true]) {
           const got = deriveRisk(relabel(c.input, kind, other)).level;
@@ -60,7 +60,7 @@ describe('relabelling never lowers the level', () => {
         }
     });
     expect(lowered).toEqual([]);
-  });
+  }, 120_000);
 
   it('the type-only exception stays small', () => {
     const only = RISK_CASES.filter((c) => typeOnly(c.input) && c.input.action.type !== 'other');

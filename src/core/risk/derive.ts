@@ -120,6 +120,10 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
         if (!(mongo.length > 0 && f.reason === 'unrecognized_sql')) out.add(f.reason, f.statement);
     }
   }
+  // A sudoers line that gives everything to anyone is an admin grant, however it is written there.
+  if (out.has('sensitive_path_write') && payload !== undefined && /sudoers/.test(payload.content)) {
+    if (grantStrength(payload.content) === 'admin') out.add('iam_admin_grant', 'sudoers: ALL=(ALL) ALL');
+  }
   const structured = analyseStructured(input, policy, out, {
     shell: runShell,
     sql: (text) => {

@@ -121,6 +121,12 @@ function classifyStatement(statement: string): ReasonCode | undefined {
       ? 'schema_drop'
       : 'schema_change';
   if (/^alter\b/.test(main)) return 'schema_change';
+  // GRANT SELECT/USAGE/CONNECT only: read access (a viewer), unless it also grants the grant option.
+  if (
+    /^grant\s+(?:(?:select|usage|connect|references)\s*,?\s*)+(?:\([^)]*\)\s*)?on\b/.test(main) &&
+    !/\bwith\s+grant\s+option\b/.test(main)
+  )
+    return 'iam_readonly';
   if (/^(?:grant|revoke)\b/.test(main)) return 'iam_change';
   if (/^create\s+(?:or\s+replace\s+)?(?:user|role|login)\b/.test(main)) return 'iam_change';
   if (/^(?:create|rename|comment\s+on|reindex|cluster|vacuum\s+full)\b/.test(main)) return 'schema_change';
@@ -156,9 +162,9 @@ function classifyStatement(statement: string): ReasonCode | undefined {
 
 /** Statements that read as SQL even in text nobody labelled SQL: a verb and the shape that follows it. */
 const SQL_SHAPE =
-  /^(?:select\s+(?:distinct\s+)?(?:\*|[\w".]+(?:\s*,\s*[\w".]+)*|count\s*\(|[\w".]+\s*\()[\s\S]*\bfrom\b|insert\s+(?:into\s+)?[\w".]+|update\s+[\w".]+\s+set\b|delete\s+from\s+[\w".]+|drop\s+(?:table|database|schema|index|view|user|role|owned|function|procedure|trigger|sequence|type|extension|materialized\s+view|column)\b|truncate\s+(?:table\s+)?(?:only\s+)?[\w".]+(?:\s*,\s*[\w".]+)*(?:\s+(?:restart|continue)\s+identity)?(?:\s+(?:cascade|restrict))?\s*$|alter\s+(?:table|database|user|role|schema|index|view|sequence|system)\b|create\s+(?:or\s+replace\s+)?(?:unique\s+)?(?:table|database|schema|index|view|user|role|function|procedure|trigger|extension|materialized\s+view)\b|grant\s+[\s\S]+\s+(?:on|to)\s|revoke\s+[\s\S]+\s+(?:on|from)\s|merge\s+into\s|copy\s+[\w".]+\s+(?:from|to)\b|explain\s+(?:analy[sz]e\s+)?(?:select|insert|update|delete)\b|with\s+(?:recursive\s+)?\w+\s+as\s*\(|flushall\b|flushdb\b)/i;
+  /^(?:select\s+(?:distinct\s+)?(?:\*|[\w".]+(?:\s*,\s*[\w".]+)*|count\s*\(|[\w".]+\s*\()[\s\S]*\bfrom\b|insert\s+(?:into\s+)?[\w".]+|update\s+[\w".]+\s+set\b|delete\s+from\s+[\w".]+|drop\s+(?:table|database|schema|index|view|user|role|owned|function|procedure|trigger|sequence|type|extension|materialized\s+view|column)\b|truncate\s+(?:table\s+)?(?:only\s+)?[\w".]+(?:\s*,\s*[\w".]+)*(?:\s+(?:restart|continue)\s+identity)?(?:\s+(?:cascade|restrict))?\s*$|alter\s+(?:table|database|user|role|schema|index|view|sequence|system)\b|create\s+(?:or\s+replace\s+)?(?:unique\s+)?(?:table|database|schema|index|view|user|role|function|procedure|trigger|extension|materialized\s+view)\b|grant\s+[\s\S]+\s+(?:on|to)\s|revoke\s+[\s\S]+\s+(?:on|from)\s|merge\s+into\s|copy\s+[\w".]+\s+(?:from|to)\b|explain\s+(?:analy[sz]e\s+)?(?:select|insert|update|delete)\b|with\s+(?:recursive\s+)?\w+\s+as\s*\(|flushall\b|flushdb\b|call\s+[\w".]+\s*\(|exec(?:ute)?\s+[\w".]+|vacuum\s+full\b|reindex\s+(?:table|index|database|schema)\b|cluster\s+[\w".]+|comment\s+on\s|do\s+'s')/i;
 const SQL_VERB =
-  /^(?:select|insert|update|delete|drop|truncate|alter|create|grant|revoke|merge|copy|explain|with|flushall|flushdb)\b/i;
+  /^(?:select|insert|update|delete|drop|truncate|alter|create|grant|revoke|merge|copy|explain|with|flushall|flushdb|call|exec|execute|vacuum|reindex|cluster|comment|do)\b/i;
 
 /** Tables a statement reads (FROM and JOIN), as written. */
 function tablesRead(statement: string): string[] {

@@ -185,7 +185,19 @@ function walk(root: Json): Readings {
       visit(child, depth + 1, k);
     }
     // AWS policy statements: an Allow of every action.
+    // AWS statements (Effect) and GCP/Kubernetes bindings (a role and its members or subjects).
     if (str(v.Effect) === 'Allow' || str(v.Effect) === 'Deny') r.policyDocument = true;
+    const principal = isObject(v.Principal) ? v.Principal.AWS : v.Principal;
+    if (
+      str(v.Effect) === 'Allow' &&
+      (principal === '*' || (Array.isArray(principal) && principal.includes('*')))
+    )
+      r.grants.push('"Principal": "*"');
+    if (
+      (v.role !== undefined || v.roleRef !== undefined) &&
+      (Array.isArray(v.members) || Array.isArray(v.subjects))
+    )
+      r.policyDocument = true;
     if (str(v.Effect) === 'Allow') {
       const actions = Array.isArray(v.Action) ? v.Action : [v.Action ?? null];
       if (actions.some((a) => a === '*' || a === '*:*' || a === 'iam:*')) r.grants.push('"Action": "*"');
@@ -265,15 +277,14 @@ export function analyseStructured(
 
   // ---- access grants
   let grant: StructuredResult['grant'];
-  for (const g of r.grants) {
-    // A bare "admin" counts only when the action is a grant; a log line's `"role": "admin"` is not one.
-    const strength = grantStrength(g, action.type === 'iam.change');
+  const strengths = r.grants.map((g) => ({ g, strength: grantStrength(g, action.type === 'iam.change') }));
+  for (const { g, strength } of strengths)
     if (strength === 'admin') {
       out.add('iam_admin_grant', g.slice(0, 120));
       grant = 'admin';
-    } else if (strength === 'readonly' && grant === undefined) grant = 'readonly';
-    else if (grant === undefined) grant = 'other';
-  }
+    }
+  if (grant === undefined && strengths.length > 0)
+    grant = strengths.every((x) => x.strength === 'readonly') ? 'readonly' : 'other';
   // A role field elsewhere (a user record, a config) is only a grant when the action says so; an admin
   // grant is reported whatever the action claims.
   const isGrant = action.type === 'iam.change' || r.policyDocument;

@@ -459,6 +459,13 @@ class ShellAnalyser implements ShellScope {
       const enc = args.findIndex((a) => /^-e(?:nc(?:odedcommand)?)?$/i.test(a));
       if (enc !== -1 && (lower === 'pwsh' || lower === 'powershell')) {
         out.add('obfuscated_command', ev);
+        // -EncodedCommand is base64 of UTF-16LE: read what it runs.
+        const decoded = decodeBase64(args[enc + 1] ?? '');
+        if (decoded !== undefined) {
+          const text = Buffer.from(decoded, 'latin1').toString('utf16le');
+          // PowerShell: a backslash separates paths.
+          if (/^[\t\n\r\x20-\x7e]*$/.test(text)) this.child().analyseScript(text.replace(/\\/g, '/'));
+        }
         return;
       }
       if (args.filter((a) => !a.startsWith('-')).length === 0 || args.includes('-s') || args.includes('-')) {
@@ -519,12 +526,20 @@ class ShellAnalyser implements ShellScope {
   }
 }
 
+/** PowerShell and cmd.exe, where a backslash separates paths instead of escaping. */
+const WINDOWS_SHELL =
+  /\b(?:Remove-Item|Get-ChildItem|Set-ExecutionPolicy|Stop-Service|Format-Volume|Clear-Disk)\b|\$env:|%[A-Z]+%|\b(?:rmdir|rd|del|erase)\s+\/[sqfSQF]\b|\b[A-Za-z]:\\/;
+
 export function analyseShell(script: string, env: ShellEnvironment, out: ShellFindingSink): void {
-  new ShellAnalyser({
-    env,
-    out,
-    depth: 0,
-    budget: { chars: script.length * 4 + 65_536 },
-    vars: new Map(),
-  }).analyseScript(script);
+  const run = (text: string) =>
+    new ShellAnalyser({
+      env,
+      out,
+      depth: 0,
+      budget: { chars: text.length * 4 + 65_536 },
+      vars: new Map(),
+    }).analyseScript(text);
+  run(script);
+  // Read as Windows would too: `C:\Users\dev` is a path there, not `C:Usersdev`.
+  if (WINDOWS_SHELL.test(script)) run(script.replace(/\\/g, '/'));
 }

@@ -115,6 +115,9 @@ const aws: ShellReader = ({ args, ev }, { out }) => {
     )
       out.add('destructive_delete', ev);
     else if (op === 'rm') out.add('delete_files', ev);
+    // Uploading into a bucket changes what it serves.
+    else if (/^(?:cp|mv|sync)$/.test(op) && /^s3:\/\//.test(positional[3] ?? ''))
+      out.add('data_modification', ev);
     return;
   }
   if (
@@ -244,6 +247,11 @@ const docker: ShellReader = ({ args, ev, words, cmd }, scope) => {
     (args.includes('-a') || args.includes('--all') || args.includes('--volumes'))
   )
     out.add('destructive_delete', ev);
+  else if (
+    (verb === 'rm' || verb === 'rmi' || (verb === 'container' && sub === 'prune')) &&
+    args.some((a) => /^-[a-z]*f|^--force$/.test(a))
+  )
+    out.add('delete_files', ev);
   else if (verb === 'volume' && (sub === 'rm' || sub === 'prune' || sub === 'remove'))
     out.add('destructive_delete', ev);
   else if (
@@ -253,7 +261,11 @@ const docker: ShellReader = ({ args, ev, words, cmd }, scope) => {
   )
     out.add('package_publish', ev);
   else if (verb === 'run' || verb === 'create') {
-    if (
+    // A privileged container with the host's root mounted, or its PIDs, is out of its sandbox.
+    const hostRoot = args.some((a, i) => (a === '-v' || a === '--volume') && /^\/:/.test(args[i + 1] ?? ''));
+    if (args.includes('--privileged') && (hostRoot || args.includes('--pid=host')))
+      out.add('security_disable', ev);
+    else if (
       args.includes('--privileged') ||
       args.some((a, i) => (a === '-v' || a === '--volume') && /^\/:/.test(args[i + 1] ?? '')) ||
       args.some((a) => /^--(?:pid|network|net)=host$/.test(a))

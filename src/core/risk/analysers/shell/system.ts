@@ -135,7 +135,15 @@ const securityConfig: ShellReader = ({ name, args, ev }, { out }) => {
 
 const bfg: ShellReader = ({ ev }, { out }) => out.add('history_rewrite', ev);
 
+/** PowerShell's execution policy: Bypass/Unrestricted turns the control off, RemoteSigned loosens it. */
+const executionPolicy: ShellReader = ({ args, ev }, { out }) => {
+  const text = args.join(' ');
+  if (/\b(?:Bypass|Unrestricted)\b/i.test(text)) out.add('security_disable', ev);
+  else if (/\bRemoteSigned\b/i.test(text)) out.add('insecure_permissions', ev);
+};
+
 export const SYSTEM_READERS: ShellReaders = [
+  [['set-executionpolicy'], executionPolicy],
   [['netsh'], securityConfig],
   [['bfg'], bfg],
   [['shutdown', 'reboot', 'halt', 'poweroff', 'stop-computer', 'restart-computer'], shutdown],
