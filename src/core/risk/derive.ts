@@ -26,7 +26,7 @@ import { globMatch, wordsOf } from './glob.js';
 import { levelRank, maxLevel, type RiskLevel } from './levels.js';
 import { classifyPath, PATH_CLASS_REASON } from './path-classifier.js';
 import { REASON_CODES, REASONS, type ReasonCode } from './reasons.js';
-import { defaultRiskPolicy, type RiskInput, type RiskPolicy } from './types.js';
+import { defaultRiskPolicy, type RiskInput, type RiskPolicy, type RiskPolicyRule } from './types.js';
 
 export type ResolvedPolicy = Required<RiskPolicy>;
 
@@ -239,6 +239,24 @@ export interface RiskExplanation {
   readonly details: readonly ReasonDetail[];
 }
 
+/** Whether an org raise rule applies: every condition it gives holds. */
+export function ruleMatches(
+  rule: RiskPolicyRule,
+  input: RiskInput,
+  reasons: ReadonlySet<ReasonCode>,
+): boolean {
+  const w = rule.when;
+  if (w.action_type !== undefined && w.action_type !== input.action.type) return false;
+  if (w.reason !== undefined && !reasons.has(w.reason)) return false;
+  const { target } = input.action;
+  const environment = input.context?.environment;
+  if (w.target_matches !== undefined && (target === undefined || !globMatch(w.target_matches, target)))
+    return false;
+  if (w.environment !== undefined && (environment === undefined || !globMatch(w.environment, environment)))
+    return false;
+  return true;
+}
+
 function levelOf(reason: ReasonCode, found: Findings, policy: ResolvedPolicy): RiskLevel {
   const info = REASONS[reason];
   if (info.floor) return 'critical';
@@ -253,19 +271,7 @@ export function explainRisk(input: RiskInput, policy: RiskPolicy = defaultRiskPo
   for (const reason of findings.reasons()) level = maxLevel(level, levelOf(reason, findings, resolved));
   const reasons = new Set(findings.reasons());
   for (const rule of resolved.raise) {
-    const w = rule.when;
-    if (w.action_type !== undefined && w.action_type !== input.action.type) continue;
-    if (w.reason !== undefined && !reasons.has(w.reason)) continue;
-    if (
-      w.target_matches !== undefined &&
-      (input.action.target === undefined || !globMatch(w.target_matches, input.action.target))
-    )
-      continue;
-    if (
-      w.environment !== undefined &&
-      (input.context?.environment === undefined || !globMatch(w.environment, input.context.environment))
-    )
-      continue;
+    if (!ruleMatches(rule, input, reasons)) continue;
     if (levelRank(rule.level) > levelRank(level)) {
       level = rule.level;
       findings.add('policy_raise', `raised to ${rule.level}`);

@@ -3,7 +3,7 @@
  * small, bounded fields tell (title, summary, target, context: the input without its payload), at
  * least high, with `analysis_incomplete`. Never low: an analysis that did not finish fails closed.
  */
-import { globMatch } from './glob.js';
+import { ruleMatches } from './derive.js';
 import { explainRisk } from './index.js';
 import { levelRank, maxLevel, type RiskLevel } from './levels.js';
 import { REASON_CODES, type ReasonCode } from './reasons.js';
@@ -22,19 +22,8 @@ export function incompleteRisk(input: RiskInput, policy: RiskPolicy = defaultRis
   let raised = partial.reasons.includes('policy_raise') && levelRank(partial.level) > levelRank(level);
   if (raised) level = partial.level;
   for (const rule of policy.raise ?? []) {
-    const w = rule.when;
-    if (w.reason !== 'analysis_incomplete') continue;
-    if (w.action_type !== undefined && w.action_type !== input.action.type) continue;
-    if (
-      w.target_matches !== undefined &&
-      (input.action.target === undefined || !globMatch(w.target_matches, input.action.target))
-    )
-      continue;
-    if (
-      w.environment !== undefined &&
-      (input.context?.environment === undefined || !globMatch(w.environment, input.context.environment))
-    )
-      continue;
+    if (rule.when.reason !== 'analysis_incomplete') continue;
+    if (!ruleMatches(rule, input, new Set<ReasonCode>(['analysis_incomplete']))) continue;
     if (levelRank(rule.level) > levelRank(level)) [level, raised] = [rule.level, true];
   }
   const details: { reason: ReasonCode; level: RiskLevel }[] = [

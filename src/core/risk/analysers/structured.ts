@@ -120,8 +120,8 @@ function countRecipients(v: Json): number {
   return 0;
 }
 
-function walk(root: Json): Readings {
-  const r: Readings = {
+function emptyReadings(): Readings {
+  return {
     amounts: [],
     commands: [],
     sql: [],
@@ -130,6 +130,10 @@ function walk(root: Json): Readings {
     grants: [],
     policyDocument: false,
   };
+}
+
+function walk(root: Json): Readings {
+  const r = emptyReadings();
   let nodes = 0;
   const visit = (v: Json, depth: number, key: string): void => {
     if (++nodes > MAX_NODES || depth > MAX_DEPTH) return;
@@ -222,18 +226,7 @@ export function analyseStructured(
   readers: { shell(script: string): void; sql(text: string): void },
 ): StructuredResult {
   const json = input.payload !== undefined ? parseJsonPayload(input.payload.content) : undefined;
-  const r: Readings =
-    json !== undefined
-      ? walk(json)
-      : {
-          amounts: [],
-          commands: [],
-          sql: [],
-          recipients: 0,
-          listSend: undefined,
-          grants: [],
-          policyDocument: false,
-        };
+  const r = json !== undefined ? walk(json) : emptyReadings();
   for (const command of r.commands) readers.shell(command);
   for (const sql of r.sql) readers.sql(sql);
   const { action } = input;
