@@ -31,6 +31,7 @@ const VerifyView = Type.Object({
   bad_seq: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String()),
   detail: Type.Optional(Type.String()),
+  checkpoint_seq: Type.Optional(Type.Integer()),
   checkpoints_verified: Type.Integer(),
   latest_checkpoint: Type.Union([CheckpointView, Type.Null()]),
 });
@@ -50,6 +51,7 @@ export const reportView = (r: ChainReport) =>
         bad_seq: r.badSeq,
         reason: r.reason,
         detail: r.detail,
+        ...(r.checkpointSeq !== undefined ? { checkpoint_seq: r.checkpointSeq } : {}),
         checkpoints_verified: r.checkpointsVerified,
       };
 

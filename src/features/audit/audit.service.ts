@@ -62,7 +62,7 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
         pages: pages(orgId, head.seq),
         head,
         checkpoints: checkpoints.filter((c) => c.keyName === signingKey.name).map((c) => c.note),
-        key: signingKey,
+        keys: [signingKey],
       });
     },
 
