@@ -190,3 +190,51 @@ describe('the checkpoints inside an export are checked, with or without a key', 
     );
   });
 });
+
+describe('the checkpoint key does not follow the listen address', () => {
+  it("verify from a shell without the server's PORT still checks the checkpoints", async () => {
+    const own = await mkdtemp(join(tmpdir(), 'ony-audit-port-'));
+    const other = realDatabaseUrl ? await freshDatabase() : undefined;
+    try {
+      // No ONY_PUBLIC_URL: the old key name was derived from PORT.
+      const base = {
+        ONY_LOG_LEVEL: 'silent',
+        ONY_AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString('base64'),
+        ...(other
+          ? { DATABASE_URL: other.url, ONY_MASTER_KEY: Buffer.alloc(32, 2).toString('base64') }
+          : { ONY_DATA_DIR: own }),
+      };
+      const server = { ...base, PORT: '4123' };
+      const setup = await cli(
+        ['setup', '--org-name', 'Ported', '--email', 'p@ported.test', '--name', 'P'],
+        server,
+        `${PASSWORD}\n`,
+      );
+      expect(setup.code, setup.stderr).toBe(0);
+      const orgId = /\(([0-9a-f-]{36})\)/.exec(setup.stdout)![1]!;
+      expect((await cli(['audit', 'checkpoint', '--org', orgId], server)).code).toBe(0);
+
+      const shell = await cli(['audit', 'verify', '--org', orgId], base);
+      expect(shell.code, shell.stdout).toBe(0);
+      expect(JSON.parse(shell.stdout)).toMatchObject({ ok: true, entries: 2, checkpoints_verified: 1 });
+
+      // Offline, a key the checkpoint was not signed by is a reported failure, not a skip.
+      const exported = await cli(['audit', 'export', '--org', orgId], base);
+      const file = join(own, 'chain.jsonl');
+      await writeFile(file, exported.stdout);
+      const stranger = signingKeyFromSeed('elsewhere.example/ony-audit', Buffer.alloc(32, 3));
+      const r = await cli(
+        ['audit', 'verify', '--file', file, '--pubkey', verifierKey(stranger.name, stranger.publicKey)],
+        {},
+      );
+      expect(r.code, r.stdout).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, checkpoint_seq: 2 });
+      expect(JSON.parse(r.stdout).detail).toMatch(
+        /checkpoint at seq 2 does not verify: it is signed by an unknown key/,
+      );
+    } finally {
+      await other?.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

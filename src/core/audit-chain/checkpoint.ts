@@ -49,6 +49,16 @@ export function verifierKey(name: string, publicKey: KeyObject): string {
   return `${name}+${keyId(name, publicKey).toString('hex')}+${Buffer.concat([Buffer.from([ED25519_ALG]), rawPublicKey(publicKey)]).toString('base64')}`;
 }
 
+/** An Ed25519 public KeyObject from its raw 32 bytes. */
+export function publicKeyFromRaw(raw: Buffer): KeyObject {
+  if (raw.length !== 32) throw new Error('an Ed25519 public key is 32 bytes');
+  return createPublicKey({
+    key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]),
+    format: 'der',
+    type: 'spki',
+  });
+}
+
 export function parseVerifierKey(text: string): { name: string; publicKey: KeyObject } {
   // The name and id hold no '+'; the base64 key may, so split at the first two only.
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
@@ -56,11 +66,7 @@ export function parseVerifierKey(text: string): { name: string; publicKey: KeyOb
   const [, name, idHex, b64] = m as unknown as [string, string, string, string];
   const raw = Buffer.from(b64, 'base64');
   if (raw.length !== 33 || raw[0] !== ED25519_ALG) throw new Error('verifier key is not an Ed25519 key');
-  const publicKey = createPublicKey({
-    key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]),
-    format: 'der',
-    type: 'spki',
-  });
+  const publicKey = publicKeyFromRaw(raw.subarray(1));
   if (keyId(name, publicKey).toString('hex') !== idHex)
     throw new Error('verifier key id does not match its key');
   return { name, publicKey };

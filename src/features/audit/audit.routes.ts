@@ -189,14 +189,39 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
       config: { auth: 'none' },
       schema: {
         tags,
-        summary: 'The Ed25519 key that signs audit checkpoints (signed-note verifier key format)',
+        summary:
+          'The Ed25519 keys that sign audit checkpoints (signed-note verifier key format): the current one, and every key ever used with its validity period',
         security: [],
-        response: { 200: Type.Object({ key_name: Type.String(), verifier_key: Type.String() }) },
+        response: {
+          200: Type.Object({
+            key_name: Type.String({ description: 'the current key (kept for older clients)' }),
+            verifier_key: Type.String(),
+            keys: Type.Array(
+              Type.Object({
+                key_name: Type.String(),
+                key_id: Type.String({ pattern: '^[0-9a-f]{8}$' }),
+                verifier_key: Type.String(),
+                valid_from: DateTime,
+                valid_until: Type.Union([DateTime, Type.Null()]),
+              }),
+            ),
+          }),
+        },
       },
     },
     async () => {
-      const k = audit.publicKey();
-      return { key_name: k.name, verifier_key: k.verifierKey };
+      const { current, all } = await audit.publicKeys();
+      return {
+        key_name: current.name,
+        verifier_key: current.verifierKey,
+        keys: all.map((k) => ({
+          key_name: k.name,
+          key_id: k.keyId,
+          verifier_key: k.verifierKey,
+          valid_from: k.validFrom.toISOString(),
+          valid_until: k.validUntil?.toISOString() ?? null,
+        })),
+      };
     },
   );
 }
