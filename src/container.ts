@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import { assertAppRoleIsConfined, connectPostgres, openPglite, type Database } from './db/client.js';
 import { migrate } from './db/migrator.js';
-import { signingKeyFromSeed, type SigningKey } from './core/audit-chain/checkpoint.js';
-import { createAuditService } from './features/audit/audit.service.js';
+import { signingKeyFromSeed } from './core/audit-chain/checkpoint.js';
+import { createAuditService, type AuditKeyConfig } from './features/audit/audit.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
@@ -80,12 +80,16 @@ async function resolveMasterKey(config: Config, logger: Logger): Promise<MasterK
   return masterKeyFrom(key);
 }
 
-/** The checkpoint signing key: configured, or derived from the master key (one secret to keep). */
-function resolveSigningKey(config: Config, master: MasterKey): SigningKey {
+/**
+ * The checkpoint signing key: configured, or derived from the master key (one secret to keep). Its
+ * name is ONY_AUDIT_KEY_NAME or the one stored with the key on first use, never the listen address.
+ */
+function resolveSigningKey(config: Config, master: MasterKey): AuditKeyConfig {
   const seed =
     config.audit.signingSeed ??
     Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), 'ony audit checkpoint signing key v1', 32));
-  return signingKeyFromSeed(`${new URL(config.publicUrl).host}/ony-audit`, seed);
+  const { privateKey, publicKey } = signingKeyFromSeed('unnamed', seed);
+  return { privateKey, publicKey, name: config.audit.keyName, defaultName: config.audit.defaultKeyName };
 }
 
 export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
@@ -168,7 +172,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     oidc: createOidcClient({ clock }),
     logger,
   });
-  const audit = createAuditService({ db, clock, signingKey: resolveSigningKey(config, masterKey) });
+  const audit = createAuditService({ db, clock, signing: resolveSigningKey(config, masterKey) });
   const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
   const keys = createKeysService({ db, masterKeys, clock });
   const callbacks = config.callbacks;

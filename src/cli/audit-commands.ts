@@ -8,13 +8,16 @@ import type { Command } from './command.js';
 import { parseFlags, withContainer } from './operator.js';
 
 const verifyUsage = `usage: ony audit verify --org ORG_ID
-       ony audit verify --file chain.jsonl|export.zip|export-dir [--pubkey VERIFIER_KEY]
+       ony audit verify --file chain.jsonl|export.zip|export-dir [--pubkey VERIFIER_KEY]...
 
 Verifies an org's audit chain: every entry's hash, the links, gap-free seq, the chain head, and
 each signed checkpoint. With --file it verifies an export offline, without a database: the JSON
 lines of \`ony audit export\`, an org export zip (its audit.jsonl, read from the zip), or the folder
-it was extracted to. --pubkey (the verifier_key of /.well-known/ony-audit-key) also checks the
-checkpoints' signatures; the audit-verifier-key.txt inside an export is only a copy to compare.
+it was extracted to. Every checkpoint in the file is compared with the chain (a checkpoint beyond
+its end, or attesting another hash, fails). --pubkey (a verifier key of /.well-known/ony-audit-key;
+repeat it, or give several in one argument, for every key the server ever used) also checks the
+checkpoints' signatures: a checkpoint signed by no given key fails. The audit-verifier-key.txt
+inside an export is only a copy to compare.
 Prints a JSON report; exits 0 when the chain is intact, 1 when it is not (naming the first bad seq).`;
 
 /** The chain's JSON lines from a file, from an export zip's audit.jsonl, or from an extracted export. */
@@ -30,7 +33,7 @@ export const auditVerify: Command = {
     const v = parseFlags(
       'audit',
       argv,
-      { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string' } },
+      { org: { type: 'string' }, file: { type: 'string' }, pubkey: { type: 'string', multiple: true } },
       io,
       verifyUsage,
     );
@@ -44,11 +47,12 @@ export const auditVerify: Command = {
       try {
         const stream = v.file === '-' ? io.stdin : await openChainFile(v.file);
         const { reportView } = await import('../features/audit/audit.routes.js');
-        const report = await verifyExport(stream, typeof v.pubkey === 'string' ? v.pubkey : undefined);
+        const pubkeys = v.pubkey as unknown as string[] | undefined; // multiple: an array when given
+        const report = await verifyExport(stream, pubkeys);
         return print({
           org_id: report.orgId,
           ...reportView(report),
-          signatures_checked: typeof v.pubkey === 'string',
+          signatures_checked: pubkeys !== undefined,
         });
       } catch (err) {
         io.stderr.write(`ony audit verify: ${(err as Error).message}\n`);

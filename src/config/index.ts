@@ -53,6 +53,10 @@ export interface Config {
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
+    /** ONY_AUDIT_KEY_NAME: the checkpoint key's name; unset, the name stored with the key is kept. */
+    readonly keyName: string | undefined;
+    /** The name a key gets on first use when ONY_AUDIT_KEY_NAME is unset (never the listen address). */
+    readonly defaultKeyName: string;
     /** Seconds between automatic checkpoints; 0 turns them off. */
     readonly checkpointSeconds: number;
   };
@@ -211,6 +215,16 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     );
     publicUrl = `http://localhost:${port}`;
   }
+
+  // The checkpoint key's name is signed into every checkpoint, so it must not follow the listen
+  // address: configured, else stored with the key on first use (docs/audit.md).
+  const keyName = str('ONY_AUDIT_KEY_NAME');
+  if (keyName !== undefined && !/^[^\s+]{1,100}$/.test(keyName))
+    problems.push('ONY_AUDIT_KEY_NAME must be 1 to 100 characters with no spaces and no "+"');
+  const defaultKeyName =
+    str('ONY_PUBLIC_URL') !== undefined && !problems.some((p) => p.startsWith('ONY_PUBLIC_URL'))
+      ? `${new URL(publicUrl).host}/ony-audit`
+      : 'ony-audit';
 
   const logLevelRaw = str('ONY_LOG_LEVEL') ?? 'info';
   const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw)
@@ -375,7 +389,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
         .filter((h) => h !== ''),
       allowHttp: bool('ONY_CALLBACK_ALLOW_HTTP', false),
     },
-    audit: { signingSeed, checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
+    audit: {
+      signingSeed,
+      keyName: keyName !== undefined && /^[^\s+]{1,100}$/.test(keyName) ? keyName : undefined,
+      defaultKeyName,
+      checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400),
+    },
     sso: {
       allowHttpIssuers: (str('ONY_SSO_ALLOW_HTTP_ISSUERS') ?? '')
         .split(',')

@@ -139,6 +139,13 @@ export interface AuditCheckpointsTable {
   note: string;
 }
 
+export interface AuditSigningKeysTable {
+  id: Generated<number>;
+  name: string;
+  public_key: Buffer;
+  valid_from: Timestamp;
+}
+
 export interface OrgSettingsTable {
   org_id: string;
   risk_policy: ColumnType<unknown, string | undefined, string>;
@@ -373,6 +380,7 @@ export interface DB {
   audit_heads: AuditHeadsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_signing_keys: AuditSigningKeysTable;
   audit_outbox: AuditOutboxTable;
   orgs: OrgsTable;
   org_keys: OrgKeysTable;

@@ -3,6 +3,7 @@
  * role, fail-closed appends, gap-free under concurrency, and tamper detection (done as the database
  * owner, bypassing the triggers, as an attacker with the keys to the database would).
  */
+import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -364,5 +365,41 @@ describe('checkpoints and the public key', () => {
     await as(t, a, 'POST', '/v1/admin/devices', { name: 'more' });
     await t.container.audit.checkpointAll();
     expect((await as(t, a, 'GET', '/v1/admin/audit/checkpoints')).json()).toHaveLength(2);
+  });
+
+  it('a checkpoint signed by a key the server never used is reported, not skipped', async () => {
+    const a = await orgWithEvents('cp-unknown', 1);
+    const { signCheckpoint, signingKeyFromSeed } = await import('../../src/core/audit-chain/checkpoint.js');
+    const { insertCheckpoint, getHead } = await import('../../src/features/audit/audit.repository.js');
+    const stranger = signingKeyFromSeed('elsewhere.example/ony-audit', randomBytes(32));
+    // The app role may add checkpoint rows: one signed elsewhere, attesting the true head.
+    await withTenant(db, a.orgId, async (tx) => {
+      const head = (await getHead(tx))!;
+      const at = t.clock.now();
+      const note = signCheckpoint(
+        { orgId: a.orgId, seq: head.seq, hash: head.hash, at: at.toISOString() },
+        stranger,
+      );
+      await insertCheckpoint(tx, { ...head, at, keyName: stranger.name, note });
+    });
+    const r = await verify(a);
+    expect(r).toMatchObject({ ok: false, bad_seq: 3, checkpoint_seq: 3, reason: 'head_mismatch' });
+    expect(r.detail).toMatch(
+      /checkpoint at seq 3 does not verify: it is signed by an unknown key \(elsewhere\.example\/ony-audit\+[0-9a-f]{8}\)/,
+    );
+  });
+
+  it('publishes every key with its validity period, the current one also in the old fields', async () => {
+    const key = (await t.app.inject({ url: '/.well-known/ony-audit-key' })).json<{
+      key_name: string;
+      verifier_key: string;
+      keys: { key_name: string; key_id: string; verifier_key: string; valid_until: string | null }[];
+    }>();
+    expect(key.keys.at(-1)).toMatchObject({
+      key_name: key.key_name,
+      verifier_key: key.verifier_key,
+      key_id: key.verifier_key.split('+')[1],
+      valid_until: null,
+    });
   });
 });

@@ -158,7 +158,9 @@ describe('signed checkpoints', () => {
     const pages = async function* (e: StoredEntry[]) {
       yield e;
     };
-    expect(await verifyChain({ orgId: ORG, pages: pages(good), checkpoints: [cp], key })).toMatchObject({
+    expect(
+      await verifyChain({ orgId: ORG, pages: pages(good), checkpoints: [cp], keys: [key] }),
+    ).toMatchObject({
       ok: true,
       checkpointsVerified: 1,
     });
@@ -176,14 +178,16 @@ describe('signed checkpoints', () => {
       prev = { seq: s.fields.seq, hash: s.hash };
     }
     expect(verifyEntries(ORG, rewritten).ok).toBe(true);
-    expect(await verifyChain({ orgId: ORG, pages: pages(rewritten), checkpoints: [cp], key })).toMatchObject({
+    expect(
+      await verifyChain({ orgId: ORG, pages: pages(rewritten), checkpoints: [cp], keys: [key] }),
+    ).toMatchObject({
       ok: false,
       badSeq: 4,
       reason: 'head_mismatch',
     });
     // Cutting the tail below the checkpoint.
     expect(
-      await verifyChain({ orgId: ORG, pages: pages(good.slice(0, 2)), checkpoints: [cp], key }),
+      await verifyChain({ orgId: ORG, pages: pages(good.slice(0, 2)), checkpoints: [cp], keys: [key] }),
     ).toMatchObject({ ok: false, badSeq: 3 });
   });
 });

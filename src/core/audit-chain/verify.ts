@@ -2,8 +2,7 @@
  * Chain verification, streaming and hash-bound: per entry one SHA-256 over the stored canonical
  * bytes plus two substring reads, never a JSON parse. Names the first bad seq and why.
  */
-import type { KeyObject } from 'node:crypto';
-import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { hasValidSignature, keyId, parseCheckpoint, type VerifierKey } from './checkpoint.js';
 import { chainHash, genesisHash } from './entry.js';
 
 export interface StoredEntry {
@@ -28,6 +27,8 @@ export type VerifyResult =
       readonly badSeq: number;
       readonly reason: VerifyFailure;
       readonly detail: string;
+      /** The signed checkpoint that contradicts the chain, when one does. */
+      readonly checkpointSeq?: number | undefined;
     };
 
 /** Reads the top-level `"key":` value of a JCS text; top-level keys after `meta` sort last, so lastIndexOf finds them. */
@@ -116,9 +117,14 @@ export interface ChainCheck {
   readonly pages: AsyncIterable<readonly StoredEntry[]>;
   /** The recorded head, when verifying a live database. */
   readonly head?: { readonly seq: number; readonly hash: string } | undefined;
-  /** Signed checkpoint notes and the key they must verify under. */
+  /** Signed checkpoint notes. Each one's (seq, hash) is always compared with the chain. */
   readonly checkpoints: readonly string[];
-  readonly key?: { readonly name: string; readonly publicKey: KeyObject } | undefined;
+  /**
+   * The keys a checkpoint may be signed by. When given, every checkpoint needs a valid signature by
+   * one of them (a note signed only by another key is a failure, never skipped); when absent, the
+   * signatures are not checked, only what the notes attest.
+   */
+  readonly keys?: readonly VerifierKey[] | undefined;
 }
 
 export type ChainReport = VerifyResult & {
@@ -127,32 +133,66 @@ export type ChainReport = VerifyResult & {
 };
 
 /**
- * Verifies a chain and its signed checkpoints: each checkpoint must carry a valid signature by the
- * key and attest a (seq, hash) that the chain actually has. A checkpoint beyond the chain's end
- * proves the tail was cut; one whose hash differs proves history was rewritten after it was signed.
+ * Verifies a chain and its signed checkpoints: each checkpoint must attest a (seq, hash) that the
+ * chain actually has and, when keys are given, carry a valid signature by one of them. A checkpoint
+ * beyond the chain's end proves the tail was cut; one whose hash differs proves history was
+ * rewritten after it was signed. Every failure about a checkpoint names the checkpoint's seq.
  */
 export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
   const attested = new Map<number, string>();
   let checkpointsVerified = 0;
   let latestCheckpointSeq: number | null = null;
-  const fail = (badSeq: number, reason: VerifyFailure, detail: string, entries = 0): ChainReport => ({
+  const fail = (
+    badSeq: number,
+    reason: VerifyFailure,
+    detail: string,
+    entries: number,
+    checkpointSeq?: number,
+  ): ChainReport => ({
     ok: false,
     entries,
     badSeq,
     reason,
     detail,
+    ...(checkpointSeq !== undefined ? { checkpointSeq } : {}),
     checkpointsVerified,
     latestCheckpointSeq,
   });
-  for (const note of check.checkpoints) {
-    if (check.key === undefined) break;
-    let c: Checkpoint;
+  for (const [i, note] of check.checkpoints.entries()) {
+    let parsed: ReturnType<typeof parseCheckpoint>;
     try {
-      c = openCheckpoint(note, check.key);
+      parsed = parseCheckpoint(note);
     } catch (err) {
-      return fail(0, 'head_mismatch', `a checkpoint does not verify: ${(err as Error).message}`);
+      // Nothing readable to name but its place: the note itself is broken.
+      return fail(0, 'head_mismatch', `checkpoint #${i + 1} is unreadable: ${(err as Error).message}`, 0);
     }
-    if (c.orgId !== check.orgId) return fail(c.seq, 'head_mismatch', 'a checkpoint belongs to another org');
+    const c = parsed.checkpoint;
+    if (c.orgId !== check.orgId)
+      return fail(c.seq, 'head_mismatch', `the checkpoint at seq ${c.seq} belongs to another org`, 0, c.seq);
+    if (check.keys !== undefined && !check.keys.some((k) => hasValidSignature(parsed, k))) {
+      const known = (name: string, id: string) =>
+        check.keys!.some((k) => k.name === name && keyId(k.name, k.publicKey).toString('hex') === id);
+      const byKnown = parsed.signatures.filter((s) => known(s.name, s.keyId));
+      const signers = parsed.signatures.map((s) => `${s.name}+${s.keyId}`).join(', ') || 'nobody';
+      return fail(
+        c.seq,
+        'head_mismatch',
+        byKnown.length > 0
+          ? `the checkpoint at seq ${c.seq} does not verify: its signature by ${signers} is invalid`
+          : `the checkpoint at seq ${c.seq} does not verify: it is signed by an unknown key (${signers})`,
+        0,
+        c.seq,
+      );
+    }
+    const earlier = attested.get(c.seq);
+    if (earlier !== undefined && earlier !== c.hash)
+      return fail(
+        c.seq,
+        'head_mismatch',
+        `two checkpoints at seq ${c.seq} attest different hashes`,
+        0,
+        c.seq,
+      );
     attested.set(c.seq, c.hash);
     latestCheckpointSeq = Math.max(latestCheckpointSeq ?? 0, c.seq);
   }
@@ -170,6 +210,7 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
             'head_mismatch',
             `the signed checkpoint at seq ${e.seq} attests another hash: history was rewritten`,
             e.seq - 1,
+            e.seq,
           );
         }
         checkpointsVerified++;
@@ -181,15 +222,16 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
   const genesisAttested = attested.get(0);
   if (genesisAttested !== undefined) {
     if (genesisAttested !== genesisHash(check.orgId))
-      return fail(1, 'head_mismatch', 'the seq 0 checkpoint is not the genesis');
+      return fail(1, 'head_mismatch', 'the checkpoint at seq 0 is not the genesis', 0, 0);
     checkpointsVerified++;
   }
   if (latestCheckpointSeq !== null && latestCheckpointSeq > lastSeq) {
     return fail(
       lastSeq + 1,
       'head_mismatch',
-      `a signed checkpoint covers seq ${latestCheckpointSeq}, but the chain ends at seq ${lastSeq}: its tail was cut`,
+      `the signed checkpoint at seq ${latestCheckpointSeq} is beyond the chain's end at seq ${lastSeq}: its tail was cut`,
       result.entries,
+      latestCheckpointSeq,
     );
   }
   return { ...result, checkpointsVerified, latestCheckpointSeq };

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { entryTemplate, type AuditEvent } from '../../core/audit-chain/entry.js';
 import type { StoredEntry } from '../../core/audit-chain/verify.js';
-import type { TenantTx } from '../../db/client.js';
+import type { TenantTx, Tx } from '../../db/client.js';
 
 const hex = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Buffer => Buffer.from(h, 'hex');
@@ -144,4 +144,53 @@ export async function listCheckpoints(tx: TenantTx): Promise<StoredCheckpoint[]>
     keyName: r.key_name,
     note: r.note,
   }));
+}
+
+/** A checkpoint signing key as stored: the name it signs under, its raw public key, and since when. */
+export interface StoredSigningKey {
+  readonly name: string;
+  readonly publicKey: Buffer;
+  readonly validFrom: Date;
+}
+
+/** Every key that ever signed checkpoints, oldest first (server-wide; outside any tenant). */
+export async function listSigningKeys(tx: Tx): Promise<StoredSigningKey[]> {
+  const rows = await tx
+    .selectFrom('audit_signing_keys')
+    .select(['name', 'public_key', 'valid_from'])
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ name: r.name, publicKey: Buffer.from(r.public_key), validFrom: r.valid_from }));
+}
+
+/** The names existing checkpoints were signed under (across orgs), with one note each. */
+export async function checkpointKeyNames(
+  tx: Tx,
+): Promise<{ keyName: string; firstAt: Date; note: string }[]> {
+  const rows = await sql<{
+    key_name: string;
+    first_at: Date;
+    note: string;
+  }>`select key_name, first_at, note from ony_audit_checkpoint_key_names()`.execute(tx);
+  return rows.rows.map((r) => ({ keyName: r.key_name, firstAt: new Date(r.first_at), note: r.note }));
+}
+
+/**
+ * Makes (name, public key) the current signing key unless it already is; name undefined keeps the
+ * stored name. While the list is empty, first records `legacy` (older names this key signed under).
+ */
+export async function useSigningKey(
+  tx: Tx,
+  k: {
+    name: string | undefined;
+    defaultName: string;
+    publicKey: Buffer;
+    now: Date;
+    legacy: readonly { name: string; from: Date }[];
+  },
+): Promise<void> {
+  const names = k.legacy.map((l) => l.name);
+  const froms = k.legacy.map((l) => l.from.toISOString());
+  await sql`select ony_audit_use_key(${k.name ?? null}, ${k.defaultName}, ${k.publicKey}, ${k.now},
+    ${names}::text[], ${froms}::timestamptz[])`.execute(tx);
 }

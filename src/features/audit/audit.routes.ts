@@ -31,6 +31,7 @@ const VerifyView = Type.Object({
   bad_seq: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String()),
   detail: Type.Optional(Type.String()),
+  checkpoint_seq: Type.Optional(Type.Integer()),
   checkpoints_verified: Type.Integer(),
   latest_checkpoint: Type.Union([CheckpointView, Type.Null()]),
 });
@@ -50,6 +51,7 @@ export const reportView = (r: ChainReport) =>
         bad_seq: r.badSeq,
         reason: r.reason,
         detail: r.detail,
+        ...(r.checkpointSeq !== undefined ? { checkpoint_seq: r.checkpointSeq } : {}),
         checkpoints_verified: r.checkpointsVerified,
       };
 
@@ -187,14 +189,39 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
       config: { auth: 'none' },
       schema: {
         tags,
-        summary: 'The Ed25519 key that signs audit checkpoints (signed-note verifier key format)',
+        summary:
+          'The Ed25519 keys that sign audit checkpoints (signed-note verifier key format): the current one, and every key ever used with its validity period',
         security: [],
-        response: { 200: Type.Object({ key_name: Type.String(), verifier_key: Type.String() }) },
+        response: {
+          200: Type.Object({
+            key_name: Type.String({ description: 'the current key (kept for older clients)' }),
+            verifier_key: Type.String(),
+            keys: Type.Array(
+              Type.Object({
+                key_name: Type.String(),
+                key_id: Type.String({ pattern: '^[0-9a-f]{8}$' }),
+                verifier_key: Type.String(),
+                valid_from: DateTime,
+                valid_until: Type.Union([DateTime, Type.Null()]),
+              }),
+            ),
+          }),
+        },
       },
     },
     async () => {
-      const k = audit.publicKey();
-      return { key_name: k.name, verifier_key: k.verifierKey };
+      const { current, all } = await audit.publicKeys();
+      return {
+        key_name: current.name,
+        verifier_key: current.verifierKey,
+        keys: all.map((k) => ({
+          key_name: k.name,
+          key_id: k.keyId,
+          verifier_key: k.verifierKey,
+          valid_from: k.validFrom.toISOString(),
+          valid_until: k.validUntil?.toISOString() ?? null,
+        })),
+      };
     },
   );
 }

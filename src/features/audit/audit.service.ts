@@ -4,7 +4,17 @@
  * the callers' own transactions through appendAudit.
  */
 import type { Kysely } from 'kysely';
-import { signCheckpoint, verifierKey, type SigningKey } from '../../core/audit-chain/checkpoint.js';
+import type { KeyObject } from 'node:crypto';
+import {
+  keyId,
+  openCheckpoint,
+  publicKeyFromRaw,
+  rawPublicKey,
+  signCheckpoint,
+  verifierKey,
+  type SigningKey,
+  type VerifierKey,
+} from '../../core/audit-chain/checkpoint.js';
 import { genesisHash } from '../../core/audit-chain/entry.js';
 import { verifyChain, type ChainReport, type StoredEntry } from '../../core/audit-chain/verify.js';
 import { withApp, withTenant } from '../../db/client.js';
@@ -12,7 +22,10 @@ import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { sql } from 'kysely';
 import {
+  checkpointKeyNames,
   entriesAfter,
+  listSigningKeys,
+  useSigningKey,
   getHead,
   insertCheckpoint,
   listAudit,
@@ -24,13 +37,99 @@ import {
 
 const PAGE = 5000;
 
+/** The checkpoint key pair and how it is named (docs/audit.md, "The signing key's name"). */
+export interface AuditKeyConfig {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** ONY_AUDIT_KEY_NAME; undefined keeps the name stored with the key. */
+  readonly name: string | undefined;
+  /** The name on first use, when nothing is stored or configured. */
+  readonly defaultName: string;
+}
+
+/** A key as /.well-known/ony-audit-key publishes it: one row per period the key signed in. */
+export interface PublishedKey {
+  readonly name: string;
+  readonly keyId: string;
+  readonly verifierKey: string;
+  readonly validFrom: Date;
+  /** When the next key took over; null for the current one. */
+  readonly validUntil: Date | null;
+}
+
 export interface AuditDeps {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
-  readonly signingKey: SigningKey;
+  readonly signing: AuditKeyConfig;
 }
 
-export function createAuditService({ db, clock, signingKey }: AuditDeps) {
+export function createAuditService({ db, clock, signing }: AuditDeps) {
+  const rawKey = rawPublicKey(signing.publicKey);
+  let current: Promise<SigningKey> | undefined;
+
+  /**
+   * The key to sign with, under its stored name. On first use it records the key (and, once, the
+   * older names this same key signed checkpoints under, so those keep verifying); the name never
+   * comes from the listen address.
+   */
+  function signingKey(): Promise<SigningKey> {
+    current ??= (async () => {
+      const stored = await withApp(db, (tx) => listSigningKeys(tx));
+      const latest = stored.at(-1);
+      const wanted = signing.name ?? latest?.name;
+      if (latest === undefined || latest.name !== wanted || !latest.publicKey.equals(rawKey)) {
+        const legacy =
+          stored.length > 0
+            ? []
+            : (await withApp(db, (tx) => checkpointKeyNames(tx)))
+                .filter((l) => signedBy(l.note, { name: l.keyName, publicKey: signing.publicKey }))
+                .sort((a, b) => a.firstAt.getTime() - b.firstAt.getTime())
+                .map((l) => ({ name: l.keyName, from: l.firstAt }));
+        await withApp(db, (tx) =>
+          useSigningKey(tx, {
+            name: signing.name,
+            defaultName: signing.defaultName,
+            publicKey: rawKey,
+            now: clock.now(),
+            legacy,
+          }),
+        );
+      }
+      const now = (await withApp(db, (tx) => listSigningKeys(tx))).at(-1);
+      if (now === undefined) throw new Error('no audit signing key was recorded');
+      return { name: now.name, privateKey: signing.privateKey, publicKey: signing.publicKey };
+    })().catch((err: unknown) => {
+      current = undefined;
+      throw err;
+    });
+    return current;
+  }
+
+  /** Every key that ever signed checkpoints, as verifiers need them. */
+  async function knownKeys(): Promise<VerifierKey[]> {
+    let stored = await withApp(db, (tx) => listSigningKeys(tx));
+    if (stored.length === 0) {
+      await signingKey();
+      stored = await withApp(db, (tx) => listSigningKeys(tx));
+    }
+    return stored.map((k) => ({ name: k.name, publicKey: publicKeyFromRaw(k.publicKey) }));
+  }
+
+  async function publishedKeys(): Promise<PublishedKey[]> {
+    await signingKey();
+    const stored = await withApp(db, (tx) => listSigningKeys(tx));
+    return stored.map((k, i) => {
+      const publicKey = publicKeyFromRaw(k.publicKey);
+      return {
+        name: k.name,
+        keyId: keyId(k.name, publicKey).toString('hex'),
+        verifierKey: verifierKey(k.name, publicKey),
+        validFrom: k.validFrom,
+        validUntil: stored[i + 1]?.validFrom ?? null,
+      };
+    });
+  }
+
   /** Pages of entries up to maxSeq, each page in its own short transaction (no long lock on PGlite). */
   async function* pages(orgId: string, maxSeq: number): AsyncGenerator<StoredEntry[]> {
     let after = 0;
@@ -45,10 +144,11 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
   }
 
   return {
-    publicKey: () => ({
-      name: signingKey.name,
-      verifierKey: verifierKey(signingKey.name, signingKey.publicKey),
-    }),
+    /** The current key (what old clients read) and every key ever used, with its period. */
+    async publicKeys(): Promise<{ current: PublishedKey; all: PublishedKey[] }> {
+      const all = await publishedKeys();
+      return { current: all.at(-1)!, all };
+    },
 
     async verify(orgId: string): Promise<ChainReport> {
       const [head, checkpoints] = await withTenant(
@@ -61,22 +161,21 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
         orgId,
         pages: pages(orgId, head.seq),
         head,
-        checkpoints: checkpoints.filter((c) => c.keyName === signingKey.name).map((c) => c.note),
-        key: signingKey,
+        // Every checkpoint, whatever key signed it: one signed by a key never recorded fails.
+        checkpoints: checkpoints.map((c) => c.note),
+        keys: await knownKeys(),
       });
     },
 
     /** Signs the current head (idempotent per seq). */
     async checkpoint(orgId: string): Promise<StoredCheckpoint> {
+      const key = await signingKey();
       return withTenant(db, orgId, async (tx) => {
         const head = await getHead(tx);
         if (head === undefined) throw new Error(`org ${orgId} has no audit chain`);
         const at = clock.now();
-        const note = signCheckpoint(
-          { orgId, seq: head.seq, hash: head.hash, at: at.toISOString() },
-          signingKey,
-        );
-        const c = { seq: head.seq, hash: head.hash, at, keyName: signingKey.name, note };
+        const note = signCheckpoint({ orgId, seq: head.seq, hash: head.hash, at: at.toISOString() }, key);
+        const c = { seq: head.seq, hash: head.hash, at, keyName: key.name, note };
         await insertCheckpoint(tx, c);
         return (await listCheckpoints(tx)).find((x) => x.seq === head.seq) ?? c;
       });
@@ -145,3 +244,12 @@ export function createAuditService({ db, clock, signingKey }: AuditDeps) {
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
+
+function signedBy(note: string, key: VerifierKey): boolean {
+  try {
+    openCheckpoint(note, key);
+    return true;
+  } catch {
+    return false;
+  }
+}

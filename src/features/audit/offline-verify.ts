@@ -14,11 +14,19 @@ type Line =
   | { type: 'checkpoint'; note: string }
   | { type: 'entry'; seq: number; prev_hash: string; hash: string; canonical: string };
 
+/**
+ * Verifies the export. Its checkpoints are always compared with the chain; with verifier keys
+ * (every key /.well-known/ony-audit-key lists, or several in one text, one per line), each
+ * checkpoint must also carry a valid signature by one of them.
+ */
 export async function verifyExport(
   input: Readable,
-  verifierKeyText: string | undefined,
+  verifierKeyTexts: readonly string[] | undefined,
 ): Promise<ChainReport & { orgId: string }> {
-  const key = verifierKeyText !== undefined ? parseVerifierKey(verifierKeyText) : undefined;
+  const keys = verifierKeyTexts
+    ?.flatMap((t) => t.split(/[\s,]+/))
+    .filter((t) => t !== '')
+    .map((t) => parseVerifierKey(t));
   const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
   let lineNo = 0;
   const next = async (): Promise<Line | undefined> => {
@@ -61,8 +69,8 @@ export async function verifyExport(
     orgId: header.org_id,
     pages: pages(),
     head: { seq: header.head_seq, hash: header.head_hash },
-    checkpoints: key ? checkpoints : [],
-    key,
+    checkpoints,
+    keys,
   });
   return { ...report, orgId: header.org_id };
 }

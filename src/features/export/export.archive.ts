@@ -52,8 +52,8 @@ export interface ArchiveInput {
   /** The member who asked (and, for a member export, whose data it is). */
   readonly memberId: string;
   readonly now: Date;
-  /** The audit checkpoint verifier key (C2SP note format), to verify audit.jsonl with. */
-  readonly verifierKey: string;
+  /** Every audit checkpoint verifier key (C2SP note format) the server used, to verify audit.jsonl with. */
+  readonly verifierKeys: readonly string[];
   /** Channels this server is configured with (names only, no credentials). */
   readonly channels: readonly string[];
 }
@@ -398,7 +398,7 @@ export async function buildArchive(input: ArchiveInput): Promise<Archive> {
   add(
     'audit-verifier-key.txt',
     (async function* () {
-      yield Buffer.from(`${input.verifierKey}\n`);
+      yield Buffer.from(`${input.verifierKeys.join('\n')}\n`);
     })(),
   );
   zip.end();

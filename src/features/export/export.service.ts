@@ -67,7 +67,7 @@ export interface ExportDeps {
   readonly keyring: Pick<Keyring, 'decrypt'>;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly audit: Pick<AuditService, 'publicKey'>;
+  readonly audit: Pick<AuditService, 'publicKeys'>;
   readonly config: {
     readonly publicUrl: string;
     /** Channels this server has configured (names only), listed in channels.json. */
@@ -234,6 +234,8 @@ export function createExportService(deps: ExportDeps) {
         return found;
       });
       const filename = `ony-${x.scope === 'org' ? 'org' : 'my-data'}-export-${now.toISOString().slice(0, 10)}.zip`;
+      // Read before the snapshot opens (embedded mode has one connection).
+      const verifierKeys = (await deps.audit.publicKeys()).all.map((k) => k.verifierKey);
       const write = (sink: NodeJS.WritableStream) =>
         withTenantSnapshot(db, p.orgId, async (tx) => {
           const archive = await buildArchive({
@@ -243,7 +245,7 @@ export function createExportService(deps: ExportDeps) {
             scope: x.scope,
             memberId: p.memberId,
             now,
-            verifierKey: deps.audit.publicKey().verifierKey,
+            verifierKeys,
             channels: config.channels,
           });
           try {
