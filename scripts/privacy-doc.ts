@@ -78,6 +78,8 @@ const PURPOSE: Record<string, string> = {
   org_erasures: 'scheduled org erasures: who asked, when it runs, who cancelled',
   org_key_rotations: 'a data re-encryption in progress (`ony keys rotate --data`, resumable)',
   org_tombstones: 'what is left of an erased org: org id hash, last seq, last hash, time',
+  audit_signing_keys:
+    'every audit checkpoint signing key ever used: its name, public key and from when (append-only; no secret)',
 };
 
 export interface TableFact {
