@@ -105,8 +105,8 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
   analyseText(input, out);
 
   // 2. The payload, read every way its content supports.
+  const { rest, hunks } = payload !== undefined ? splitDiff(payload.content) : { rest: '', hunks: 0 };
   if (payload !== undefined) {
-    const { rest, hunks } = splitDiff(payload.content);
     if (hunks > 0) analyseDiff(payload.content, runShell, out);
     if (rest.trim().length > 0) {
       runShell(rest);
@@ -206,7 +206,7 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
   const unknown =
     (action.type === 'other' && payload === undefined) ||
     action.type === 'file.write' ||
-    (payload !== undefined && splitDiff(payload.content).hunks > 0 && !out.has('docs_or_tests_only'));
+    (hunks > 0 && !out.has('docs_or_tests_only'));
   if (production && (changes.length > 0 || unknown || out.has('build_artifacts_delete')))
     out.add(
       'production_target',
