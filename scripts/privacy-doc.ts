@@ -58,7 +58,8 @@ const PURPOSE: Record<string, string> = {
   handoff_payloads:
     'the payload, encrypted with the org data key (per-row salt); deleted by the retention sweep',
   handoff_approvals: 'votes: member, option, comment, channel, time',
-  escalation_attempts: 'escalation steps run: step, channel, outcome, time (no content)',
+  escalation_attempts:
+    'escalation steps run: step, channel, outcome (sent, skipped with a closed-enum reason, failed…), time (no content)',
   phone_calls:
     'phone call records: provider call id, masked number, status, duration, outcome (no audio, recording or transcript)',
   audit_events:
@@ -80,6 +81,10 @@ const PURPOSE: Record<string, string> = {
   org_tombstones: 'what is left of an erased org: org id hash, last seq, last hash, time',
   audit_signing_keys:
     'every audit checkpoint signing key ever used: its name, public key and from when (append-only; no secret)',
+  replay_claims:
+    'replay protection: SHA-256 hashes of provider message ids, nonces, signatures and chat update ids, with an expiry (swept when expired); no org, no content',
+  sms_reply_code_counters:
+    'the last SMS reply code given to each number (the number only as a SHA-256 hash), so codes are never reused',
 };
 
 export interface TableFact {
@@ -237,10 +242,11 @@ export async function routeFacts(): Promise<RouteFact[]> {
 
 function allChannels() {
   const config = everythingConfigured();
-  // The phone and SMS adapters need a provider (never called here) and the ephemeral store.
+  // The phone and SMS adapters need a provider, the ephemeral store and a code counter (never called here).
   return createChannels(config, createLogger('silent'), {
     provider: createTelephonyProvider(config.telephony!.provider),
     store: createMemoryStore(),
+    replyCodes: { next: () => Promise.reject(new Error('not used')) },
   });
 }
 

@@ -47,6 +47,8 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { masterKeyFrom, masterKeysFrom, type MasterKey } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createMemoryStore, createRedisStore, type EphemeralStore } from './state/store.js';
+import { createReplayGuard } from './features/replay/replay-guard.js';
+import { nextSmsReplyCode } from './features/telephony/telephony.repository.js';
 
 export interface ContainerOptions {
   /** An already-open database (the CLI's migrate, tests' fresh databases). */
@@ -175,6 +177,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const audit = createAuditService({ db, clock, signing: resolveSigningKey(config, masterKey) });
   const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
   const keys = createKeysService({ db, masterKeys, clock });
+  // Replay protection (docs/telephony.md): message ids, nonces and signatures claimed once, in Postgres.
+  const replay = createReplayGuard({ db, clock, store });
   const callbacks = config.callbacks;
   // Phone calls and SMS (docs/telephony.md): one provider, picked by ONY_TELEPHONY_PROVIDER.
   const telephonyProvider =
@@ -182,7 +186,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const channels = createChannels(
     config,
     logger,
-    telephonyProvider !== undefined ? { provider: telephonyProvider, store } : undefined,
+    telephonyProvider !== undefined
+      ? { provider: telephonyProvider, store, replyCodes: { next: (phone) => nextSmsReplyCode(db, phone) } }
+      : undefined,
   );
   // The risk engine on worker threads, within a budget, failing closed (docs/risk.md).
   const risk = createRiskPool({ ...config.risk, logger });
@@ -237,6 +243,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           sms: createSmsService({
             db,
             store,
+            replay,
             clock,
             provider: telephonyProvider,
             actions: channelActions,
@@ -252,6 +259,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           api: createTelegramApi(config.telegram),
           actions: channelActions,
           store,
+          replay,
           clock,
           logger,
           config: { ...config.telegram, publicUrl: config.publicUrl },
@@ -331,6 +339,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     database,
     store,
+    replay,
     keyring,
     masterKeys,
     metrics,

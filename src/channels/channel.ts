@@ -8,6 +8,7 @@
  * route or listener, which then calls the one `ChannelActions` service: adapters decide nothing.
  */
 import type { Gist } from '../core/gist/index.js';
+import type { SkipReason } from '../core/policy/attempt-outcome.js';
 
 /** Everything an adapter may transmit; there is no field for the payload or the raw command. */
 export interface OutboundMessage {
@@ -45,6 +46,8 @@ export interface SentMessage {
 export interface SendResult {
   /** What was posted, to be updated in place after the decision. */
   readonly messages: readonly SentMessage[];
+  /** Recipients the adapter skipped on purpose, with the reason (none: everyone was sent to). */
+  readonly skipped?: readonly { readonly memberId: string; readonly reason: SkipReason }[];
 }
 
 /** What an updated message says once the handoff left pending. */

@@ -14,6 +14,7 @@ import { createTelegramApi } from './telegram/client.js';
 import type { EphemeralStore } from '../state/store.js';
 import { createPhoneChannel, createSmsChannel } from './telephony/adapter.js';
 import type { TelephonyProvider } from './telephony/provider.js';
+import type { ReplyCodeCounter } from './telephony/state.js';
 
 export type Channels = Readonly<Record<string, ChannelAdapter>>;
 
@@ -23,6 +24,7 @@ export function createChannels(
   telephony?: {
     readonly provider: TelephonyProvider;
     readonly store: Pick<EphemeralStore, 'set' | 'hit' | 'claim'>;
+    readonly replyCodes: ReplyCodeCounter;
   },
 ): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
@@ -34,6 +36,7 @@ export function createChannels(
     const deps = {
       provider: telephony.provider,
       store: telephony.store,
+      replyCodes: telephony.replyCodes,
       logger,
       config: {
         publicUrl: config.publicUrl,

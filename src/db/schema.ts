@@ -1,5 +1,6 @@
 /** The Kysely view of the database. Rows stay in repositories; services see domain types. */
 import type { ColumnType, Generated } from 'kysely';
+import type { SkipReason } from '../core/policy/attempt-outcome.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -217,6 +218,7 @@ export interface EscalationAttemptsTable {
   channel: string;
   at: Timestamp;
   outcome: string;
+  skip_reason: Generated<SkipReason | null>;
 }
 
 export interface ChannelIdentitiesTable {

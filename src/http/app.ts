@@ -49,6 +49,7 @@ export type AppDeps = Pick<
   | 'logger'
   | 'database'
   | 'store'
+  | 'replay'
   | 'auth'
   | 'members'
   | 'retention'
@@ -242,7 +243,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   if (deps.telephony !== undefined)
     await app.register(telephonyWebhookRoutes, {
       ...deps.telephony,
-      store: deps.store,
+      replay: deps.replay,
       clock: deps.clock,
       config,
     });
@@ -259,7 +260,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
       interactions: deps.slackInteractions,
       signingSecret: config.slack.signingSecret,
       clock: deps.clock,
-      store: deps.store,
+      replay: deps.replay,
       logger: deps.logger,
     });
   // The dashboard and its single-page-app fallback (GET paths that are not the API's).

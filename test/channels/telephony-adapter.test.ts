@@ -1,6 +1,6 @@
 /**
  * The phone and SMS channels against the Twilio fake through the real provider: per-number limits,
- * reply codes scoped per number (lowest free first), retries only where a retry cannot call twice.
+ * reply codes scoped per number (counting up, never reused), retries only where a retry cannot call twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundMessage } from '../../src/channels/channel.js';
@@ -32,6 +32,9 @@ const message = (id: string, riskLevel = 'medium'): OutboundMessage => ({
   link: 'https://ony.test/handoffs/x',
 });
 
+/** The durable per-number code counter, in memory (its SQL is tested through the server). */
+const counters: Record<string, number> = {};
+
 function channels() {
   const cfg = loadConfig({ ONY_MASTER_KEY: Buffer.alloc(32).toString('base64'), ...fake.env });
   const provider = cfg.telephony!.provider;
@@ -39,6 +42,7 @@ function channels() {
   const deps = {
     provider: createTwilioProvider(provider),
     store,
+    replyCodes: { next: async (phone: string) => (counters[phone] = (counters[phone] ?? 0) + 1) },
     logger: createLogger('silent'),
     config: {
       publicUrl: 'https://ony.test',
@@ -82,7 +86,7 @@ describe('per-number limits', () => {
 });
 
 describe('reply codes', () => {
-  it('are numbered per phone number, lowest free first, and say whether TOTP is needed', async () => {
+  it('are numbered per phone number, counting up, and say whether TOTP is needed', async () => {
     const { sms } = channels();
     const to = '+14155550121';
     const other = '+14155550122';
@@ -99,10 +103,14 @@ describe('reply codes', () => {
       approve: 'approve',
       deny: 'deny',
     });
-    // A freed code is reused first.
+    // A freed code is never reused (a captured reply to it must not decide a newer handoff).
     await store.del(keys.replyCode(to, 1));
     await sms.send(message('c4'), [{ memberId: 'm', name: 'M', address: to }]);
-    expect(fake.sms.at(-1)!.text).toMatch(/Reply 1A/);
+    expect(fake.sms.at(-1)!.text).toMatch(/Reply 3A/);
+    // A code still held in the store (given before this scheme) is passed over.
+    await store.set(keys.replyCode(to, 4), '{}', 60_000);
+    await sms.send(message('c5'), [{ memberId: 'm', name: 'M', address: to }]);
+    expect(fake.sms.at(-1)!.text).toMatch(/Reply 5A/);
   });
 });
 

@@ -40,7 +40,8 @@ describe('telephony webhook replay keys', () => {
       }),
       calls,
       sms: {} as SmsService, // not reached by a voice request
-      store,
+      // The routes' contract with the guard, over the memory store (the durable guard has its own tests).
+      replay: { claim: (key, ttlMs) => store.claim(key, '1', ttlMs), release: (key) => store.del(key) },
       clock: systemClock,
       config: { publicUrl: PUBLIC },
     });

@@ -11,11 +11,14 @@
  *   the message carrying the code. Losing the store loses only the prompt: tap again.
  * - `/start <code>` in a private chat links the Telegram user id to the member who was given the
  *   code (`ChannelActions.linkWithCode`); group chats are refused.
- * - Repeated deliveries of one update (Telegram retries when an answer is lost) are handled once.
+ * - Repeated deliveries of one update (Telegram retries when an answer is lost) are handled once:
+ *   the update id is claimed in the durable replay guard (Postgres) for a week, so a replayed
+ *   webhook request is ignored even after the ephemeral store was wiped.
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EphemeralStore } from '../../state/store.js';
+import type { ReplayGuard } from '../../features/replay/replay-guard.js';
 import type { ChannelActions } from '../channel.js';
 import { describeError, type TelegramApi } from './client.js';
 import { decisionAnswer, REFUSAL_TEXT, REPLIES, STEP_UP_TTL_MS, TELEGRAM_LIMITS } from './render.js';
@@ -25,12 +28,14 @@ import { parseUpdate, type TelegramEvent } from './updates.js';
 export const WEBHOOK_PATH = '/webhooks/telegram';
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 const STEP_UP_TRIES = 3;
-const UPDATE_SEEN_MS = 24 * 3600_000;
+/** Telegram picks the next update id at random after a week without updates; ids repeat no sooner. */
+const UPDATE_SEEN_MS = 7 * 24 * 3600_000;
 
 export interface TelegramBotDeps {
   readonly api: TelegramApi;
   readonly actions: ChannelActions;
-  readonly store: Pick<EphemeralStore, 'get' | 'set' | 'take' | 'del' | 'hit'>;
+  readonly store: Pick<EphemeralStore, 'get' | 'set' | 'take' | 'del'>;
+  readonly replay: ReplayGuard;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: {
@@ -51,7 +56,9 @@ interface PendingStepUp {
 const stepUpKey = (userId: string) => `telegram:step-up:${userId}`;
 
 export function createTelegramBot(deps: TelegramBotDeps) {
-  const { api, actions, store, clock, logger, config } = deps;
+  const { api, actions, store, replay, clock, logger, config } = deps;
+  // Update ids are per bot: the bot's id (the token's first part) keeps two bots' ids apart.
+  const botId = config.botToken.split(':')[0] ?? '';
   const secret = config.webhookSecret ?? deriveWebhookSecret(config.botToken);
   const log = logger.child({ channel: 'telegram' });
 
@@ -173,8 +180,8 @@ export function createTelegramBot(deps: TelegramBotDeps) {
   async function handleUpdate(body: unknown): Promise<'handled' | 'duplicate' | 'malformed'> {
     const event = parseUpdate(body);
     if (event === undefined) return 'malformed';
-    const { count } = await store.hit(`telegram:update:${event.updateId}`, UPDATE_SEEN_MS);
-    if (count > 1) return 'duplicate';
+    if (!(await replay.claim(`telegram:update:${botId}:${event.updateId}`, UPDATE_SEEN_MS)))
+      return 'duplicate';
     try {
       await dispatch(event);
     } catch (err) {

@@ -2,16 +2,18 @@
  * The phone and SMS channels. `phone` calls each recipient's verified number and leaves the rest to
  * the call flow (the provider requests ony's voice URL when the call is answered); `sms` texts the
  * gist with a reply code scoped to the recipient's number. Neither touches the database: the call
- * state and reply codes live in the ephemeral store. Per-number windows (about 3 calls and 5 SMS in
- * 15 minutes) keep carriers from flagging the numbers; a recipient over the limit is skipped, and the
- * escalation's other steps go on.
+ * state and the code -> handoff map live in the ephemeral store, and the code numbers come from an
+ * injected durable counter (they count up per number and are never reused). Per-number windows (about 3 calls and 5 SMS in
+ * 15 minutes) keep carriers from flagging the numbers; a recipient over the limit is skipped (and
+ * reported as skipped, with the reason), and the escalation's other steps go on.
  */
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { startCall } from '../../core/telephony/call-flow.js';
-import { approvalSms, MAX_REPLY_CODES, smsNeedsTotp } from '../../core/telephony/sms.js';
+import { approvalSms, smsNeedsTotp } from '../../core/telephony/sms.js';
 import type { EphemeralStore } from '../../state/store.js';
-import type { ChannelAdapter, OutboundMessage, Recipient, SentMessage } from '../channel.js';
+import type { SkipReason } from '../../core/policy/attempt-outcome.js';
+import type { ChannelAdapter, OutboundMessage, Recipient, SendResult, SentMessage } from '../channel.js';
 import { withRetry } from '../retry.js';
 import type { TelephonyProvider } from './provider.js';
 import {
@@ -23,11 +25,13 @@ import {
   WINDOW_15_MIN_MS,
   type CallRecordState,
   type ReplyCode,
+  type ReplyCodeCounter,
 } from './state.js';
 
 export interface TelephonyChannelDeps {
   readonly provider: TelephonyProvider;
   readonly store: Pick<EphemeralStore, 'set' | 'hit' | 'claim'>;
+  readonly replyCodes: ReplyCodeCounter;
   readonly logger: Logger;
   readonly config: {
     readonly publicUrl: string;
@@ -78,29 +82,37 @@ export async function placeTrackedCall(
   return callId;
 }
 
-/** Sends to each recipient on its own; fails only when there were numbers and none was reached. */
+/**
+ * Sends to each recipient on its own; fails only when there were numbers and none was reached.
+ * A recipient without a verified number, or skipped by `one`, is reported with the reason.
+ */
 async function each(
   recipients: readonly Recipient[],
   logger: Logger,
   channel: string,
-  one: (r: Recipient & { address: string }) => Promise<SentMessage | 'skipped'>,
-): Promise<SentMessage[]> {
-  const sent: SentMessage[] = [];
+  one: (r: Recipient & { address: string }) => Promise<SentMessage | { skipped: SkipReason }>,
+): Promise<SendResult> {
+  const messages: SentMessage[] = [];
+  const skipped: { memberId: string; reason: SkipReason }[] = [];
   let failures = 0;
   let tried = 0;
   for (const r of recipients) {
-    if (r.address === null) continue;
+    if (r.address === null) {
+      skipped.push({ memberId: r.memberId, reason: 'no_address' });
+      continue;
+    }
     tried += 1;
     try {
       const out = await one({ ...r, address: r.address });
-      if (out !== 'skipped') sent.push(out);
+      if ('skipped' in out) skipped.push({ memberId: r.memberId, reason: out.skipped });
+      else messages.push(out);
     } catch (err) {
       failures += 1;
       logger.warn({ err, channel, to: maskPhone(r.address) }, `${channel} send failed`);
     }
   }
   if (tried > 0 && failures === tried) throw new Error(`every ${channel} send failed`);
-  return sent;
+  return { messages, skipped };
 }
 
 export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
@@ -111,11 +123,11 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
     // action type and risk level); the call state holds nothing else.
     transmits: ['gist', 'options', 'actionType', 'riskLevel'],
     async send(message: OutboundMessage, recipients) {
-      const messages = await each(recipients, logger, 'phone', async (r) => {
+      return each(recipients, logger, 'phone', async (r) => {
         const { count } = await store.hit(keys.callsWindow(r.address), WINDOW_15_MIN_MS);
         if (count > config.callsPer15Min) {
           logger.warn({ channel: 'phone', to: maskPhone(r.address) }, 'call skipped: per-number limit');
-          return 'skipped';
+          return { skipped: 'rate_limited' };
         }
         const state: CallRecordState =
           message.options.length === 0
@@ -142,7 +154,6 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
         const callId = await placeTrackedCall(deps, state, config.machineDetection);
         return { memberId: r.memberId, ref: `call:${callId}` };
       });
-      return { messages };
     },
     // A call cannot be rewritten; one still ringing hears "already decided" if answered.
     async update() {},
@@ -153,11 +164,17 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
 export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
   const { provider, store, logger, config } = deps;
 
-  /** The lowest reply code free on this number (GoAlert's scheme); undefined when all are taken. */
+  /**
+   * The number's next reply code from the durable counter (never reused, unlike GoAlert's lowest
+   * free code); a code still held in the store (one given before this scheme, or after the counter
+   * wrapped at 999999) is passed over. Undefined when none could be held.
+   */
   async function claimCode(phone: string, code: ReplyCode): Promise<number | undefined> {
     const value = JSON.stringify(code);
-    for (let n = 1; n <= MAX_REPLY_CODES; n++)
+    for (let tries = 0; tries < 5; tries++) {
+      const n = await deps.replyCodes.next(phone);
       if (await store.claim(keys.replyCode(phone, n), value, REPLY_CODE_TTL_MS)) return n;
+    }
     return undefined;
   }
 
@@ -166,11 +183,11 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
     // The gist's SMS text and a reply code; option labels are not sent (A approves, D denies).
     transmits: ['gist'],
     async send(message, recipients) {
-      const messages = await each(recipients, logger, 'sms', async (r) => {
+      return each(recipients, logger, 'sms', async (r) => {
         const { count } = await store.hit(keys.smsWindow(r.address), WINDOW_15_MIN_MS);
         if (count > config.smsPer15Min) {
           logger.warn({ channel: 'sms', to: maskPhone(r.address) }, 'SMS skipped: per-number limit');
-          return 'skipped';
+          return { skipped: 'rate_limited' };
         }
         // Nothing to decide (an admin's channel test): the gist alone, no reply code held.
         if (message.options.length === 0) {
@@ -188,7 +205,7 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
         });
         if (code === undefined) {
           logger.warn({ channel: 'sms', to: maskPhone(r.address) }, 'SMS skipped: no reply code free');
-          return 'skipped';
+          return { skipped: 'no_reply_code' };
         }
         const text = approvalSms(message.gist.sms, code, smsNeedsTotp(message.riskLevel));
         const { messageId } = await retryProvider(() =>
@@ -196,7 +213,6 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
         );
         return { memberId: r.memberId, ref: `sms:${messageId}` };
       });
-      return { messages };
     },
     // An SMS cannot be rewritten, and a second one per decision would spend the number's budget.
     async update() {},

@@ -2,7 +2,9 @@
  * What the telephony channel keeps in the ephemeral store between a provider's requests: the state
  * of each call in flight (keyed by an opaque token in the callback URLs) and each phone number's SMS
  * reply codes. Losing the store loses a call in flight or an unanswered SMS code, never a handoff
- * or a decision (DESIGN.md §3.10). Phone numbers appear in keys only as SHA-256 hashes.
+ * or a decision, and re-opens no replay (DESIGN.md §3.10): a number's reply codes come from a
+ * durable counter and are never reused, and replay keys are claimed in Postgres. Phone numbers
+ * appear in keys only as SHA-256 hashes.
  */
 import { randomBytes } from 'node:crypto';
 import type { ApprovalCall } from '../../core/telephony/call-flow.js';
@@ -45,6 +47,14 @@ export interface ReplyCode {
   /** The option `A` picks (the first approving option) and the one `D` picks. */
   readonly approve: string | undefined;
   readonly deny: string | undefined;
+}
+
+/**
+ * Where a number's next SMS reply code comes from: a durable counter (Postgres) per number, so a
+ * code is never given to a second handoff and a captured reply cannot decide a newer one.
+ */
+export interface ReplyCodeCounter {
+  next(phone: string): Promise<number>;
 }
 
 /** Calls end within minutes; an hour bounds a stuck one. */

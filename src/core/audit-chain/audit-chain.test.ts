@@ -264,7 +264,11 @@ describe('event builders', () => {
         },
         'ab'.repeat(32),
       ),
-      auditEvents.handoffEscalated({ id: 'h', ...junk }, 0, 'console', 3),
+      auditEvents.handoffEscalated({ id: 'h', ...junk }, 0, 'sms', 3, {
+        outcome: 'skipped',
+        skipped: 3,
+        skipReason: 'rate_limited',
+      }),
       auditEvents.handoffApprovalRecorded(
         actor,
         { id: 'h', ...junk },

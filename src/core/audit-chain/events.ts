@@ -6,6 +6,7 @@
  */
 import { redact } from '../redact/index.js';
 import type { ActorType, AuditEvent } from './entry.js';
+import type { SkipReason } from '../policy/attempt-outcome.js';
 
 export const AUDIT_ACTIONS = [
   'org.created',
@@ -252,8 +253,24 @@ export const auditEvents = {
       payload_sha256: payloadSha256,
     }),
 
-  handoffEscalated: (h: { readonly id: string }, step: number, channel: string, targets: number) =>
-    event(systemActor, 'handoff.escalated', 'handoff', h.id, { step, channel, targets }),
+  /**
+   * An escalation step ran: its outcome (`sent`, `skipped`, `failed`, `channel_not_configured`) and,
+   * when recipients were skipped on purpose, how many and the closed-enum reason.
+   */
+  handoffEscalated: (
+    h: { readonly id: string },
+    step: number,
+    channel: string,
+    targets: number,
+    r: { readonly outcome: string; readonly skipped: number; readonly skipReason: SkipReason | null },
+  ) =>
+    event(systemActor, 'handoff.escalated', 'handoff', h.id, {
+      step,
+      channel,
+      targets,
+      outcome: r.outcome,
+      ...(r.skipReason !== null && { skipped: r.skipped, skip_reason: r.skipReason }),
+    }),
 
   handoffApprovalRecorded: (
     actor: Actor,

@@ -22,7 +22,7 @@ export const DECISION_OUTCOMES = ['approved', 'denied', 'expired', 'cancelled', 
  */
 export const DECISION_CHANNELS = [...CHANNELS, 'web', 'agent', 'policy', 'none', OTHER] as const;
 export const ESCALATION_CHANNELS = [...CHANNELS, OTHER] as const;
-export const ESCALATION_OUTCOMES = ['sent', 'failed', 'channel_not_configured', OTHER] as const;
+export const ESCALATION_OUTCOMES = ['sent', 'skipped', 'failed', 'channel_not_configured', OTHER] as const;
 
 /** `value` when it is one of `allowed`, else `other`. */
 export function closed<const T extends readonly string[]>(

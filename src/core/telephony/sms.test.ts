@@ -49,12 +49,22 @@ describe('SMS replies', () => {
     });
   });
 
+  it("takes codes up to six digits (a number's codes count up and are never reused)", () => {
+    expect(parseSmsReply('1042d')).toEqual({ kind: 'vote', code: 1042, choice: 'deny' });
+    expect(parseSmsReply('999999A 123456')).toEqual({
+      kind: 'vote',
+      code: 999999,
+      choice: 'approve',
+      totpCode: '123456',
+    });
+  });
+
   it('knows STOP / START / HELP keywords and refuses everything else', () => {
     expect(parseSmsReply('stop')).toEqual({ kind: 'stop' });
     expect(parseSmsReply('UNSUBSCRIBE')).toEqual({ kind: 'stop' });
     expect(parseSmsReply('Start')).toEqual({ kind: 'start' });
     expect(parseSmsReply('help')).toEqual({ kind: 'help' });
-    for (const junk of ['', 'yes please', '0A', '100A', '1X', '1A 12345', '1A 1234567', 'A1', '1A1D'])
+    for (const junk of ['', 'yes please', '0A', '1000000A', '1X', '1A 12345', '1A 1234567', 'A1', '1A1D'])
       expect(parseSmsReply(junk).kind, junk).not.toBe('vote');
   });
 

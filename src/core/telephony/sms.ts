@@ -1,14 +1,15 @@
 /**
  * SMS approvals (pure): the text that asks, and the parsing of replies. Reply codes follow GoAlert's
- * scheme: a small number per phone number (`1`, `2`, …) plus a letter, `A` to approve, `D` to deny,
- * looked up only together with the sender's number. Caller id can be forged, so approving a high or
+ * scheme: a number per phone number plus a letter, `A` to approve, `D` to deny, looked up only
+ * together with the sender's number; unlike GoAlert's, a number's codes count up (`1`, `2`, … up to
+ * 999999) and are never reused, so a captured reply can never decide a newer handoff. Caller id can be forged, so approving a high or
  * critical handoff by SMS needs the approver's TOTP code in the reply (`1A 123456`).
  */
 import { gsm7Length, toGsm7, truncateGsm7 } from '../gist/gsm7.js';
 
 export const SMS_MAX_SEPTETS = 160;
-/** Reply code numbers a phone number can hold at once. */
-export const MAX_REPLY_CODES = 99;
+/** The largest reply code number (a number's counter wraps to 1 after it). */
+export const MAX_REPLY_CODE = 999_999;
 
 /** Risk levels whose approval by SMS needs a TOTP code in the reply. */
 export const SMS_TOTP_LEVELS: readonly string[] = ['high', 'critical'];
@@ -51,10 +52,10 @@ export function parseSmsReply(text: string): SmsReply {
   if (STOP.has(t)) return { kind: 'stop' };
   if (START.has(t)) return { kind: 'start' };
   if (HELP.has(t)) return { kind: 'help' };
-  const m = /^(\d{1,2}) ?([AD])(?:[ ,.:-]*(\d{6}))?[.!]?$/.exec(t);
+  const m = /^(\d{1,6}) ?([AD])(?:[ ,.:-]*(\d{6}))?[.!]?$/.exec(t);
   if (m === null) return { kind: 'unknown' };
   const code = Number(m[1]);
-  if (code < 1 || code > MAX_REPLY_CODES) return { kind: 'unknown' };
+  if (code < 1 || code > MAX_REPLY_CODE) return { kind: 'unknown' };
   return {
     kind: 'vote',
     code,

@@ -9,6 +9,7 @@ import type { ChannelAdapter, DecisionNotice, SentMessage } from '../../channels
 import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { gist } from '../../core/gist/index.js';
 import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
+import { attemptOutcome, type AttemptOutcome } from '../../core/policy/attempt-outcome.js';
 import { resolveTargets } from '../../core/policy/escalation.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
@@ -86,8 +87,9 @@ export function createEscalationService({
       if (prepared === undefined) return;
       const { h, channel, recipients } = prepared;
       const adapter = channels[channel];
-      let outcome = 'sent';
+      let outcome: string = 'sent';
       let posted: readonly SentMessage[] = [];
+      let skip: AttemptOutcome | undefined;
       if (adapter === undefined) {
         outcome = 'channel_not_configured';
       } else {
@@ -114,6 +116,8 @@ export function createEscalationService({
             recipients,
           );
           posted = sent.messages;
+          skip = attemptOutcome(posted.length, sent.skipped ?? []);
+          outcome = skip.outcome;
         } catch (err) {
           outcome = 'failed';
           logger.warn({ err, channel, handoff_id: h.id }, 'escalation step failed');
@@ -129,8 +133,17 @@ export function createEscalationService({
           posted.map((m) => ({ channel, memberId: m.memberId, ref: m.ref })),
           now,
         );
-        await insertAttempt(tx, { handoffId: h.id, step, channel, at: now, outcome });
-        await appendAudit(tx, auditEvents.handoffEscalated(h, step, channel, recipients.length), now);
+        const skipReason = skip?.skipReason ?? null;
+        await insertAttempt(tx, { handoffId: h.id, step, channel, at: now, outcome, skipReason });
+        await appendAudit(
+          tx,
+          auditEvents.handoffEscalated(h, step, channel, recipients.length, {
+            outcome,
+            skipped: skip?.skipped ?? 0,
+            skipReason,
+          }),
+          now,
+        );
         return posted.length > 0 && current !== undefined && current.status !== 'pending';
       });
       metrics.escalationAttempt(channel, outcome);

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
+import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
 import type { TenantTx } from '../../db/client.js';
 import type { HandoffsTable } from '../../db/schema.js';
@@ -275,7 +276,14 @@ export async function findPayload(tx: TenantTx, handoffId: string) {
 
 export async function insertAttempt(
   tx: TenantTx,
-  a: { handoffId: string; step: number; channel: string; at: Date; outcome: string },
+  a: {
+    handoffId: string;
+    step: number;
+    channel: string;
+    at: Date;
+    outcome: string;
+    skipReason?: SkipReason | null;
+  },
 ) {
   await tx.db
     .insertInto('escalation_attempts')
@@ -286,6 +294,7 @@ export async function insertAttempt(
       channel: a.channel,
       at: a.at,
       outcome: a.outcome,
+      skip_reason: a.skipReason ?? null,
     })
     .execute();
 }
@@ -293,11 +302,17 @@ export async function insertAttempt(
 export async function listAttempts(tx: TenantTx, handoffId: string) {
   const rows = await tx.db
     .selectFrom('escalation_attempts')
-    .select(['step', 'channel', 'at', 'outcome'])
+    .select(['step', 'channel', 'at', 'outcome', 'skip_reason'])
     .where('handoff_id', '=', handoffId)
     .orderBy('at')
     .execute();
-  return rows;
+  return rows.map((r) => ({
+    step: r.step,
+    channel: r.channel,
+    at: r.at,
+    outcome: r.outcome,
+    skipReason: r.skip_reason,
+  }));
 }
 
 export async function getSettings(

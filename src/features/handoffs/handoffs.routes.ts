@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SKIP_REASONS } from '../../core/policy/attempt-outcome.js';
 import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf, memberOf } from '../../http/plugins/auth.js';
@@ -295,7 +296,14 @@ export function handoffsRoutes(
                 step: Type.Integer(),
                 channel: Type.String(),
                 at: Type.String({ format: 'date-time' }),
-                outcome: Type.String(),
+                outcome: Type.String({
+                  description:
+                    'sent, skipped (nobody was sent to; see skip_reason), failed, channel_not_configured',
+                }),
+                skip_reason: Type.Union([Type.Union(SKIP_REASONS.map((r) => Type.Literal(r))), Type.Null()], {
+                  description:
+                    'why recipients were skipped: rate_limited (the per-number limit), no_reply_code, no_address; with sent, some recipients were skipped',
+                }),
               }),
             ),
           }),
@@ -327,6 +335,7 @@ export function handoffsRoutes(
           channel: a.channel,
           at: a.at.toISOString(),
           outcome: a.outcome,
+          skip_reason: a.skipReason,
         })),
       };
     },

@@ -3,7 +3,10 @@
  * code is looked up only together with the sender's number (GoAlert's scheme), and the decision goes
  * through the one decision path as the member who verified that number. Caller id can be forged, so
  * approving a high or critical handoff by SMS needs the member's TOTP code in the reply. ony never
- * answers a number no member verified, and bounds its automatic replies per number.
+ * answers a number no member verified, and bounds its automatic replies per number. Each message id
+ * is claimed in the durable replay guard, so a redelivered or replayed message is handled once even
+ * after the ephemeral store was wiped; and a number's reply codes are never reused (they count up,
+ * durably), so a captured reply can never decide a newer handoff.
  */
 import type { Kysely } from 'kysely';
 import type { ChannelActions } from '../../channels/channel.js';
@@ -15,12 +18,14 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { isE164, maskPhone } from '../../lib/phone.js';
 import type { EphemeralStore } from '../../state/store.js';
+import { MAX_REPLAY_TTL_MS, type ReplayGuard } from '../replay/replay-guard.js';
 import { resolveIdentity } from '../channels/channels.repository.js';
 import { setSmsOptOut } from './telephony.repository.js';
 
 export interface SmsDeps {
   readonly db: Kysely<DB>;
-  readonly store: Pick<EphemeralStore, 'get' | 'claim' | 'hit'>;
+  readonly store: Pick<EphemeralStore, 'get' | 'hit'>;
+  readonly replay: Pick<ReplayGuard, 'claim'>;
   readonly clock: Clock;
   readonly provider: Pick<TelephonyProvider, 'name' | 'sendSms'>;
   readonly actions: Pick<ChannelActions, 'decide'>;
@@ -30,13 +35,16 @@ export interface SmsDeps {
 
 /** Automatic replies one number may get in 15 minutes. */
 export const REPLIES_PER_15_MIN = 10;
-/** A redelivered (or replayed) message is handled once within this window, well past a reply code's life. */
-const SEEN_TTL_MS = 7 * 24 * 60 * 60_000;
+/**
+ * A redelivered (or replayed) message is handled once within this window, well past a reply code's
+ * life; a replay after it finds its code expired, never reused (codes count up per number).
+ */
+const SEEN_TTL_MS = MAX_REPLAY_TTL_MS;
 
 export type SmsHandled =
   'duplicate' | 'unknown_number' | 'stopped' | 'started' | 'help' | 'unknown_code' | 'decided' | 'refused';
 
-export function createSmsService({ db, store, clock, provider, actions, logger, config }: SmsDeps) {
+export function createSmsService({ db, store, replay, clock, provider, actions, logger, config }: SmsDeps) {
   async function reply(to: string, text: string): Promise<void> {
     const { count } = await store.hit(keys.repliesWindow(to), WINDOW_15_MIN_MS);
     if (count > REPLIES_PER_15_MIN) {
@@ -52,8 +60,7 @@ export function createSmsService({ db, store, clock, provider, actions, logger, 
 
   return {
     async inbound(sms: InboundSms): Promise<SmsHandled> {
-      if (!(await store.claim(keys.seenSms(provider.name, sms.messageId), '1', SEEN_TTL_MS)))
-        return 'duplicate';
+      if (!(await replay.claim(keys.seenSms(provider.name, sms.messageId), SEEN_TTL_MS))) return 'duplicate';
       const from = sms.from;
       // Never answer a number no member verified (and never reveal whether one did).
       if (!isE164(from) || (await resolveIdentity(db, 'phone', from)).length === 0) {

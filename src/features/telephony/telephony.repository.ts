@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { withApp, type TenantTx } from '../../db/client.js';
 import type { DB, PhoneCallsTable } from '../../db/schema.js';
+import { sha256 } from '../../lib/crypto.js';
 
 /** A call as the handoff's timeline shows it: the number masked, no content. */
 export interface PhoneCall {
@@ -91,4 +92,15 @@ export async function listPhoneCalls(tx: TenantTx, handoffId: string): Promise<P
     outcome: r.outcome,
     endedAt: r.ended_at,
   }));
+}
+
+/** A number's next SMS reply code from its durable counter (never reused; docs/telephony.md). */
+export async function nextSmsReplyCode(db: Kysely<DB>, phone: string): Promise<number> {
+  return withApp(db, async (tx) => {
+    const r = await sql<{ code: number }>`
+      select ony_next_sms_reply_code(${sha256(`phone:${phone}`)}) as code`.execute(tx);
+    const code = Number(r.rows[0]?.code);
+    if (!Number.isInteger(code) || code < 1) throw new Error('no SMS reply code from the database');
+    return code;
+  });
 }

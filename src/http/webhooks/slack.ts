@@ -4,7 +4,8 @@
  * plugin) and its v0 signature checked against the signing secret, timestamp within 5 minutes,
  * in constant time, before any of it is parsed; a missing or stale signature answers 401, a wrong
  * one 403, and nothing changes. A signed request seen before (a replay) is acknowledged and
- * ignored. The acknowledgement goes out first; replies to the person (ephemeral messages, the
+ * ignored: its signature is claimed in the durable replay guard (Postgres) for twice the timestamp
+ * window, so a replay is refused even after the ephemeral store was wiped. The acknowledgement goes out first; replies to the person (ephemeral messages, the
  * TOTP modal) follow it, as Slack asks for an answer within 3 seconds.
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +16,7 @@ import type { Clock } from '../../lib/clock.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { EphemeralStore } from '../../state/store.js';
+import type { ReplayGuard } from '../../features/replay/replay-guard.js';
 
 export const SLACK_INTERACTIONS_PATH = '/webhooks/slack/interactions';
 /** A view_submission carries the whole modal; a block_actions the whole message. Both stay small. */
@@ -25,12 +26,12 @@ export interface SlackWebhookOptions {
   readonly interactions: SlackInteractions;
   readonly signingSecret: string;
   readonly clock: Clock;
-  readonly store: Pick<EphemeralStore, 'hit'>;
+  readonly replay: ReplayGuard;
   readonly logger: Logger;
 }
 
 export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhookOptions): Promise<void> {
-  const { interactions, signingSecret, clock, store, logger } = opts;
+  const { interactions, signingSecret, clock, replay, logger } = opts;
   const followUps = createFollowUps(logger);
   app.addHook('onClose', async () => followUps.drain());
   // Slack sends only form bodies here; anything else is 415 before it is read.
@@ -68,8 +69,11 @@ export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhoo
         );
       }
       // A valid signature is only valid for 5 minutes; remember it for twice that.
-      const seen = await store.hit(`slack-sig:${sha256Hex(signature!)}`, 2 * SLACK_MAX_SKEW_SECONDS * 1000);
-      if (seen.count > 1) {
+      const fresh = await replay.claim(
+        `slack-sig:${sha256Hex(signature!)}`,
+        2 * SLACK_MAX_SKEW_SECONDS * 1000,
+      );
+      if (!fresh) {
         logger.warn({ channel: 'slack' }, 'replayed Slack interaction ignored');
         return reply.code(200).send();
       }

@@ -3,7 +3,8 @@
  * Telnyx, Plivo) requests call scripts, reports call status and delivers inbound SMS. Each request's
  * signature is checked against the exact public URL (ONY_PUBLIC_URL + path + query) and the raw body
  * before anything is parsed; a missing signature answers 401, a wrong, stale or replayed one 403,
- * and nothing changes. Bodies are kept raw by parsers scoped to this plugin (form or JSON, per
+ * and nothing changes. Replays are refused by the durable replay guard (Postgres, with expiry), so
+ * a wiped ephemeral store re-opens none. Bodies are kept raw by parsers scoped to this plugin (form or JSON, per
  * provider), then parsed by the provider.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -12,7 +13,7 @@ import { keys } from '../../channels/telephony/state.js';
 import type { Config } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import type { EphemeralStore } from '../../state/store.js';
+import type { ReplayGuard } from '../../features/replay/replay-guard.js';
 import type { CallsService } from '../../features/telephony/calls.service.js';
 import type { SmsService } from '../../features/telephony/sms.service.js';
 
@@ -25,12 +26,12 @@ export async function telephonyWebhookRoutes(
     provider: TelephonyProvider;
     calls: CallsService;
     sms: SmsService;
-    store: Pick<EphemeralStore, 'claim' | 'del'>;
+    replay: ReplayGuard;
     clock: Clock;
     config: Pick<Config, 'publicUrl'>;
   },
 ): Promise<void> {
-  const { provider, calls, sms, store, clock, config } = opts;
+  const { provider, calls, sms, replay, clock, config } = opts;
   app.removeAllContentTypeParsers();
   for (const type of ['application/x-www-form-urlencoded', 'application/json'])
     app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
@@ -56,7 +57,7 @@ export async function telephonyWebhookRoutes(
       );
     }
     const replayKey = v.replayKey !== undefined ? keys.replay(provider.name, v.replayKey) : undefined;
-    if (replayKey !== undefined && !(await store.claim(replayKey, '1', v.replayTtlMs ?? 15 * 60_000)))
+    if (replayKey !== undefined && !(await replay.claim(replayKey, v.replayTtlMs ?? 15 * 60_000)))
       throw new AppError('forbidden', `${provider.name} request was already received (replay)`);
     const event = provider.parse(kind, inbound);
     if (event === undefined)
@@ -72,7 +73,7 @@ export async function telephonyWebhookRoutes(
     try {
       return await fn();
     } catch (err) {
-      if (replayKey !== undefined) await store.del(replayKey).catch(() => undefined);
+      if (replayKey !== undefined) await replay.release(replayKey).catch(() => undefined);
       throw err;
     }
   }

@@ -88,6 +88,7 @@ export interface HandoffDetail {
     readonly channel: string;
     readonly at: string;
     readonly outcome: string;
+    readonly skip_reason: 'rate_limited' | 'no_reply_code' | 'no_address' | null;
   }[];
 }
 

@@ -80,8 +80,7 @@ function callText(c: CallRecord): string {
 function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry[] {
   const h = d.handoff;
   const entries: TimelineEntry[] = [{ at: h.created_at, text: 'Requested by the agent' }];
-  for (const a of d.attempts)
-    entries.push({ at: a.at, text: `Escalation step ${a.step + 1}: ${a.channel} — ${a.outcome}` });
+  for (const a of d.attempts) entries.push({ at: a.at, text: attemptText(a) });
   for (const c of calls) entries.push({ at: c.ended_at, text: callText(c) });
   for (const a of d.approvals)
     entries.push({ at: a.at, text: `${a.name ?? 'A member'} chose “${a.option}” (${a.channel})` });
@@ -92,6 +91,20 @@ function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry
     });
   if (h.status === 'expired') entries.push({ at: h.expires_at, text: 'Expired without a decision (denied)' });
   return entries.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+const SKIP_TEXT: Record<NonNullable<HandoffDetail['attempts'][number]['skip_reason']>, string> = {
+  rate_limited: 'the per-number limit was reached',
+  no_reply_code: 'no SMS reply code was free',
+  no_address: 'no verified address',
+};
+
+/** "Escalation step 2: sms — skipped (the per-number limit was reached)". */
+function attemptText(a: HandoffDetail['attempts'][number]): string {
+  const head = `Escalation step ${a.step + 1}: ${a.channel} — ${a.outcome}`;
+  if (a.skip_reason === null) return head;
+  const why = SKIP_TEXT[a.skip_reason];
+  return a.outcome === 'skipped' ? `${head} (${why})` : `${head}; some recipients skipped (${why})`;
 }
 
 function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded: boolean) => void }) {
