@@ -12,7 +12,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppInstance } from '../../src/http/app-types.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { createMemoryStore, createRedisStore } from '../../src/state/store.js';
+import { createMemoryStore, createRedisStore, type EphemeralStore } from '../../src/state/store.js';
 import { freshDatabase, realRedisUrl, type TestDatabase } from './db.js';
 
 export class TestClock implements Clock {
@@ -36,7 +36,62 @@ export interface TestServer {
   readonly clock: TestClock;
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
+  /**
+   * Loses every key of the ephemeral store, as a Redis restart or FLUSHDB would: in Redis mode the
+   * keys under this server's own prefix are deleted (never another test's), in memory mode the
+   * entries are dropped. Subscriptions survive, as they do on a real FLUSHDB.
+   */
+  wipeStore(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The memory store behind a handle whose entries can be lost at once (`wipe`): the key-value
+ * methods go to the current memory store, publish/subscribe to the first one.
+ */
+function wipeableMemoryStore(now: () => number): { store: EphemeralStore; wipe(): Promise<void> } {
+  const pubsub = createMemoryStore(now);
+  let kv = pubsub;
+  const store: EphemeralStore = {
+    kind: 'memory',
+    hit: (k, w) => kv.hit(k, w),
+    peek: (k) => kv.peek(k),
+    get: (k) => kv.get(k),
+    set: (k, v, t) => kv.set(k, v, t),
+    claim: (k, v, t) => kv.claim(k, v, t),
+    del: (k) => kv.del(k),
+    take: (k) => kv.take(k),
+    ping: () => kv.ping(),
+    publish: (c, m) => pubsub.publish(c, m),
+    subscribe: (c, h) => pubsub.subscribe(c, h),
+    async close() {
+      await Promise.all([kv.close(), pubsub.close()]);
+    },
+  };
+  return {
+    store,
+    async wipe() {
+      const old = kv;
+      kv = createMemoryStore(now);
+      if (old !== pubsub) await old.close();
+    },
+  };
+}
+
+/** Deletes every key under `prefix` (SCAN + DEL on its own connection). */
+async function wipeRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (found.length > 0) await redis.del(...found);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
@@ -59,9 +114,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   const clock = new TestClock();
-  const store = realRedisUrl
-    ? await createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)
-    : createMemoryStore(() => clock.now().getTime());
+  const prefix = `ony-test-${randomBytes(4).toString('hex')}:`;
+  const memory = realRedisUrl ? undefined : wipeableMemoryStore(() => clock.now().getTime());
+  const store = realRedisUrl ? await createRedisStore(realRedisUrl, prefix) : memory!.store;
   const container = await createContainer(config, {
     database,
     store,
@@ -78,6 +133,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     database,
     clock,
     logs,
+    wipeStore: () => (memory !== undefined ? memory.wipe() : wipeRedisPrefix(realRedisUrl!, prefix)),
     async close() {
       await app.close();
       await container.close();

@@ -439,6 +439,45 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       expect((await statusOf(h.id)).status).toBe('approved');
     });
 
+    it('a captured reply re-posted after the ephemeral store was lost decides nothing (#18 2.1)', async () => {
+      await policy('sms');
+      // Start from an empty store, so the old scheme (lowest free code) would give A and B one code.
+      await t.wipeStore();
+      const sentA = fake.waitForSms(ALICE_PHONE);
+      const a = await handoff('Deploy billing to staging by SMS');
+      const codeA = /Reply (\d+)A to approve/.exec((await sentA).text)?.[1];
+      expect(codeA).toBeDefined();
+      const approved = fake.waitForSms(ALICE_PHONE);
+      expect((await fake.receiveSms(ALICE_PHONE, `${codeA}A`)).status).toBe(200);
+      expect((await approved).text).toBe(SMS_REPLIES.approved);
+      expect((await statusOf(a.id)).status).toBe('approved');
+
+      // Redis is lost (a restart, FLUSHDB): message ids, nonces and reply codes held there are gone.
+      await t.wipeStore();
+      const sentB = fake.waitForSms(ALICE_PHONE);
+      const b = await handoff('Deploy search to staging by SMS');
+      const codeB = /Reply (\d+)A to approve/.exec((await sentB).text)?.[1];
+
+      // The captured signed request (same message id, same signature, same nonce) is posted again.
+      const smsBefore = fake.sms.length;
+      const replayed = await fake.receiveSms(ALICE_PHONE, '', { replay: true });
+      // Twilio and SignalWire sign no nonce: the message id is the replay key, and a repeat is
+      // acknowledged (200, empty answer) and ignored, as a redelivery is. Telnyx and Plivo: the
+      // signature / nonce is claimed and a repeat is refused with 403.
+      expect((await statusOf(b.id)).status).toBe('pending');
+      expect((await statusOf(a.id)).status).toBe('approved');
+      expect(replayed.status).toBe(name === 'telnyx' || name === 'plivo' ? 403 : 200);
+      // Nothing answered either: a replay learns nothing.
+      expect(fake.sms.length).toBe(smsBefore);
+      // The number's next code: never A's again, whatever the store lost.
+      expect(Number(codeB)).toBe(Number(codeA) + 1);
+      // B is still decided by its own code.
+      const ok = fake.waitForSms(ALICE_PHONE);
+      await fake.receiveSms(ALICE_PHONE, `${codeB}D`);
+      expect((await ok).text).toBe(SMS_REPLIES.denied);
+      expect((await statusOf(b.id)).status).toBe('denied');
+    });
+
     it('never answers an unknown number, handles STOP / START / HELP, and dedupes a forged or unsigned SMS', async () => {
       const before = fake.sms.length;
       expect((await fake.receiveSms(STRANGER, '1A')).status).toBe(200);
