@@ -281,6 +281,26 @@ describe('interactions over HTTP', () => {
     expect(t.logs.some((l) => l.msg === 'replayed Slack interaction ignored')).toBe(true);
   });
 
+  it('a replayed click is ignored even after the ephemeral store was wiped (#18 2.1)', async () => {
+    const h = await createHandoff(medium('Replay me after a Redis restart'));
+    const [ref] = await postedRefs(h.id, 1);
+    const signed = fake.signed(fake.clickPayload(ref!, ALICE, 'deny'));
+    const send = () => fetch(url(), { method: 'POST', headers: signed.headers, body: signed.body });
+    expect((await send()).status).toBe(200);
+    expect(await statusOf(h.id)).toBe('denied');
+    await t.wipeStore();
+    const audit = await auditCount();
+    const ephemerals = fake.ephemerals.length;
+    const ignored = t.logs.filter((l) => l.msg === 'replayed Slack interaction ignored').length;
+    // Within Slack's 5-minute window the signature is still valid; the durable claim refuses it.
+    expect((await send()).status).toBe(200);
+    expect(await statusOf(h.id)).toBe('denied');
+    expect(await auditCount()).toBe(audit);
+    // Not even an "already decided" reply: the request was not handled at all.
+    expect(fake.ephemerals.length).toBe(ephemerals);
+    expect(t.logs.filter((l) => l.msg === 'replayed Slack interaction ignored')).toHaveLength(ignored + 1);
+  });
+
   it('an unlinked person gets an ephemeral one-time link to connect, and can decide once linked', async () => {
     const bob = await addMember(t, admin, 'bob@slackorg.test', 'member');
     const h = await createHandoff(medium('Who is bob'));

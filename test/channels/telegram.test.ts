@@ -244,6 +244,23 @@ describe('sending and deciding', () => {
     expect(await auditCount(t)).toBe(audit);
   });
 
+  it('a replayed update is ignored even after the ephemeral store was wiped (#18 2.1)', async () => {
+    const h = await createHandoff(t, deviceToken, medium('Deploy once, even after a Redis restart'));
+    const [msg] = await posted(t, fake, h.id);
+    await fake.tap(ALICE, msg!, fake.buttonData(msg!, /Deny/));
+    expect(await statusOf(t, h.id)).toBe('denied');
+    const captured = fake.deliveries.at(-1)!.update;
+    await t.wipeStore();
+    const audit = await auditCount(t);
+    const answers = fake.callsOf('answerCallbackQuery').length;
+    // The same signed (secret-token) request, re-posted: acknowledged, not handled again.
+    const again = await fake.deliver(captured);
+    expect(again?.status).toBe(200);
+    expect(fake.callsOf('answerCallbackQuery')).toHaveLength(answers);
+    expect(await statusOf(t, h.id)).toBe('denied');
+    expect(await auditCount(t)).toBe(audit);
+  });
+
   it('refuses the unlinked, a viewer, another org, an unknown option, a foreign button and an expired handoff', async () => {
     const other = await createOrgWithAdmin(t, 'otherorg');
     const code = await linkCode(t, other);
