@@ -230,6 +230,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           provider: telephonyProvider,
           calls: createCallsService({
             store,
+            replay,
             records: callRecords,
             provider: telephonyProvider,
             actions: channelActions,

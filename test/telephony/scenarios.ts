@@ -292,6 +292,45 @@ export function telephonyScenarios(name: string, startFake: StartFake): void {
       expect(decided.statusCode, decided.body).toBe(200);
     });
 
+    it('a replayed keypad callback moves nothing, even against a lost or restored call state (#18 2.1)', async () => {
+      await policy('phone');
+      const h = await handoff('Deploy cache to staging');
+      const call = await fake.waitForCall(ALICE_PHONE);
+      await fake.answer(call.id, { answeredBy: 'human' });
+      const token = new URL(call.answerUrl).searchParams.get('s')!;
+      const snapshot = await t.container.store.get(`tel-call:${token}`);
+      expect(snapshot).not.toBeNull();
+      const denied = await fake.press(call.id, '2');
+      expect(denied.said).toEqual([SAY.denied]);
+      const audited = async () =>
+        (
+          await sql<{ n: number }>`
+            select count(*)::int as n from audit_events where subject_id = ${h.id}`.execute(t.database.db)
+        ).rows[0]!.n;
+      const before = await audited();
+      const refusedReplay = name === 'telnyx' || name === 'plivo';
+      // The same signed callback again (the fakes resend the last signed request whatever the
+      // method): once after Redis was lost, once after it was restored from an older snapshot (the
+      // call is back at its menu).
+      await t.wipeStore();
+      const afterLoss = await fake.receiveSms(ALICE_PHONE, '', { replay: true });
+      await t.container.store.set(`tel-call:${token}`, snapshot!, 60_000);
+      const afterRestore = await fake.receiveSms(ALICE_PHONE, '', { replay: true });
+      for (const heard of [afterLoss, afterRestore]) {
+        // Telnyx and Plivo: the signature / nonce is claimed (403). Twilio and SignalWire sign no
+        // nonce: the step number in the signed URL is claimed, and the replay hears goodbye (200).
+        if (refusedReplay) expect(heard.status).toBe(403);
+        else {
+          expect(heard.status).toBe(200);
+          expect(heard.body).toContain(SAY.ended);
+          expect(heard.body).not.toContain('already decided');
+        }
+      }
+      expect(await audited()).toBe(before);
+      expect(await statusOf(h.id)).toEqual({ status: 'denied', decision_channel: 'phone' });
+      await fake.end(call.id, 'completed', 9);
+    });
+
     it('records a call nobody picked up, and leaves the handoff pending', async () => {
       await policy('phone');
       const h = await handoff('Deploy docs to staging');

@@ -18,6 +18,12 @@ export type CallRecordState =
       readonly phone: string;
       readonly callId: string | undefined;
       readonly answered: boolean;
+      /**
+       * The step the next keypad / speech / no-input request answers: each script's URLs carry it
+       * (`k`), and each step is claimed once in the durable replay guard, so a replayed callback
+       * (even against a lost or restored store) moves nothing. Absent before the call is answered.
+       */
+      readonly step?: number;
       /** Answering-machine detection's verdict when it came on a status callback first (Telnyx). */
       readonly answeredBy?: AnsweredBy | undefined;
       readonly call: ApprovalCall;
@@ -73,6 +79,7 @@ export const keys = {
   repliesWindow: (phone: string) => `tel-replies:${phoneKey(phone)}`,
   seenSms: (provider: string, messageId: string) => `tel-sms-seen:${sha256Hex(`${provider}:${messageId}`)}`,
   replay: (provider: string, key: string) => `tel-replay:${sha256Hex(`${provider}:${key}`)}`,
+  callStep: (token: string, step: number) => `tel-call-step:${sha256Hex(`${token}:${step}`)}`,
   verification: (memberId: string) => `tel-verify:${memberId}`,
   verificationSend: (memberId: string) => `tel-verify-send:${memberId}`,
 };
@@ -80,12 +87,21 @@ export const keys = {
 export const newCallToken = (): string => randomBytes(24).toString('base64url');
 export const CALL_TOKEN_RE = /^[A-Za-z0-9_-]{32}$/;
 
-/** The URLs a call's provider requests; the token is the only thing in them. */
-export function callUrls(publicUrl: string, token: string) {
+/**
+ * The URLs a call's provider requests; the token (and, for the next step's requests, the step
+ * number `k`) is the only thing in them. The provider signs the whole URL, so `k` cannot be forged.
+ */
+export function callUrls(publicUrl: string, token: string, step = 0) {
   const voice = `${publicUrl}/webhooks/telephony/voice?s=${token}`;
+  const next = `${voice}&k=${step}`;
   return {
     answer: voice,
     status: `${publicUrl}/webhooks/telephony/status?s=${token}`,
-    flow: { action: voice, noInput: `${voice}&noinput=1` },
+    flow: { action: next, noInput: `${next}&noinput=1` },
   };
+}
+
+/** The step number of a voice request (`k`), if it carries a well-formed one. */
+export function stepOf(raw: unknown): number | undefined {
+  return typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : undefined;
 }

@@ -36,6 +36,7 @@ import type { PhoneCallsTable } from '../../db/schema.js';
 import type { CallRecordsService } from './call-records.service.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EphemeralStore } from '../../state/store.js';
+import type { ReplayGuard } from '../replay/replay-guard.js';
 
 /** The optional voice agent, as the call needs it. */
 export interface CallVoiceAgent {
@@ -48,6 +49,7 @@ export interface CallVoiceAgent {
 
 export interface CallsDeps {
   readonly store: Pick<EphemeralStore, 'get' | 'set' | 'take'>;
+  readonly replay: ReplayGuard;
   readonly records: Pick<CallRecordsService, 'record' | 'stepUpFailed'>;
   readonly provider: Pick<TelephonyProvider, 'name'>;
   readonly actions: Pick<ChannelActions, 'decide'>;
@@ -75,6 +77,7 @@ const ENDED: CallScript = { say: [SAY.ended], then: { kind: 'hangup' } };
 
 export function createCallsService({
   store,
+  replay,
   records,
   provider,
   actions,
@@ -121,9 +124,49 @@ export function createCallsService({
     }
   }
 
+  /** One step of an approval call: the pure call flow, its decisions, the state for the next step. */
+  async function advance(
+    token: string,
+    state: Extract<CallRecordState, { kind: 'approval' }>,
+    ev: VoiceRequest,
+    noInput: boolean,
+  ): Promise<CallScript> {
+    const nextStep = state.answered ? (state.step ?? 0) + 1 : 0;
+    const urls = callUrls(config.publicUrl, token, nextStep).flow;
+    let step: Step;
+    if (!state.answered) step = onAnswer(state.call, ev.answeredBy ?? state.answeredBy, urls);
+    else if (noInput) step = onNoInput(state.call, urls);
+    else if (ev.speech !== undefined && ev.speech !== '' && ev.digits === '')
+      step = await speechStep(state.call, ev.speech, urls);
+    else step = onKeys(state.call, ev.digits, urls);
+    while ('decide' in step) {
+      const result = await decide(state.phone, step.state, step.decide);
+      step = afterDecision(step.state, result, urls);
+    }
+    const next: CallRecordState = {
+      ...state,
+      callId: ev.callId,
+      answered: true,
+      step: nextStep,
+      call: step.state,
+    };
+    await store.set(keys.call(token), JSON.stringify(next), CALL_STATE_TTL_MS);
+    if (step.state.outcome === 'totp_failed' && state.call.outcome !== 'totp_failed')
+      await records.stepUpFailed(
+        { phone: state.phone, memberId: state.call.memberId },
+        state.call.handoffId,
+        MAX_TOTP_FAILURES,
+      );
+    return step.script;
+  }
+
   return {
-    /** A request to the voice URL: the next script of the call. */
-    async voice(token: string, ev: VoiceRequest, noInput: boolean): Promise<CallScript> {
+    /**
+     * A request to the voice URL: the next script of the call. `step` is the URL's `k`: the answer
+     * request has none; every later request must carry the step the last script asked for, once.
+     * A stale or replayed one hears "goodbye" and changes nothing (the real call is not affected).
+     */
+    async voice(token: string, ev: VoiceRequest, noInput: boolean, step?: number): Promise<CallScript> {
       const raw = CALL_TOKEN_RE.test(token) ? await store.get(keys.call(token)) : null;
       if (raw === null) return ENDED;
       const state = JSON.parse(raw) as CallRecordState;
@@ -133,26 +176,22 @@ export function createCallsService({
         await store.set(keys.call(token), JSON.stringify({ ...state, callId: ev.callId }), CALL_STATE_TTL_MS);
         return state.kind === 'verification' ? verificationScript(state.code) : noticeScript(state.speech);
       }
-      const urls = callUrls(config.publicUrl, token).flow;
-      let step: Step;
-      if (!state.answered) step = onAnswer(state.call, ev.answeredBy ?? state.answeredBy, urls);
-      else if (noInput) step = onNoInput(state.call, urls);
-      else if (ev.speech !== undefined && ev.speech !== '' && ev.digits === '')
-        step = await speechStep(state.call, ev.speech, urls);
-      else step = onKeys(state.call, ev.digits, urls);
-      while ('decide' in step) {
-        const result = await decide(state.phone, step.state, step.decide);
-        step = afterDecision(step.state, result, urls);
+      const expected = state.answered ? (state.step ?? 0) : undefined;
+      if (step !== expected) {
+        logger.warn({ provider: provider.name }, 'stale or replayed call request ignored');
+        return ENDED;
       }
-      const next: CallRecordState = { ...state, callId: ev.callId, answered: true, call: step.state };
-      await store.set(keys.call(token), JSON.stringify(next), CALL_STATE_TTL_MS);
-      if (step.state.outcome === 'totp_failed' && state.call.outcome !== 'totp_failed')
-        await records.stepUpFailed(
-          { phone: state.phone, memberId: state.call.memberId },
-          state.call.handoffId,
-          MAX_TOTP_FAILURES,
-        );
-      return step.script;
+      if (step !== undefined && !(await replay.claim(keys.callStep(token, step), CALL_STATE_TTL_MS))) {
+        logger.warn({ provider: provider.name }, 'replayed call request ignored');
+        return ENDED;
+      }
+      try {
+        return await advance(token, state, ev, noInput);
+      } catch (err) {
+        // The provider's retry of this step must get through.
+        if (step !== undefined) await replay.release(keys.callStep(token, step)).catch(() => undefined);
+        throw err;
+      }
     },
 
     /** A status callback: the final one stores the call record and forgets the call. */

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { InboundRequest, TelephonyProvider, WebhookKind } from '../../channels/telephony/provider.js';
-import { keys } from '../../channels/telephony/state.js';
+import { keys, stepOf } from '../../channels/telephony/state.js';
 import type { Config } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
@@ -87,8 +87,9 @@ export async function telephonyWebhookRoutes(
   app.post('/webhooks/telephony/voice', route, async (req, reply) => {
     const { event, replayKey } = await verified(req, 'voice');
     if (event.kind !== 'voice') throw new AppError('bad_request', 'not a voice request');
-    const noInput = (req.query as Record<string, unknown>).noinput === '1';
-    const script = await handled(replayKey, () => calls.voice(tokenOf(req), event, noInput));
+    const query = req.query as Record<string, unknown>;
+    const noInput = query.noinput === '1';
+    const script = await handled(replayKey, () => calls.voice(tokenOf(req), event, noInput, stepOf(query.k)));
     const out = provider.render(script);
     return reply.type(out.contentType).send(out.body);
   });
