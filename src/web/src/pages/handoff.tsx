@@ -19,6 +19,7 @@ import {
 } from '../components';
 import { LiveIndicator, useEventStream } from '../live';
 import { payloadLines } from '../payload-lines';
+import { attemptText } from '../attempt-text';
 import { Link } from '../router';
 import { roleAtLeast, useMe } from '../session';
 import { shown } from '../shown';
@@ -91,20 +92,6 @@ function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry
     });
   if (h.status === 'expired') entries.push({ at: h.expires_at, text: 'Expired without a decision (denied)' });
   return entries.sort((a, b) => a.at.localeCompare(b.at));
-}
-
-const SKIP_TEXT: Record<NonNullable<HandoffDetail['attempts'][number]['skip_reason']>, string> = {
-  rate_limited: 'the per-number limit was reached',
-  no_reply_code: 'no SMS reply code was free',
-  no_address: 'no verified address',
-};
-
-/** "Escalation step 2: sms — skipped (the per-number limit was reached)". */
-function attemptText(a: HandoffDetail['attempts'][number]): string {
-  const head = `Escalation step ${a.step + 1}: ${a.channel} — ${a.outcome}`;
-  if (a.skip_reason === null) return head;
-  const why = SKIP_TEXT[a.skip_reason];
-  return a.outcome === 'skipped' ? `${head} (${why})` : `${head}; some recipients skipped (${why})`;
 }
 
 function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded: boolean) => void }) {
