@@ -350,7 +350,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
     await jobs.work(RETENTION_JOBS.sweep, () => retention.sweepJob());
     await retention.scheduleNext();
-    await jobs.work(WITNESS_JOBS.tick, () => witness.tickJob());
+    await jobs.work(WITNESS_JOBS.tick, (data) => witness.tickJob(data));
     await jobs.work(WITNESS_JOBS.push, (data) => witness.pushJob(data));
     await witness.scheduleNext();
     await telegramBot?.start();

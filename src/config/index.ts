@@ -551,7 +551,7 @@ function parseWitnessConfig(
     const secretAccessKey = str('ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY');
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
       problems.push(
-        'set both ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID and ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY, or neither (the SDK\'s default credentials)',
+        "set both ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID and ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY, or neither (the SDK's default credentials)",
       );
     s3 = Object.freeze({
       bucket,

@@ -49,7 +49,9 @@ export async function verifyExport(
     throw new ExportFormatError('the first line must be the chain header ({"type":"chain",…})');
   }
   if (witnessed !== undefined && keys === undefined)
-    throw new ExportFormatError('--witness with --file needs --pubkey: the keys a witnessed checkpoint may be signed by');
+    throw new ExportFormatError(
+      '--witness with --file needs --pubkey: the keys a witnessed checkpoint may be signed by',
+    );
   const witnessedNotes = witnessed !== undefined ? await witnessed(header.org_id) : undefined;
   const checkpoints: string[] = [];
   let pending = await next();

@@ -73,7 +73,8 @@ export async function s3Witness(config: WitnessS3Config): Promise<Witness> {
     maxAttempts: 1, // the job queue retries, with its own backoff
     requestHandler: { requestTimeout: TIMEOUT_MS, connectionTimeout: TIMEOUT_MS },
     ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
-    ...(config.credentials !== undefined && { credentials: config.credentials }),
+    // A copy: the SDK annotates the credentials object, and the config's is frozen.
+    ...(config.credentials !== undefined && { credentials: { ...config.credentials } }),
   });
   const put = async (key: string, body: string): Promise<void> => {
     try {
@@ -86,9 +87,10 @@ export async function s3Witness(config: WitnessS3Config): Promise<Witness> {
         }),
       );
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
       throw new WitnessError(
-        `the s3 witness refused the checkpoint: ${e.name ?? 'error'}${e.$metadata?.httpStatusCode !== undefined ? ` (${e.$metadata.httpStatusCode})` : ''}`,
+        `the s3 witness refused the checkpoint: ${e.name ?? 'Error'}${status !== undefined ? ` ${status}` : ''}: ${String(e.message).slice(0, 200)}`,
       );
     }
   };

@@ -87,9 +87,12 @@ export function createWitnessService(deps: WitnessDeps) {
     return signed;
   }
 
-  /** Enqueues the tick of the next time slot: a singleton per slot, so replicas add no duplicates. */
-  async function scheduleNext(): Promise<void> {
-    const slot = Math.floor(clock.now().getTime() / config.pollMs) + 1;
+  /**
+   * Enqueues the tick of the next time slot (after `after`, and after now): a singleton per slot,
+   * so replicas and restarts add no duplicates, and chains of ticks started apart merge.
+   */
+  async function scheduleNext(after = 0): Promise<void> {
+    const slot = Math.max(after + 1, Math.floor(clock.now().getTime() / config.pollMs) + 1);
     await jobs.send(
       WITNESS_JOBS.tick,
       { slot },
@@ -104,11 +107,11 @@ export function createWitnessService(deps: WitnessDeps) {
 
   return {
     tick,
-    scheduleNext,
+    scheduleNext: () => scheduleNext(),
 
     /** The tick job: the next one is enqueued first, so a failing tick never stops the ticking. */
-    async tickJob(): Promise<void> {
-      await scheduleNext();
+    async tickJob(data: Record<string, unknown>): Promise<void> {
+      await scheduleNext(typeof data.slot === 'number' ? data.slot : 0);
       await tick();
     },
 
@@ -126,7 +129,10 @@ export function createWitnessService(deps: WitnessDeps) {
       const witness = witnesses.find((w) => w.kind === kind);
       if (witness === undefined) {
         // The witness was removed from the configuration since: nothing to push to.
-        log.warn({ witness: (WITNESS_KINDS as readonly string[]).includes(kind) ? kind : 'other' }, 'witness no longer configured; push dropped');
+        log.warn(
+          { witness: (WITNESS_KINDS as readonly string[]).includes(kind) ? kind : 'other' },
+          'witness no longer configured; push dropped',
+        );
         return;
       }
       const cp = await withTenant(db, orgId, (tx) => getCheckpoint(tx, seq));
