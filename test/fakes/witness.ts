@@ -104,6 +104,7 @@ export async function startTestWitness(dir: string): Promise<TestWitness> {
       })();
     });
   });
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
