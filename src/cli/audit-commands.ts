@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { VerifierKey } from '../core/audit-chain/checkpoint.js';
+import type { Container } from '../container.js';
 import { isUuid } from '../db/client.js';
 import type { Command } from './command.js';
 import { parseFlags, withContainer } from './operator.js';
@@ -156,10 +157,14 @@ export const auditCheckpoint: Command = {
       checkpointUsage,
     );
     if (!v) return 2;
-    // The queue takes the witness pushes each checkpoint enqueues (the server's workers send them).
+    // With witnesses, the queue takes the pushes each checkpoint enqueues (the server's workers send them).
+    const startQueue = async (c: Container) => {
+      if (c.config.audit.witness.https !== undefined || c.config.audit.witness.s3 !== undefined)
+        await c.jobs.start();
+    };
     if (v.all === true)
       return withContainer(io, async (c) => {
-        await c.jobs.start();
+        await startQueue(c);
         io.stdout.write(`signed ${await c.audit.checkpointAll()} checkpoints\n`);
         return 0;
       });
@@ -169,7 +174,7 @@ export const auditCheckpoint: Command = {
     }
     const org = v.org;
     return withContainer(io, async (c) => {
-      await c.jobs.start();
+      await startQueue(c);
       io.stdout.write((await c.audit.checkpoint(org)).note);
       return 0;
     });

@@ -15,6 +15,10 @@ import { signCheckpoint, signingKeyFromSeed, verifierKey } from '../../src/core/
 import { checkpointObjectKey, latestObjectKey } from '../../src/core/audit-chain/witness.js';
 import { openPglite } from '../../src/db/client.js';
 import type { DB } from '../../src/db/schema.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createContainer } from '../../src/container.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { startTestWitness } from '../fakes/witness.js';
 import { PASSWORD } from '../helpers/app.js';
 import { runInMemory } from '../helpers/cli.js';
 import { freshDatabase, realDatabaseUrl, type TestDatabase } from '../helpers/db.js';
@@ -204,6 +208,36 @@ describe('ony audit verify --witness', () => {
       const r = await cli(['audit', 'verify', ...args]);
       expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(2);
       expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('ony audit checkpoint queues the push to the witness; the server delivers it', async () => {
+    const witness = await startTestWitness(await mkdtemp(join(dir, 'https-')));
+    witness.trust([pubkey()]);
+    const withWitness = {
+      ...env,
+      ONY_AUDIT_WITNESS_URL: `${witness.url}/add-checkpoint`,
+      ONY_AUDIT_WITNESS_ALLOW_HTTP: 'true',
+      ONY_AUDIT_WITNESS_EVERY: '0',
+      ONY_AUDIT_WITNESS_INTERVAL_MS: '0',
+    };
+    try {
+      const signed = await runInMemory(['audit', 'checkpoint', '--org', orgId], { env: withWitness });
+      expect(signed.code, signed.stderr).toBe(0);
+      expect(witness.received).toEqual([]); // queued, not sent by the command itself
+      const server = await createContainer(loadConfig(withWitness), {
+        logger: createLogger('silent'),
+        jobPollingSeconds: 0.5,
+      });
+      try {
+        await server.startWorkers();
+        const got = await witness.accepted((c) => c.orgId === orgId && c.seq === 1);
+        expect(got.note).toBe(signed.stdout);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await witness.close();
     }
   });
 });
