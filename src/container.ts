@@ -10,6 +10,12 @@ import { assertAppRoleIsConfined, connectPostgres, openPglite, type Database } f
 import { migrate } from './db/migrator.js';
 import { signingKeyFromSeed } from './core/audit-chain/checkpoint.js';
 import { createAuditService, type AuditKeyConfig } from './features/audit/audit.service.js';
+import { createWitnesses } from './features/audit/witness-clients.js';
+import {
+  createWitnessService,
+  enqueueWitnessPushes,
+  WITNESS_JOBS,
+} from './features/audit/witness.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
@@ -128,7 +134,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const db = database.db;
   // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
   const metrics = createMetrics({
-    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS].flatMap((q) => Object.values(q)),
+    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS].flatMap((q) =>
+      Object.values(q),
+    ),
   });
   const jobs: JobQueue = await createJobQueue({
     database,
@@ -174,7 +182,29 @@ export async function createContainer(config: Config, options: ContainerOptions 
     oidc: createOidcClient({ clock }),
     logger,
   });
-  const audit = createAuditService({ db, clock, signing: resolveSigningKey(config, masterKey) });
+  // Witnesses outside the database (docs/audit.md): each stored checkpoint is pushed to them.
+  const witnessConfig = config.audit.witness;
+  const witnessClients = await createWitnesses(witnessConfig);
+  const witnessKinds = witnessClients.map((w) => w.kind);
+  const audit = createAuditService({
+    db,
+    clock,
+    signing: resolveSigningKey(config, masterKey),
+    publish:
+      witnessKinds.length > 0
+        ? (tx, seq) => enqueueWitnessPushes(jobs, witnessKinds, witnessConfig, tx, seq)
+        : undefined,
+  });
+  const witness = createWitnessService({
+    db,
+    clock,
+    jobs,
+    audit,
+    witnesses: witnessClients,
+    logger,
+    metrics,
+    config: witnessConfig,
+  });
   const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
   const keys = createKeysService({ db, masterKeys, clock });
   // Replay protection (docs/telephony.md): message ids, nonces and signatures claimed once, in Postgres.
@@ -329,6 +359,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
     await jobs.work(RETENTION_JOBS.sweep, () => retention.sweepJob());
     await retention.scheduleNext();
+    await jobs.work(WITNESS_JOBS.tick, (data) => witness.tickJob(data));
+    await jobs.work(WITNESS_JOBS.push, (data) => witness.pushJob(data));
+    await witness.scheduleNext();
     await telegramBot?.start();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
     slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
@@ -356,6 +389,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     mailNotices,
     accountMail,
     audit,
+    witness,
     jobs,
     risk,
     handoffs,

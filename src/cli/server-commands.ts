@@ -56,23 +56,11 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
           `or on the server: ony setup --org-name Acme --email you@example.com --name You  (password on stdin)\n\n`,
       );
     }
-    const every = config.audit.checkpointSeconds;
-    const checkpoints =
-      every > 0
-        ? setInterval(() => {
-            container.audit.checkpointAll().then(
-              (n) => n > 0 && log.info({ orgs: n }, 'signed audit checkpoints'),
-              (err: unknown) => log.error({ err }, 'audit checkpoint failed'),
-            );
-          }, every * 1000)
-        : undefined;
-    checkpoints?.unref();
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down: draining requests');
-      if (checkpoints) clearInterval(checkpoints);
       metricsServer?.close();
       void app
         .close()

@@ -57,8 +57,8 @@ export interface Config {
     readonly keyName: string | undefined;
     /** The name a key gets on first use when ONY_AUDIT_KEY_NAME is unset (never the listen address). */
     readonly defaultKeyName: string;
-    /** Seconds between automatic checkpoints; 0 turns them off. */
-    readonly checkpointSeconds: number;
+    /** Automatic checkpoints and the witnesses they go to (docs/audit.md, "Witnesses"). */
+    readonly witness: WitnessConfig;
   };
   /** Outgoing mail (docs/mail.md); undefined when ONY_SMTP_URL is unset: mail is off. */
   readonly mail: MailConfig | undefined;
@@ -97,6 +97,37 @@ export interface SlackConfig {
   readonly dm: boolean;
   /** Web API base URL; operators leave it unset (https://slack.com/api/), tests point it at a fake. */
   readonly apiUrl: string | undefined;
+}
+
+/** Where signed checkpoints go outside the database, and when (docs/audit.md, "Witnesses"). */
+export interface WitnessConfig {
+  /** Sign (and push) a moved chain's head at least this often, in ms; 0: no time rule. */
+  readonly intervalMs: number;
+  /** Sign (and push) once the head moved this many entries past the last checkpoint; 0: off. */
+  readonly every: number;
+  /** How often the durable checkpoint tick looks at every chain head, in ms. */
+  readonly pollMs: number;
+  /** Attempts after the first before a push is given up (it is logged and counted each time). */
+  readonly retryLimit: number;
+  /** Delay before the first retry of a failed push; doubles each attempt (with jitter). */
+  readonly retryDelaySeconds: number;
+  /** An HTTPS witness: every signed checkpoint is POSTed there as its signed note. */
+  readonly https: { readonly url: string } | undefined;
+  /** An S3-compatible bucket: <prefix><org id>/<seq>.checkpoint, and <prefix><org id>/latest.checkpoint. */
+  readonly s3: WitnessS3Config | undefined;
+}
+
+export interface WitnessS3Config {
+  readonly bucket: string;
+  readonly region: string;
+  /** Custom endpoint of an S3-compatible service (MinIO, R2, …); undefined: AWS. */
+  readonly endpoint: string | undefined;
+  /** Object key prefix, empty or ending in "/". */
+  readonly prefix: string;
+  /** Path-style addressing (most S3-compatible services want it). */
+  readonly forcePathStyle: boolean;
+  /** Static credentials; undefined: the SDK's default chain (env, profile, instance role). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
 export interface MailConfig {
@@ -333,6 +364,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     });
   }
 
+  const witness = parseWitnessConfig(str, int, bool, problems);
+
   const metricsToken = str('ONY_METRICS_TOKEN');
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     problems.push(
@@ -393,7 +426,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       signingSeed,
       keyName: keyName !== undefined && /^[^\s+]{1,100}$/.test(keyName) ? keyName : undefined,
       defaultKeyName,
-      checkpointSeconds: int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400),
+      witness,
     },
     sso: {
       allowHttpIssuers: (str('ONY_SSO_ALLOW_HTTP_ISSUERS') ?? '')
@@ -423,7 +456,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     session: Object.freeze(config.session),
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
-    audit: Object.freeze(config.audit),
+    audit: Object.freeze({ ...config.audit, witness: Object.freeze(config.audit.witness) }),
     hooks: Object.freeze(config.hooks),
     risk: Object.freeze(config.risk),
     metrics: Object.freeze(config.metrics),
@@ -433,4 +466,112 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       allowHosts: Object.freeze([...config.callbacks.allowHosts]),
     }),
   });
+}
+
+/**
+ * The witness settings. The server connects only to the witnesses configured here (DESIGN.md §3.8):
+ * an https URL (plain http only with ONY_AUDIT_WITNESS_ALLOW_HTTP, for a witness on a private
+ * network), and/or one S3-compatible bucket.
+ */
+function parseWitnessConfig(
+  str: (name: string) => string | undefined,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  bool: (name: string, fallback: boolean) => boolean,
+  problems: string[],
+): WitnessConfig {
+  // ONY_AUDIT_CHECKPOINT_SECONDS is the older name of the time rule; the ms setting wins.
+  const legacySeconds = int('ONY_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400);
+  const intervalMs = int('ONY_AUDIT_WITNESS_INTERVAL_MS', legacySeconds * 1000, 0, 7 * 86400 * 1000);
+  if (intervalMs > 0 && intervalMs < 1000)
+    problems.push(`ONY_AUDIT_WITNESS_INTERVAL_MS must be 0 (off) or at least 1000 (got "${intervalMs}")`);
+  const every = int('ONY_AUDIT_WITNESS_EVERY', 1000, 0, 10_000_000);
+  const pollMs = int('ONY_AUDIT_WITNESS_POLL_MS', 30_000, 200, 3600 * 1000);
+
+  let https: WitnessConfig['https'];
+  const url = str('ONY_AUDIT_WITNESS_URL');
+  if (url !== undefined) {
+    const allowHttp = bool('ONY_AUDIT_WITNESS_ALLOW_HTTP', false);
+    const u = URL.canParse(url) ? new URL(url) : undefined;
+    if (u === undefined || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.hostname === '')
+      problems.push(`ONY_AUDIT_WITNESS_URL must be an https URL such as https://witness.example.com/ony`);
+    else if (u.username !== '' || u.password !== '')
+      problems.push('ONY_AUDIT_WITNESS_URL must not carry credentials');
+    else if (u.protocol === 'http:' && !allowHttp)
+      problems.push(
+        'ONY_AUDIT_WITNESS_URL must be https (set ONY_AUDIT_WITNESS_ALLOW_HTTP=true only for a witness on a network you trust)',
+      );
+    else https = Object.freeze({ url: u.toString() });
+  }
+
+  let s3: WitnessConfig['s3'];
+  const bucket = str('ONY_AUDIT_WITNESS_S3_BUCKET');
+  const s3Vars = [
+    'ONY_AUDIT_WITNESS_S3_ENDPOINT',
+    'ONY_AUDIT_WITNESS_S3_REGION',
+    'ONY_AUDIT_WITNESS_S3_PREFIX',
+    'ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID',
+    'ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY',
+  ];
+  if (bucket === undefined) {
+    const stray = s3Vars.filter((n) => str(n) !== undefined);
+    if (stray.length > 0)
+      problems.push(`${stray.join(', ')} set without ONY_AUDIT_WITNESS_S3_BUCKET (the bucket to write to)`);
+  } else {
+    // S3 bucket naming rules (3-63 lowercase letters, digits, dots, hyphens).
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      problems.push(`ONY_AUDIT_WITNESS_S3_BUCKET must be an S3 bucket name (got "${bucket}")`);
+    const region = str('ONY_AUDIT_WITNESS_S3_REGION') ?? 'us-east-1';
+    if (!/^[a-z0-9-]{2,40}$/.test(region))
+      problems.push(`ONY_AUDIT_WITNESS_S3_REGION must be a region such as eu-west-1 (got "${region}")`);
+    const endpoint = str('ONY_AUDIT_WITNESS_S3_ENDPOINT');
+    if (endpoint !== undefined) {
+      const u = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+      if (
+        u === undefined ||
+        (u.protocol !== 'https:' && u.protocol !== 'http:') ||
+        u.hostname === '' ||
+        u.username !== '' ||
+        u.search !== ''
+      )
+        problems.push(
+          `ONY_AUDIT_WITNESS_S3_ENDPOINT must be an https URL such as https://s3.example.com (got "${endpoint}")`,
+        );
+      else if (u.protocol === 'http:' && !bool('ONY_AUDIT_WITNESS_ALLOW_HTTP', false))
+        problems.push(
+          'ONY_AUDIT_WITNESS_S3_ENDPOINT must be https (set ONY_AUDIT_WITNESS_ALLOW_HTTP=true only for a store on a network you trust)',
+        );
+    }
+    const rawPrefix = str('ONY_AUDIT_WITNESS_S3_PREFIX') ?? 'ony-audit/';
+    const prefix = rawPrefix === '/' ? '' : rawPrefix.replace(/^\/+/, '').replace(/\/*$/, '/');
+    if (!/^[A-Za-z0-9!_.*'()/-]{0,200}$/.test(prefix) || prefix.includes('//') || prefix.includes('..'))
+      problems.push(
+        `ONY_AUDIT_WITNESS_S3_PREFIX must be a key prefix of letters, digits and !_.*'()-/ (got "${rawPrefix}")`,
+      );
+    const accessKeyId = str('ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID');
+    const secretAccessKey = str('ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY');
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+      problems.push(
+        "set both ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID and ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY, or neither (the SDK's default credentials)",
+      );
+    s3 = Object.freeze({
+      bucket,
+      region,
+      endpoint,
+      prefix,
+      forcePathStyle: bool('ONY_AUDIT_WITNESS_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+      credentials:
+        accessKeyId !== undefined && secretAccessKey !== undefined
+          ? Object.freeze({ accessKeyId, secretAccessKey })
+          : undefined,
+    });
+  }
+  return {
+    intervalMs,
+    every,
+    pollMs,
+    retryLimit: int('ONY_AUDIT_WITNESS_RETRY_LIMIT', 10, 0, 50),
+    retryDelaySeconds: int('ONY_AUDIT_WITNESS_RETRY_DELAY_SECONDS', 30, 1, 3600),
+    https,
+    s3,
+  };
 }

@@ -103,6 +103,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ONY_MIGRATE_ON_START: 'false',
     ONY_RATE_LIMIT_PER_MINUTE: '100000',
     ONY_LOGIN_MAX_FAILURES_PER_IP: '1000',
+    // No automatic checkpoints unless a test asks (test/audit/witness.test.ts): none appear mid-test.
+    ONY_AUDIT_WITNESS_EVERY: '0',
+    ONY_AUDIT_WITNESS_INTERVAL_MS: '0',
     ...env,
   });
   const logs: Record<string, unknown>[] = [];

@@ -125,6 +125,11 @@ export interface ChainCheck {
    * signatures are not checked, only what the notes attest.
    */
   readonly keys?: readonly VerifierKey[] | undefined;
+  /**
+   * Checkpoints as a witness outside the database kept them (docs/audit.md, "Witnesses"): checked
+   * like the others, but their signatures always (keys are required), and failures say "witnessed".
+   */
+  readonly witnessed?: readonly string[] | undefined;
 }
 
 export type ChainReport = VerifyResult & {
@@ -158,17 +163,25 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
     checkpointsVerified,
     latestCheckpointSeq,
   });
-  for (const [i, note] of check.checkpoints.entries()) {
+  if (check.witnessed !== undefined && check.keys === undefined)
+    throw new Error('witnessed checkpoints are only checked with the keys that may sign them');
+  const witnessedSeqs = new Set<number>();
+  const notes = [
+    ...check.checkpoints.map((note, i) => ({ note, what: 'checkpoint', n: i + 1 })),
+    ...(check.witnessed ?? []).map((note, i) => ({ note, what: 'witnessed checkpoint', n: i + 1 })),
+  ];
+  for (const { note, what, n } of notes) {
     let parsed: ReturnType<typeof parseCheckpoint>;
     try {
       parsed = parseCheckpoint(note);
     } catch (err) {
       // Nothing readable to name but its place: the note itself is broken.
-      return fail(0, 'head_mismatch', `checkpoint #${i + 1} is unreadable: ${(err as Error).message}`, 0);
+      return fail(0, 'head_mismatch', `${what} #${n} is unreadable: ${(err as Error).message}`, 0);
     }
     const c = parsed.checkpoint;
+    if (what !== 'checkpoint') witnessedSeqs.add(c.seq);
     if (c.orgId !== check.orgId)
-      return fail(c.seq, 'head_mismatch', `the checkpoint at seq ${c.seq} belongs to another org`, 0, c.seq);
+      return fail(c.seq, 'head_mismatch', `the ${what} at seq ${c.seq} belongs to another org`, 0, c.seq);
     if (check.keys !== undefined && !check.keys.some((k) => hasValidSignature(parsed, k))) {
       const known = (name: string, id: string) =>
         check.keys!.some((k) => k.name === name && keyId(k.name, k.publicKey).toString('hex') === id);
@@ -178,8 +191,8 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
         c.seq,
         'head_mismatch',
         byKnown.length > 0
-          ? `the checkpoint at seq ${c.seq} does not verify: its signature by ${signers} is invalid`
-          : `the checkpoint at seq ${c.seq} does not verify: it is signed by an unknown key (${signers})`,
+          ? `the ${what} at seq ${c.seq} does not verify: its signature by ${signers} is invalid`
+          : `the ${what} at seq ${c.seq} does not verify: it is signed by an unknown key (${signers})`,
         0,
         c.seq,
       );
@@ -208,7 +221,7 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
           return fail(
             e.seq,
             'head_mismatch',
-            `the signed checkpoint at seq ${e.seq} attests another hash: history was rewritten`,
+            `the ${witnessedSeqs.has(e.seq) ? 'witnessed' : 'signed'} checkpoint at seq ${e.seq} attests another hash: history was rewritten`,
             e.seq - 1,
             e.seq,
           );
@@ -229,7 +242,7 @@ export async function verifyChain(check: ChainCheck): Promise<ChainReport> {
     return fail(
       lastSeq + 1,
       'head_mismatch',
-      `the signed checkpoint at seq ${latestCheckpointSeq} is beyond the chain's end at seq ${lastSeq}: its tail was cut`,
+      `the ${witnessedSeqs.has(latestCheckpointSeq) ? 'witnessed' : 'signed'} checkpoint at seq ${latestCheckpointSeq} is beyond the chain's end at seq ${lastSeq}: its tail was cut`,
       result.entries,
       latestCheckpointSeq,
     );

@@ -23,6 +23,9 @@ export const DECISION_OUTCOMES = ['approved', 'denied', 'expired', 'cancelled', 
 export const DECISION_CHANNELS = [...CHANNELS, 'web', 'agent', 'policy', 'none', OTHER] as const;
 export const ESCALATION_CHANNELS = [...CHANNELS, OTHER] as const;
 export const ESCALATION_OUTCOMES = ['sent', 'skipped', 'failed', 'channel_not_configured', OTHER] as const;
+/** Audit checkpoint witnesses (docs/audit.md, "Witnesses") and how one push ended. */
+export const WITNESS_LABELS = ['https', 's3', OTHER] as const;
+export const WITNESS_OUTCOMES = ['ok', 'failed', OTHER] as const;
 
 /** `value` when it is one of `allowed`, else `other`. */
 export function closed<const T extends readonly string[]>(

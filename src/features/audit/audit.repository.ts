@@ -194,3 +194,39 @@ export async function useSigningKey(
   await sql`select ony_audit_use_key(${k.name ?? null}, ${k.defaultName}, ${k.publicKey}, ${k.now},
     ${names}::text[], ${froms}::timestamptz[])`.execute(tx);
 }
+
+/** One stored checkpoint note by seq, and whether it is the org's newest. */
+export async function getCheckpoint(
+  tx: TenantTx,
+  seq: number,
+): Promise<{ note: string; latest: boolean } | undefined> {
+  const found = await tx.db
+    .selectFrom('audit_checkpoints')
+    .select('note')
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+  if (found === undefined) return undefined;
+  const newest = await tx.db
+    .selectFrom('audit_checkpoints')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return { note: found.note, latest: Number(newest?.seq) === seq };
+}
+
+/** Every org whose head moved past its latest checkpoint, with both (server-wide; ids and counters). */
+export async function checkpointStatus(
+  tx: Tx,
+): Promise<{ orgId: string; headSeq: number; checkpointSeq: number | null; checkpointAt: Date | null }[]> {
+  const rows = await sql<{
+    org_id: string;
+    head_seq: string | number;
+    checkpoint_seq: string | number | null;
+    checkpoint_at: Date | string | null;
+  }>`select org_id, head_seq, checkpoint_seq, checkpoint_at from ony_audit_checkpoint_status()`.execute(tx);
+  return rows.rows.map((r) => ({
+    orgId: r.org_id,
+    headSeq: Number(r.head_seq),
+    checkpointSeq: r.checkpoint_seq === null ? null : Number(r.checkpoint_seq),
+    checkpointAt: r.checkpoint_at === null ? null : new Date(r.checkpoint_at),
+  }));
+}

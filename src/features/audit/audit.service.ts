@@ -17,7 +17,7 @@ import {
 } from '../../core/audit-chain/checkpoint.js';
 import { genesisHash } from '../../core/audit-chain/entry.js';
 import { verifyChain, type ChainReport, type StoredEntry } from '../../core/audit-chain/verify.js';
-import { withApp, withTenant } from '../../db/client.js';
+import { withApp, withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { sql } from 'kysely';
@@ -61,9 +61,14 @@ export interface AuditDeps {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
   readonly signing: AuditKeyConfig;
+  /**
+   * Called in the transaction that stores a checkpoint (also when that seq was already signed):
+   * sends it on to the witnesses (enqueueWitnessPushes), committing or rolling back with it.
+   */
+  readonly publish?: ((tx: TenantTx, seq: number) => Promise<void>) | undefined;
 }
 
-export function createAuditService({ db, clock, signing }: AuditDeps) {
+export function createAuditService({ db, clock, signing, publish }: AuditDeps) {
   const rawKey = rawPublicKey(signing.publicKey);
   let current: Promise<SigningKey> | undefined;
 
@@ -150,7 +155,14 @@ export function createAuditService({ db, clock, signing }: AuditDeps) {
       return { current: all.at(-1)!, all };
     },
 
-    async verify(orgId: string): Promise<ChainReport> {
+    /**
+     * Verifies the org's chain; `witnessed` adds checkpoint notes kept by a witness outside the
+     * database, checked under `keys` (default: every key the server published).
+     */
+    async verify(
+      orgId: string,
+      witness?: { readonly notes: readonly string[]; readonly keys?: readonly VerifierKey[] | undefined },
+    ): Promise<ChainReport> {
       const [head, checkpoints] = await withTenant(
         db,
         orgId,
@@ -163,7 +175,8 @@ export function createAuditService({ db, clock, signing }: AuditDeps) {
         head,
         // Every checkpoint, whatever key signed it: one signed by a key never recorded fails.
         checkpoints: checkpoints.map((c) => c.note),
-        keys: await knownKeys(),
+        keys: witness?.keys ?? (await knownKeys()),
+        witnessed: witness?.notes,
       });
     },
 
@@ -177,6 +190,7 @@ export function createAuditService({ db, clock, signing }: AuditDeps) {
         const note = signCheckpoint({ orgId, seq: head.seq, hash: head.hash, at: at.toISOString() }, key);
         const c = { seq: head.seq, hash: head.hash, at, keyName: key.name, note };
         await insertCheckpoint(tx, c);
+        await publish?.(tx, head.seq);
         return (await listCheckpoints(tx)).find((x) => x.seq === head.seq) ?? c;
       });
     },

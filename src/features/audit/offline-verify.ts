@@ -22,6 +22,8 @@ type Line =
 export async function verifyExport(
   input: Readable,
   verifierKeyTexts: readonly string[] | undefined,
+  /** The notes a witness kept for the file's org (`--witness`); they need verifier keys. */
+  witnessed?: (orgId: string) => Promise<readonly string[]>,
 ): Promise<ChainReport & { orgId: string }> {
   const keys = verifierKeyTexts
     ?.flatMap((t) => t.split(/[\s,]+/))
@@ -46,6 +48,11 @@ export async function verifyExport(
   if (header?.type !== 'chain' || typeof header.org_id !== 'string') {
     throw new ExportFormatError('the first line must be the chain header ({"type":"chain",…})');
   }
+  if (witnessed !== undefined && keys === undefined)
+    throw new ExportFormatError(
+      '--witness with --file needs --pubkey: the keys a witnessed checkpoint may be signed by',
+    );
+  const witnessedNotes = witnessed !== undefined ? await witnessed(header.org_id) : undefined;
   const checkpoints: string[] = [];
   let pending = await next();
   while (pending?.type === 'checkpoint') {
@@ -71,6 +78,7 @@ export async function verifyExport(
     head: { seq: header.head_seq, hash: header.head_hash },
     checkpoints,
     keys,
+    witnessed: witnessedNotes,
   });
   return { ...report, orgId: header.org_id };
 }

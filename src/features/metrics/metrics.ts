@@ -16,6 +16,8 @@ import {
   RISK_LEVEL_LABELS,
   routeLabel,
   statusClass,
+  WITNESS_LABELS,
+  WITNESS_OUTCOMES,
 } from '../../core/metrics/labels.js';
 
 export interface MetricsDeps {
@@ -35,6 +37,8 @@ export interface Metrics {
   handoffDecided(outcome: string, channel: string | null): void;
   escalationAttempt(channel: string, outcome: string): void;
   jobFailed(queue: string): void;
+  /** One push of a signed checkpoint to a witness, by witness kind and outcome. */
+  witnessPush(witness: string, outcome: 'ok' | 'failed'): void;
   /** The exposition text. */
   render(): Promise<string>;
 }
@@ -76,6 +80,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     labelNames: ['queue'] as const,
     registers: [registry],
   });
+  const witnessPushes = new Counter({
+    name: 'ony_audit_witness_pushes_total',
+    help: 'Signed audit checkpoints pushed to a witness, by witness and outcome (failed attempts are retried)',
+    labelNames: ['witness', 'outcome'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -103,6 +113,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         outcome: closed(ESCALATION_OUTCOMES, outcome),
       }),
     jobFailed: (queue) => jobFailures.inc({ queue: closed(queues, queue) }),
+    witnessPush: (witness, outcome) =>
+      witnessPushes.inc({
+        witness: closed(WITNESS_LABELS, witness),
+        outcome: closed(WITNESS_OUTCOMES, outcome),
+      }),
     render: () => registry.metrics(),
   };
 }
@@ -110,10 +125,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 /** For services built without metrics (CLI commands, unit tests): counts nothing. */
 export const noMetrics: Pick<
   Metrics,
-  'handoffCreated' | 'handoffDecided' | 'escalationAttempt' | 'jobFailed'
+  'handoffCreated' | 'handoffDecided' | 'escalationAttempt' | 'jobFailed' | 'witnessPush'
 > = {
   handoffCreated: () => undefined,
   handoffDecided: () => undefined,
   escalationAttempt: () => undefined,
   jobFailed: () => undefined,
+  witnessPush: () => undefined,
 };
