@@ -63,7 +63,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ? await createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)
     : createMemoryStore(() => clock.now().getTime());
   const container = await createContainer(config, {
-    database,
+    database: database.runtime,
+    ownerDatabase: database,
     store,
     clock,
     logger: createLogger('info', sink),
