@@ -260,10 +260,11 @@ describe.skipIf(realDatabaseUrl === undefined)('the runtime database login (real
 describe.skipIf(realDatabaseUrl === undefined)('a stolen runtime credential (real Postgres only)', () => {
   let t: TestServer;
   let orgId: string;
+  let memberId: string;
   let runtime: pg.Client;
   beforeAll(async () => {
     t = await startTestServer();
-    orgId = (await createOrgWithAdmin(t, 'probe')).orgId;
+    ({ orgId, memberId } = await createOrgWithAdmin(t, 'probe'));
     await t.container.audit.checkpoint(orgId);
     runtime = new pg.Client({ connectionString: t.database.runtimeUrl });
     await runtime.connect();
@@ -342,6 +343,33 @@ describe.skipIf(realDatabaseUrl === undefined)('a stolen runtime credential (rea
     await expect(attempt(`select ony_erase_scheduled_org('${orgId}', gen_random_uuid())`)).rejects.toThrow(
       /has no scheduled erasure/,
     );
+  });
+
+  it('cannot schedule an org erasure in the past, nor move one forward, to erase an org early', async () => {
+    const insert = (requestedAt: string, eraseAt: string) =>
+      `insert into org_erasures (org_id, requested_by, requested_at, erase_at)
+       values ('${orgId}', '${memberId}', ${requestedAt}, ${eraseAt}) returning id`;
+    await expect(attempt(insert("now() - interval '40 days'", "now() - interval '1 day'"))).rejects.toThrow(
+      /an org erasure is requested now/,
+    );
+    await runtime.query('begin');
+    try {
+      await runtime.query(
+        `select set_config('role', 'ony_app', true), set_config('ony.org_id', '${orgId}', true)`,
+      );
+      const id = (await runtime.query<{ id: string }>(insert('now()', "now() + interval '30 days'"))).rows[0]!
+        .id;
+      await runtime.query('savepoint s');
+      await expect(
+        runtime.query(`update org_erasures set erase_at = now() - interval '1 day' where id = '${id}'`),
+      ).rejects.toThrow(/permission denied/);
+      await runtime.query('rollback to savepoint s');
+      await expect(runtime.query(`select ony_erase_scheduled_org('${orgId}', '${id}')`)).rejects.toThrow(
+        /is not due/,
+      );
+    } finally {
+      await runtime.query('rollback');
+    }
   });
 
   it('leaves the chain whole: every probe above changed nothing', async () => {

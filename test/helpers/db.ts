@@ -74,7 +74,8 @@ export async function freshPostgres(serverUrl: string): Promise<TestDatabase> {
   ownerUrl.pathname = `/${name}`;
   const owner = connectPostgres(ownerUrl.toString(), 3);
   await migrate(owner.db);
-  await asServerAdmin(serverUrl, `create role ${login} login password '${password}'`);
+  // NOINHERIT, as docker-compose's login: without SET ROLE ony_app it holds no right on ony's tables.
+  await asServerAdmin(serverUrl, `create role ${login} login noinherit password '${password}'`);
   await grantRuntime(owner.db, login);
   const runtimeUrl = urlAs(ownerUrl.toString(), login, password);
   const runtimeDb = connectPostgres(runtimeUrl, 5);
