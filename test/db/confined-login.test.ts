@@ -6,7 +6,9 @@
  * configuration. Every role made here has a unique name and is dropped afterwards (test files run in
  * parallel on one server).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +103,27 @@ describe.skipIf(realDatabaseUrl === undefined)('the runtime database login (real
     const warnings = await serveOn(url, { ONY_ALLOW_PRIVILEGED_DB_LOGIN: '1' });
     expect(warnings.join('\n')).toMatch(/ONY_ALLOW_PRIVILEGED_DB_LOGIN is set: serving on a privileged/);
     expect(warnings.join('\n')).toMatch(reason);
+  });
+
+  it('ony serve, run as a process on a superuser DATABASE_URL, exits 1 and says why', async () => {
+    const root = new URL('../../', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url!,
+        ONY_MASTER_KEY: masterKey,
+        ONY_PORT: '0',
+        ONY_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).toMatch(/ony: refusing to start: the database login "\w+" \(DATABASE_URL\) is a superuser/);
+    expect(code).toBe(1);
   });
 
   it("refuses a login that owns one of ony's tables", async () => {
@@ -394,5 +417,13 @@ describe.skipIf(realDatabaseUrl !== undefined)('embedded mode', () => {
     });
     await c.close();
     expect(lines().join('\n')).not.toContain('ONY_ALLOW_PRIVILEGED_DB_LOGIN');
+  });
+
+  it('ony migrate --grant-runtime needs Postgres, and says so', async () => {
+    const r = await runInMemory(['migrate', '--grant-runtime', 'ony_runtime'], {
+      env: { ONY_DATA_DIR: '/nonexistent/ony-never-created' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--grant-runtime needs Postgres; embedded mode has one login');
   });
 });
