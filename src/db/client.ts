@@ -158,7 +158,9 @@ export interface LoginRights {
  * Reads the connection's own login (not a SET ROLE) and every way it could get past the app role
  * (DESIGN.md §3 invariant 11): superuser, BYPASSRLS, CREATEROLE (in PG 15 it can grant itself
  * ony_owner), membership of ony_owner (direct or through other roles; SET ROLE needs only that),
- * and ownership, itself or through a role it belongs to, of the schema public, the database, or
+ * membership of a role that is privileged itself (superuser, BYPASSRLS, CREATEROLE, or one of the
+ * predefined roles that write any table or the server's files), and ownership, itself or through
+ * a role it belongs to, of the schema public, the database, or
  * any table, view, sequence or function in public. Objects in other schemas (pg-boss's own
  * schema, which the runtime installs and owns) are not ony's.
  */
@@ -173,6 +175,7 @@ export async function readLoginRights(db: Kysely<DB>): Promise<LoginRights> {
       app_member: boolean;
       owns_schema: boolean;
       owns_database: boolean;
+      via: string[] | null;
       owned: string[] | null;
     }>`
       select r.rolname as login, r.rolsuper, r.rolbypassrls, r.rolcreaterole,
@@ -184,6 +187,11 @@ export async function readLoginRights(db: Kysely<DB>): Promise<LoginRights> {
                 and pg_has_role(r.oid, n.nspowner, 'MEMBER')) as owns_schema,
         exists (select 1 from pg_database d where d.datname = current_database()
                 and pg_has_role(r.oid, d.datdba, 'MEMBER')) as owns_database,
+        (select array_agg(v.rolname::text order by v.rolname) from pg_roles v
+          where v.oid <> r.oid and pg_has_role(r.oid, v.oid, 'MEMBER')
+            and (v.rolsuper or v.rolbypassrls or v.rolcreaterole
+                 or v.rolname in ('pg_write_all_data', 'pg_execute_server_program', 'pg_write_server_files'))
+        ) as via,
         (select array_agg(x.name order by x.name) from (
            select c.relname::text as name from pg_class c
            where c.relnamespace = 'public'::regnamespace and c.relkind in ('r','p','v','m','S','f')
@@ -201,6 +209,8 @@ export async function readLoginRights(db: Kysely<DB>): Promise<LoginRights> {
   if (row.rolcreaterole) privileges.push('has CREATEROLE (it could grant itself ony_owner)');
   if (row.owner_member && !row.rolsuper)
     privileges.push(`is a member of ${OWNER_ROLE} (it can SET ROLE ${OWNER_ROLE})`);
+  if (row.via !== null && row.via.length > 0 && !row.rolsuper)
+    privileges.push(`can SET ROLE to a privileged role (${row.via.join(', ')})`);
   if (row.owns_database && !row.rolsuper) privileges.push('owns the database');
   if (row.owns_schema && !row.rolsuper) privileges.push('owns the schema public');
   if (row.owned !== null && row.owned.length > 0 && !row.rolsuper)

@@ -90,10 +90,16 @@ describe.skipIf(realDatabaseUrl === undefined)('the runtime database login (real
       ],
       /is a member of ony_owner \(it can SET ROLE ony_owner\)/,
     ],
-  ])('refuses %s, naming what is wrong and how to fix it', async (_what, options, then, reason) => {
+    [
+      'a login that can write every table (pg_write_all_data)',
+      '',
+      [(r: string) => `grant pg_write_all_data to ${r}`, (r: string) => `grant ony_app to ${r}`],
+      /can SET ROLE to a privileged role \(pg_write_all_data\)/,
+    ],
+  ])('refuses %s, naming what is wrong and how to fix it', async (what, options, then, reason) => {
     const url = await newLogin(options, ...then);
     const role = new URL(url).username;
-    if (then.length > 1) roles.unshift(`${role}_via`);
+    if (what.includes('another role')) roles.unshift(`${role}_via`);
     const refused = serveOn(url);
     await expect(refused).rejects.toThrow(reason);
     await expect(refused).rejects.toThrow(/refusing to start: the database login "ony_probe_[0-9a-f]+"/);
