@@ -75,23 +75,17 @@ type Member = Principal & { kind: 'member' };
 export function createErasureService(deps: ErasureDeps) {
   const { db, ownerDb, clock, jobs, keyring, auth, notices, logger } = deps;
 
-  /**
-   * The org's pg-boss jobs go in a transaction of their own on the runtime login, which owns
-   * pg-boss's schema (the owner credential may have no rights there). A job left behind by a crash
-   * in between finds no org and does nothing.
-   */
-  async function removeJobs(orgId: string): Promise<number> {
-    return db.transaction().execute((tx: Tx) => deleteOrgJobs(tx, orgId));
-  }
-
-  async function erased(orgId: string, rows: number): Promise<number> {
+  function erased(orgId: string, rows: number, removedJobs: number): void {
     keyring.forget(orgId);
-    const removedJobs = await removeJobs(orgId);
     logger.warn({ org_id: orgId, rows, jobs: removedJobs }, 'organization erased');
-    return removedJobs;
   }
 
-  /** Erases the org now, as the owner (operator command, owner credential). */
+  /**
+   * Erases the org now, as the owner (operator command, owner credential). The org's pg-boss jobs
+   * go right after, in a transaction of their own on the runtime login, which owns pg-boss's schema
+   * (the owner credential may have no rights there); a job left behind by a crash in between finds
+   * no org.
+   */
   async function eraseNow(orgId: string): Promise<ErasureResult> {
     if (!isUuid(orgId)) throw new AppError('validation_failed', 'org id must be a uuid');
     const result = await withOwner(ownerDb, async (tx) => {
@@ -102,7 +96,9 @@ export function createErasureService(deps: ErasureDeps) {
       if (tombstone === undefined) throw new Error('org erasure left no tombstone');
       return { rows, tombstone };
     });
-    return { ...result, jobs: await erased(orgId, result.rows) };
+    const removedJobs = await db.transaction().execute((tx: Tx) => deleteOrgJobs(tx, orgId));
+    erased(orgId, result.rows, removedJobs);
+    return { ...result, jobs: removedJobs };
   }
 
   return {
@@ -192,8 +188,12 @@ export function createErasureService(deps: ErasureDeps) {
       if (e === undefined || e.id !== erasureId) return;
       if (e.eraseAt.getTime() > clock.now().getTime())
         throw new Error(`org erasure ${erasureId} is not due until ${e.eraseAt.toISOString()}`);
-      const rows = await withTenant(db, orgId, (tx) => eraseScheduledOrgRows(tx, erasureId));
-      await erased(orgId, rows);
+      // The eraser and the org's pg-boss jobs in one transaction (both on the runtime login).
+      const { rows, removedJobs } = await withTenant(db, orgId, async (tx) => ({
+        rows: await eraseScheduledOrgRows(tx, erasureId),
+        removedJobs: await deleteOrgJobs(tx.db, orgId),
+      }));
+      erased(orgId, rows, removedJobs);
     },
   };
 }
