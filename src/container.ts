@@ -6,8 +6,14 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './config/index.js';
-import { assertAppRoleIsConfined, connectPostgres, openPglite, type Database } from './db/client.js';
-import { migrate } from './db/migrator.js';
+import {
+  assertAppRoleIsConfined,
+  connectPostgres,
+  openPglite,
+  readLoginRights,
+  type Database,
+} from './db/client.js';
+import { grantRuntime, migrate } from './db/migrator.js';
 import { signingKeyFromSeed } from './core/audit-chain/checkpoint.js';
 import { createAuditService, type AuditKeyConfig } from './features/audit/audit.service.js';
 import { createWitnesses } from './features/audit/witness-clients.js';
@@ -59,6 +65,12 @@ import { nextSmsReplyCode } from './features/telephony/telephony.repository.js';
 export interface ContainerOptions {
   /** An already-open database (the CLI's migrate, tests' fresh databases). */
   readonly database?: Database;
+  /**
+   * The owner credential's database, for the operator commands that need owner rights (`ony keys
+   * rotate`, `ony org erase --now`); the caller closes it. Default: the runtime database (embedded
+   * mode, or a privileged login allowed by ONY_ALLOW_PRIVILEGED_DB_LOGIN).
+   */
+  readonly ownerDatabase?: Database;
   readonly store?: EphemeralStore;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -110,6 +122,59 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
   return openPglite(join(config.dataDir, 'pglite'));
 }
 
+/**
+ * Migrates with the owner credential: ONY_MIGRATE_DATABASE_URL (then grants the runtime login its
+ * rights and closes that pool), or the runtime database itself (embedded mode, single login).
+ */
+async function migrateAtStart(config: Config, database: Database, logger: Logger): Promise<void> {
+  if (config.migrateDatabaseUrl === undefined) {
+    const applied = await migrate(database.db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    return;
+  }
+  const owner = connectPostgres(config.migrateDatabaseUrl, 1);
+  try {
+    const applied = await migrate(owner.db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied with ONY_MIGRATE_DATABASE_URL');
+    const { login, privileges } = await readLoginRights(database.db);
+    // A privileged runtime login is refused (or allowed) below; granting it changes nothing.
+    if (privileges.length === 0) await grantRuntime(owner.db, login);
+  } finally {
+    await owner.close();
+  }
+}
+
+/**
+ * DESIGN.md §3 invariant 11: the serving login cannot become the owner. Embedded PGlite has one
+ * (superuser) login and no network: nothing to confine, so no check there.
+ */
+async function checkRuntimeLogin(config: Config, database: Database, logger: Logger): Promise<void> {
+  if (database.kind !== 'postgres') return;
+  const { login, privileges, canUseAppRole } = await readLoginRights(database.db);
+  if (privileges.length > 0) {
+    const what = `the database login "${login}" (DATABASE_URL) ${privileges.join('; ')}`;
+    if (!config.allowPrivilegedDbLogin) {
+      throw new Error(
+        `refusing to start: ${what}. A leaked runtime credential (or an SQL injection) could then rewrite ` +
+          `the audit chain. Serve with a confined login: create one (CREATE ROLE ony_runtime LOGIN PASSWORD '…'), ` +
+          `give it its rights with \`ony migrate --grant-runtime ony_runtime\` run with the owner credential ` +
+          `(or set ONY_MIGRATE_DATABASE_URL to the owner credential and ony serve does both), and set DATABASE_URL ` +
+          `to it. See docs/deploy.md. A single-user set-up may set ONY_ALLOW_PRIVILEGED_DB_LOGIN=1 instead.`,
+      );
+    }
+    logger.warn(
+      { login, privileges },
+      `ONY_ALLOW_PRIVILEGED_DB_LOGIN is set: serving on a privileged database login. ${what}; ` +
+        `anyone who gets this credential can rewrite the audit chain. Use a confined login (docs/deploy.md).`,
+    );
+  } else if (!canUseAppRole) {
+    throw new Error(
+      `refusing to start: the database login "${login}" (DATABASE_URL) is not a member of the app role ony_app; ` +
+        `run \`ony migrate --grant-runtime ${login}\` with the owner credential (docs/deploy.md)`,
+    );
+  }
+}
+
 export async function createContainer(config: Config, options: ContainerOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -118,10 +183,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     options.store ??
     (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());
   try {
-    if (config.migrateOnStart && options.skipMigrations !== true) {
-      const applied = await migrate(database.db);
-      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    }
+    if (config.migrateOnStart && options.skipMigrations !== true)
+      await migrateAtStart(config, database, logger);
+    await checkRuntimeLogin(config, database, logger);
     await assertAppRoleIsConfined(database.db);
   } catch (err) {
     await Promise.allSettled([database.close(), store.close()]);
@@ -132,6 +196,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const masterKeys = masterKeysFrom(config.masterKeys.length > 0 ? config.masterKeys : [masterKey]);
   const keyring = createKeyring(masterKeys);
   const db = database.db;
+  const ownerDb = (options.ownerDatabase ?? database).db;
   // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
   const metrics = createMetrics({
     queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS].flatMap((q) =>
@@ -205,8 +270,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
     metrics,
     config: witnessConfig,
   });
-  const erasure = createErasureService({ db, clock, jobs, keyring, auth, notices: mailNotices, logger });
-  const keys = createKeysService({ db, masterKeys, clock });
+  const erasure = createErasureService({
+    db,
+    ownerDb,
+    clock,
+    jobs,
+    keyring,
+    auth,
+    notices: mailNotices,
+    logger,
+  });
+  const keys = createKeysService({ db: ownerDb, masterKeys, clock });
   // Replay protection (docs/telephony.md): message ids, nonces and signatures claimed once, in Postgres.
   const replay = createReplayGuard({ db, clock, store });
   const callbacks = config.callbacks;

@@ -27,16 +27,30 @@ export function parseFlags(
   }
 }
 
-/** Runs `fn` with the server's container (config from the environment); exit 2 on a bad config. */
+/**
+ * Runs `fn` with the server's container (config from the environment); exit 2 on a bad config.
+ * With ONY_MIGRATE_DATABASE_URL the owner credential is open too, for the commands that need owner
+ * rights (`ony keys rotate`, `ony org erase --now`); everything else runs on DATABASE_URL.
+ */
 export async function withContainer<T>(io: CliIo, fn: (c: Container) => Promise<T>): Promise<T | 2> {
   const config = configOrExit(io);
   if (!config) return 2;
   const { createContainer } = await import('../container.js');
+  const { connectPostgres } = await import('../db/client.js');
   const { createLogger } = await import('../lib/logger.js');
-  const container = await createContainer(config, { logger: createLogger('warn') });
+  const ownerDatabase =
+    config.migrateDatabaseUrl !== undefined ? connectPostgres(config.migrateDatabaseUrl, 2) : undefined;
   try {
-    return await fn(container);
+    const container = await createContainer(config, {
+      logger: createLogger('warn'),
+      ...(ownerDatabase !== undefined && { ownerDatabase }),
+    });
+    try {
+      return await fn(container);
+    } finally {
+      await container.close();
+    }
   } finally {
-    await container.close();
+    await ownerDatabase?.close();
   }
 }

@@ -21,7 +21,10 @@ export const serve: Command = {
 
 Starts the HTTP server. Without DATABASE_URL it runs embedded (PGlite in ONY_DATA_DIR, default ./data,
 and an in-memory store), migrating at start-up. With DATABASE_URL (and REDIS_URL) it uses Postgres
-(and Redis); run \`ony migrate\` first, or set ONY_MIGRATE_ON_START=true.
+(and Redis); DATABASE_URL must be a confined login (not superuser, BYPASSRLS or CREATEROLE, not a
+member of ony_owner, owning none of ony's objects; ONY_ALLOW_PRIVILEGED_DB_LOGIN=1 overrides, loudly).
+With ONY_MIGRATE_DATABASE_URL (the owner credential) it migrates with that at start-up and grants
+DATABASE_URL's login its rights; otherwise run \`ony migrate\` first. See docs/deploy.md.
 Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
   async run(_argv, io) {
     const config = configOrExit(io);
@@ -79,21 +82,61 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
   },
 };
 
-export const migrateCommand: Command = {
-  usage: `usage: ony migrate
+const migrateUsage = `usage: ony migrate [--database-url URL] [--grant-runtime ROLE]
 
-Applies pending SQL migrations (migrations/*.sql, in order, each once) to DATABASE_URL, or to the
-embedded database in ONY_DATA_DIR. Creates the roles ony_owner and ony_app; the connecting role needs
-CREATEROLE (or the roles must exist) and membership in both.`,
-  async run(_argv, io) {
+Applies pending SQL migrations (migrations/*.sql, in order, each once) with the owner credential:
+--database-url, else ONY_MIGRATE_DATABASE_URL, else DATABASE_URL; or to the embedded database in
+ONY_DATA_DIR. Creates the roles ony_owner and ony_app; the connecting login needs CREATEROLE (or
+the roles must exist) and membership in both (a superuser will do).
+
+  --grant-runtime ROLE  also give the confined runtime login ROLE (the one in DATABASE_URL for
+                        \`ony serve\`) what it needs: membership of ony_app, and CREATE on the
+                        database so pg-boss can install its own schema. ROLE must exist and must
+                        not be privileged. See docs/deploy.md.`;
+
+export const migrateCommand: Command = {
+  usage: migrateUsage,
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: { 'database-url': { type: 'string' }, 'grant-runtime': { type: 'string' } },
+        strict: true,
+      }));
+    } catch (err) {
+      io.stderr.write(`ony migrate: ${(err as Error).message}\n\n${migrateUsage}\n`);
+      return 2;
+    }
+    const url = values['database-url'];
+    if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+      io.stderr.write('ony migrate: --database-url must be a postgres:// URL\n');
+      return 2;
+    }
     const config = configOrExit(io);
     if (!config) return 2;
+    const ownerUrl = url ?? config.migrateDatabaseUrl;
+    const role = values['grant-runtime'];
+    if (role !== undefined && ownerUrl === undefined && config.databaseUrl === undefined) {
+      io.stderr.write('ony migrate: --grant-runtime needs Postgres; embedded mode has one login\n');
+      return 2;
+    }
     const { openDatabase } = await import('../container.js');
-    const { migrate } = await import('../db/migrator.js');
-    const database = await openDatabase(config);
+    const { connectPostgres } = await import('../db/client.js');
+    const { grantRuntime, migrate } = await import('../db/migrator.js');
+    const database = ownerUrl !== undefined ? connectPostgres(ownerUrl, 1) : await openDatabase(config);
     try {
       const applied = await migrate(database.db);
       io.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
+      if (role !== undefined) {
+        try {
+          await grantRuntime(database.db, role);
+        } catch (err) {
+          io.stderr.write(`ony migrate: --grant-runtime: ${(err as Error).message}\n`);
+          return 1;
+        }
+        io.stdout.write(`granted the runtime login ${role} the app role ony_app\n`);
+      }
       return 0;
     } finally {
       await database.close();

@@ -17,6 +17,13 @@ export interface Config {
   readonly publicUrl: string;
   /** Postgres connection string; undefined means embedded PGlite in dataDir. */
   readonly databaseUrl: string | undefined;
+  /**
+   * The migrating (owner) credential, ONY_MIGRATE_DATABASE_URL: migrations and the operator
+   * commands that need owner rights use it; DATABASE_URL is then the confined runtime login.
+   */
+  readonly migrateDatabaseUrl: string | undefined;
+  /** ONY_ALLOW_PRIVILEGED_DB_LOGIN: serve on a privileged login anyway (single-user set-ups). */
+  readonly allowPrivilegedDbLogin: boolean;
   /** Redis connection string; undefined means the in-memory ephemeral store. */
   readonly redisUrl: string | undefined;
   readonly dataDir: string;
@@ -33,7 +40,10 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
   readonly cookieSecure: boolean;
-  /** Run migrations at start-up (default on in embedded mode, off with DATABASE_URL). */
+  /**
+   * Run migrations at start-up (default on in embedded mode and when ONY_MIGRATE_DATABASE_URL is
+   * set, off with DATABASE_URL alone).
+   */
   readonly migrateOnStart: boolean;
   readonly rateLimit: { readonly perMinute: number };
   readonly loginThrottle: {
@@ -192,6 +202,17 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// URL, e.g. postgres://ony:secret@db:5432/ony');
+  }
+  const migrateDatabaseUrl = str('ONY_MIGRATE_DATABASE_URL');
+  if (migrateDatabaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(migrateDatabaseUrl))
+      problems.push(
+        'ONY_MIGRATE_DATABASE_URL must be a postgres:// URL, e.g. postgres://ony_owner:secret@db:5432/ony',
+      );
+    else if (databaseUrl === undefined)
+      problems.push(
+        'ONY_MIGRATE_DATABASE_URL needs DATABASE_URL (the confined runtime login); embedded mode has one login',
+      );
   }
   const redisUrl = str('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
@@ -389,6 +410,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     port,
     publicUrl,
     databaseUrl,
+    migrateDatabaseUrl,
+    allowPrivilegedDbLogin: bool('ONY_ALLOW_PRIVILEGED_DB_LOGIN', false),
     redisUrl,
     dataDir: resolve(cwd, str('ONY_DATA_DIR') ?? './data'),
     webDir: resolve(cwd, str('ONY_WEB_DIR') ?? fileURLToPath(new URL('../../dist/web', import.meta.url))),
@@ -403,7 +426,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     // Browsers accept Secure cookies from http://localhost; a plain-http LAN address needs false.
     cookieSecure: bool('ONY_COOKIE_SECURE', true),
-    migrateOnStart: bool('ONY_MIGRATE_ON_START', mode === 'embedded'),
+    migrateOnStart: bool('ONY_MIGRATE_ON_START', mode === 'embedded' || migrateDatabaseUrl !== undefined),
     rateLimit: { perMinute: int('ONY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000) },
     loginThrottle: {
       perAccount: int('ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),

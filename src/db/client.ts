@@ -144,3 +144,76 @@ export async function assertAppRoleIsConfined(db: Kysely<DB>): Promise<void> {
     );
   }
 }
+
+/** What the runtime login is and may do, as the start-up check reads it from the catalog. */
+export interface LoginRights {
+  readonly login: string;
+  /** Each right that lets the login escape the app role, in words (empty: confined). */
+  readonly privileges: readonly string[];
+  /** It can SET ROLE ony_app (without that no request can run). */
+  readonly canUseAppRole: boolean;
+}
+
+/**
+ * Reads the connection's own login (not a SET ROLE) and every way it could get past the app role
+ * (DESIGN.md §3 invariant 11): superuser, BYPASSRLS, CREATEROLE (in PG 15 it can grant itself
+ * ony_owner), membership of ony_owner (direct or through other roles; SET ROLE needs only that),
+ * membership of a role that is privileged itself (superuser, BYPASSRLS, CREATEROLE, or one of the
+ * predefined roles that write any table or the server's files), and ownership, itself or through
+ * a role it belongs to, of the schema public, the database, or
+ * any table, view, sequence or function in public. Objects in other schemas (pg-boss's own
+ * schema, which the runtime installs and owns) are not ony's.
+ */
+export async function readLoginRights(db: Kysely<DB>): Promise<LoginRights> {
+  const row = (
+    await sql<{
+      login: string;
+      rolsuper: boolean;
+      rolbypassrls: boolean;
+      rolcreaterole: boolean;
+      owner_member: boolean;
+      app_member: boolean;
+      owns_schema: boolean;
+      owns_database: boolean;
+      via: string[] | null;
+      owned: string[] | null;
+    }>`
+      select r.rolname as login, r.rolsuper, r.rolbypassrls, r.rolcreaterole,
+        exists (select 1 from pg_roles o where o.rolname = ${OWNER_ROLE}
+                and pg_has_role(r.oid, o.oid, 'MEMBER')) as owner_member,
+        exists (select 1 from pg_roles a where a.rolname = ${APP_ROLE}
+                and pg_has_role(r.oid, a.oid, 'MEMBER')) as app_member,
+        exists (select 1 from pg_namespace n where n.nspname = 'public'
+                and pg_has_role(r.oid, n.nspowner, 'MEMBER')) as owns_schema,
+        exists (select 1 from pg_database d where d.datname = current_database()
+                and pg_has_role(r.oid, d.datdba, 'MEMBER')) as owns_database,
+        (select array_agg(v.rolname::text order by v.rolname) from pg_roles v
+          where v.oid <> r.oid and pg_has_role(r.oid, v.oid, 'MEMBER')
+            and (v.rolsuper or v.rolbypassrls or v.rolcreaterole
+                 or v.rolname in ('pg_write_all_data', 'pg_execute_server_program', 'pg_write_server_files'))
+        ) as via,
+        (select array_agg(x.name order by x.name) from (
+           select c.relname::text as name from pg_class c
+           where c.relnamespace = 'public'::regnamespace and c.relkind in ('r','p','v','m','S','f')
+             and pg_has_role(r.oid, c.relowner, 'MEMBER')
+           union all
+           select p.proname::text || '()' from pg_proc p
+           where p.pronamespace = 'public'::regnamespace and pg_has_role(r.oid, p.proowner, 'MEMBER')
+           limit 5) x) as owned
+      from pg_roles r where r.rolname = session_user`.execute(db)
+  ).rows[0];
+  if (!row) throw new Error('the database login is not in pg_roles');
+  const privileges: string[] = [];
+  if (row.rolsuper) privileges.push('is a superuser');
+  if (row.rolbypassrls) privileges.push('has BYPASSRLS');
+  if (row.rolcreaterole) privileges.push('has CREATEROLE (it could grant itself ony_owner)');
+  if (row.owner_member && !row.rolsuper)
+    privileges.push(`is a member of ${OWNER_ROLE} (it can SET ROLE ${OWNER_ROLE})`);
+  if (row.via !== null && row.via.length > 0 && !row.rolsuper)
+    privileges.push(`can SET ROLE to a privileged role (${row.via.join(', ')})`);
+  if (row.owns_database && !row.rolsuper) privileges.push('owns the database');
+  if (row.owns_schema && !row.rolsuper) privileges.push('owns the schema public');
+  if (row.owned !== null && row.owned.length > 0 && !row.rolsuper)
+    privileges.push(`owns ony's objects (${row.owned.join(', ')})`);
+  return { login: row.login, privileges, canUseAppRole: row.app_member };
+}

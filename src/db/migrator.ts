@@ -61,3 +61,64 @@ export async function migrate(db: Kysely<DB>, migrations?: readonly Migration[])
     return done;
   });
 }
+
+/** pg-boss's schema (jobs/queue.ts), owned by the runtime login that runs the jobs. */
+const JOBS_SCHEMA = 'pgboss';
+
+/**
+ * Gives a confined runtime login what `ony serve` needs, as the migrating (owner) credential:
+ * membership of ony_app (every request SET ROLEs to it) and CREATE on the database, so pg-boss can
+ * install and upgrade its own schema, which the runtime then owns. A pg-boss schema installed
+ * earlier by another login (before the two credentials were split) is handed over to it. Refuses a
+ * login that is the migrating one or already privileged: `ony serve` would refuse it anyway.
+ */
+export async function grantRuntime(db: Kysely<DB>, role: string): Promise<void> {
+  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(role)) throw new Error(`"${role}" is not a role name`);
+  await db.transaction().execute(async (tx) => {
+    const r = (
+      await sql<{ exists: boolean; me: boolean; login: boolean; privileged: boolean }>`
+        select true as exists, r.rolname = current_user as me, r.rolcanlogin as login,
+          (r.rolsuper or r.rolbypassrls or r.rolcreaterole
+            or pg_has_role(r.oid, 'ony_owner', 'MEMBER')) as privileged
+        from pg_roles r where r.rolname = ${role}`.execute(tx)
+    ).rows[0];
+    if (r === undefined)
+      throw new Error(`role "${role}" does not exist; create it first (CREATE ROLE … LOGIN)`);
+    if (r.me) throw new Error(`"${role}" is the migrating login; the runtime needs a login of its own`);
+    if (r.privileged)
+      throw new Error(
+        `"${role}" is a superuser, has BYPASSRLS or CREATEROLE, or is a member of ony_owner; the runtime login must be confined`,
+      );
+    await sql`grant ony_app to ${sql.id(role)}`.execute(tx);
+    const dbName = (await sql<{ d: string }>`select current_database() as d`.execute(tx)).rows[0]!.d;
+    await sql`grant connect, create on database ${sql.id(dbName)} to ${sql.id(role)}`.execute(tx);
+    // A pg-boss schema owned by another login: hand it, and everything in it, to the runtime.
+    const owner = (
+      await sql<{ owner: string }>`
+        select n.nspowner::regrole::text as owner from pg_namespace n where n.nspname = ${JOBS_SCHEMA}`.execute(
+        tx,
+      )
+    ).rows[0]?.owner;
+    if (owner === undefined || owner === role) return;
+    const objects = await sql<{ stmt: string }>`
+      select format('alter %s %s owner to %I',
+          case c.relkind when 'v' then 'view' when 'm' then 'materialized view' else 'table' end,
+          c.oid::regclass, ${role}::text) as stmt
+        from pg_class c
+        where c.relnamespace = ${JOBS_SCHEMA}::regnamespace and c.relkind in ('r','p','v','m')
+      union all
+      select format('alter sequence %s owner to %I', c.oid::regclass, ${role}::text)
+        from pg_class c
+        where c.relnamespace = ${JOBS_SCHEMA}::regnamespace and c.relkind = 'S'
+          and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a','i'))
+      union all
+      select format('alter routine %s owner to %I', p.oid::regprocedure, ${role}::text)
+        from pg_proc p where p.pronamespace = ${JOBS_SCHEMA}::regnamespace
+      union all
+      select format('alter type %s owner to %I', t.oid::regtype, ${role}::text)
+        from pg_type t
+        where t.typnamespace = ${JOBS_SCHEMA}::regnamespace and t.typrelid = 0 and t.typelem = 0`.execute(tx);
+    await sql`alter schema ${sql.id(JOBS_SCHEMA)} owner to ${sql.id(role)}`.execute(tx);
+    for (const o of objects.rows) await sql.raw(o.stmt).execute(tx);
+  });
+}

@@ -47,7 +47,7 @@ async function publishedBy(
     ...env,
   });
   // The database outlives each "process": only the container's own resources close.
-  const shared = { kind: on.kind, db: on.db, close: async () => undefined };
+  const shared = { kind: on.runtime.kind, db: on.runtime.db, close: async () => undefined };
   const container = await createContainer(config, {
     database: shared,
     store: createMemoryStore(() => Date.now()),

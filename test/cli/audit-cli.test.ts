@@ -26,7 +26,12 @@ beforeAll(async () => {
   };
   if (realDatabaseUrl) {
     database = await freshDatabase();
-    env = { ...base, DATABASE_URL: database.url, ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
+    env = {
+      ...base,
+      DATABASE_URL: database.runtimeUrl,
+      ONY_MIGRATE_DATABASE_URL: database.url,
+      ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
   } else {
     env = { ...base, ONY_DATA_DIR: dir };
   }
@@ -201,7 +206,11 @@ describe('the checkpoint key does not follow the listen address', () => {
         ONY_LOG_LEVEL: 'silent',
         ONY_AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString('base64'),
         ...(other
-          ? { DATABASE_URL: other.url, ONY_MASTER_KEY: Buffer.alloc(32, 2).toString('base64') }
+          ? {
+              DATABASE_URL: other.runtimeUrl,
+              ONY_MIGRATE_DATABASE_URL: other.url,
+              ONY_MASTER_KEY: Buffer.alloc(32, 2).toString('base64'),
+            }
           : { ONY_DATA_DIR: own }),
       };
       const server = { ...base, PORT: '4123' };

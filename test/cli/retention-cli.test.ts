@@ -17,7 +17,12 @@ beforeAll(async () => {
   const base = { ONY_LOG_LEVEL: 'silent', ONY_PUBLIC_URL: 'https://ony.test' };
   if (realDatabaseUrl) {
     database = await freshDatabase();
-    env = { ...base, DATABASE_URL: database.url, ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
+    env = {
+      ...base,
+      DATABASE_URL: database.runtimeUrl,
+      ONY_MIGRATE_DATABASE_URL: database.url,
+      ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
   } else {
     env = { ...base, ONY_DATA_DIR: dir };
   }

@@ -16,7 +16,8 @@ beforeAll(async () => {
   if (realDatabaseUrl) {
     database = await freshDatabase();
     env = {
-      DATABASE_URL: database.url,
+      DATABASE_URL: database.runtimeUrl,
+      ONY_MIGRATE_DATABASE_URL: database.url,
       ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
       ONY_LOG_LEVEL: 'silent',
     };

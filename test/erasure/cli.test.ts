@@ -24,7 +24,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ony-erase-cli-'));
   if (realDatabaseUrl) {
     database = await freshDatabase();
-    env = { ...base, DATABASE_URL: database.url, ONY_MASTER_KEY: randomBytes(32).toString('base64') };
+    env = {
+      ...base,
+      DATABASE_URL: database.runtimeUrl,
+      ONY_MIGRATE_DATABASE_URL: database.url,
+      ONY_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
   } else {
     env = { ...base, ONY_DATA_DIR: dir };
   }

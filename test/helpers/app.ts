@@ -121,7 +121,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const memory = realRedisUrl ? undefined : wipeableMemoryStore(() => clock.now().getTime());
   const store = realRedisUrl ? await createRedisStore(realRedisUrl, prefix) : memory!.store;
   const container = await createContainer(config, {
-    database,
+    database: database.runtime,
+    ownerDatabase: database,
     store,
     clock,
     logger: createLogger('info', sink),

@@ -30,7 +30,8 @@ const opened: Container[] = [];
 async function restartWith(env: Record<string, string>): Promise<Container> {
   const config = loadConfig({ ONY_PUBLIC_URL: 'https://ony.test', ONY_MIGRATE_ON_START: 'false', ...env });
   const c = await createContainer(config, {
-    database: { ...t.database, close: async () => undefined },
+    database: { ...t.database.runtime, close: async () => undefined },
+    ownerDatabase: t.database,
     store: createMemoryStore(),
     logger: createLogger('silent'),
     skipMigrations: true,

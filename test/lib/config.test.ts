@@ -116,6 +116,36 @@ describe('config', () => {
     expect(() => loadConfig({ ONY_RISK_TIMEOUT_MS: '2s' })).toThrow(/ONY_RISK_TIMEOUT_MS/);
   });
 
+  it('takes a separate migrate credential and the privileged-login override', () => {
+    const db = { DATABASE_URL: 'postgres://ony_runtime@db/ony', ONY_MASTER_KEY: key };
+    expect(loadConfig(db)).toMatchObject({
+      migrateDatabaseUrl: undefined,
+      allowPrivilegedDbLogin: false,
+      migrateOnStart: false,
+    });
+    expect(
+      loadConfig({
+        ...db,
+        ONY_MIGRATE_DATABASE_URL: 'postgres://ony@db/ony',
+        ONY_ALLOW_PRIVILEGED_DB_LOGIN: '1',
+      }),
+    ).toMatchObject({
+      migrateDatabaseUrl: 'postgres://ony@db/ony',
+      allowPrivilegedDbLogin: true,
+      // With the owner credential at hand, ony serve migrates at start (unless told not to).
+      migrateOnStart: true,
+    });
+    expect(() => loadConfig({ ...db, ONY_MIGRATE_DATABASE_URL: 'mysql://x' })).toThrow(
+      /ONY_MIGRATE_DATABASE_URL must be a postgres:\/\/ URL/,
+    );
+    expect(() => loadConfig({ ONY_MIGRATE_DATABASE_URL: 'postgres://ony@db/ony' })).toThrow(
+      /ONY_MIGRATE_DATABASE_URL needs DATABASE_URL/,
+    );
+    expect(() => loadConfig({ ...db, ONY_ALLOW_PRIVILEGED_DB_LOGIN: 'maybe' })).toThrow(
+      /ONY_ALLOW_PRIVILEGED_DB_LOGIN must be true or false/,
+    );
+  });
+
   it('reads PORT when ONY_PORT is unset', () => {
     expect(loadConfig({ PORT: '3000' }).port).toBe(3000);
     expect(loadConfig({ PORT: '3000', ONY_PORT: '4000' }).port).toBe(4000);

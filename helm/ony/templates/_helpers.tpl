@@ -49,6 +49,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: "0.0.0.0"
 - name: ONY_MIGRATE_ON_START
   value: "false"
+{{- if .Values.database.allowPrivilegedLogin }}
+- name: ONY_ALLOW_PRIVILEGED_DB_LOGIN
+  value: "true"
+{{- end }}
 {{- range $name, $value := .Values.env.extra }}
 - name: {{ $name }}
   value: {{ $value | quote }}

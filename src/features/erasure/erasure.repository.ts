@@ -84,6 +84,17 @@ export async function eraseOrgRows(tx: Tx, orgId: string): Promise<number> {
 }
 
 /**
+ * The erasure job's eraser (runtime login, ony_erase_scheduled_org): only while erasureId is the
+ * org's scheduled, uncancelled erasure. Answers how many rows it removed.
+ */
+export async function eraseScheduledOrgRows(tx: TenantTx, erasureId: string): Promise<number> {
+  const r = await sql<{
+    n: string | number;
+  }>`select ony_erase_scheduled_org(${tx.orgId}::uuid, ${erasureId}::uuid) as n`.execute(tx.db);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
  * Removes pg-boss jobs (queued, active or archived) whose data names the org. pg-boss's schema
  * belongs to the connection's own role, so the statement runs as that role and the transaction's
  * role is restored right after (set_config(…, true) is transaction-local, as in jobs/queue.ts).

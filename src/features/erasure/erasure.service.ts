@@ -4,9 +4,13 @@
  * may cancel until then); then a job runs the one privileged eraser, which destroys the org's data
  * keys first, removes every row of the org (the audit chain included) and leaves a tombstone.
  * Operators can erase at once with `ony org erase --org <id> --now`.
+ *
+ * The job runs on the confined runtime login: it can erase only an org whose erasure is scheduled
+ * and not cancelled (ony_erase_scheduled_org, migrations/0017_confined_login.sql). The operator's
+ * immediate erasure runs as the owner, on the owner credential (ownerDb).
  */
 import type { Kysely } from 'kysely';
-import { withOwner, withTenant, isUuid } from '../../db/client.js';
+import { withOwner, withTenant, isUuid, type Tx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import type { JobQueue } from '../../jobs/queue.js';
@@ -25,6 +29,7 @@ import {
   cancelErasure,
   deleteOrgJobs,
   eraseOrgRows,
+  eraseScheduledOrgRows,
   getScheduledErasure,
   getTombstone,
   insertErasure,
@@ -42,6 +47,8 @@ export const ERASURE_JOBS = { erase: 'org.erase' } as const;
 
 export interface ErasureDeps {
   readonly db: Kysely<DB>;
+  /** The owner credential (operator commands): the immediate erasure. */
+  readonly ownerDb: Kysely<DB>;
   readonly clock: Clock;
   readonly jobs: JobQueue;
   readonly keyring: Keyring;
@@ -66,23 +73,32 @@ export interface ErasureResult {
 type Member = Principal & { kind: 'member' };
 
 export function createErasureService(deps: ErasureDeps) {
-  const { db, clock, jobs, keyring, auth, notices, logger } = deps;
+  const { db, ownerDb, clock, jobs, keyring, auth, notices, logger } = deps;
 
-  /** Erases the org now, as the owner: the eraser and its pg-boss jobs in one transaction. */
+  function erased(orgId: string, rows: number, removedJobs: number): void {
+    keyring.forget(orgId);
+    logger.warn({ org_id: orgId, rows, jobs: removedJobs }, 'organization erased');
+  }
+
+  /**
+   * Erases the org now, as the owner (operator command, owner credential). The org's pg-boss jobs
+   * go right after, in a transaction of their own on the runtime login, which owns pg-boss's schema
+   * (the owner credential may have no rights there); a job left behind by a crash in between finds
+   * no org.
+   */
   async function eraseNow(orgId: string): Promise<ErasureResult> {
     if (!isUuid(orgId)) throw new AppError('validation_failed', 'org id must be a uuid');
-    const result = await withOwner(db, async (tx) => {
+    const result = await withOwner(ownerDb, async (tx) => {
       if ((await orgNameAsOwner(tx, orgId)) === undefined)
         throw new AppError('not_found', `no organization ${orgId}`);
       const rows = await eraseOrgRows(tx, orgId);
-      const removedJobs = await deleteOrgJobs(tx, orgId);
       const tombstone = await getTombstone(tx, orgId);
       if (tombstone === undefined) throw new Error('org erasure left no tombstone');
-      return { rows, jobs: removedJobs, tombstone };
+      return { rows, tombstone };
     });
-    keyring.forget(orgId);
-    logger.warn({ org_id: orgId, rows: result.rows, jobs: result.jobs }, 'organization erased');
-    return result;
+    const removedJobs = await db.transaction().execute((tx: Tx) => deleteOrgJobs(tx, orgId));
+    erased(orgId, result.rows, removedJobs);
+    return { ...result, jobs: removedJobs };
   }
 
   return {
@@ -91,7 +107,7 @@ export function createErasureService(deps: ErasureDeps) {
     /** The org's name, for the operator's typed confirmation (undefined: no such org). */
     async orgName(orgId: string): Promise<string | undefined> {
       if (!isUuid(orgId)) return undefined;
-      return withOwner(db, (tx) => orgNameAsOwner(tx, orgId));
+      return withTenant(db, orgId, async (tx) => (await getOrg(tx))?.name);
     },
 
     async status(p: Member): Promise<Erasure | undefined> {
@@ -167,12 +183,17 @@ export function createErasureService(deps: ErasureDeps) {
       const erasureId = data.erasure_id;
       if (typeof orgId !== 'string' || typeof erasureId !== 'string' || !isUuid(orgId))
         throw new Error('erasure job lacks org_id or erasure_id');
-      if ((await withOwner(db, (tx) => orgNameAsOwner(tx, orgId))) === undefined) return;
+      // An erased org (or an unknown one) has no scheduled erasure: RLS shows none.
       const e = await withTenant(db, orgId, (tx) => getScheduledErasure(tx));
       if (e === undefined || e.id !== erasureId) return;
       if (e.eraseAt.getTime() > clock.now().getTime())
         throw new Error(`org erasure ${erasureId} is not due until ${e.eraseAt.toISOString()}`);
-      await eraseNow(orgId);
+      // The eraser and the org's pg-boss jobs in one transaction (both on the runtime login).
+      const { rows, removedJobs } = await withTenant(db, orgId, async (tx) => ({
+        rows: await eraseScheduledOrgRows(tx, erasureId),
+        removedJobs: await deleteOrgJobs(tx.db, orgId),
+      }));
+      erased(orgId, rows, removedJobs);
     },
   };
 }

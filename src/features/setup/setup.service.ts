@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { withApp, withOwner, withTenant, type TenantTx } from '../../db/client.js';
+import { withApp, withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { newToken, sha256 } from '../../lib/crypto.js';
@@ -85,15 +85,9 @@ export function createSetupService({ db, keyring, clock, auth }: SetupDeps) {
     async issueSetupToken(): Promise<string> {
       const token = newToken(SETUP_PREFIX);
       const now = clock.now();
-      await withOwner(db, (tx) =>
-        tx
-          .insertInto('setup_tokens')
-          .values({
-            token_hash: sha256(token),
-            created_at: now,
-            expires_at: new Date(now.getTime() + SETUP_TTL_MS),
-          })
-          .execute(),
+      const expires = new Date(now.getTime() + SETUP_TTL_MS);
+      await withApp(db, (tx) =>
+        sql`select ony_issue_setup_token(${sha256(token)}, ${now}, ${expires})`.execute(tx),
       );
       return token;
     },
