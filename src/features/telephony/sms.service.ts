@@ -107,7 +107,9 @@ export function createSmsService({ db, store, clock, provider, actions, logger, 
               ? SMS_REPLIES.totpRequired
               : r.reason === 'totp_invalid'
                 ? SMS_REPLIES.totpInvalid
-                : `ony: ${r.message}`,
+                : r.reason === 'unavailable'
+                  ? SMS_REPLIES.unavailable
+                  : `ony: ${r.message}`,
           );
           return 'refused';
         }
