@@ -288,6 +288,8 @@ describe('ony request --wait', () => {
   });
 
   it('a handoff that expires while the server is down ends as expired (exit 2) once it is back', async () => {
+    // The server's clock on the wall clock: the client bounds its retries by expires_at.
+    t.clock.sync();
     const refused = refusedFetches();
     const cli = startCli(
       [
