@@ -102,7 +102,9 @@ export type InboundRefusal =
   | 'totp_required'
   | 'totp_invalid'
   | 'totp_not_enrolled'
-  | 'invalid_code';
+  | 'invalid_code'
+  /** The database could not be reached: nothing was recorded, and the same answer can be sent again. */
+  | 'unavailable';
 
 export type InboundDecision =
   | {

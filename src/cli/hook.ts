@@ -17,6 +17,7 @@ import {
   type HookAnswer,
   type OnPending,
 } from '../core/integrations/claude-code-io.js';
+import { isRetryableStatus, isUnreachableError, parseRetryAfter, retryDelayMs } from '../client/retry.js';
 import type { Command } from './command.js';
 import { jsonForTerminal } from './terminal.js';
 
@@ -46,6 +47,8 @@ it with \`ony init claude-code\`; see docs/integrations.md.
 
 The device token comes from $ONY_TOKEN. It always exits 0 and never answers allow without a
 decision: no token, bad input, an unreachable server or no answer in time is a deny with the reason.
+A server that restarts (connection refused or reset, 502, 503, 504) is tried again within the budget,
+with capped, jittered back-off (0.25 s doubling up to 5 s, or the server's Retry-After).
 `;
 
 interface Settings {
@@ -96,6 +99,20 @@ function settingsOf(argv: readonly string[], env: NodeJS.ProcessEnv): Settings |
 }
 
 class Deadline extends Error {}
+
+/** A failure worth trying again within the budget: the server restarts, or answered 502/503/504. */
+class Outage extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** An attempt needs at least this long to be worth starting. */
+const MIN_ATTEMPT_MS = 250;
 
 /** Reads stdin up to a size, or fails at the deadline (a terminal that never sends EOF). */
 async function readInput(stdin: Readable, until: Promise<never>): Promise<Buffer> {
@@ -159,11 +176,8 @@ async function post(settings: Settings, token: string, body: string, budgetS: nu
       if (err instanceof Deadline) reject(err);
       else {
         const code = (err as NodeJS.ErrnoException).code;
-        reject(
-          new Error(
-            `cannot reach ony at ${base}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`,
-          ),
-        );
+        const message = `cannot reach ony at ${base}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`;
+        reject(isUnreachableError(err) ? new Outage(message, code ?? 'unreachable') : new Error(message));
       }
     });
     req.on('response', (res: IncomingMessage) => {
@@ -193,6 +207,15 @@ async function post(settings: Settings, token: string, body: string, budgetS: nu
           reject(new Error(`ony rejected the device token (check ONY_TOKEN): ${detailOf(text)}`));
         } else if (status === 400 || status === 413 || status === 422) {
           reject(new Error(`ony rejected the hook input: ${detailOf(text)}`));
+        } else if (isRetryableStatus(status)) {
+          const retryAfter = res.headers['retry-after'];
+          reject(
+            new Outage(
+              `ony answered HTTP ${status}: ${detailOf(text)}`,
+              `HTTP ${status}`,
+              parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined, Date.now()),
+            ),
+          );
         } else {
           reject(new Error(`ony answered HTTP ${status}: ${detailOf(text)}`));
         }
@@ -244,12 +267,25 @@ export const command: Command = {
       }
       const parsed = parsePreToolUse(value);
       if (!parsed.ok) return deny(`the hook input is not a PreToolUse input: ${parsed.errors.join('; ')}`);
-      const timeoutMs = Math.max(0, hardDeadline - Date.now());
-      const serverBudgetS = Math.max(0, (timeoutMs - SERVER_MARGIN_MS) / 1000);
-      try {
-        return answer(await post(settings, token, JSON.stringify(value), serverBudgetS, timeoutMs));
-      } catch (err) {
-        return deny(err instanceof Error ? err.message : String(err));
+      const body = JSON.stringify(value);
+      // A restart or outage of the server is retried within the budget (RETRY_POLICY): the same
+      // tool_use_id joins the same handoff, so a retry never asks twice. Out of budget: deny.
+      for (let attempt = 1; ; attempt++) {
+        const timeoutMs = Math.max(0, hardDeadline - Date.now());
+        const serverBudgetS = Math.max(0, (timeoutMs - SERVER_MARGIN_MS) / 1000);
+        try {
+          return answer(await post(settings, token, body, serverBudgetS, timeoutMs));
+        } catch (err) {
+          if (!(err instanceof Outage)) return deny(err instanceof Error ? err.message : String(err));
+          const delayMs = retryDelayMs(attempt, Math.random(), err.retryAfterMs);
+          if (Date.now() + delayMs + MIN_ATTEMPT_MS > hardDeadline) {
+            return deny(`${err.message} (tried ${attempt} times within the budget of ${settings.budgetS}s)`);
+          }
+          io.stderr.write(
+            `ony hook claude-code: ony is unreachable (${err.reason}); trying again in ${(delayMs / 1000).toFixed(1)}s\n`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
       }
     } finally {
       clearTimeout(timer);

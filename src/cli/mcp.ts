@@ -53,7 +53,15 @@ export const command: Command = {
       io.stderr.write(`ony mcp: ONY_URL must be an http(s) URL, got "${url}"\n`);
       return 3;
     }
-    const server = createApprovalMcpServer(clientApprovalPort(createClient({ baseUrl: url, token })));
+    const server = createApprovalMcpServer(
+      clientApprovalPort(createClient({ baseUrl: url, token }), (e) => {
+        if (e.attempt === 1 || e.attempt % 10 === 0) {
+          io.stderr.write(
+            `ony mcp: ony is unreachable (${e.reason}); still waiting, next try in ${(e.delayMs / 1000).toFixed(1)}s\n`,
+          );
+        }
+      }),
+    );
     const transport = new StdioServerTransport(io.stdin, io.stdout);
     // The client closes stdin to end the session (the MCP stdio transport's shutdown).
     const ended = new Promise<void>((resolve) => {

@@ -56,8 +56,11 @@ is stored encrypted and is never sent to a phone, SMS, Slack or Telegram.
 
 Without --wait, prints the created handoff (id, short code, risk) and exits 0.
 With --wait, prints one line such as "approved by Alice via dashboard: ship it" and exits
-  0 approved, 1 denied, 2 expired, cancelled or still pending when the wait ends,
-  3 error (bad usage, server unreachable, rejected request: the reason goes to stderr).
+  0 approved, 1 denied, 2 expired, cancelled or still pending when the wait ends (also when the
+  server was still unreachable then), 3 error (bad usage, server unreachable when creating,
+  rejected request: the reason goes to stderr).
+While waiting, a restart or outage of the server (connection refused or reset, 502, 503, 504) is
+retried with capped, jittered back-off (0.25 s doubling up to 5 s) until the handoff expires.
 Ctrl-C while waiting withdraws (cancels) the handoff.
 
 Example:
@@ -461,7 +464,21 @@ export const command: Command = {
       const timeoutMs = args.wait === null ? untilExpiryMs(created) : args.wait * 1000;
       io.stderr.write(`${describeCreated(created)}\nwaiting for a decision…\n`);
       try {
-        final = await withInterrupt((signal) => client.waitForDecision(created.id, { timeoutMs, signal }));
+        final = await withInterrupt((signal) =>
+          client.waitForDecision(created.id, {
+            timeoutMs,
+            signal,
+            current: created,
+            // Through a restart or an outage the wait goes on (RETRY_POLICY); say so, without flooding.
+            onRetry: (e) => {
+              if (e.attempt === 1 || e.attempt % 10 === 0) {
+                io.stderr.write(
+                  `ony is unreachable (${e.reason}); still waiting, next try in ${(e.delayMs / 1000).toFixed(1)}s (attempt ${e.attempt})\n`,
+                );
+              }
+            },
+          }),
+        );
       } catch (err) {
         if (!(err instanceof Interrupted)) return fail(describeError(err));
         // Nobody is waiting for the answer any more: withdraw the request so no approver is paged for it.

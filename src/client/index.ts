@@ -16,6 +16,13 @@
  * fails when either side gains, loses or changes a field.
  */
 import type { ActionType, PayloadKind } from '../core/risk/types.js';
+import {
+  isRetryableStatus,
+  isUnreachableError,
+  parseRetryAfter,
+  retryDelayMs,
+  type RetryEvent,
+} from './retry.js';
 import { verifyWebhook, WebhookVerificationError, type WebhookHeadersInput } from './webhook.js';
 
 export type { ActionType, PayloadKind };
@@ -25,6 +32,14 @@ export {
   WEBHOOK_TOLERANCE_SECONDS,
   type WebhookHeadersInput,
 } from './webhook.js';
+export {
+  RETRY_POLICY,
+  isRetryableStatus,
+  isUnreachableError,
+  parseRetryAfter,
+  retryDelayMs,
+  type RetryEvent,
+} from './retry.js';
 
 // ---------------------------------------------------------------------------------------------
 // Request types (the body of POST /v1/handoffs)
@@ -159,21 +174,36 @@ export class OnyApiError extends Error {
   readonly detail: string;
   /** The parsed problem document, when there was one. */
   readonly problem: Problem | null;
+  /** The answer's `Retry-After` header (503, 429), when it had one. */
+  readonly retryAfter: string | null;
 
-  constructor(status: number, code: string, detail: string, problem: Problem | null) {
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    problem: Problem | null,
+    retryAfter?: string | null,
+  ) {
     super(`${detail} (HTTP ${status}, ${code})`);
     this.status = status;
     this.code = code;
     this.detail = detail;
     this.problem = problem;
+    this.retryAfter = retryAfter ?? null;
   }
 }
 
 /** The server could not be reached, the request timed out, or the answer was not the API's. */
 export class OnyNetworkError extends Error {
   override readonly name = 'OnyNetworkError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The server could not be reached or did not answer in time (worth retrying); false for an answer
+   * that is not the API's (a wrong URL, a proxy's page).
+   */
+  readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
     super(message, options);
+    this.transient = options?.transient ?? true;
   }
 }
 
@@ -185,7 +215,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Builds the `OnyApiError` for a non-2xx answer from its status, status text and body text.
  * Exported for tests and for callers that make their own requests.
  */
-export function parseProblem(status: number, statusText: string, body: string): OnyApiError {
+export function parseProblem(
+  status: number,
+  statusText: string,
+  body: string,
+  retryAfter?: string | null,
+): OnyApiError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body) as unknown;
@@ -195,7 +230,13 @@ export function parseProblem(status: number, statusText: string, body: string): 
   const fallback = statusText.trim() !== '' ? statusText : `HTTP ${status}`;
   if (!isRecord(parsed)) {
     const text = body.trim().slice(0, 200);
-    return new OnyApiError(status, `http_${status}`, text !== '' ? `${fallback}: ${text}` : fallback, null);
+    return new OnyApiError(
+      status,
+      `http_${status}`,
+      text !== '' ? `${fallback}: ${text}` : fallback,
+      null,
+      retryAfter,
+    );
   }
   const str = (key: string): string | undefined => {
     const v = parsed[key];
@@ -203,7 +244,7 @@ export function parseProblem(status: number, statusText: string, body: string): 
   };
   const detail = str('detail') ?? str('title') ?? str('message') ?? fallback;
   const code = str('code') ?? `http_${status}`;
-  return new OnyApiError(status, code, detail, parsed as Problem);
+  return new OnyApiError(status, code, detail, parsed as Problem, retryAfter);
 }
 
 function describeFetchFailure(err: unknown): string {
@@ -256,10 +297,21 @@ export interface WaitForDecisionOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   /**
-   * Transient failures (network errors, 408, 429, 5xx) are retried with back-off until the timeout;
-   * after this many in a row the last one is thrown. Default 5.
+   * The handoff as the caller last saw it (e.g. what `createHandoff` answered). Its `expires_at`
+   * bounds the retries, and it is what is returned when the wait ends while the server is
+   * unreachable.
+   */
+  readonly current?: Handoff;
+  /**
+   * An outage (connection refused or reset, timeouts, 502, 503, 504, 408, 429) is retried with
+   * capped, jittered back-off (`RETRY_POLICY`, honouring Retry-After) until the wait ends or the
+   * handoff's expiry (plus 15 s for the server to record it) passes, however many attempts that
+   * takes. Other 5xx answers are retried this many times in a row before the last one is thrown.
+   * Default 5. Any other 4xx is thrown at once.
    */
   readonly maxConsecutiveErrors?: number;
+  /** Called before each retry, e.g. to log "server unreachable, retrying in 2 s". */
+  readonly onRetry?: (event: RetryEvent) => void;
 }
 
 export interface OnyClient {
@@ -267,7 +319,10 @@ export interface OnyClient {
   getHandoff(id: string, options?: GetHandoffOptions): Promise<Handoff>;
   /**
    * Long-polls (at most 60 s per request) until the handoff leaves `pending` or `timeoutMs` passes,
-   * and returns the last view: check `status`, it may still be `pending`.
+   * and returns the last view: check `status`, it may still be `pending`. Keeps waiting through a
+   * server restart or a database outage (see `WaitForDecisionOptions.maxConsecutiveErrors`); when
+   * the wait ends while the server is still unreachable, it returns the last view it had (still
+   * `pending`), or throws the last error when it never had one.
    */
   waitForDecision(id: string, options: WaitForDecisionOptions): Promise<Handoff>;
   /**
@@ -291,10 +346,29 @@ function isHandoff(value: unknown): value is Handoff {
   );
 }
 
-function isTransient(err: unknown): boolean {
-  if (err instanceof OnyNetworkError) return true;
-  if (err instanceof OnyApiError) return err.status === 408 || err.status === 429 || err.status >= 500;
-  return false;
+/** How long past a handoff's expiry a wait keeps retrying, so the server can record the expiry. */
+const EXPIRY_GRACE_MS = 15_000;
+
+/** An outage worth retrying until the wait ends (RETRY_POLICY), a server error worth a few, or neither. */
+function failureKind(err: unknown): 'outage' | 'server_error' | 'final' {
+  if (err instanceof OnyNetworkError) return err.transient ? 'outage' : 'server_error';
+  if (err instanceof OnyApiError) {
+    if (isRetryableStatus(err.status)) return 'outage';
+    return err.status >= 500 ? 'server_error' : 'final';
+  }
+  return 'final';
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof OnyApiError) return `HTTP ${err.status}`;
+  let e: unknown = err;
+  for (let i = 0; i < 5 && typeof e === 'object' && e !== null; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const inner = (e as { errors?: unknown }).errors;
+    e = Array.isArray(inner) && inner.length > 0 ? inner[0] : (e as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -350,21 +424,28 @@ export function createClient(options: ClientOptions): OnyClient {
       if (timeout.aborted) {
         throw new OnyNetworkError(`${method} ${url} timed out`, { cause: err });
       }
-      throw new OnyNetworkError(`cannot reach ony at ${base}: ${describeFetchFailure(err)}`, { cause: err });
+      throw new OnyNetworkError(`cannot reach ony at ${base}: ${describeFetchFailure(err)}`, {
+        cause: err,
+        // fetch's own failures are transport failures; a TLS certificate error is not an outage.
+        transient: isUnreachableError(err) || !/certificate|CERT_|SSL/i.test(describeFetchFailure(err)),
+      });
     }
-    if (!response.ok) throw parseProblem(response.status, response.statusText, text);
+    if (!response.ok) {
+      throw parseProblem(response.status, response.statusText, text, response.headers.get('retry-after'));
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text) as unknown;
     } catch (err) {
       throw new OnyNetworkError(
         `${method} ${url} answered ${response.status} with a body that is not JSON (is ONY_URL the ony server?)`,
-        { cause: err },
+        { cause: err, transient: false },
       );
     }
     if (!isHandoff(parsed)) {
       throw new OnyNetworkError(
         `${method} ${url} answered ${response.status} with something that is not a handoff`,
+        { transient: false },
       );
     }
     return parsed;
@@ -396,18 +477,36 @@ export function createClient(options: ClientOptions): OnyClient {
     async waitForDecision(id, opts) {
       const deadline = Date.now() + Math.max(0, opts.timeoutMs);
       const maxErrors = opts.maxConsecutiveErrors ?? 5;
-      let errors = 0;
-      let last: Handoff | undefined;
+      let last: Handoff | undefined = opts.current;
+      /** Failures in a row, and of those the server errors that are not an outage. */
+      let failures = 0;
+      let serverErrors = 0;
       for (;;) {
         const startedAt = Date.now();
         const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil((deadline - startedAt) / 1000)));
         try {
           last = await getHandoff(id, { waitSeconds, signal: opts.signal });
-          errors = 0;
+          failures = 0;
+          serverErrors = 0;
         } catch (err) {
-          if (!isTransient(err) || ++errors >= maxErrors || Date.now() >= deadline) throw err;
-          const backoff = Math.min(10_000, 500 * 2 ** (errors - 1));
-          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), opts.signal);
+          const kind = failureKind(err);
+          if (kind === 'final') throw err;
+          if (kind === 'server_error' && ++serverErrors >= maxErrors) throw err;
+          // Retry until the wait ends, and not long past the handoff's expiry: by then it is expired.
+          const expiresAt = last !== undefined ? Date.parse(last.expires_at) : Number.NaN;
+          const until = Number.isFinite(expiresAt)
+            ? Math.min(deadline, expiresAt + EXPIRY_GRACE_MS)
+            : deadline;
+          const now = Date.now();
+          if (now >= until) {
+            if (last !== undefined) return last;
+            throw err;
+          }
+          failures++;
+          const retryAfter = err instanceof OnyApiError ? parseRetryAfter(err.retryAfter, now) : undefined;
+          const delayMs = Math.min(retryDelayMs(failures, Math.random(), retryAfter), until - now);
+          opts.onRetry?.({ attempt: failures, delayMs, reason: reasonOf(err), error: err });
+          await sleep(delayMs, opts.signal);
           continue;
         }
         if (isTerminal(last.status) || Date.now() >= deadline) return last;

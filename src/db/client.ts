@@ -33,15 +33,29 @@ export const isUuid = (v: string): boolean => UUID.test(v);
 // int8 as JS number (ids and counters stay far below 2^53), bytea as Buffer, on both drivers.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** How long a request waits for a database connection (a new one, or a free one from the pool). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export function connectPostgres(
   url: string,
   max = 10,
   onIdleError: (err: Error) => void = () => undefined,
 ): Database {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'ony' });
+  // A database that does not accept a connection within 10 s is unavailable: the request answers
+  // 503 with Retry-After (lib/db-unavailable.ts) instead of hanging until its client gives up.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: 'ony',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle client can die (server restart, admin termination); without a listener pg would throw
   // it as an uncaught exception. The pool replaces the client; the next query reconnects.
   pool.on('error', onIdleError);
+  // So can a checked-out one (pg-pool listens only while a client is idle): its socket error fails
+  // its queries (the request answers 503) and is then emitted on the client, where without this
+  // listener it would crash the process. The pool drops the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', onIdleError));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { kind: 'postgres', db, close: () => db.destroy() };
 }

@@ -35,6 +35,12 @@ export const problemResponses = {
   410: Type.Ref('Problem'),
   422: Type.Ref('Problem'),
   429: Type.Ref('Problem'),
+  /** Any route: the database is briefly unreachable (code `unavailable`, with Retry-After). */
+  503: Type.Ref('Problem', {
+    description:
+      'Temporarily unavailable (code `unavailable`): the database cannot be reached right now. Nothing was ' +
+      'changed; send the request again after the Retry-After header (seconds).',
+  }),
 };
 
 /** A member as the team view shows them: phone masked (DESIGN.md §3.7). */

@@ -14,6 +14,7 @@
  * right after: `set_config('role', …, true)` is transaction-local, like withTenant's own.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Database } from '../db/client.js';
@@ -167,6 +168,33 @@ function tracked(db: PgBoss.Db, inflight: Set<Promise<unknown>>): PgBoss.Db {
   };
 }
 
+/** pg-boss's own SQL for completing and failing jobs by id (plans.js, no types of its own). */
+const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as {
+  completeJobs(schema: string): string;
+  failJobsById(schema: string): string;
+};
+
+/**
+ * pg-boss 10 completes or fails a job after its handler without awaiting the promise (manager.js,
+ * `onFetch`): if the database is unreachable at that moment, the rejection is unhandled and Node
+ * ends the process, so a Postgres restart could take every replica down with it. Those two
+ * statements never reject here: the failure goes to `onError`, and the job stays active until its
+ * expiry, when pg-boss retries it (handlers are idempotent), as after a crash at that moment.
+ */
+export function settleUnawaited(db: PgBoss.Db, onError: (err: unknown) => void): PgBoss.Db {
+  const unawaited = new Set([plans.completeJobs(JOBS_SCHEMA), plans.failJobsById(JOBS_SCHEMA)]);
+  return {
+    executeSql(text, values) {
+      const p = db.executeSql(text, values);
+      if (!unawaited.has(text)) return p;
+      return p.catch((err: unknown) => {
+        onError(err);
+        return { rows: [{ count: '0' }], rowCount: 1 } as unknown as Awaited<typeof p>;
+      });
+    },
+  };
+}
+
 function failureOf(err: unknown): { name: string; message: string } {
   const e = err instanceof Error ? err : new Error(String(err));
   return { name: e.name, message: e.message.slice(0, MAX_ERROR_MESSAGE) };
@@ -181,7 +209,9 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
 
   const inflight = new Set<Promise<unknown>>();
   const boss = new PgBoss({
-    db: tracked(poolAdapter(database.db), inflight),
+    db: settleUnawaited(tracked(poolAdapter(database.db), inflight), (err) =>
+      log.error({ err }, 'job completion not recorded; the job runs again after its expiry'),
+    ),
     schema: JOBS_SCHEMA,
     // No cron (the timekeeper adds its own polling worker); maintenance expires, archives, drops.
     schedule: false,

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   unprocessable: 422,
   rate_limited: 429,
   not_ready: 503,
+  unavailable: 503,
   internal: 500,
 } as const;
 
@@ -45,6 +46,7 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   unprocessable: 'The request cannot be processed',
   rate_limited: 'Too many requests',
   not_ready: 'Not ready',
+  unavailable: 'Temporarily unavailable; try again',
   internal: 'Internal server error',
 };
 

@@ -106,10 +106,10 @@ describe('waitForDecision (long-poll with reconnect)', () => {
     expect(await waiting).toMatchObject({ id: h.id, status: 'approved', decision: { outcome: 'approved' } });
   });
 
-  it('gives up after maxConsecutiveErrors and throws the last error', async () => {
+  it('gives up on a server error (500, not an outage) after maxConsecutiveErrors and throws it', async () => {
     const down: FetchLike = async (input, init) =>
       init.method === 'GET'
-        ? new Response('', { status: 502, statusText: 'Bad Gateway' })
+        ? new Response('', { status: 500, statusText: 'Internal Server Error' })
         : fetch(input, init);
     const client = createClient({ baseUrl: base, token: device.token, fetch: down });
     const h = await client.createHandoff(deploy('server gone'));
@@ -117,7 +117,7 @@ describe('waitForDecision (long-poll with reconnect)', () => {
       .waitForDecision(h.id, { timeoutMs: 20_000, maxConsecutiveErrors: 2 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OnyApiError);
-    expect(err).toMatchObject({ status: 502 });
+    expect(err).toMatchObject({ status: 500 });
   });
 
   it('a 401 is not retried', async () => {

@@ -94,8 +94,11 @@ async function wipeRedisPrefix(url: string, prefix: string): Promise<void> {
   }
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await freshDatabase();
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: { database?: TestDatabase } = {},
+): Promise<TestServer> {
+  const database = opts.database ?? (await freshDatabase());
   const config: Config = loadConfig({
     ONY_MASTER_KEY: randomBytes(32).toString('base64'),
     ONY_PUBLIC_URL: 'https://ony.test',

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, withTenant } from '../../src/db/client.js';
-import { createJobQueue, poolAdapter, singletonJobId, type JobQueue } from '../../src/jobs/queue.js';
+import {
+  createJobQueue,
+  poolAdapter,
+  settleUnawaited,
+  singletonJobId,
+  type JobQueue,
+} from '../../src/jobs/queue.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { memoryLogger, sleep, waitFor } from '../helpers/jobs.js';
 
@@ -181,6 +188,31 @@ describe('job queue', () => {
       const { rows } = await sql<{ ok: number }>`select 1 as ok`.execute(conn);
       expect(rows).toEqual([{ ok: 1 }]);
     });
+  });
+
+  it('completing or failing a job while the database is unreachable is logged, not an unhandled rejection', async () => {
+    // pg-boss runs these two statements without awaiting them; any other statement still rejects.
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const seen: string[] = [];
+    const down = settleUnawaited({ executeSql: () => Promise.reject(refused) }, (err) =>
+      seen.push((err as Error).message),
+    );
+    const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as {
+      completeJobs(schema: string): string;
+      failJobsById(schema: string): string;
+    };
+    await expect(
+      down.executeSql(plans.completeJobs('pgboss'), ['q', [randomUUID()], null]),
+    ).resolves.toMatchObject({
+      rows: [{ count: '0' }],
+    });
+    await expect(
+      down.executeSql(plans.failJobsById('pgboss'), ['q', [randomUUID()], null]),
+    ).resolves.toMatchObject({
+      rows: [{ count: '0' }],
+    });
+    expect(seen).toEqual([refused.message, refused.message]);
+    await expect(down.executeSql('select 1', [])).rejects.toBe(refused);
   });
 
   it('refuses to work before start', async () => {

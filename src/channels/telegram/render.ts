@@ -130,6 +130,8 @@ export const REFUSAL_TEXT: Readonly<Record<InboundRefusal, string>> = {
   totp_not_enrolled:
     'This needs a TOTP code and you have not enrolled TOTP. Enrol it in ony first. Nothing changed.',
   invalid_code: 'That link code is unknown, expired or already used. Create a new one in ony.',
+  unavailable:
+    'ony could not record your answer just now (its database is unavailable). Nothing changed. Try again in a minute.',
 };
 
 /** The short answer to a tap (answerCallbackQuery, at most 200 characters). */

@@ -75,4 +75,6 @@ export const SMS_REPLIES = {
   started: 'ony: SMS alerts are on again. Reply STOP to stop.',
   totpRequired: 'ony: approving this by SMS needs your 6-digit code, e.g. 1A 123456.',
   totpInvalid: 'ony: that code is wrong or was already used; nothing was changed.',
+  unavailable:
+    'ony: your answer could not be recorded just now (database unavailable); nothing changed. Send it again in a minute.',
 } as const;

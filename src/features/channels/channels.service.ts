@@ -16,6 +16,7 @@ import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256Hex } from '../../lib/crypto.js';
+import { isDatabaseUnavailable } from '../../lib/db-unavailable.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
@@ -74,6 +75,8 @@ const REFUSAL_TEXT: Record<InboundRefusal, string> = {
   totp_invalid: 'That TOTP code is wrong or was already used; nothing was changed.',
   totp_not_enrolled: 'Approving this needs TOTP, and you have not enrolled it. Enrol it in ony first.',
   invalid_code: 'That link code is unknown, expired or already used. Ask ony for a new one.',
+  unavailable:
+    'ony could not record your answer just now (its database is unavailable). Nothing changed; try again in a minute.',
 };
 const refuse = (reason: InboundRefusal): { ok: false; reason: InboundRefusal; message: string } => ({
   ok: false,
@@ -127,65 +130,90 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     });
   }
 
+  /** A database outage is a refusal the person can act on ("try again"), not an error. */
+  async function unlessUnavailable<T>(fn: () => Promise<T>): Promise<T | ReturnType<typeof refuse>> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) return refuse('unavailable');
+      throw err;
+    }
+  }
+
   const actions: ChannelActions = {
-    async decide(channel, identity, handoffId, vote): Promise<InboundDecision> {
-      const linked = await resolveIdentity(db, channel, identity);
-      if (linked.length === 0) return refuse('not_linked');
-      for (const { orgId, memberId } of linked) {
-        // The handoff id is global; only the org that holds it can answer, as the member linked there.
-        const member = await withTenant(db, orgId, (tx) => findMember(tx, memberId));
-        if (member === undefined) continue;
-        const p: Principal & { kind: 'member' } = {
-          kind: 'member',
-          orgId,
-          memberId,
-          role: member.role,
-          sessionId: `channel:${channel}`,
-        };
-        if (member.status !== 'active' || !roleAtLeast(member.role, 'member')) {
-          // Refused only if the handoff is this org's: a viewer here may be an approver elsewhere.
-          try {
-            await handoffs.get(p, handoffId);
-          } catch (err) {
-            if (err instanceof AppError && err.code === 'not_found') continue;
-            throw err;
-          }
-          return refuse('not_allowed');
-        }
-        try {
-          const r = await handoffs.decide(p, handoffId, vote, channel);
-          return { ok: true, outcome: r.outcome, status: r.handoff.status, memberName: member.name };
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          if (err.code === 'not_found') continue;
-          const reason = refusalOf(err);
-          if (reason === undefined) throw err;
-          return refuse(reason);
-        }
-      }
-      return refuse('not_found');
-    },
-
-    async linkWithCode(channel, code, identity, label): Promise<InboundLink> {
-      const normalized = code.trim().toUpperCase();
-      if (!isLinkable(channel) || !CODE_RE.test(normalized)) return refuse('invalid_code');
-      const raw = await store.take(codeKey(normalized));
-      if (raw === null) return refuse('invalid_code');
-      const grant = JSON.parse(raw) as CodeGrant;
-      if (grant.channel !== channel) return refuse('invalid_code');
-      const done = await link(grant.orgId, grant.memberId, { channel, identity, label });
-      if (done === undefined) return refuse('not_allowed');
-      return { ok: true, memberName: done.memberName, orgName: done.orgName };
-    },
-
-    async claimUrl(channel, identity, label): Promise<string> {
-      if (!isLinkable(channel)) throw new Error(`channel ${channel} has no identities to link`);
-      const token = randomBytes(24).toString('base64url');
-      const claim: IdentityClaim = { channel, identity, label: safeLabel(label) };
-      await store.set(claimKey(token), JSON.stringify(claim), LINK_TTL_MS);
-      return `${config.publicUrl}/link/${token}`;
-    },
+    decide: (channel, identity, handoffId, vote) =>
+      unlessUnavailable(() => decide(channel, identity, handoffId, vote)),
+    linkWithCode,
+    claimUrl,
   };
+
+  async function decide(
+    channel: string,
+    identity: string,
+    handoffId: string,
+    vote: Parameters<ChannelActions['decide']>[3],
+  ): Promise<InboundDecision> {
+    const linked = await resolveIdentity(db, channel, identity);
+    if (linked.length === 0) return refuse('not_linked');
+    for (const { orgId, memberId } of linked) {
+      // The handoff id is global; only the org that holds it can answer, as the member linked there.
+      const member = await withTenant(db, orgId, (tx) => findMember(tx, memberId));
+      if (member === undefined) continue;
+      const p: Principal & { kind: 'member' } = {
+        kind: 'member',
+        orgId,
+        memberId,
+        role: member.role,
+        sessionId: `channel:${channel}`,
+      };
+      if (member.status !== 'active' || !roleAtLeast(member.role, 'member')) {
+        // Refused only if the handoff is this org's: a viewer here may be an approver elsewhere.
+        try {
+          await handoffs.get(p, handoffId);
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'not_found') continue;
+          throw err;
+        }
+        return refuse('not_allowed');
+      }
+      try {
+        const r = await handoffs.decide(p, handoffId, vote, channel);
+        return { ok: true, outcome: r.outcome, status: r.handoff.status, memberName: member.name };
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        if (err.code === 'not_found') continue;
+        const reason = refusalOf(err);
+        if (reason === undefined) throw err;
+        return refuse(reason);
+      }
+    }
+    return refuse('not_found');
+  }
+
+  async function linkWithCode(
+    channel: string,
+    code: string,
+    identity: string,
+    label: string,
+  ): Promise<InboundLink> {
+    const normalized = code.trim().toUpperCase();
+    if (!isLinkable(channel) || !CODE_RE.test(normalized)) return refuse('invalid_code');
+    const raw = await store.take(codeKey(normalized));
+    if (raw === null) return refuse('invalid_code');
+    const grant = JSON.parse(raw) as CodeGrant;
+    if (grant.channel !== channel) return refuse('invalid_code');
+    const done = await link(grant.orgId, grant.memberId, { channel, identity, label });
+    if (done === undefined) return refuse('not_allowed');
+    return { ok: true, memberName: done.memberName, orgName: done.orgName };
+  }
+
+  async function claimUrl(channel: string, identity: string, label: string): Promise<string> {
+    if (!isLinkable(channel)) throw new Error(`channel ${channel} has no identities to link`);
+    const token = randomBytes(24).toString('base64url');
+    const claim: IdentityClaim = { channel, identity, label: safeLabel(label) };
+    await store.set(claimKey(token), JSON.stringify(claim), LINK_TTL_MS);
+    return `${config.publicUrl}/link/${token}`;
+  }
 
   return {
     actions,

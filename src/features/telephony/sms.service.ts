@@ -114,7 +114,9 @@ export function createSmsService({ db, store, replay, clock, provider, actions, 
               ? SMS_REPLIES.totpRequired
               : r.reason === 'totp_invalid'
                 ? SMS_REPLIES.totpInvalid
-                : `ony: ${r.message}`,
+                : r.reason === 'unavailable'
+                  ? SMS_REPLIES.unavailable
+                  : `ony: ${r.message}`,
           );
           return 'refused';
         }

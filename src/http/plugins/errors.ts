@@ -1,9 +1,16 @@
 /**
  * One error handler: AppError code -> status, everything rendered as problem+json (RFC 9457).
- * 5xx details are logged, never sent.
+ * 5xx details are logged, never sent. A database that cannot be reached (lib/db-unavailable.ts)
+ * is a 503 `unavailable` with Retry-After, whatever the route: the request changed nothing and
+ * may be sent again.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../../lib/db-unavailable.js';
 import { AppError, ERROR_STATUS, ERROR_TITLE, type ErrorCode } from '../../lib/errors.js';
+
+/** The one detail a 503 `unavailable` says (fixed text: the cause stays in the log). */
+export const UNAVAILABLE_DETAIL =
+  'the database is unreachable right now; nothing was changed. Try again in a few seconds.';
 
 const PROBLEM_TYPE_BASE = 'https://ony.dev/problems/';
 
@@ -78,18 +85,32 @@ function fromFastify(err: FastifyError): {
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-    const mapped =
+    const unavailable = !(err instanceof AppError) && isDatabaseUnavailable(err);
+    const mapped: { code: ErrorCode; detail?: string; extra?: Record<string, unknown> | undefined } =
       err instanceof AppError
         ? { code: err.code, detail: err.message, extra: err.extra as Record<string, unknown> | undefined }
-        : fromFastify(err as FastifyError);
+        : unavailable
+          ? { code: 'unavailable' }
+          : fromFastify(err as FastifyError);
     const status = ERROR_STATUS[mapped.code];
-    if (status >= 500) {
+    if (unavailable) {
+      request.log.warn({ err }, 'request failed: the database is unavailable');
+    } else if (status >= 500) {
       request.log.error({ err }, 'request failed');
     } else {
       request.log.info({ code: mapped.code, status }, 'request refused');
     }
-    const body = problem(mapped.code, status >= 500 ? undefined : mapped.detail, request.id, mapped.extra);
+    const detail =
+      mapped.code === 'unavailable'
+        ? (mapped.detail ?? UNAVAILABLE_DETAIL)
+        : status >= 500
+          ? undefined
+          : mapped.detail;
+    const body = problem(mapped.code, detail, request.id, mapped.extra);
     if (status === 429) void reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+    if (status === 503) {
+      void reply.header('retry-after', reply.getHeader('retry-after') ?? String(DATABASE_RETRY_AFTER_S));
+    }
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="ony"');
     return reply.status(status).type('application/problem+json').send(body);
   });

@@ -1,8 +1,10 @@
 /**
  * The MCP tools' port over the public HTTP client: what `ony mcp` (stdio) uses. Long waits go through
- * `waitForDecision`, which long-polls and reconnects (with back-off) after transient failures.
+ * `waitForDecision`, which long-polls and keeps waiting through a restart or an outage of the server
+ * (RETRY_POLICY in src/client/retry.ts); a slice that ends while the server is still unreachable
+ * answers the view the tool had (pending), so the tool says "pending, call again", not an error.
  */
-import { OnyApiError, OnyNetworkError, type OnyClient } from '../../client/index.js';
+import { OnyApiError, OnyNetworkError, type OnyClient, type RetryEvent } from '../../client/index.js';
 import type { ApprovalPort } from './tools.js';
 
 const HINTS: Readonly<Record<number, string>> = {
@@ -19,13 +21,18 @@ export function describeClientError(err: unknown): string {
   return String(err);
 }
 
-export function clientApprovalPort(client: OnyClient): ApprovalPort {
+export function clientApprovalPort(client: OnyClient, onRetry?: (event: RetryEvent) => void): ApprovalPort {
   return {
     create: (input, signal) => client.createHandoff(input, { signal }),
-    get: (id, waitSeconds, signal) =>
+    get: (id, waitSeconds, signal, current) =>
       waitSeconds <= 0
         ? client.getHandoff(id, { signal })
-        : client.waitForDecision(id, { timeoutMs: waitSeconds * 1000, signal }),
+        : client.waitForDecision(id, {
+            timeoutMs: waitSeconds * 1000,
+            signal,
+            ...(current !== undefined && { current }),
+            ...(onRetry !== undefined && { onRetry }),
+          }),
     describeError: describeClientError,
   };
 }

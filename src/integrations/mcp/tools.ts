@@ -21,8 +21,12 @@ import { ACTION_TYPES, LIMITS, PAYLOAD_KINDS } from '../../core/risk/types.js';
 /** What a transport gives the tools: create a handoff, and read one (long-polling up to 60 s). */
 export interface ApprovalPort {
   create(input: CreateHandoffInput, signal: AbortSignal): Promise<Handoff>;
-  /** The handoff now, or as soon as it leaves pending within `waitSeconds` (0..60). */
-  get(id: string, waitSeconds: number, signal: AbortSignal): Promise<Handoff>;
+  /**
+   * The handoff now, or as soon as it leaves pending within `waitSeconds` (0..60). `current` is the
+   * view the tool already has: a port that waits over the network returns it (still pending) when
+   * the server stays unreachable for the whole wait, rather than failing the call.
+   */
+  get(id: string, waitSeconds: number, signal: AbortSignal, current?: Handoff): Promise<Handoff>;
   /** The message the model sees when `create` or `get` throws (never a stack, a token or a payload). */
   describeError(err: unknown): string;
 }
@@ -220,7 +224,7 @@ async function waitFor(
         })
         .catch(() => undefined);
     }
-    h = await port.get(h.id, Math.min(left, SLICE_S), extra.signal);
+    h = await port.get(h.id, Math.min(left, SLICE_S), extra.signal, h);
   }
   return { handoff: h, waitedS: Math.round((Date.now() - startedAt) / 1000) };
 }

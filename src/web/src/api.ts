@@ -84,6 +84,10 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'rate_limited') return `${err.message} (too many attempts: wait before trying again)`;
+    // The server (or its database) is briefly away: nothing was changed, and the same action can be sent again.
+    if (err.status === 503 || err.status === 502 || err.status === 504) {
+      return 'ony is briefly unavailable (its database cannot be reached), so nothing was changed. Try again in a few seconds.';
+    }
     const fields = err.problem.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
     return fields !== undefined && fields !== '' && err.code === 'validation_failed'
       ? `${err.message} (${fields})`
