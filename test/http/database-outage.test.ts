@@ -40,21 +40,26 @@ describe.skipIf(realDatabaseUrl === undefined)(
 
     beforeAll(async () => {
       fresh = await freshPostgres(realDatabaseUrl!);
-      const target = new URL(fresh.url!);
+      const target = new URL(fresh.runtimeUrl!);
       proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-      const viaProxy = new URL(fresh.url!);
+      // The server's runtime login goes through the proxy; the owner handle (migrations) does not.
+      const viaProxy = new URL(fresh.runtimeUrl!);
       viaProxy.hostname = '127.0.0.1';
       viaProxy.port = String(proxy.port);
       const proxied = connectPostgres(viaProxy.toString(), 5);
+      const close = async (): Promise<void> => {
+        await proxied.close();
+        await proxy.close();
+        await fresh.close();
+      };
       const database: TestDatabase = {
-        kind: proxied.kind,
-        db: proxied.db,
-        url: viaProxy.toString(),
-        close: async () => {
-          await proxied.close();
-          await proxy.close();
-          await fresh.close();
-        },
+        kind: fresh.kind,
+        db: fresh.db,
+        url: fresh.url,
+        runtime: { kind: proxied.kind, db: proxied.db, close },
+        runtimeUrl: viaProxy.toString(),
+        login: fresh.login,
+        close,
       };
       fake = await startFakeTelegram(TOKEN);
       t = await startTestServer(
