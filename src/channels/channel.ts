@@ -92,6 +92,10 @@ export interface ChannelAdapter {
 }
 
 /** Why an inbound action from a channel was refused: each maps to a clear reply to the person. */
+/** What an approver is told when the database cannot be reached (refusal `unavailable`). */
+export const UNAVAILABLE_REPLY =
+  'ony could not record your answer just now (its database is unavailable). Nothing changed; try again in a minute.';
+
 export type InboundRefusal =
   | 'not_linked'
   | 'not_allowed'

@@ -10,7 +10,7 @@
  * follow-up calls to Slack, which the caller runs after acknowledging.
  */
 import type { Logger } from '../../lib/logger.js';
-import type { ChannelActions, InboundDecision } from '../channel.js';
+import { UNAVAILABLE_REPLY, type ChannelActions, type InboundDecision } from '../channel.js';
 import { slackErrorOf, type SlackApi } from './api.js';
 import { parseInteraction, type SlackInteraction } from './inbound.js';
 import { renderClaim, renderTotpModal, TOTP_BLOCK_ID, type SlackMessage } from './render.js';
@@ -141,6 +141,30 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
   }
 
   return {
+    /**
+     * A verified payload that cannot be handled because the database (the replay guard) is
+     * unavailable: nothing is decided; the person is told to try again.
+     */
+    unavailable(payload: unknown): InteractionResult {
+      const i = parseInteraction(payload);
+      if (i === undefined) return { ok: false };
+      switch (i.kind) {
+        case 'ignored':
+          return { ok: true, ack: undefined, followUp: undefined };
+        case 'vote':
+          return {
+            ok: true,
+            ack: undefined,
+            followUp: ephemeral(i.channelId, i.person.userId, say(UNAVAILABLE_REPLY)),
+          };
+        case 'totp':
+          return {
+            ok: true,
+            ack: { response_action: 'errors', errors: { [TOTP_BLOCK_ID]: UNAVAILABLE_REPLY } },
+            followUp: undefined,
+          };
+      }
+    },
     /** A verified payload in; what to acknowledge and what to do next out. */
     async handle(payload: unknown): Promise<InteractionResult> {
       const i = parseInteraction(payload);

@@ -16,6 +16,7 @@
  *   webhook request is ignored even after the ephemeral store was wiped.
  */
 import type { Clock } from '../../lib/clock.js';
+import { isDatabaseUnavailable } from '../../lib/db-unavailable.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EphemeralStore } from '../../state/store.js';
 import type { ReplayGuard } from '../../features/replay/replay-guard.js';
@@ -180,8 +181,19 @@ export function createTelegramBot(deps: TelegramBotDeps) {
   async function handleUpdate(body: unknown): Promise<'handled' | 'duplicate' | 'malformed'> {
     const event = parseUpdate(body);
     if (event === undefined) return 'malformed';
-    if (!(await replay.claim(`telegram:update:${botId}:${event.updateId}`, UPDATE_SEEN_MS)))
-      return 'duplicate';
+    let fresh: boolean;
+    try {
+      fresh = await replay.claim(`telegram:update:${botId}:${event.updateId}`, UPDATE_SEEN_MS);
+    } catch (err) {
+      // The replay guard is in Postgres: without it nothing is decided. A button press is told to
+      // try again (a new press is a new update); anything else is redelivered by Telegram (503).
+      if (!isDatabaseUnavailable(err) || event.kind !== 'decision') throw err;
+      await answer(event.callbackQueryId, REFUSAL_TEXT.unavailable, true).catch((e: unknown) =>
+        log.warn(describeError(e), 'Telegram answer failed'),
+      );
+      return 'handled';
+    }
+    if (!fresh) return 'duplicate';
     try {
       await dispatch(event);
     } catch (err) {

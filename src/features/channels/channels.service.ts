@@ -10,7 +10,13 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { ChannelActions, InboundDecision, InboundLink, InboundRefusal } from '../../channels/channel.js';
+import {
+  UNAVAILABLE_REPLY,
+  type ChannelActions,
+  type InboundDecision,
+  type InboundLink,
+  type InboundRefusal,
+} from '../../channels/channel.js';
 import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
@@ -75,8 +81,7 @@ const REFUSAL_TEXT: Record<InboundRefusal, string> = {
   totp_invalid: 'That TOTP code is wrong or was already used; nothing was changed.',
   totp_not_enrolled: 'Approving this needs TOTP, and you have not enrolled it. Enrol it in ony first.',
   invalid_code: 'That link code is unknown, expired or already used. Ask ony for a new one.',
-  unavailable:
-    'ony could not record your answer just now (its database is unavailable). Nothing changed; try again in a minute.',
+  unavailable: UNAVAILABLE_REPLY,
 };
 const refuse = (reason: InboundRefusal): { ok: false; reason: InboundRefusal; message: string } => ({
   ok: false,

@@ -14,6 +14,7 @@ import { payloadFromForm } from '../../channels/slack/inbound.js';
 import { verifySlackSignature, SLACK_MAX_SKEW_SECONDS } from '../../channels/slack/signature.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256Hex } from '../../lib/crypto.js';
+import { isDatabaseUnavailable } from '../../lib/db-unavailable.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ReplayGuard } from '../../features/replay/replay-guard.js';
@@ -69,18 +70,24 @@ export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhoo
         );
       }
       // A valid signature is only valid for 5 minutes; remember it for twice that.
-      const fresh = await replay.claim(
-        `slack-sig:${sha256Hex(signature!)}`,
-        2 * SLACK_MAX_SKEW_SECONDS * 1000,
-      );
-      if (!fresh) {
+      let fresh: boolean;
+      let unavailable = false;
+      try {
+        fresh = await replay.claim(`slack-sig:${sha256Hex(signature!)}`, 2 * SLACK_MAX_SKEW_SECONDS * 1000);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        fresh = false;
+        unavailable = true;
+      }
+      if (!fresh && !unavailable) {
         logger.warn({ channel: 'slack' }, 'replayed Slack interaction ignored');
         return reply.code(200).send();
       }
       const payload = payloadFromForm(raw.toString('utf8'));
       if (payload === undefined)
         throw new AppError('bad_request', 'expected a form body with payload=<JSON>');
-      const result = await interactions.handle(payload);
+      // Without the replay guard nothing is decided: the person is told to try again.
+      const result = unavailable ? interactions.unavailable(payload) : await interactions.handle(payload);
       if (!result.ok) throw new AppError('bad_request', 'not a Slack interaction payload ony understands');
       followUps.run(result.followUp);
       if (result.ack === undefined) return reply.code(200).send();
