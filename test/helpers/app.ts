@@ -36,6 +36,8 @@ export interface TestServer {
   readonly clock: TestClock;
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
+  /** The key prefix of this server's Redis store (real mode), so a replica can share it. */
+  readonly storePrefix: string;
   close(): Promise<void>;
 }
 
@@ -59,8 +61,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   const clock = new TestClock();
+  const storePrefix = `ony-test-${randomBytes(4).toString('hex')}:`;
   const store = realRedisUrl
-    ? await createRedisStore(realRedisUrl, `ony-test-${randomBytes(4).toString('hex')}:`)
+    ? await createRedisStore(realRedisUrl, storePrefix)
     : createMemoryStore(() => clock.now().getTime());
   const container = await createContainer(config, {
     database,
@@ -78,6 +81,38 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     database,
     clock,
     logs,
+    storePrefix,
+    async close() {
+      await app.close();
+      await container.close();
+    },
+  };
+}
+
+/**
+ * A second replica of `t`: its own container and app over the same database and ephemeral state
+ * (in real mode its own Redis connection with the same prefix; embedded, the same memory store, the
+ * only way one process can share it). No job workers. Closing it leaves `t` running.
+ */
+export async function startReplica(
+  t: TestServer,
+): Promise<{ app: AppInstance; container: Container; close(): Promise<void> }> {
+  const database = { ...t.database, close: async () => undefined };
+  const store = realRedisUrl
+    ? await createRedisStore(realRedisUrl, t.storePrefix)
+    : { ...t.container.store, close: async () => undefined };
+  const container = await createContainer(t.container.config, {
+    database,
+    store,
+    clock: t.clock,
+    logger: createLogger('silent'),
+    skipMigrations: true,
+  });
+  const app = await buildApp(container);
+  await app.ready();
+  return {
+    app,
+    container,
     async close() {
       await app.close();
       await container.close();

@@ -15,6 +15,7 @@ import {
   Uuid,
   IdParams,
 } from '../../http/schemas.js';
+import { AppError } from '../../lib/errors.js';
 import { maskPhone } from '../../lib/phone.js';
 import type { Member } from '../members/members.repository.js';
 import { csrfTokenFor, type AuthService, type NewSession } from './auth.service.js';
@@ -65,6 +66,8 @@ export function authRoutes(
       schema: {
         tags,
         summary: 'Sign in with email and password (and a TOTP or recovery code when enrolled)',
+        description:
+          'Failed sign-ins are throttled per (account, client address) and per client address, never per account alone (no lockout): after a few failures from one address, each further attempt must wait a growing, capped delay, and an address that failed on many accounts is refused for a while. While held, the answer is 429 problem+json with `Retry-After` (and `retry_after` in the body) and no password is checked. A successful sign-in clears its own (account, address) throttle; a password reset clears the account at every address.',
         body: Type.Object(
           {
             email: Email,
@@ -79,15 +82,22 @@ export function authRoutes(
       },
     },
     async (req, reply) => {
-      const session = await auth.login({
-        email: req.body.email,
-        password: req.body.password,
-        totpCode: req.body.totp_code,
-        recoveryCode: req.body.recovery_code,
-        org: req.body.org,
-        ip: req.ip,
-        userAgent: userAgentOf(req),
-      });
+      const session = await auth
+        .login({
+          email: req.body.email,
+          password: req.body.password,
+          totpCode: req.body.totp_code,
+          recoveryCode: req.body.recovery_code,
+          org: req.body.org,
+          ip: req.ip,
+          userAgent: userAgentOf(req),
+        })
+        .catch((err: unknown) => {
+          // A throttled sign-in says how long to wait (the error handler keeps this header).
+          const retry = err instanceof AppError ? err.extra?.retry_after : undefined;
+          if (typeof retry === 'number') void reply.header('retry-after', String(retry));
+          throw err;
+        });
       return setSessionCookie(reply, session, cookieSecure);
     },
   );

@@ -7,6 +7,7 @@ import { REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js'
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
+import { revokedReason, type Revocation } from '../auth/revocation.js';
 import type { Handoff } from './handoffs.repository.js';
 import type { CreateInput, HandoffsService } from './handoffs.service.js';
 import { CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js';
@@ -34,9 +35,18 @@ const listFilter = (q: Static<typeof ListQuery>) => ({
 
 export function handoffsRoutes(
   app: AppInstance,
-  deps: { handoffs: HandoffsService; db: Kysely<DB>; publicUrl: string },
+  deps: {
+    handoffs: HandoffsService;
+    db: Kysely<DB>;
+    publicUrl: string;
+    /** Streams of a revoked principal end; each event is sent only after re-checking it. */
+    revocation: Pick<Revocation, 'track' | 'isValid'>;
+  },
 ) {
-  const { handoffs, db, publicUrl } = deps;
+  const { handoffs, db, publicUrl, revocation } = deps;
+  /** The last event of a stream whose principal was revoked, before it ends. */
+  const revokedEvent = (p: Principal) =>
+    `event: revoked\ndata: ${JSON.stringify({ reason: revokedReason(p) })}\n\n`;
   const tags = ['handoffs'];
   app.addSchema(HandoffViewSchema);
   const ViewRef = Type.Ref('Handoff');
@@ -160,11 +170,16 @@ export function handoffsRoutes(
       let closed = false;
       const send = async (h: Handoff) => {
         if (closed) return;
-        res.write(`event: handoff\ndata: ${JSON.stringify(await render(p, h))}\n\n`);
+        // Belt and braces: a lost revocation message must never let a decision reach a revoked principal.
+        if (!(await revocation.isValid(p))) return revoked();
+        const data = JSON.stringify(await render(p, h));
+        if (closed) return;
+        res.write(`event: handoff\ndata: ${data}\n\n`);
         if (h.status !== 'pending') finish();
       };
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
+      let untrack: () => void = () => undefined;
       const deadline = setTimeout(
         () => void handoffs.get(p, id).then(send, finish),
         Math.max(0, first.expiresAt.getTime() - Date.now()) + 100,
@@ -175,10 +190,21 @@ export function handoffsRoutes(
         clearInterval(heartbeat);
         clearTimeout(deadline);
         unsubscribe();
+        untrack();
         res.end();
       }
+      function revoked() {
+        if (!closed) res.write(revokedEvent(p));
+        finish();
+      }
       req.raw.on('close', finish);
+      untrack = await revocation.track(p, revoked);
       unsubscribe = await handoffs.subscribe(id, () => void handoffs.get(p, id).then(send, finish));
+      if (closed) {
+        unsubscribe();
+        untrack();
+        return;
+      }
       await send(await handoffs.get(p, id));
     },
   );
@@ -233,20 +259,29 @@ export function handoffsRoutes(
       let queue: Promise<void> = Promise.resolve();
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
+      let untrack: () => void = () => undefined;
       const finish = () => {
         if (closed) return;
         closed = true;
         openStreams.delete(finish);
         clearInterval(heartbeat);
         unsubscribe();
+        untrack();
         res.end();
+      };
+      const revoked = () => {
+        if (!closed) res.write(revokedEvent(p));
+        finish();
       };
       openStreams.add(finish);
       req.raw.on('close', finish);
+      untrack = await revocation.track(p, revoked);
       unsubscribe = await handoffs.subscribeOrg(p.orgId, (id) => {
         queue = queue.then(async () => {
           if (closed) return;
           try {
+            // Belt and braces: re-checked before every event, in case a revocation message was lost.
+            if (!(await revocation.isValid(p))) return revoked();
             const row = await rowOf(p, await handoffs.get(p, id), await deviceNames(p));
             if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(row)}\n\n`);
           } catch (err) {
@@ -254,7 +289,10 @@ export function handoffsRoutes(
           }
         });
       });
-      if (closed) unsubscribe();
+      if (closed) {
+        unsubscribe();
+        untrack();
+      } else if (!(await revocation.isValid(p))) revoked();
       else res.write('retry: 3000\nevent: ready\ndata: {}\n\n');
     },
   );
