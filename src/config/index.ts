@@ -36,7 +36,7 @@ export interface Config {
   /** Run migrations at start-up (default on in embedded mode, off with DATABASE_URL). */
   readonly migrateOnStart: boolean;
   readonly rateLimit: { readonly perMinute: number };
-  /** Sign-in throttling without lockouts (docs/security.md). */
+  /** Sign-in throttling without lockouts (docs/sessions.md). */
   readonly loginThrottle: {
     /** Failures of one (account, client address) pair before delays start. */
     readonly freeFailures: number;

@@ -106,7 +106,11 @@ export function authRoutes(
     '/v1/auth/logout',
     {
       config: { auth: 'session' },
-      schema: { tags, summary: 'Sign out (ends this session)', response: { 204: Type.Null() } },
+      schema: {
+        tags,
+        summary: 'Sign out (ends this session and closes its open long-polls and event streams)',
+        response: { 204: Type.Null() },
+      },
     },
     async (req, reply) => {
       await auth.logout(memberOf(req));
@@ -174,7 +178,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Change your password (ends your other sessions)',
+        summary: 'Change your password (ends your other sessions and closes their open streams)',
         body: Type.Object(
           { current_password: Password, new_password: Password },
           { additionalProperties: false },
@@ -290,7 +294,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Revoke one of your sessions',
+        summary: 'Revoke one of your sessions (its open long-polls and event streams close)',
         params: IdParams,
         response: { 204: Type.Null(), ...problemResponses },
       },
@@ -307,7 +311,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Sign out everywhere else',
+        summary: 'Sign out everywhere else (the open long-polls and event streams of those sessions close)',
         response: { 200: Type.Object({ revoked: Type.Integer() }), ...problemResponses },
       },
     },

@@ -129,6 +129,8 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary: 'A handoff; with ?wait=N (0..60) waits up to N seconds for a decision (long-poll)',
+        description:
+          'A long-poll whose caller is revoked meanwhile (the device revoked; the session signed out, revoked or ended by a deactivation, deletion, password change or reset) ends at once with 401 problem+json (`reason`: `device_revoked` or `session_ended`), on whichever replica it is parked; the caller is also checked again before the answer, so a revoked caller never receives a decision.',
         params: IdParams,
         querystring: Type.Object(
           { wait: Type.Optional(Type.String({ pattern: '^([0-9]|[1-5][0-9]|60)$' })) },
@@ -151,6 +153,8 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary: 'Server-Sent Events: the handoff now and at every change, until it is final',
+        description:
+          'When the caller is revoked (device revoked, session ended) the stream sends a last `event: revoked` with `{"reason":"device_revoked"|"session_ended"}` and ends; the caller is checked again before every event, so no decision reaches a revoked caller.',
         params: IdParams,
       },
     },
@@ -241,6 +245,8 @@ export function handoffsRoutes(
         tags,
         summary:
           "Server-Sent Events for the dashboard: `handoff` with {handoff, device} whenever one of the org's handoffs is created or changes",
+        description:
+          'Starts with `event: ready`. When the session ends (signed out, revoked, the member deactivated or deleted) the stream sends a last `event: revoked` with `{"reason":"session_ended"}` and ends; the session is checked again before every event.',
       },
     },
     async (req, reply) => {

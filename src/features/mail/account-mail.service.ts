@@ -68,7 +68,7 @@ export interface AccountMailDeps {
   readonly config: { readonly publicUrl: string };
   /** A reset ends the member's sessions: their open streams and long-polls close too. */
   readonly revocation: Pick<Revocation, 'publish'>;
-  /** A reset clears the sign-in throttle of the account (docs/security.md). */
+  /** A reset clears the sign-in throttle of the account (docs/sessions.md). */
   readonly loginThrottle: Pick<LoginThrottle, 'clearAccount'>;
 }
 
