@@ -174,12 +174,18 @@ export function handoffsRoutes(
       let closed = false;
       const send = async (h: Handoff) => {
         if (closed) return;
-        // Belt and braces: a lost revocation message must never let a decision reach a revoked principal.
-        if (!(await revocation.isValid(p))) return revoked();
-        const data = JSON.stringify(await render(p, h));
-        if (closed) return;
-        res.write(`event: handoff\ndata: ${data}\n\n`);
-        if (h.status !== 'pending') finish();
+        try {
+          const data = JSON.stringify(await render(p, h));
+          // Belt and braces: a lost revocation message must never let a decision reach a revoked principal.
+          if (!(await revocation.isValid(p))) return revoked();
+          if (closed) return;
+          res.write(`event: handoff\ndata: ${data}\n\n`);
+          if (h.status !== 'pending') finish();
+        } catch (err) {
+          // Unsure whether the caller is still allowed: end the stream (the client reconnects).
+          req.log.warn({ err, handoff: id }, 'handoff events: could not send an event');
+          finish();
+        }
       };
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
@@ -286,9 +292,9 @@ export function handoffsRoutes(
         queue = queue.then(async () => {
           if (closed) return;
           try {
+            const row = await rowOf(p, await handoffs.get(p, id), await deviceNames(p));
             // Belt and braces: re-checked before every event, in case a revocation message was lost.
             if (!(await revocation.isValid(p))) return revoked();
-            const row = await rowOf(p, await handoffs.get(p, id), await deviceNames(p));
             if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(row)}\n\n`);
           } catch (err) {
             req.log.warn({ err, handoff: id }, 'handoff stream: could not read a changed handoff');

@@ -188,7 +188,10 @@ export function createAccountMailService(deps: AccountMailDeps) {
         return member;
       });
       await revocation.publish({ kind: 'member', orgId: hit.orgId, memberId: member.id });
-      await loginThrottle.clearAccount(member.email);
+      // The reset is committed: a store that cannot clear the throttle only leaves the delays to run out.
+      await loginThrottle
+        .clearAccount(member.email)
+        .catch((err: unknown) => log.warn({ err }, 'password reset: could not clear the sign-in throttle'));
     },
 
     /** Sends a confirmation link to the new address. Needs mail. */
