@@ -283,6 +283,7 @@ export async function renderPrivacyPage(): Promise<string> {
     `| export download links | single use, ${LINK_TTL_MS / 60_000} minutes; at most ${EXPORTS_PER_DAY} exports a day, one running per org | - |`,
     `| an org after an erasure request | ${ERASURE_GRACE_DAYS} days of grace (any admin can cancel), then every row is deleted; a tombstone remains | \`ony org erase\` |`,
     '| ephemeral state (rate-limit windows, wake-ups) | seconds to minutes, in memory or Redis | `REDIS_URL` |',
+    `| failed sign-ins (email hash, client address) | ${defaults.loginThrottle.windowSeconds} s from the first failure (the account's reset marker twice that), in memory or Redis | \`ONY_LOGIN_WINDOW_SECONDS\` |`,
     '',
     '## Tables',
     '',

@@ -23,6 +23,8 @@ import {
   WITNESS_JOBS,
 } from './features/audit/witness.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
+import { createLoginThrottle } from './features/auth/login-throttle.js';
+import { createRevocation } from './features/auth/revocation.js';
 import { createDevicesService } from './features/devices/devices.service.js';
 import { createChannels } from './channels/registry.js';
 import { createTelephonyProvider } from './channels/telephony/index.js';
@@ -221,6 +223,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config: config.mail ?? { retryLimit: 0, retryDelaySeconds: 1 },
   });
   const mailNotices = createMailNotices({ outbox: mail.outbox, config: { publicUrl: config.publicUrl } });
+  // Revocation closes open streams and long-polls on every replica (issue #18 item 3.1).
+  const revocation = createRevocation({ db, store, clock, logger });
+  const loginThrottle = createLoginThrottle({ store, clock, config });
   const accountMail = createAccountMailService({
     db,
     store,
@@ -229,12 +234,22 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger,
     mail: { outbox: mail.outbox, notices: mailNotices },
     config: { publicUrl: config.publicUrl },
+    revocation,
+    loginThrottle,
   });
-  const auth = createAuthService({ db, store, keyring, config, clock, notices: mailNotices });
-  const members = createMembersService({ db, config, clock, auth, notices: mailNotices });
+  const auth = createAuthService({
+    db,
+    keyring,
+    config,
+    clock,
+    notices: mailNotices,
+    revocation,
+    loginThrottle,
+  });
+  const members = createMembersService({ db, config, clock, auth, notices: mailNotices, revocation });
   // Payload retention (docs/privacy.md): the admin setting, the daily sweep and `ony retention run`.
   const retention = createRetentionService({ db, clock, logger, jobs });
-  const devices = createDevicesService({ db, clock, keyring });
+  const devices = createDevicesService({ db, clock, keyring, revocation });
   const setup = createSetupService({ db, keyring, clock, auth });
   const sso = createSsoService({
     db,
@@ -296,7 +311,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
   );
   // The risk engine on worker threads, within a budget, failing closed (docs/risk.md).
   const risk = createRiskPool({ ...config.risk, logger });
-  const handoffs = createHandoffsService({ db, keyring, clock, jobs, store, auth, callbacks, metrics, risk });
+  const handoffs = createHandoffsService({
+    db,
+    keyring,
+    clock,
+    jobs,
+    store,
+    auth,
+    callbacks,
+    metrics,
+    risk,
+    revocation,
+  });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
     db,
@@ -451,6 +477,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     keyring,
     masterKeys,
     metrics,
+    revocation,
+    loginThrottle,
     erasure,
     keys,
     auth,
@@ -488,6 +516,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));
       mailTransport?.close();
       await risk.close().catch((err: unknown) => logger.warn({ err }, 'risk pool did not stop cleanly'));
+      await revocation.stop().catch(() => undefined);
       await Promise.allSettled([store.close(), database.close()]);
     },
   };

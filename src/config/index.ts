@@ -46,9 +46,16 @@ export interface Config {
    */
   readonly migrateOnStart: boolean;
   readonly rateLimit: { readonly perMinute: number };
+  /** Sign-in throttling without lockouts (docs/sessions.md). */
   readonly loginThrottle: {
-    readonly perAccount: number;
+    /** Failures of one (account, client address) pair before delays start. */
+    readonly freeFailures: number;
+    /** The first delay; each further failure of the pair doubles it, up to delayMaxSeconds. */
+    readonly delayBaseSeconds: number;
+    readonly delayMaxSeconds: number;
+    /** Failures one client address may make across all accounts in a window. */
     readonly perIp: number;
+    /** How long failures are remembered (a fixed window from the first one). */
     readonly windowSeconds: number;
   };
   readonly trustProxy: boolean;
@@ -404,6 +411,25 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     else metricsListen = Object.freeze({ host: (m[1] ?? m[2])!, port: listenPort });
   }
 
+  // Sign-in throttling without lockouts: delays per (account, address), a budget per address.
+  const loginThrottleConfig = (): Config['loginThrottle'] => {
+    if (env.ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT !== undefined)
+      problems.push(
+        'ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT is gone: accounts are no longer locked; failures now slow down the (account, address) pair, see ONY_LOGIN_FREE_FAILURES and ONY_LOGIN_DELAY_MAX_SECONDS',
+      );
+    const t = {
+      freeFailures: int('ONY_LOGIN_FREE_FAILURES', 3, 1, 100),
+      delayBaseSeconds: int('ONY_LOGIN_DELAY_BASE_SECONDS', 1, 1, 3600),
+      delayMaxSeconds: int('ONY_LOGIN_DELAY_MAX_SECONDS', 300, 1, 86400),
+      perIp: int('ONY_LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100_000),
+      windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 3600, 10, 7 * 86400),
+    };
+    if (t.delayMaxSeconds < t.delayBaseSeconds)
+      problems.push(
+        `ONY_LOGIN_DELAY_MAX_SECONDS (${t.delayMaxSeconds}) must be at least ONY_LOGIN_DELAY_BASE_SECONDS (${t.delayBaseSeconds})`,
+      );
+    return t;
+  };
   const config: Config = {
     mode,
     host,
@@ -428,11 +454,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     cookieSecure: bool('ONY_COOKIE_SECURE', true),
     migrateOnStart: bool('ONY_MIGRATE_ON_START', mode === 'embedded' || migrateDatabaseUrl !== undefined),
     rateLimit: { perMinute: int('ONY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000) },
-    loginThrottle: {
-      perAccount: int('ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
-      perIp: int('ONY_LOGIN_MAX_FAILURES_PER_IP', 30, 1, 100_000),
-      windowSeconds: int('ONY_LOGIN_WINDOW_SECONDS', 900, 10, 86400),
-    },
+    loginThrottle: loginThrottleConfig(),
     trustProxy: bool('ONY_TRUST_PROXY', false),
     telegram,
     mail,

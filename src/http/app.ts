@@ -55,6 +55,7 @@ export type AppDeps = Pick<
   | 'retention'
   | 'devices'
   | 'setup'
+  | 'revocation'
   | 'mail'
   | 'accountMail'
   | 'sso'
@@ -225,7 +226,12 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
   erasureRoutes(app, { erasure: deps.erasure });
-  handoffsRoutes(app, { handoffs: deps.handoffs, db: deps.database.db, publicUrl: config.publicUrl });
+  handoffsRoutes(app, {
+    handoffs: deps.handoffs,
+    db: deps.database.db,
+    publicUrl: config.publicUrl,
+    revocation: deps.revocation,
+  });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
   mcpRoutes(app, {
     handoffs: deps.handoffs,

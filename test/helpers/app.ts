@@ -42,6 +42,8 @@ export interface TestServer {
    * entries are dropped. Subscriptions survive, as they do on a real FLUSHDB.
    */
   wipeStore(): Promise<void>;
+  /** The key prefix of this server's Redis store (real mode), so a replica can share it. */
+  readonly storePrefix: string;
   close(): Promise<void>;
 }
 
@@ -120,9 +122,9 @@ export async function startTestServer(
     },
   });
   const clock = new TestClock();
-  const prefix = `ony-test-${randomBytes(4).toString('hex')}:`;
+  const storePrefix = `ony-test-${randomBytes(4).toString('hex')}:`;
   const memory = realRedisUrl ? undefined : wipeableMemoryStore(() => clock.now().getTime());
-  const store = realRedisUrl ? await createRedisStore(realRedisUrl, prefix) : memory!.store;
+  const store = realRedisUrl ? await createRedisStore(realRedisUrl, storePrefix) : memory!.store;
   const container = await createContainer(config, {
     database: database.runtime,
     ownerDatabase: database,
@@ -140,7 +142,39 @@ export async function startTestServer(
     database,
     clock,
     logs,
-    wipeStore: () => (memory !== undefined ? memory.wipe() : wipeRedisPrefix(realRedisUrl!, prefix)),
+    wipeStore: () => (memory !== undefined ? memory.wipe() : wipeRedisPrefix(realRedisUrl!, storePrefix)),
+    storePrefix,
+    async close() {
+      await app.close();
+      await container.close();
+    },
+  };
+}
+
+/**
+ * A second replica of `t`: its own container and app over the same database and ephemeral state
+ * (in real mode its own Redis connection with the same prefix; embedded, the same memory store, the
+ * only way one process can share it). No job workers. Closing it leaves `t` running.
+ */
+export async function startReplica(
+  t: TestServer,
+): Promise<{ app: AppInstance; container: Container; close(): Promise<void> }> {
+  const database = { ...t.database.runtime, close: async () => undefined };
+  const store = realRedisUrl
+    ? await createRedisStore(realRedisUrl, t.storePrefix)
+    : { ...t.container.store, close: async () => undefined };
+  const container = await createContainer(t.container.config, {
+    database,
+    store,
+    clock: t.clock,
+    logger: createLogger('silent'),
+    skipMigrations: true,
+  });
+  const app = await buildApp(container);
+  await app.ready();
+  return {
+    app,
+    container,
     async close() {
       await app.close();
       await container.close();

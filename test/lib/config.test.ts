@@ -146,6 +146,34 @@ describe('config', () => {
     );
   });
 
+  it('sign-in throttle: delays per (account, address) and a budget per address; no lockout setting', () => {
+    expect(loadConfig({}).loginThrottle).toEqual({
+      freeFailures: 3,
+      delayBaseSeconds: 1,
+      delayMaxSeconds: 300,
+      perIp: 100,
+      windowSeconds: 3600,
+    });
+    expect(Object.isFrozen(loadConfig({}).loginThrottle)).toBe(true);
+    expect(
+      loadConfig({
+        ONY_LOGIN_FREE_FAILURES: '5',
+        ONY_LOGIN_DELAY_BASE_SECONDS: '2',
+        ONY_LOGIN_DELAY_MAX_SECONDS: '60',
+      }).loginThrottle,
+    ).toMatchObject({ freeFailures: 5, delayBaseSeconds: 2, delayMaxSeconds: 60 });
+    expect(() =>
+      loadConfig({ ONY_LOGIN_DELAY_BASE_SECONDS: '10', ONY_LOGIN_DELAY_MAX_SECONDS: '5' }),
+    ).toThrow(/ONY_LOGIN_DELAY_MAX_SECONDS \(5\) must be at least ONY_LOGIN_DELAY_BASE_SECONDS \(10\)/);
+    expect(() => loadConfig({ ONY_LOGIN_FREE_FAILURES: '0' })).toThrow(
+      /ONY_LOGIN_FREE_FAILURES must be an integer between 1/,
+    );
+    // The old lockout setting is refused with a pointer, not silently ignored.
+    expect(() => loadConfig({ ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '5' })).toThrow(
+      /ONY_LOGIN_MAX_FAILURES_PER_ACCOUNT is gone.*ONY_LOGIN_FREE_FAILURES/,
+    );
+  });
+
   it('reads PORT when ONY_PORT is unset', () => {
     expect(loadConfig({ PORT: '3000' }).port).toBe(3000);
     expect(loadConfig({ PORT: '3000', ONY_PORT: '4000' }).port).toBe(4000);

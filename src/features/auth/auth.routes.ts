@@ -15,6 +15,7 @@ import {
   Uuid,
   IdParams,
 } from '../../http/schemas.js';
+import { AppError } from '../../lib/errors.js';
 import { maskPhone } from '../../lib/phone.js';
 import type { Member } from '../members/members.repository.js';
 import { csrfTokenFor, type AuthService, type NewSession } from './auth.service.js';
@@ -65,6 +66,8 @@ export function authRoutes(
       schema: {
         tags,
         summary: 'Sign in with email and password (and a TOTP or recovery code when enrolled)',
+        description:
+          'Failed sign-ins are throttled per (account, client address) and per client address, never per account alone (no lockout): after a few failures from one address, each further attempt must wait a growing, capped delay, and an address that failed on many accounts is refused for a while. While held, the answer is 429 problem+json with `Retry-After` (and `retry_after` in the body) and no password is checked. A successful sign-in clears its own (account, address) throttle; a password reset clears the account at every address.',
         body: Type.Object(
           {
             email: Email,
@@ -79,15 +82,22 @@ export function authRoutes(
       },
     },
     async (req, reply) => {
-      const session = await auth.login({
-        email: req.body.email,
-        password: req.body.password,
-        totpCode: req.body.totp_code,
-        recoveryCode: req.body.recovery_code,
-        org: req.body.org,
-        ip: req.ip,
-        userAgent: userAgentOf(req),
-      });
+      const session = await auth
+        .login({
+          email: req.body.email,
+          password: req.body.password,
+          totpCode: req.body.totp_code,
+          recoveryCode: req.body.recovery_code,
+          org: req.body.org,
+          ip: req.ip,
+          userAgent: userAgentOf(req),
+        })
+        .catch((err: unknown) => {
+          // A throttled sign-in says how long to wait (the error handler keeps this header).
+          const retry = err instanceof AppError ? err.extra?.retry_after : undefined;
+          if (typeof retry === 'number') void reply.header('retry-after', String(retry));
+          throw err;
+        });
       return setSessionCookie(reply, session, cookieSecure);
     },
   );
@@ -96,7 +106,11 @@ export function authRoutes(
     '/v1/auth/logout',
     {
       config: { auth: 'session' },
-      schema: { tags, summary: 'Sign out (ends this session)', response: { 204: Type.Null() } },
+      schema: {
+        tags,
+        summary: 'Sign out (ends this session and closes its open long-polls and event streams)',
+        response: { 204: Type.Null() },
+      },
     },
     async (req, reply) => {
       await auth.logout(memberOf(req));
@@ -164,7 +178,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Change your password (ends your other sessions)',
+        summary: 'Change your password (ends your other sessions and closes their open streams)',
         body: Type.Object(
           { current_password: Password, new_password: Password },
           { additionalProperties: false },
@@ -280,7 +294,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Revoke one of your sessions',
+        summary: 'Revoke one of your sessions (its open long-polls and event streams close)',
         params: IdParams,
         response: { 204: Type.Null(), ...problemResponses },
       },
@@ -297,7 +311,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Sign out everywhere else',
+        summary: 'Sign out everywhere else (the open long-polls and event streams of those sessions close)',
         response: { 200: Type.Object({ revoked: Type.Integer() }), ...problemResponses },
       },
     },

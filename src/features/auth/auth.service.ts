@@ -1,7 +1,8 @@
 /**
  * Sign-in, sessions, TOTP and passwords. Sessions are server-side: the cookie holds a random
- * token, the database only its SHA-256. Failed sign-ins are throttled per account and per IP in
- * the ephemeral store.
+ * token, the database only its SHA-256. Failed sign-ins are slowed down per (account, address)
+ * and budgeted per address, never locked per account (login-throttle.ts). Ending sessions closes
+ * their open streams and long-polls (revocation.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -9,9 +10,8 @@ import { withApp, withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Config } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
-import { newToken, sha256, sha256Hex } from '../../lib/crypto.js';
+import { newToken, sha256 } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
-import type { EphemeralStore } from '../../state/store.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { getOrg } from '../orgs/orgs.repository.js';
 import {
@@ -24,6 +24,8 @@ import {
 } from '../members/members.repository.js';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './password.js';
 import { actorOf, type Principal } from './principal.js';
+import type { Revocation } from './revocation.js';
+import type { LoginAttempt, LoginThrottle } from './login-throttle.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import {
@@ -43,12 +45,15 @@ const RECOVERY_CODE_COUNT = 10;
 
 export interface AuthDeps {
   readonly db: Kysely<DB>;
-  readonly store: EphemeralStore;
   readonly keyring: Keyring;
-  readonly config: Pick<Config, 'session' | 'loginThrottle'>;
+  readonly config: Pick<Config, 'session'>;
+  /** Delays per (account, address) and a budget per address; no lockout (login-throttle.ts). */
+  readonly loginThrottle: Pick<LoginThrottle, 'begin'>;
   readonly clock: Clock;
   /** Records each sign-in's device class and mails a notice for a new one (docs/mail.md). */
   readonly notices: Pick<MailNotices, 'signIn'>;
+  /** Closes the open streams and long-polls of sessions that end (sign out, revoke). */
+  readonly revocation: Pick<Revocation, 'publish'>;
 }
 
 export interface LoginInput {
@@ -76,30 +81,11 @@ export const csrfTokenFor = (sessionToken: string): string =>
 
 const normalizeRecovery = (code: string): string => code.toLowerCase().replace(/[^a-z0-9]/g, '');
 const totpAad = (memberId: string): string => `totp:${memberId}`;
+const othersOf = (p: Principal & { kind: 'member' }) =>
+  ({ kind: 'member', orgId: p.orgId, memberId: p.memberId, exceptSessionId: p.sessionId }) as const;
 
 export function createAuthService(deps: AuthDeps) {
-  const { db, store, keyring, config, clock, notices } = deps;
-  const windowMs = config.loginThrottle.windowSeconds * 1000;
-  const accountKey = (email: string) => `login:acct:${sha256Hex(email.toLowerCase())}`;
-  const ipKey = (ip: string) => `login:ip:${ip}`;
-
-  async function assertNotThrottled(email: string, ip: string): Promise<void> {
-    const [acct, byIp] = await Promise.all([store.peek(accountKey(email)), store.peek(ipKey(ip))]);
-    if (acct >= config.loginThrottle.perAccount) {
-      throw new AppError(
-        'rate_limited',
-        `too many failed sign-ins for this account; try again in ${Math.ceil(config.loginThrottle.windowSeconds / 60)} minutes`,
-      );
-    }
-    if (byIp >= config.loginThrottle.perIp) {
-      throw new AppError('rate_limited', 'too many failed sign-ins from this address; try again later');
-    }
-  }
-
-  async function recordFailure(email: string, ip: string): Promise<void> {
-    await Promise.all([store.hit(accountKey(email), windowMs), store.hit(ipKey(ip), windowMs)]);
-  }
-
+  const { db, keyring, config, clock, notices, revocation, loginThrottle } = deps;
   /**
    * Opens a session. With the client's `ip` (a sign-in, not an invite acceptance or setup) the
    * device class is recorded and a new one is mailed to the member as a security notice.
@@ -153,6 +139,72 @@ export function createAuthService(deps: AuthDeps) {
     return true;
   }
 
+  /** The password (and second factor) check of a sign-in that passed the throttle. */
+  async function loginChecked(email: string, input: LoginInput, attempt: LoginAttempt): Promise<NewSession> {
+    const candidates = await withApp(
+      db,
+      async (tx) =>
+        (
+          await sql<{
+            org_id: string;
+            member_id: string;
+          }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
+        ).rows,
+    );
+    const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
+    for (const c of candidates) {
+      const found = await withTenant(db, c.org_id, async (tx) => {
+        const [member, cred, org] = await Promise.all([
+          findMember(tx, c.member_id),
+          getCredentials(tx, c.member_id),
+          getOrg(tx),
+        ]);
+        return member && cred && org ? { member, cred, org } : undefined;
+      });
+      if (found && (await verifyPassword(found.cred.passwordHash, input.password))) {
+        matches.push({
+          orgId: c.org_id,
+          memberId: c.member_id,
+          slug: found.org.slug,
+          active: found.member.status === 'active',
+        });
+      }
+    }
+    if (candidates.length === 0) await verifyPassword(null, input.password);
+    const chosen = input.org !== undefined ? matches.filter((m) => m.slug === input.org) : matches;
+    if (chosen.length === 0) {
+      await attempt.failed();
+      throw new AppError('invalid_credentials');
+    }
+    if (chosen.length > 1) {
+      throw new AppError('conflict', 'this email belongs to several organizations; send `org` with its slug');
+    }
+    const match = chosen[0]!;
+    if (!match.active) {
+      throw new AppError('forbidden', 'this account is deactivated; ask an admin of your organization');
+    }
+    return withTenant(db, match.orgId, async (tx) => {
+      // Only after the password proved right, so this answer is no oracle (docs/sso.md).
+      if (await passwordLoginBlocked(tx, match.memberId)) {
+        throw new AppError(
+          'forbidden',
+          'this organization requires single sign-on: use "Sign in with" your identity provider',
+          { reason: 'sso_required' },
+        );
+      }
+      const cred = await getCredentials(tx, match.memberId);
+      if (cred?.totpEnabled && input.totpCode === undefined && input.recoveryCode === undefined) {
+        throw new AppError('totp_required', 'this account has two-factor sign-in: send `totp_code`');
+      }
+      if (!(await checkSecondFactor(tx, match.memberId, input))) {
+        // Counted outside this (rolled back) transaction: the store is not transactional.
+        await attempt.failed();
+        throw new AppError('totp_invalid');
+      }
+      return createSession(tx, match.memberId, input.userAgent, input.ip);
+    });
+  }
+
   return {
     createSession,
 
@@ -171,75 +223,20 @@ export function createAuthService(deps: AuthDeps) {
       return (await checkSecondFactor(tx, memberId, { totpCode: code })) ? 'ok' : 'invalid';
     },
 
+    /**
+     * Signs in with a password. Throttled before any password is checked (429 with `retry_after`);
+     * the same work and answers whether or not the email has an account.
+     */
     async login(input: LoginInput): Promise<NewSession> {
       const email = input.email.trim().toLowerCase();
-      await assertNotThrottled(email, input.ip);
-      const candidates = await withApp(
-        db,
-        async (tx) =>
-          (
-            await sql<{
-              org_id: string;
-              member_id: string;
-            }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
-          ).rows,
-      );
-      const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
-      for (const c of candidates) {
-        const found = await withTenant(db, c.org_id, async (tx) => {
-          const [member, cred, org] = await Promise.all([
-            findMember(tx, c.member_id),
-            getCredentials(tx, c.member_id),
-            getOrg(tx),
-          ]);
-          return member && cred && org ? { member, cred, org } : undefined;
-        });
-        if (found && (await verifyPassword(found.cred.passwordHash, input.password))) {
-          matches.push({
-            orgId: c.org_id,
-            memberId: c.member_id,
-            slug: found.org.slug,
-            active: found.member.status === 'active',
-          });
-        }
+      const attempt = await loginThrottle.begin(email, input.ip);
+      try {
+        const session = await loginChecked(email, input, attempt);
+        await attempt.succeeded();
+        return session;
+      } finally {
+        await attempt.release();
       }
-      if (candidates.length === 0) await verifyPassword(null, input.password);
-      const chosen = input.org !== undefined ? matches.filter((m) => m.slug === input.org) : matches;
-      if (chosen.length === 0) {
-        await recordFailure(email, input.ip);
-        throw new AppError('invalid_credentials');
-      }
-      if (chosen.length > 1) {
-        throw new AppError(
-          'conflict',
-          'this email belongs to several organizations; send `org` with its slug',
-        );
-      }
-      const match = chosen[0]!;
-      if (!match.active) {
-        throw new AppError('forbidden', 'this account is deactivated; ask an admin of your organization');
-      }
-      return withTenant(db, match.orgId, async (tx) => {
-        // Only after the password proved right, so this answer is no oracle (docs/sso.md).
-        if (await passwordLoginBlocked(tx, match.memberId)) {
-          throw new AppError(
-            'forbidden',
-            'this organization requires single sign-on: use "Sign in with" your identity provider',
-            { reason: 'sso_required' },
-          );
-        }
-        const cred = await getCredentials(tx, match.memberId);
-        if (cred?.totpEnabled && input.totpCode === undefined && input.recoveryCode === undefined) {
-          throw new AppError('totp_required', 'this account has two-factor sign-in: send `totp_code`');
-        }
-        if (!(await checkSecondFactor(tx, match.memberId, input))) {
-          // Counted outside this (rolled back) transaction: the store is not transactional.
-          await recordFailure(email, input.ip);
-          throw new AppError('totp_invalid');
-        }
-        await store.del(accountKey(email));
-        return createSession(tx, match.memberId, input.userAgent, input.ip);
-      });
     },
 
     /** Resolves a session cookie to a principal, or throws 401. Slides the idle expiry. */
@@ -283,6 +280,7 @@ export function createAuthService(deps: AuthDeps) {
       await withTenant(db, p.orgId, (tx) =>
         revokeSessions(tx, p.memberId, clock.now(), { only: p.sessionId }),
       );
+      await revocation.publish({ kind: 'session', orgId: p.orgId, sessionId: p.sessionId });
     },
 
     listSessions(p: Principal & { kind: 'member' }): Promise<SessionInfo[]> {
@@ -295,12 +293,16 @@ export function createAuthService(deps: AuthDeps) {
         revokeSessions(tx, p.memberId, clock.now(), { only: sessionId }),
       );
       if (n === 0) throw new AppError('not_found', 'session not found');
+      await revocation.publish({ kind: 'session', orgId: p.orgId, sessionId });
     },
 
+    /** "Sign out everywhere else": every session of the caller but this one. */
     async revokeOtherSessions(p: Principal & { kind: 'member' }): Promise<number> {
-      return withTenant(db, p.orgId, (tx) =>
+      const n = await withTenant(db, p.orgId, (tx) =>
         revokeSessions(tx, p.memberId, clock.now(), { except: p.sessionId }),
       );
+      await revocation.publish(othersOf(p));
+      return n;
     },
 
     async changePassword(p: Principal & { kind: 'member' }, current: string, next: string): Promise<void> {
@@ -316,6 +318,7 @@ export function createAuthService(deps: AuthDeps) {
         await revokeSessions(tx, p.memberId, now, { except: p.sessionId });
         await appendAudit(tx, auditEvents.memberPasswordChanged(actorOf(p), { id: p.memberId }), now);
       });
+      await revocation.publish(othersOf(p));
     },
 
     /** Starts TOTP enrolment: a new secret, stored encrypted and not yet enabled. */

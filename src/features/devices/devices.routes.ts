@@ -121,7 +121,8 @@ export function devicesRoutes(app: AppInstance, deps: { devices: DevicesService 
       config: { auth: 'session', role: 'admin' },
       schema: {
         tags,
-        summary: 'Revoke a device: its token stops working at once',
+        summary:
+          'Revoke a device: its token stops working at once, and its open long-polls and event streams close',
         params: IdParams,
         response: { 200: DeviceView, ...problemResponses },
       },

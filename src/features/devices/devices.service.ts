@@ -14,6 +14,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
 import { appendAudit } from '../audit/audit.repository.js';
+import type { Revocation } from '../auth/revocation.js';
 import { findDevice, insertDevice, listDevices, updateDevice, type Device } from './devices.repository.js';
 
 export const DEVICE_PREFIX = 'ony_dev_';
@@ -22,6 +23,8 @@ export interface DevicesDeps {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
   readonly keyring: Keyring;
+  /** Closes the revoked device's open streams and long-polls on every replica. */
+  readonly revocation: Pick<Revocation, 'publish'>;
 }
 
 /** The secret that signs this device's callbacks, bound to the device by the ciphertext's AAD. */
@@ -29,7 +32,7 @@ export const webhookSecretAad = (deviceId: string): string => `webhook:${deviceI
 
 type MemberPrincipal = Principal & { kind: 'member' };
 
-export function createDevicesService({ db, clock, keyring }: DevicesDeps) {
+export function createDevicesService({ db, clock, keyring, revocation }: DevicesDeps) {
   return {
     /** Creates a device; its token and webhook secret are answered this once. */
     async create(
@@ -96,7 +99,7 @@ export function createDevicesService({ db, clock, keyring }: DevicesDeps) {
     },
 
     async revoke(p: MemberPrincipal, id: string): Promise<Device> {
-      return withTenant(db, p.orgId, async (tx) => {
+      const device = await withTenant(db, p.orgId, async (tx) => {
         const d = await findDevice(tx, id);
         if (d === undefined) throw notFound('device');
         if (d.revokedAt !== null) return d;
@@ -105,6 +108,9 @@ export function createDevicesService({ db, clock, keyring }: DevicesDeps) {
         await appendAudit(tx, auditEvents.deviceRevoked(actorOf(p), d), now);
         return { ...d, revokedAt: now };
       });
+      // After the commit; again on a repeated revoke, in case the first announcement was lost.
+      await revocation.publish({ kind: 'device', orgId: p.orgId, deviceId: id });
+      return device;
     },
 
     /** Resolves a bearer token to a device principal, or throws 401. Notes "last seen" once a minute. */

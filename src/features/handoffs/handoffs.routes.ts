@@ -8,6 +8,7 @@ import { REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js'
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
+import { revokedReason, type Revocation } from '../auth/revocation.js';
 import type { Handoff } from './handoffs.repository.js';
 import type { CreateInput, HandoffsService } from './handoffs.service.js';
 import { CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js';
@@ -35,9 +36,18 @@ const listFilter = (q: Static<typeof ListQuery>) => ({
 
 export function handoffsRoutes(
   app: AppInstance,
-  deps: { handoffs: HandoffsService; db: Kysely<DB>; publicUrl: string },
+  deps: {
+    handoffs: HandoffsService;
+    db: Kysely<DB>;
+    publicUrl: string;
+    /** Streams of a revoked principal end; each event is sent only after re-checking it. */
+    revocation: Pick<Revocation, 'track' | 'isValid'>;
+  },
 ) {
-  const { handoffs, db, publicUrl } = deps;
+  const { handoffs, db, publicUrl, revocation } = deps;
+  /** The last event of a stream whose principal was revoked, before it ends. */
+  const revokedEvent = (p: Principal) =>
+    `event: revoked\ndata: ${JSON.stringify({ reason: revokedReason(p) })}\n\n`;
   const tags = ['handoffs'];
   app.addSchema(HandoffViewSchema);
   const ViewRef = Type.Ref('Handoff');
@@ -120,6 +130,8 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary: 'A handoff; with ?wait=N (0..60) waits up to N seconds for a decision (long-poll)',
+        description:
+          'A long-poll whose caller is revoked meanwhile (the device revoked; the session signed out, revoked or ended by a deactivation, deletion, password change or reset) ends at once with 401 problem+json (`reason`: `device_revoked` or `session_ended`), on whichever replica it is parked; the caller is also checked again before the answer, so a revoked caller never receives a decision.',
         params: IdParams,
         querystring: Type.Object(
           { wait: Type.Optional(Type.String({ pattern: '^([0-9]|[1-5][0-9]|60)$' })) },
@@ -142,6 +154,8 @@ export function handoffsRoutes(
       schema: {
         tags,
         summary: 'Server-Sent Events: the handoff now and at every change, until it is final',
+        description:
+          'When the caller is revoked (device revoked, session ended) the stream sends a last `event: revoked` with `{"reason":"device_revoked"|"session_ended"}` and ends; the caller is checked again before every event, so no decision reaches a revoked caller.',
         params: IdParams,
       },
     },
@@ -161,11 +175,22 @@ export function handoffsRoutes(
       let closed = false;
       const send = async (h: Handoff) => {
         if (closed) return;
-        res.write(`event: handoff\ndata: ${JSON.stringify(await render(p, h))}\n\n`);
-        if (h.status !== 'pending') finish();
+        try {
+          const data = JSON.stringify(await render(p, h));
+          // Belt and braces: a lost revocation message must never let a decision reach a revoked principal.
+          if (!(await revocation.isValid(p))) return revoked();
+          if (closed) return;
+          res.write(`event: handoff\ndata: ${data}\n\n`);
+          if (h.status !== 'pending') finish();
+        } catch (err) {
+          // Unsure whether the caller is still allowed: end the stream (the client reconnects).
+          req.log.warn({ err, handoff: id }, 'handoff events: could not send an event');
+          finish();
+        }
       };
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
+      let untrack: () => void = () => undefined;
       const deadline = setTimeout(
         () => void handoffs.get(p, id).then(send, finish),
         Math.max(0, first.expiresAt.getTime() - Date.now()) + 100,
@@ -176,10 +201,21 @@ export function handoffsRoutes(
         clearInterval(heartbeat);
         clearTimeout(deadline);
         unsubscribe();
+        untrack();
         res.end();
       }
+      function revoked() {
+        if (!closed) res.write(revokedEvent(p));
+        finish();
+      }
       req.raw.on('close', finish);
+      untrack = await revocation.track(p, revoked);
       unsubscribe = await handoffs.subscribe(id, () => void handoffs.get(p, id).then(send, finish));
+      if (closed) {
+        unsubscribe();
+        untrack();
+        return;
+      }
       await send(await handoffs.get(p, id));
     },
   );
@@ -216,6 +252,8 @@ export function handoffsRoutes(
         tags,
         summary:
           "Server-Sent Events for the dashboard: `handoff` with {handoff, device} whenever one of the org's handoffs is created or changes",
+        description:
+          'Starts with `event: ready`. When the session ends (signed out, revoked, the member deactivated or deleted) the stream sends a last `event: revoked` with `{"reason":"session_ended"}` and ends; the session is checked again before every event.',
       },
     },
     async (req, reply) => {
@@ -234,28 +272,40 @@ export function handoffsRoutes(
       let queue: Promise<void> = Promise.resolve();
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
+      let untrack: () => void = () => undefined;
       const finish = () => {
         if (closed) return;
         closed = true;
         openStreams.delete(finish);
         clearInterval(heartbeat);
         unsubscribe();
+        untrack();
         res.end();
+      };
+      const revoked = () => {
+        if (!closed) res.write(revokedEvent(p));
+        finish();
       };
       openStreams.add(finish);
       req.raw.on('close', finish);
+      untrack = await revocation.track(p, revoked);
       unsubscribe = await handoffs.subscribeOrg(p.orgId, (id) => {
         queue = queue.then(async () => {
           if (closed) return;
           try {
             const row = await rowOf(p, await handoffs.get(p, id), await deviceNames(p));
+            // Belt and braces: re-checked before every event, in case a revocation message was lost.
+            if (!(await revocation.isValid(p))) return revoked();
             if (!closed) res.write(`event: handoff\ndata: ${JSON.stringify(row)}\n\n`);
           } catch (err) {
             req.log.warn({ err, handoff: id }, 'handoff stream: could not read a changed handoff');
           }
         });
       });
-      if (closed) unsubscribe();
+      if (closed) {
+        unsubscribe();
+        untrack();
+      } else if (!(await revocation.isValid(p))) revoked();
       else res.write('retry: 3000\nevent: ready\ndata: {}\n\n');
     },
   );

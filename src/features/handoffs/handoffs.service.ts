@@ -25,6 +25,7 @@ import { hasMessages } from '../channels/channels.repository.js';
 import { findDevice } from '../devices/devices.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
+import { revokedError, type Revocation } from '../auth/revocation.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { loadPolicies, policiesFrom, type Policies } from '../policies/policies.js';
@@ -71,6 +72,8 @@ export interface HandoffsDeps {
   readonly risk: Pick<RiskAnalyser, 'assess'>;
   /** Counters with closed-enum labels (docs/privacy.md); default: counts nothing. */
   readonly metrics?: Pick<Metrics, 'handoffCreated' | 'handoffDecided'>;
+  /** A long-poll of a principal that is revoked meanwhile ends with 401 (revocation.ts). */
+  readonly revocation: Pick<Revocation, 'track' | 'isValid'>;
 }
 
 const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -81,7 +84,7 @@ const wakeChannel = (id: string) => `handoff:${id}`;
 const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
 
 export function createHandoffsService(deps: HandoffsDeps) {
-  const { db, keyring, clock, jobs, store, auth, callbacks, risk: riskAnalyser } = deps;
+  const { db, keyring, clock, jobs, store, auth, callbacks, risk: riskAnalyser, revocation } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
@@ -328,13 +331,24 @@ export function createHandoffsService(deps: HandoffsDeps) {
     get,
 
     /** Long-poll: answers as soon as the handoff leaves pending, or after `seconds`. */
+    /**
+     * Waits up to `seconds` for the handoff to leave pending. Revoking the principal meanwhile (a
+     * device, a session, a member) ends the wait with 401; so does finding it revoked on waking,
+     * even when the revocation message was lost.
+     */
     async wait(p: Principal, id: string, seconds: number): Promise<Handoff> {
       const first = await get(p, id);
       if (first.status !== 'pending' || seconds <= 0) return first;
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => (wake = resolve));
-      const unsubscribe = await store.subscribe(wakeChannel(id), () => wake());
+      let revoked = false;
+      const untrack = await revocation.track(p, () => {
+        revoked = true;
+        wake();
+      });
+      let unsubscribe: () => void = () => undefined;
       try {
+        unsubscribe = await store.subscribe(wakeChannel(id), () => wake());
         const again = await get(p, id);
         if (again.status !== 'pending') return again;
         const untilExpiry = again.expiresAt.getTime() - clock.now().getTime() + 50;
@@ -344,9 +358,11 @@ export function createHandoffsService(deps: HandoffsDeps) {
         );
         await Promise.race([woken, timeout]);
         clearTimeout(timer);
+        if (revoked || !(await revocation.isValid(p))) throw revokedError(p);
         return await get(p, id);
       } finally {
         unsubscribe();
+        untrack();
       }
     },
 

@@ -24,6 +24,8 @@ import type { EphemeralStore } from '../../state/store.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
 import type { Principal } from '../auth/principal.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
+import type { Revocation } from '../auth/revocation.js';
 import { revokeSessions } from '../auth/sessions.repository.js';
 import {
   findMember,
@@ -64,6 +66,10 @@ export interface AccountMailDeps {
   readonly logger: Logger;
   readonly mail: { readonly outbox: MailOutbox; readonly notices: Pick<MailNotices, 'emailChanged'> };
   readonly config: { readonly publicUrl: string };
+  /** A reset ends the member's sessions: their open streams and long-polls close too. */
+  readonly revocation: Pick<Revocation, 'publish'>;
+  /** A reset clears the sign-in throttle of the account (docs/sessions.md). */
+  readonly loginThrottle: Pick<LoginThrottle, 'clearAccount'>;
 }
 
 type MemberPrincipal = Principal & { kind: 'member' };
@@ -71,7 +77,7 @@ type MemberPrincipal = Principal & { kind: 'member' };
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 export function createAccountMailService(deps: AccountMailDeps) {
-  const { db, store, jobs, clock, config } = deps;
+  const { db, store, jobs, clock, config, revocation, loginThrottle } = deps;
   const { outbox, notices } = deps.mail;
   const log = deps.logger.child({ component: 'mail' });
 
@@ -160,7 +166,7 @@ export function createAccountMailService(deps: AccountMailDeps) {
         : undefined;
       if (hit === undefined) throw invalid();
       const passwordHash = await hashPassword(input.password);
-      await withTenant(db, hit.orgId, async (tx) => {
+      const member = await withTenant(db, hit.orgId, async (tx) => {
         const token = await lockToken(tx, hit.tokenId);
         const now = clock.now();
         if (token === undefined) throw invalid();
@@ -179,7 +185,13 @@ export function createAccountMailService(deps: AccountMailDeps) {
           auditEvents.memberPasswordReset({ type: 'member', id: member.id }, member),
           now,
         );
+        return member;
       });
+      await revocation.publish({ kind: 'member', orgId: hit.orgId, memberId: member.id });
+      // The reset is committed: a store that cannot clear the throttle only leaves the delays to run out.
+      await loginThrottle
+        .clearAccount(member.email)
+        .catch((err: unknown) => log.warn({ err }, 'password reset: could not clear the sign-in throttle'));
     },
 
     /** Sends a confirmation link to the new address. Needs mail. */

@@ -115,7 +115,8 @@ export function mailRoutes(
       config: { auth: 'none' },
       schema: {
         tags: ['auth'],
-        summary: 'Choose a new password with the link from the reset mail (ends every session)',
+        summary:
+          'Choose a new password with the link from the reset mail (ends every session, closes their open streams, and clears the sign-in throttle of the account)',
         security: [],
         body: Type.Object(
           { token: Type.String({ minLength: 1, maxLength: 200 }), password: Password },

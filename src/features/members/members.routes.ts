@@ -66,7 +66,10 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
   );
 
   for (const [action, summary] of [
-    ['deactivate', 'Deactivate a member: access revoked, sessions ended, row kept'],
+    [
+      'deactivate',
+      'Deactivate a member: access revoked, sessions ended (their open long-polls and event streams close), row kept',
+    ],
     ['reactivate', 'Reactivate a deactivated member'],
   ] as const) {
     app.post(
@@ -86,7 +89,7 @@ export function membersRoutes(app: AppInstance, deps: { members: MembersService;
       schema: {
         tags,
         summary:
-          'Delete a member: name, email, phone, linked chat and SSO identities, TOTP, sessions and invites are erased; the id stays as a pseudonym so decisions and the audit chain stay intact',
+          'Delete a member: name, email, phone, linked chat and SSO identities, TOTP, sessions (their open long-polls and event streams close) and invites are erased; the id stays as a pseudonym so decisions and the audit chain stay intact',
         params: IdParams,
         response: { 204: Type.Null(), ...problemResponses },
       },

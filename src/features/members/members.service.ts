@@ -16,6 +16,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
 import type { AuthService, NewSession } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
+import type { Revocation } from '../auth/revocation.js';
 import {
   countActiveAdmins,
   eraseMember,
@@ -43,12 +44,16 @@ export interface MembersDeps {
   readonly auth: Pick<AuthService, 'createSession'>;
   /** Mails the invite link and the security notices of role changes and TOTP resets (docs/mail.md). */
   readonly notices: Pick<MailNotices, 'invite' | 'totpReset' | 'roleChanged'>;
+  /** Closes the open streams and long-polls of a member whose sessions end. */
+  readonly revocation: Pick<Revocation, 'publish'>;
 }
 
 type MemberPrincipal = Principal & { kind: 'member' };
 
 export function createMembersService(deps: MembersDeps) {
-  const { db, config, clock, auth, notices } = deps;
+  const { db, config, clock, auth, notices, revocation } = deps;
+  const revokeMember = (p: MemberPrincipal, memberId: string) =>
+    revocation.publish({ kind: 'member', orgId: p.orgId, memberId });
 
   /** Keeps the last active admin from being demoted or deactivated. */
   async function assertKeepsAnAdmin(tx: TenantTx, target: Member, next: { role?: Role; active?: boolean }) {
@@ -74,6 +79,7 @@ export function createMembersService(deps: MembersDeps) {
       if (!(await eraseMember(tx, memberId, now))) throw notFound('member');
       await appendAudit(tx, auditEvents.memberErased(actorOf(p), target, self), now);
     });
+    await revokeMember(p, memberId);
   }
 
   return {
@@ -199,7 +205,7 @@ export function createMembersService(deps: MembersDeps) {
     },
 
     async deactivate(p: MemberPrincipal, memberId: string): Promise<Member> {
-      return withTenant(db, p.orgId, async (tx) => {
+      const member = await withTenant(db, p.orgId, async (tx) => {
         const target = await lockMember(tx, memberId);
         if (target === undefined) throw notFound('member');
         if (target.status === 'deactivated') return target;
@@ -210,6 +216,8 @@ export function createMembersService(deps: MembersDeps) {
         await appendAudit(tx, auditEvents.memberDeactivated(actorOf(p), target), now);
         return (await findMember(tx, memberId))!;
       });
+      await revokeMember(p, memberId);
+      return member;
     },
 
     async reactivate(p: MemberPrincipal, memberId: string): Promise<Member> {
@@ -255,6 +263,7 @@ export function createMembersService(deps: MembersDeps) {
         await appendAudit(tx, auditEvents.memberTotpReset(actorOf(p), target), now);
         await notices.totpReset(tx, target, now);
       });
+      await revokeMember(p, memberId);
     },
 
     async updateProfile(
