@@ -18,6 +18,7 @@ import { checkpointObjectKey, latestObjectKey } from '../../src/core/audit-chain
 import { withTenant } from '../../src/db/client.js';
 import { getHead } from '../../src/features/audit/audit.repository.js';
 import { readWitnessed } from '../../src/features/audit/witness-read.js';
+import { s3Witness } from '../../src/features/audit/witness-clients.js';
 import { as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
 import { waitFor } from '../helpers/jobs.js';
 import { startTestWitness, type TestWitness } from '../fakes/witness.js';
@@ -31,6 +32,7 @@ let t: TestServer;
 let witness: TestWitness;
 let s3server: S3rver;
 let s3: S3Client;
+let endpoint: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ony-witness-'));
@@ -43,7 +45,7 @@ beforeAll(async () => {
     configureBuckets: [{ name: BUCKET, configs: [] }],
   });
   const { port } = await s3server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  endpoint = `http://127.0.0.1:${port}`;
   s3 = new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -171,6 +173,31 @@ describe('automatic checkpoints go to the witnesses', () => {
     expect(
       t.logs.some((l) => l.msg === 'witness push failed; the job queue retries it' && l.seq === seq),
     ).toBe(true);
+  });
+});
+
+describe('the S3 witness uses what is configured', () => {
+  // s3rver checks the access key id of a SigV4 request but not the signature itself.
+  const push = { orgId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', seq: 1, note: 'n', latest: true };
+  const config = {
+    bucket: BUCKET,
+    region: 'us-east-1',
+    endpoint: '',
+    prefix: PREFIX,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  };
+  it("an unknown access key or bucket is a failed push, with the store's reason", async () => {
+    const wrongKey = await s3Witness({
+      ...config,
+      endpoint,
+      credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'x' },
+    });
+    await expect(wrongKey.push(push)).rejects.toThrow(
+      /s3 witness refused the checkpoint: InvalidAccessKeyId 403/,
+    );
+    const noBucket = await s3Witness({ ...config, endpoint, bucket: 'no-such-bucket' });
+    await expect(noBucket.push(push)).rejects.toThrow(/NoSuchBucket 404/);
   });
 });
 
