@@ -5,8 +5,9 @@
  * in constant time, before any of it is parsed; a missing or stale signature answers 401, a wrong
  * one 403, and nothing changes. A signed request seen before (a replay) is acknowledged and
  * ignored: its signature is claimed in the durable replay guard (Postgres) for twice the timestamp
- * window, so a replay is refused even after the ephemeral store was wiped. The acknowledgement goes out first; replies to the person (ephemeral messages, the
- * TOTP modal) follow it, as Slack asks for an answer within 3 seconds.
+ * window, so a replay is refused even after the ephemeral store was wiped. The acknowledgement
+ * goes out first; replies to the person (ephemeral messages, the TOTP modal) follow it, as Slack
+ * asks for an answer within 3 seconds.
  */
 import type { FastifyInstance } from 'fastify';
 import { createFollowUps, type SlackInteractions } from '../../channels/slack/interactions.js';
