@@ -131,6 +131,7 @@ describe('replies', () => {
     'totp_invalid',
     'totp_not_enrolled',
     'invalid_code',
+    'unavailable',
   ];
 
   it('has a clear answer within 200 characters for every refusal', () => {
