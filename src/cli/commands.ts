@@ -59,8 +59,36 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'a Claude Code PreToolUse hook: asks ony before a tool call runs',
     load: async () => (await import('./hook.js')).command,
   },
+  hook: {
+    summary: 'the same as ony hook claude-code',
+    load: async () => (await import('./hook.js')).command,
+  },
+  'hook codex': {
+    summary: 'a Codex CLI PreToolUse hook: asks ony before a tool call runs',
+    load: async () => (await import('./hook.js')).hookCommand('codex'),
+  },
+  'hook cursor': {
+    summary: 'a Cursor hook (beforeShellExecution, beforeMCPExecution, preToolUse): allow or deny',
+    load: async () => (await import('./hook.js')).hookCommand('cursor'),
+  },
+  'hook gemini': {
+    summary: 'a Gemini CLI BeforeTool hook: asks ony before a tool call runs',
+    load: async () => (await import('./hook.js')).hookCommand('gemini'),
+  },
   'init claude-code': {
     summary: 'add the ony hook to .claude/settings.json',
     load: async () => (await import('./init.js')).command,
+  },
+  'init codex': {
+    summary: 'add the ony hook to .codex/config.toml',
+    load: async () => (await import('./init-agents.js')).initCodex,
+  },
+  'init cursor': {
+    summary: 'add the ony hook to .cursor/hooks.json',
+    load: async () => (await import('./init-agents.js')).initCursor,
+  },
+  'init gemini': {
+    summary: 'add the ony hook to .gemini/settings.json',
+    load: async () => (await import('./init-agents.js')).initGemini,
   },
 };

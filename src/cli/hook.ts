@@ -1,5 +1,7 @@
 /**
- * `ony hook claude-code`: a Claude Code PreToolUse command hook. A thin client: it reads the hook
+ * `ony hook claude-code` (also `ony hook`): a Claude Code PreToolUse command hook; `ony hook codex`,
+ * `ony hook cursor` and `ony hook gemini` are the same hook for those agents: their input is mapped to
+ * a PreToolUse input (src/core/integrations/agent-hooks-io.ts) and the answer to their own output. A thin client: it reads the hook
  * input on stdin, posts it to the server (`POST /v1/integrations/claude-code/pre-tool-use`, where the
  * one implementation lives) and prints the hook's JSON answer.
  *
@@ -8,6 +10,7 @@
  * input, server unreachable, 401, 5xx, no answer in time) is a deny that says why. It loads neither
  * the server, nor the database driver, nor the config: only node:http(s) and the small hook I/O module.
  */
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
@@ -17,6 +20,7 @@ import {
   type HookAnswer,
   type OnPending,
 } from '../core/integrations/claude-code-io.js';
+import { AGENT_NAMES, fromAnswer, toPreToolUse, type Agent } from '../core/integrations/agent-hooks-io.js';
 import { isRetryableStatus, isUnreachableError, parseRetryAfter, retryDelayMs } from '../client/retry.js';
 import type { Command } from './command.js';
 import { jsonForTerminal } from './terminal.js';
@@ -32,18 +36,33 @@ const SERVER_MARGIN_MS = 1_500;
 const MAX_INPUT_BYTES = 3_000_000;
 const ROUTE = '/v1/integrations/claude-code/pre-tool-use';
 
-const usage = `usage: ony hook claude-code [--budget <seconds>] [--on-pending deny|ask] [--server <url>]
+const HOOKS: Readonly<Record<Agent, string>> = {
+  'claude-code':
+    'A Claude Code PreToolUse hook (type "command"): reads the hook input on stdin, asks ony whether the\ntool call may run, and prints the hook\'s JSON answer (permissionDecision allow, deny or ask).',
+  codex:
+    "A Codex CLI PreToolUse command hook: reads the hook input on stdin, asks ony whether the tool call\nmay run, and prints {} (allow: Codex's own approval settings apply) or a PreToolUse deny.",
+  cursor:
+    'A Cursor hook (beforeShellExecution, beforeMCPExecution, preToolUse): reads the hook input on stdin,\nasks ony, and prints {"permission": "allow"|"deny", ...}; never "ask".',
+  gemini:
+    'A Gemini CLI BeforeTool hook: reads the hook input on stdin, asks ony, and prints {"decision":\n"allow"|"deny", "reason": ...} with exit 0.',
+};
 
-A Claude Code PreToolUse hook (type "command"): reads the hook input on stdin, asks ony whether the
-tool call may run, and prints the hook's JSON answer (permissionDecision allow, deny or ask). Install
-it with \`ony init claude-code\`; see docs/integrations.md.
+const usageOf = (
+  agent: Agent,
+) => `usage: ony hook ${agent} [--budget <seconds>]${agent === 'claude-code' ? ' [--on-pending deny|ask]' : ''} [--server <url>]
+
+${HOOKS[agent]} Install it with \`ony init ${agent}\`; see docs/integrations.md.
 
   --budget <seconds>     how long to wait for a decision before answering; default $ONY_HOOK_BUDGET_S,
                          else ${DEFAULT_BUDGET_S} (1..${MAX_BUDGET_S}). Keep it below the hook's "timeout".
-  --on-pending deny|ask  the answer when nobody decided within the budget: deny (default; the agent is
+${
+  agent === 'claude-code'
+    ? `  --on-pending deny|ask  the answer when nobody decided within the budget: deny (default; the agent is
                          told the code to wait for and to try again later) or ask (Claude Code asks the
                          person at the terminal). Default $ONY_HOOK_ON_PENDING, else deny.
-  --server <url>         the ony server; default $ONY_URL, else ${DEFAULT_URL}
+`
+    : ''
+}  --server <url>         the ony server; default $ONY_URL, else ${DEFAULT_URL}
 
 The device token comes from $ONY_TOKEN. It always exits 0 and never answers allow without a
 decision: no token, bad input, an unreachable server or no answer in time is a deny with the reason.
@@ -74,11 +93,13 @@ function parseBudget(raw: string, from: string): number | string {
 }
 
 /** The settings from flags and environment; a string is a usage error (still answered with a deny). */
-function settingsOf(argv: readonly string[], env: NodeJS.ProcessEnv): Settings | string {
+function settingsOf(agent: Agent, argv: readonly string[], env: NodeJS.ProcessEnv): Settings | string {
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const m = /^--(budget|on-pending|server)(?:=(.*))?$/.exec(arg);
+    const m = (
+      agent === 'claude-code' ? /^--(budget|on-pending|server)(?:=(.*))?$/ : /^--(budget|server)(?:=(.*))?$/
+    ).exec(arg);
     if (m === null) return `unexpected argument "${arg}"`;
     const value = m[2] ?? argv[++i];
     if (value === undefined) return `--${m[1]} needs a value`;
@@ -90,7 +111,11 @@ function settingsOf(argv: readonly string[], env: NodeJS.ProcessEnv): Settings |
       ? DEFAULT_BUDGET_S
       : parseBudget(budgetRaw, flags.budget !== undefined ? '--budget' : 'ONY_HOOK_BUDGET_S');
   if (typeof budget === 'string') return budget;
-  const onPending = (flags['on-pending'] ?? env.ONY_HOOK_ON_PENDING ?? 'deny').trim().toLowerCase();
+  // Only Claude Code may ask the person at the terminal; the other agents are denied while pending.
+  const onPending =
+    agent === 'claude-code'
+      ? (flags['on-pending'] ?? env.ONY_HOOK_ON_PENDING ?? 'deny').trim().toLowerCase()
+      : 'deny';
   if (onPending !== 'deny' && onPending !== 'ask')
     return `--on-pending must be deny or ask, got "${onPending}"`;
   const server = (flags.server ?? env.ONY_URL ?? DEFAULT_URL).trim();
@@ -150,9 +175,18 @@ function detailOf(body: string): string {
 }
 
 /** Posts the hook input; answers the server's hook answer, or throws with a reason for the agent. */
-async function post(settings: Settings, token: string, body: string, budgetS: number, timeoutMs: number) {
+async function post(
+  agent: Agent,
+  settings: Settings,
+  token: string,
+  body: string,
+  budgetS: number,
+  timeoutMs: number,
+) {
   const base = settings.server.replace(/\/+$/, '');
-  const url = new URL(`${base}${ROUTE}?budget_s=${budgetS.toFixed(3)}&on_pending=${settings.onPending}`);
+  const url = new URL(
+    `${base}${ROUTE}?budget_s=${budgetS.toFixed(3)}&on_pending=${settings.onPending}${agent !== 'claude-code' ? `&agent=${agent}` : ''}`,
+  );
   // TLS is loaded only for an https server: every tool call starts this process.
   const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise<HookAnswer>((resolve, reject) => {
@@ -225,23 +259,24 @@ async function post(settings: Settings, token: string, body: string, budgetS: nu
   });
 }
 
-export const command: Command = {
-  usage,
+export const hookCommand = (agent: Agent): Command => ({
+  usage: usageOf(agent),
   async run(argv, io) {
     const startedAt = Date.now();
     const answer = (a: HookAnswer, problem?: string): number => {
-      if (problem !== undefined) io.stderr.write(`ony hook claude-code: ${problem}\n`);
+      if (problem !== undefined) io.stderr.write(`ony hook ${agent}: ${problem}\n`);
+      const out = fromAnswer(agent, a);
       // The same JSON value, with hidden characters written as \u escapes (the reason can quote people).
-      io.stdout.write(`${jsonForTerminal(a)}\n`);
-      return 0;
+      io.stdout.write(`${jsonForTerminal(out.stdout)}\n`);
+      return out.exitCode;
     };
     const deny = (why: string): number => answer(failureAnswer(why), why);
 
-    const settings = settingsOf(argv, io.env);
-    if (typeof settings === 'string') return deny(`bad usage of ony hook claude-code: ${settings}`);
+    const settings = settingsOf(agent, argv, io.env);
+    if (typeof settings === 'string') return deny(`bad usage of ony hook ${agent}: ${settings}`);
     const token = io.env.ONY_TOKEN?.trim();
     if (token === undefined || token === '') {
-      return deny('no device token: set ONY_TOKEN in the environment Claude Code runs in');
+      return deny(`no device token: set ONY_TOKEN in the environment ${AGENT_NAMES[agent]} runs in`);
     }
     const hardDeadline = startedAt + settings.budgetS * 1000 - PRINT_MARGIN_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -265,16 +300,26 @@ export const command: Command = {
       } catch {
         return deny('the hook input on stdin is not JSON');
       }
-      const parsed = parsePreToolUse(value);
+      let input = value;
+      if (agent !== 'claude-code') {
+        // A fresh id per call: a retry joins its handoff by fingerprint, as a Claude Code retry does.
+        const mapped = toPreToolUse(agent, value, `ony_${agent}_${randomUUID()}`);
+        if (!mapped.ok)
+          return deny(
+            `the hook input is not a ${AGENT_NAMES[agent]} hook input: ${mapped.errors.join('; ')}`,
+          );
+        input = mapped.value;
+      }
+      const parsed = parsePreToolUse(input);
       if (!parsed.ok) return deny(`the hook input is not a PreToolUse input: ${parsed.errors.join('; ')}`);
-      const body = JSON.stringify(value);
+      const body = JSON.stringify(input);
       // A restart or outage of the server is retried within the budget (RETRY_POLICY): the same
       // tool_use_id joins the same handoff, so a retry never asks twice. Out of budget: deny.
       for (let attempt = 1; ; attempt++) {
         const timeoutMs = Math.max(0, hardDeadline - Date.now());
         const serverBudgetS = Math.max(0, (timeoutMs - SERVER_MARGIN_MS) / 1000);
         try {
-          return answer(await post(settings, token, body, serverBudgetS, timeoutMs));
+          return answer(await post(agent, settings, token, body, serverBudgetS, timeoutMs));
         } catch (err) {
           if (!(err instanceof Outage)) return deny(err instanceof Error ? err.message : String(err));
           const delayMs = retryDelayMs(attempt, Math.random(), err.retryAfterMs);
@@ -282,7 +327,7 @@ export const command: Command = {
             return deny(`${err.message} (tried ${attempt} times within the budget of ${settings.budgetS}s)`);
           }
           io.stderr.write(
-            `ony hook claude-code: ony is unreachable (${err.reason}); trying again in ${(delayMs / 1000).toFixed(1)}s\n`,
+            `ony hook ${agent}: ony is unreachable (${err.reason}); trying again in ${(delayMs / 1000).toFixed(1)}s\n`,
           );
           await new Promise((resolve) => setTimeout(resolve, delayMs));
         }
@@ -291,4 +336,7 @@ export const command: Command = {
       clearTimeout(timer);
     }
   },
-};
+});
+
+/** `ony hook claude-code`, kept under its old name. */
+export const command: Command = hookCommand('claude-code');

@@ -189,7 +189,8 @@ const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit']);
  * server redacts them); they never carry the command or the file content, which go in the payload
  * (stored encrypted, never sent to a channel).
  */
-export function toHandoffInput(input: PreToolUseInput): RiskInput {
+/** `agent` is the agent's name as approvers read it (the same hook serves Codex, Cursor, Gemini CLI). */
+export function toHandoffInput(input: PreToolUseInput, agent = 'Claude Code'): RiskInput {
   const { tool_name: tool, tool_input: ti, cwd } = input;
   // The project's folder name only: the summary reaches phones and chat, the full path need not.
   const project = cwd.replace(/\/+$/, '').split('/').pop() ?? '';
@@ -204,7 +205,7 @@ export function toHandoffInput(input: PreToolUseInput): RiskInput {
       action: { type: 'shell.exec' },
       title: cap(description !== undefined && description !== '' ? `Bash: ${description}` : 'Bash command'),
       summary: oneLine(
-        `Claude Code asks to run a shell command${where}.${background} The command is attached.`,
+        `${agent} asks to run a shell command${where}.${background} The command is attached.`,
         HOOK_LIMITS.summaryMaxChars,
       ),
       ...(command !== undefined && {
@@ -225,7 +226,7 @@ export function toHandoffInput(input: PreToolUseInput): RiskInput {
         action: { type: 'file.write', target },
         title: cap(`Write ${path}`),
         summary: oneLine(
-          `Claude Code asks to write the whole file (${lines} line${lines === 1 ? '' : 's'})${where}. The diff is attached; the file's previous content, if any, is not in the hook input.`,
+          `${agent} asks to write the whole file (${lines} line${lines === 1 ? '' : 's'})${where}. The diff is attached; the file's previous content, if any, is not in the hook input.`,
           HOOK_LIMITS.summaryMaxChars,
         ),
         payload: {
@@ -240,7 +241,7 @@ export function toHandoffInput(input: PreToolUseInput): RiskInput {
         action: { type: 'file.write', target },
         title: cap(`Edit ${path}${many}`),
         summary: oneLine(
-          `Claude Code asks to change text in a file${where}. The diff is attached (line numbers are not in the hook input).`,
+          `${agent} asks to change text in a file${where}. The diff is attached (line numbers are not in the hook input).`,
           HOOK_LIMITS.summaryMaxChars,
         ),
         payload: {
@@ -255,9 +256,9 @@ export function toHandoffInput(input: PreToolUseInput): RiskInput {
   const mcp = mcpParts(tool);
   return {
     action: { type: 'other', target: oneLine(tool, HOOK_LIMITS.targetMaxChars) },
-    title: cap(mcp ? `MCP tool ${mcp.server}: ${mcp.tool}` : `Claude Code tool ${tool}`),
+    title: cap(mcp ? `MCP tool ${mcp.server}: ${mcp.tool}` : `${agent} tool ${tool}`),
     summary: oneLine(
-      `Claude Code asks to use the ${mcp ? `MCP tool "${mcp.tool}" of the server "${mcp.server}"` : `tool "${tool}"`}${where}. The tool input is attached.`,
+      `${agent} asks to use the ${mcp ? `MCP tool "${mcp.tool}" of the server "${mcp.server}"` : `tool "${tool}"`}${where}. The tool input is attached.`,
       HOOK_LIMITS.summaryMaxChars,
     ),
     payload: { kind: 'text', content: boundUtf8(JSON.stringify(ti, null, 2), HOOK_LIMITS.payloadMaxBytes) },

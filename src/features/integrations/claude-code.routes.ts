@@ -18,6 +18,7 @@ import {
   parsePreToolUse,
   type OnPending,
 } from '../../core/integrations/claude-code.js';
+import { AGENTS } from '../../core/integrations/agent-hooks-io.js';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf } from '../../http/plugins/auth.js';
 import { problemResponses } from '../../http/schemas.js';
@@ -89,6 +90,15 @@ export function claudeCodeRoutes(
                 description: 'the answer when still pending after the budget; default ONY_HOOK_ON_PENDING',
               }),
             ),
+            agent: Type.Optional(
+              Type.Union(
+                AGENTS.map((a) => Type.Literal(a)),
+                {
+                  description:
+                    "which agent's hook asks (`ony hook codex|cursor|gemini` map their input to this shape); its name goes in the summary. Default claude-code",
+                },
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -108,6 +118,7 @@ export function claudeCodeRoutes(
         return await claudeCode.preToolUse(p, parsed.value, {
           budgetS,
           onPending: req.query.on_pending ?? hooks.onPending,
+          agent: req.query.agent ?? 'claude-code',
         });
       } catch (err) {
         // Fail closed: a hook input we could not handle is denied, with a reason the agent can act on.

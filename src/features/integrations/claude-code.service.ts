@@ -20,6 +20,7 @@ import {
   type OnPending,
   type PreToolUseInput,
 } from '../../core/integrations/claude-code.js';
+import { AGENT_NAMES, type Agent } from '../../core/integrations/agent-hooks-io.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
@@ -39,6 +40,8 @@ export interface PreToolUseOptions {
   /** How long to wait for a decision, in seconds (real time). */
   readonly budgetS: number;
   readonly onPending: OnPending;
+  /** Which agent's hook asks (its name goes in the summary approvers read); default Claude Code. */
+  readonly agent?: Agent;
 }
 
 /** How many times a call that lost a used-once decision to another call looks again. */
@@ -111,7 +114,14 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
         let h: Handoff;
         let own = true;
         if (found === undefined) {
-          h = (await handoffs.create(p, toHandoffInput(input), toolUseId, { fingerprint })).handoff;
+          h = (
+            await handoffs.create(
+              p,
+              toHandoffInput(input, AGENT_NAMES[opts.agent ?? 'claude-code']),
+              toolUseId,
+              { fingerprint },
+            )
+          ).handoff;
         } else if ('own' in found) h = found.own;
         else {
           h = found.live;
