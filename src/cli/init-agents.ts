@@ -86,15 +86,15 @@ function parseArgs(spec: Spec, argv: readonly string[]): Args | string {
 }
 
 /** The JSON object in a file (empty: {}), or why not. */
-function parseJson(before: string | undefined): JsonObject | { error: string } {
-  if (before === undefined || before.trim() === '') return {};
+function parseJson(before: string | undefined): { value: JsonObject } | { error: string } {
+  if (before === undefined || before.trim() === '') return { value: {} };
   let v: Json;
   try {
     v = JSON.parse(before) as Json;
   } catch (err) {
     return { error: `it is not valid JSON (${err instanceof Error ? err.message : String(err)})` };
   }
-  return isObject(v) ? v : { error: 'it does not hold a JSON object' };
+  return isObject(v) ? { value: v } : { error: 'it does not hold a JSON object' };
 }
 
 const isOny = (agent: string) => (h: Json) =>
@@ -134,8 +134,9 @@ const cursor: Spec = {
   agent: 'cursor',
   defaultFile: '.cursor/hooks.json',
   merge(before, args) {
-    const file = parseJson(before);
-    if ('error' in file) return file;
+    const parsed = parseJson(before);
+    if ('error' in parsed) return parsed;
+    const file = parsed.value;
     const hooks = file.hooks ?? {};
     if (!isObject(hooks)) return { error: '"hooks" is not an object' };
     const next: JsonObject = { ...hooks };
@@ -161,8 +162,9 @@ const gemini: Spec = {
   defaultFile: '.gemini/settings.json',
   defaultMatcher: 'run_shell_command|write_file|replace|mcp__.*',
   merge(before, args) {
-    const file = parseJson(before);
-    if ('error' in file) return file;
+    const parsed = parseJson(before);
+    if ('error' in parsed) return parsed;
+    const file = parsed.value;
     const hooks = file.hooks ?? {};
     if (!isObject(hooks)) return { error: '"hooks" is not an object' };
     const list = hooks.BeforeTool ?? [];
