@@ -1,5 +1,6 @@
 /**
- * The Claude Code command hook end to end: `node dist/main.js hook claude-code` as Claude Code runs
+ * The command hooks end to end (Claude Code, and Codex CLI, Cursor and Gemini CLI, each with input in
+ * its own shape): `node dist/main.js hook claude-code` as Claude Code runs
  * it (a new process per tool call, the hook input on stdin) for a policy-allowed `ls`, against a
  * server listening on loopback in this process, side by side with a bare `node -e 0` in the same run.
  * The hook must stay a thin client (no server, database driver or config loaded): target ratio ≤ 2.5.
@@ -24,6 +25,7 @@ const SERVER_WARMUP = 60;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mainJs = `${root}dist/main.js`;
 const hookJs = `${root}dist/cli/hook.js`;
+const agentIoJs = `${root}dist/core/integrations/agent-hooks-io.js`;
 
 /** Runs a command to its exit with stdin; answers the wall time in ms and its stdout. */
 function timed(
@@ -47,7 +49,12 @@ function timed(
 }
 
 export async function run(): Promise<void> {
-  if (!existsSync(hookJs) || statSync(hookJs).mtimeMs < statSync(`${root}src/cli/hook.ts`).mtimeMs) {
+  if (
+    !existsSync(hookJs) ||
+    !existsSync(agentIoJs) ||
+    statSync(hookJs).mtimeMs < statSync(`${root}src/cli/hook.ts`).mtimeMs ||
+    statSync(agentIoJs).mtimeMs < statSync(`${root}src/core/integrations/agent-hooks-io.ts`).mtimeMs
+  ) {
     console.log('building dist/ (npm run build)…');
     try {
       execFileSync(
@@ -60,7 +67,8 @@ export async function run(): Promise<void> {
     } catch {
       // Type errors elsewhere still emit JavaScript; what matters is that the hook was built.
     }
-    if (!existsSync(hookJs)) throw new Error('dist/cli/hook.js is missing: run npm run build');
+    if (!existsSync(hookJs) || !existsSync(agentIoJs))
+      throw new Error('dist/cli/hook.js is missing: run npm run build');
   }
   const t = await startTestServer({ ONY_LOG_LEVEL: 'warn' });
   try {
@@ -83,6 +91,55 @@ export async function run(): Promise<void> {
         tool_use_id: `toolu_${randomUUID().replace(/-/g, '')}`,
       });
 
+    // The other agents' hooks, each with a policy-allowed `ls` in its documented input shape, and
+    // how to read an allow from its output.
+    const agents: { name: string; input: () => string; allowed: (out: string) => boolean }[] = [
+      {
+        name: 'codex',
+        input: () =>
+          JSON.stringify({
+            session_id: 'bench',
+            transcript_path: null,
+            cwd: root,
+            hook_event_name: 'PreToolUse',
+            model: 'gpt-5-codex',
+            permission_mode: 'default',
+            tool_name: 'Bash',
+            tool_input: { command: 'ls -la' },
+            tool_use_id: `call_${randomUUID()}`,
+          }),
+        allowed: (out) => out.trim() === '{}',
+      },
+      {
+        name: 'cursor',
+        input: () =>
+          JSON.stringify({
+            conversation_id: 'bench',
+            generation_id: randomUUID(),
+            hook_event_name: 'beforeShellExecution',
+            workspace_roots: [root],
+            command: 'ls -la',
+            cwd: root,
+          }),
+        allowed: (out) => (JSON.parse(out) as { permission?: string }).permission === 'allow',
+      },
+      {
+        name: 'gemini',
+        input: () =>
+          JSON.stringify({
+            session_id: 'bench',
+            transcript_path: '/tmp/bench.json',
+            cwd: root,
+            hook_event_name: 'BeforeTool',
+            timestamp: new Date().toISOString(),
+            tool_name: 'run_shell_command',
+            tool_input: { command: 'ls -la' },
+          }),
+        allowed: (out) => (JSON.parse(out) as { decision?: string }).decision === 'allow',
+      },
+    ];
+    const agentMs: Record<string, number[]> = Object.fromEntries(agents.map((a) => [a.name, []]));
+
     // A running server is warm: its request path is compiled by the JIT before the timed rounds.
     for (let i = 0; i < SERVER_WARMUP; i++) {
       const r = await t.app.inject({
@@ -103,12 +160,19 @@ export async function run(): Promise<void> {
       const answer = JSON.parse(h.stdout) as { hookSpecificOutput: { permissionDecision: string } };
       if (answer.hookSpecificOutput.permissionDecision !== 'allow')
         throw new Error(`not allowed: ${h.stdout}`);
+      const others: [string, number][] = [];
+      for (const a of agents) {
+        const r = await timed([mainJs, 'hook', a.name], a.input(), env);
+        if (!a.allowed(r.stdout)) throw new Error(`ony hook ${a.name}: not allowed: ${r.stdout}`);
+        others.push([a.name, r.ms]);
+      }
       const b = await timed(['-e', '0'], '', env);
       const f = await timed(['-e', floorScript], '', env);
       if (i >= WARMUP) {
         hook.push(h.ms);
         bare.push(b.ms);
         floor.push(f.ms);
+        for (const [name, ms] of others) agentMs[name]!.push(ms);
       }
     }
     const mh = median(hook);
@@ -118,6 +182,12 @@ export async function run(): Promise<void> {
       `database: ${t.database.kind}, server warmed by ${SERVER_WARMUP} calls, ${ROUNDS} rounds (after ${WARMUP} warm-up), medians:`,
     );
     console.log(`  node dist/main.js hook claude-code (policy-allowed ls, end to end): ${mh.toFixed(1)} ms`);
+    for (const a of agents) {
+      const m = median(agentMs[a.name]!);
+      console.log(
+        `  node dist/main.js hook ${a.name.padEnd(6)} (policy-allowed ls):              ${m.toFixed(1)} ms (ratio ${(m / mb).toFixed(2)})`,
+      );
+    }
     console.log(`  node -e 0:                                                        ${mb.toFixed(1)} ms`);
     console.log(`  node -e '<one GET /healthz>' (any HTTP hook's floor):              ${mf.toFixed(1)} ms`);
     console.log(`  ratio: ${(mh / mb).toFixed(2)} (target ≤ 2.5); floor ratio ${(mf / mb).toFixed(2)}`);
