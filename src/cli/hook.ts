@@ -51,7 +51,8 @@ const usageOf = (
   agent: Agent,
 ) => `usage: ony hook ${agent} [--budget <seconds>]${agent === 'claude-code' ? ' [--on-pending deny|ask]' : ''} [--server <url>]
 
-${HOOKS[agent]} Install it with \`ony init ${agent}\`; see docs/integrations.md.
+${HOOKS[agent]}
+Install it with \`ony init ${agent}\`; see docs/integrations.md.
 
   --budget <seconds>     how long to wait for a decision before answering; default $ONY_HOOK_BUDGET_S,
                          else ${DEFAULT_BUDGET_S} (1..${MAX_BUDGET_S}). Keep it below the hook's "timeout".
