@@ -139,7 +139,9 @@ describe.each(cases)('ony hook $agent', ({ agent, shell, read }) => {
     const session = `${agent}-deny-${randomUUID()}`;
     const started = Date.now();
     const first = await run(JSON.stringify(shell('rm -rf /', session)), { ONY_HOOK_BUDGET_S: '2' });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Answered before the budget ends (0.5 s early); a second of slack for a loaded machine, far
+    // below the agent's timeout (`ony init` sets it 10 s above the budget).
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(first.decision).toBe('deny');
     expect(first.reason).toContain('Waiting for a human to approve');
     expect(first.reason).toContain('Try the same action again later');
