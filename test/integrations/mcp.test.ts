@@ -261,6 +261,64 @@ describe.each<Transport>(['stdio', 'http'])('MCP over %s', (kind) => {
     expect(await handoffCount()).toBe(before);
   });
 
+  it('a retry with the same idempotency_key answers the same handoff; another body is refused', async () => {
+    const key = `retry-${kind}-${Date.now()}`;
+    const args = { action_type: 'deploy', target: 'staging', title: `retried deploy (${kind})`, wait_s: 0 };
+    const before = await handoffCount();
+    const first = await call(client, 'request_approval', { ...args, idempotency_key: key });
+    expect(first.res.isError).toBeFalsy();
+    expect(first.result).toMatchObject({ status: 'pending' });
+    // The client timed out and calls again (a different wait is not part of the request).
+    const again = await call(client, 'request_approval', { ...args, wait_s: 1, idempotency_key: key });
+    expect(again.res.isError).toBeFalsy();
+    expect(again.result).toMatchObject({ id: first.result!.id, short_code: first.result!.short_code });
+    expect(await handoffCount()).toBe(before + 1);
+
+    // The same key with another request: the answer POST /v1/handoffs gives (422), and nothing new.
+    const http = await t.app.inject({
+      method: 'POST',
+      url: '/v1/handoffs',
+      headers: { authorization: `Bearer ${token}`, 'idempotency-key': key },
+      payload: { action: { type: 'deploy', target: 'production' }, title: args.title },
+    });
+    expect(http.statusCode).toBe(422);
+    const detail = http.json<{ detail: string }>().detail;
+    expect(detail).toBe('this Idempotency-Key was used with a different request body');
+    const other = await call(client, 'request_approval', {
+      ...args,
+      target: 'production',
+      idempotency_key: key,
+    });
+    expect(other.res.isError).toBe(true);
+    expect(other.text).toContain(`ony did not create the approval request: ${detail}`);
+    expect(other.text).toMatch(/unprocessable/);
+    expect(await handoffCount()).toBe(before + 1);
+  });
+
+  it('a bad idempotency_key is a tool error and creates nothing', async () => {
+    const before = await handoffCount();
+    for (const key of ['', 'k'.repeat(201), ' padded', 'line\nbreak', 'clé-non-ascii']) {
+      const { res, text } = await call(client, 'request_approval', {
+        action_type: 'deploy',
+        title: 'x',
+        wait_s: 0,
+        idempotency_key: key,
+      });
+      expect(res.isError, JSON.stringify(key)).toBe(true);
+      expect(text).toMatch(/Input validation error/);
+      expect(text).toMatch(/idempotency_key/);
+    }
+    // The longest key allowed works, over both transports (stdio sends it as the HTTP header).
+    const ok = await call(client, 'request_approval', {
+      action_type: 'deploy',
+      title: `longest key (${kind})`,
+      wait_s: 0,
+      idempotency_key: `${kind}-`.padEnd(200, 'k'),
+    });
+    expect(ok.res.isError).toBeFalsy();
+    expect(await handoffCount()).toBe(before + 1);
+  });
+
   it("another org's handoff id answers not found", async () => {
     const { res, text } = await call(client, 'get_approval', { id: otherOrgHandoff });
     expect(res.isError).toBe(true);
