@@ -365,6 +365,36 @@ describe('bad token and unreachable server', () => {
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
   });
 
+  it('http: a 401 from /mcp carries an RFC 6750 challenge; invalid_token only when a token was sent', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${base}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    const before = await handoffCount();
+    // No credentials (or not a bearer token): the bare challenge, no error code (RFC 6750 §3.1).
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }]) {
+      const res = await post(headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="ony"');
+    }
+    // A token that is unknown, revoked or malformed: invalid_token.
+    for (const bad of ['ony_dev_not_a_real_token', 'not-even-ony']) {
+      const res = await post({ authorization: `Bearer ${bad}` });
+      expect(res.status, bad).toBe(401);
+      expect(res.headers.get('www-authenticate'), bad).toBe('Bearer realm="ony", error="invalid_token"');
+      expect((await res.json()) as { code: string }).toMatchObject({ code: 'unauthenticated' });
+    }
+    // The SDK client sees the 401 too (no session is opened, nothing is created).
+    await expect(connect('http', { token: 'ony_dev_not_a_real_token' })).rejects.toThrow(/401/);
+    expect(await handoffCount()).toBe(before);
+  });
+
   it('http: GET and DELETE answer 405 (stateless endpoint)', async () => {
     for (const method of ['GET', 'DELETE']) {
       const res = await fetch(`${base}/mcp`, {
