@@ -378,7 +378,7 @@ describe('bad token and unreachable server', () => {
       });
     const before = await handoffCount();
     // No credentials (or not a bearer token): the bare challenge, no error code (RFC 6750 §3.1).
-    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }]) {
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Record<string, string>[]) {
       const res = await post(headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="ony"');
