@@ -41,8 +41,9 @@ it with \`ony init claude-code\`; see docs/integrations.md.
   --budget <seconds>     how long to wait for a decision before answering; default $ONY_HOOK_BUDGET_S,
                          else ${DEFAULT_BUDGET_S} (1..${MAX_BUDGET_S}). Keep it below the hook's "timeout".
   --on-pending deny|ask  the answer when nobody decided within the budget: deny (default; the agent is
-                         told the code to wait for and to try again later) or ask (Claude Code asks the
-                         person at the terminal). Default $ONY_HOOK_ON_PENDING, else deny.
+                         told the code to wait for and to try again later) or ask (the request is
+                         withdrawn from ony and Claude Code asks the person at the terminal).
+                         Default $ONY_HOOK_ON_PENDING, else deny.
   --server <url>         the ony server; default $ONY_URL, else ${DEFAULT_URL}
 
 The device token comes from $ONY_TOKEN. It always exits 0 and never answers allow without a
