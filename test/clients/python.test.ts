@@ -6,7 +6,10 @@
  * this side reads the line as it comes and decides through the API, so every wait is on an event.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +56,11 @@ interface PythonRun {
 /** Runs the package's unittest suite; answers `@@ony decide` lines as they are printed. */
 function runPythonTests(env: Record<string, string>): Promise<PythonRun> {
   // Only what the tests need: no proxy variables from the machine, no inherited ONY_* settings.
-  const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONUNBUFFERED: '1', ...env };
+  const childEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PYTHONUNBUFFERED: '1',
+    ...env,
+  };
   const child = spawn('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.', '-v'], {
     cwd: PACKAGE_DIR,
     env: childEnv,
@@ -101,7 +108,9 @@ describe('the Python client against the real server', () => {
     expect(run.stderr, summary).not.toMatch(/skipped/);
     const ran = Number(/Ran (\d+) tests?/.exec(run.stderr)?.[1] ?? 0);
     expect(ran, summary).toBeGreaterThanOrEqual(SERVER_TESTS);
-    expect((run.stderr.match(/\(tests\.test_server\.[^)]*\) \.\.\. ok/g) ?? []).length, summary).toBe(SERVER_TESTS);
+    expect((run.stderr.match(/\(tests\.test_server\.[^)]*\) \.\.\. ok/g) ?? []).length, summary).toBe(
+      SERVER_TESTS,
+    );
     // Approvals and a denial came from this side, on the Python tests' request.
     expect(run.decisions.filter((d) => d.startsWith('approve')).length).toBeGreaterThanOrEqual(4);
     expect(run.decisions.filter((d) => d.startsWith('deny')).length).toBe(1);
@@ -117,4 +126,68 @@ describe('the Python client against the real server', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/OnyApiError: .*\(HTTP 401, /);
   }, 120_000);
+});
+
+describe('the curl-only script of docs/integrations.md', () => {
+  /** The ```sh block after the marker in the docs: what a user copies is what runs here. */
+  function scriptFromDocs(): string {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/integrations.md'), 'utf8');
+    const m = /<!-- ask-ony\.sh: run by test\/clients\/python\.test\.ts -->\n```sh\n([\s\S]*?)\n```/.exec(
+      doc,
+    );
+    if (m === null) throw new Error('the ask-ony.sh block is missing from docs/integrations.md');
+    return m[1]!;
+  }
+
+  /** Runs the script; decides with `option` as soon as it says what it waits for. */
+  async function ask(option: 'approve' | 'deny', env: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'ony-sh-'));
+    writeFileSync(join(dir, 'ask-ony.sh'), scriptFromDocs(), { mode: 0o755 });
+    writeFileSync(
+      join(dir, 'cleanup.sql'),
+      "DELETE FROM sessions WHERE created_at < now() - interval '90 days';\n",
+    );
+    const child = spawn('sh', ['ask-ony.sh', 'db.query', 'Purge old sessions', 'cleanup.sql', 'sql'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ONY_URL: base, ONY_TOKEN: device.token, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let id: string | undefined;
+    const decided: Promise<unknown>[] = [];
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr += `${line}\n`;
+      const m = /^ask-ony: waiting for approval of \S+ \((\S+)\)$/.exec(line);
+      if (m !== null) {
+        id = m[1]!;
+        decided.push(as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, { decision: option }));
+      }
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    await Promise.all(decided);
+    rmSync(dir, { recursive: true, force: true });
+    return { code, stderr, id };
+  }
+
+  it('exits 0 once approved, 1 once denied; the handoff carries the payload as SQL', async () => {
+    const approved = await ask('approve');
+    expect(approved, approved.stderr).toMatchObject({ code: 0 });
+    expect(approved.stderr).toMatch(/^approved by pia via /m);
+    const view = (await as(t, approver, 'GET', `/v1/handoffs/${approved.id}`)).json<{
+      action: { type: string };
+      status: string;
+    }>();
+    expect(view).toMatchObject({ action: { type: 'db.query' }, status: 'approved' });
+
+    const denied = await ask('deny');
+    expect(denied, denied.stderr).toMatchObject({ code: 1 });
+    expect(denied.stderr).toMatch(/^denied by pia via /m);
+  }, 60_000);
+
+  it("a bad token exits 3 with the server's reason", async () => {
+    const run = await ask('approve', { ONY_TOKEN: 'ony_dev_not_a_token' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^ask-ony: cannot ask \(401\): .*"code":"unauthenticated"/m);
+    expect(run.id).toBeUndefined();
+  });
 });

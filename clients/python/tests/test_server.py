@@ -241,8 +241,8 @@ class AgainstTheServerTest(unittest.TestCase):
         bad = Client(URL, "ony_dev_not_a_token")
         with self.assertRaises(OnyApiError) as create:
             bad.create("deploy", "nope")
-        self.assertEqual(create.exception.status, 401)
-        self.assertIn("HTTP 401", str(create.exception))
+        self.assertEqual((create.exception.status, create.exception.code), (401, "unauthenticated"))
+        self.assertIn("device token is missing, unknown or revoked (HTTP 401, unauthenticated)", str(create.exception))
         with self.assertRaises(OnyApiError) as wait:  # an answer, not an outage: not retried
             bad.wait_for_decision("00000000-0000-4000-8000-000000000000", timeout=SAFETY)
         self.assertEqual(wait.exception.status, 401)
