@@ -216,7 +216,8 @@ class AgainstTheServerTest(unittest.TestCase):
                 if len(events) == 4:  # every fault seen: now a human decides
                     decide(h["id"], "approve")
 
-            final = via_proxy.wait_for_decision(h, timeout=SAFETY, on_retry=on_retry)
+            # max_consecutive_errors=1: a 500 would end the wait at once; an outage never counts.
+            final = via_proxy.wait_for_decision(h, timeout=SAFETY, max_consecutive_errors=1, on_retry=on_retry)
         finally:
             proxy.shutdown()
             proxy.server_close()
