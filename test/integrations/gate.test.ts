@@ -22,6 +22,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
+import { runInMemory } from '../helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
@@ -238,6 +239,12 @@ describe('ony gate: bad configuration exits 2 with a clear error', () => {
     const r = await runGate(await argv(), env());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('a --help after "--" is the upstream\'s, not the gate\'s', async () => {
+    const r = await runInMemory(['gate', '--', 'server', '--help'], { env: {} });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no device token');
   });
 
   it('no device token', async () => {
