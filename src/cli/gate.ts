@@ -165,7 +165,10 @@ class Upstream {
     const client = new Client({ name: 'ony-gate', version: '1.0.0' });
     const transport =
       'url' in this.spec
-        ? new StreamableHTTPClientTransport(new URL(this.spec.url))
+        ? new StreamableHTTPClientTransport(
+            new URL(this.spec.url),
+            this.spec.headers !== undefined ? { requestInit: { headers: { ...this.spec.headers } } } : {},
+          )
         : new StdioClientTransport({
             command: this.spec.command,
             args: [...this.spec.args],

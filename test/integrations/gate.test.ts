@@ -197,6 +197,47 @@ describe('ony gate', () => {
   });
 });
 
+describe("ony gate in front of a Streamable HTTP upstream (ony's own /mcp)", () => {
+  it('lists its tools unprefixed and forwards an allowed call with the configured headers', async () => {
+    const probe = await t.app.inject({
+      method: 'POST',
+      url: '/v1/handoffs',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { action: { type: 'deploy', target: 'staging' }, title: 'http upstream probe' },
+    });
+    const id = probe.json<{ id: string }>().id;
+    const config = join(dir, 'http.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        upstreams: { ony: { url: `${base}/mcp`, headers: { Authorization: `Bearer ${token}` } } },
+      }),
+    );
+    const http = new Client({ name: 'gate-http-test', version: '1.0.0' });
+    await http.connect(
+      new StdioClientTransport({
+        command: GATE[0]!,
+        args: [...GATE.slice(1), '--config', config],
+        cwd: ROOT,
+        env: { ...getDefaultEnvironment(), ONY_URL: base, ONY_TOKEN: token },
+        stderr: process.env.MCP_DEBUG ? 'inherit' : 'ignore',
+      }),
+    );
+    try {
+      const { tools } = await http.listTools();
+      expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(['request_approval', 'get_approval']));
+      const res = (await http.callTool({ name: 'get_approval', arguments: { id } })) as CallToolResult;
+      expect(res.isError).toBeFalsy();
+      expect(res.structuredContent).toMatchObject({ id, status: 'pending' });
+      expect((await handoffAppears('MCP tool ony: get_approval', 'approved')).decision?.channel).toBe(
+        'policy',
+      );
+    } finally {
+      await http.close();
+    }
+  });
+});
+
 describe('ony gate: bad configuration exits 2 with a clear error', () => {
   const env = () => ({ ...getDefaultEnvironment(), ONY_URL: base, ONY_TOKEN: token });
   it.each<[string, () => Promise<string[]>, RegExp]>([

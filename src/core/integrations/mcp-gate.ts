@@ -22,7 +22,12 @@ export type GateUpstream =
       readonly env?: Readonly<Record<string, string>>;
       readonly cwd?: string;
     }
-  | { readonly name: string; readonly url: string };
+  | {
+      readonly name: string;
+      readonly url: string;
+      /** Sent with every request, e.g. `{"Authorization": "Bearer …"}`. */
+      readonly headers?: Readonly<Record<string, string>>;
+    };
 
 export interface GateRule {
   /** Glob (`*`, `?`, case-insensitive) against the upstream name; default every upstream. */
@@ -64,7 +69,7 @@ function isHttpUrl(text: string): boolean {
 
 /**
  * Validates an `ony-gate.json` document:
- * `{"upstreams": {"<name>": {"command": "npx", "args": […], "env": {…}, "cwd": "…"} | {"url": "https://…/mcp"}},
+ * `{"upstreams": {"<name>": {"command": "npx", "args": […], "env": {…}, "cwd": "…"} | {"url": "https://…/mcp", "headers": {…}}},
  *   "rules": [{"upstream": "<glob>", "tool": "<glob>", "action": "deny" | "ask"}]}`.
  * Answers every error found, each naming where it is.
  */
@@ -88,10 +93,20 @@ export function parseGateConfig(
         continue;
       }
       if (spec.url !== undefined) {
-        errors.push(...unknownKeys(spec, ['url'], where));
+        errors.push(...unknownKeys(spec, ['url', 'headers'], where));
+        const headers = spec.headers;
+        const headersOk =
+          headers === undefined ||
+          (isObject(headers) && Object.values(headers).every((v) => typeof v === 'string'));
+        if (!headersOk) errors.push(`${where}.headers must be an object of strings`);
         if (typeof spec.url !== 'string' || !isHttpUrl(spec.url))
           errors.push(`${where}.url must be an http(s) URL (a Streamable HTTP MCP endpoint)`);
-        else upstreams.push({ name, url: spec.url });
+        else
+          upstreams.push({
+            name,
+            url: spec.url,
+            ...(headersOk && isObject(headers) ? { headers: headers as Record<string, string> } : {}),
+          });
         continue;
       }
       errors.push(...unknownKeys(spec, ['command', 'args', 'env', 'cwd'], where));
