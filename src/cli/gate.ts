@@ -288,11 +288,19 @@ function createGateServer(
     fn: (u: Upstream, c: Client) => Promise<T[]>,
   ) {
     const out: T[] = [];
+    const failures: string[] = [];
     for (const u of upstreams) {
-      const c = await u.connected();
-      if (c.getServerCapabilities()?.[cap] === undefined) continue;
-      out.push(...(await fn(u, c)));
+      try {
+        const c = await u.connected();
+        if (c.getServerCapabilities()?.[cap] === undefined) continue;
+        out.push(...(await fn(u, c)));
+      } catch (err) {
+        // One upstream down leaves the others listed; it is tried again on the next request.
+        failures.push(err instanceof Error ? err.message : String(err));
+        io.stderr.write(`ony gate: cannot list the ${cap} of "${u.name}": ${failures.at(-1)}\n`);
+      }
     }
+    if (failures.length === upstreams.length) throw new Error(failures.join('; '));
     return out;
   }
 

@@ -197,6 +197,42 @@ describe('ony gate', () => {
   });
 });
 
+describe('ony gate with an upstream that will not start', () => {
+  it('lists the others, and a call to it is a clear tool error', async () => {
+    const config = join(dir, 'down.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        upstreams: {
+          fs: { command: process.execPath, args: [FS_SERVER, dir] },
+          broken: { command: process.execPath, args: ['-e', 'process.exit(3)'] },
+        },
+      }),
+    );
+    const gate = new Client({ name: 'gate-down-test', version: '1.0.0' });
+    await gate.connect(
+      new StdioClientTransport({
+        command: GATE[0]!,
+        args: [...GATE.slice(1), '--config', config],
+        cwd: ROOT,
+        env: { ...getDefaultEnvironment(), ONY_URL: base, ONY_TOKEN: token },
+        stderr: process.env.MCP_DEBUG ? 'inherit' : 'ignore',
+      }),
+    );
+    try {
+      const { tools } = await gate.listTools();
+      expect(tools.map((x) => x.name)).toContain('fs__read_text_file');
+      expect(tools.some((x) => x.name.startsWith('broken__'))).toBe(false);
+      const res = (await gate.callTool({ name: 'broken__anything', arguments: {} })) as CallToolResult;
+      expect(res.isError).toBe(true);
+      const text = res.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+      expect(text).toContain('the upstream MCP server "broken" is not available');
+    } finally {
+      await gate.close();
+    }
+  });
+});
+
 describe("ony gate in front of a Streamable HTTP upstream (ony's own /mcp)", () => {
   it('lists its tools unprefixed and forwards an allowed call with the configured headers', async () => {
     const probe = await t.app.inject({
