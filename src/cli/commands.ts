@@ -54,6 +54,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'an MCP server on stdio (request_approval, get_approval) for agents',
     load: async () => (await import('./mcp.js')).command,
   },
+  gate: {
+    summary: 'an MCP approval gateway: asks ony before every tool call of upstream MCP servers',
+    load: async () => (await import('./gate.js')).command,
+  },
   redact: { summary: 'redact secrets from stdin', load: async () => (await import('./redact.js')).command },
   'hook claude-code': {
     summary: 'a Claude Code PreToolUse hook: asks ony before a tool call runs',

@@ -59,8 +59,9 @@ Install it with \`ony init ${agent}\`; see docs/integrations.md.
 ${
   agent === 'claude-code'
     ? `  --on-pending deny|ask  the answer when nobody decided within the budget: deny (default; the agent is
-                         told the code to wait for and to try again later) or ask (Claude Code asks the
-                         person at the terminal). Default $ONY_HOOK_ON_PENDING, else deny.
+                         told the code to wait for and to try again later) or ask (the request is
+                         withdrawn from ony and Claude Code asks the person at the terminal).
+                         Default $ONY_HOOK_ON_PENDING, else deny.
 `
     : ''
 }  --server <url>         the ony server; default $ONY_URL, else ${DEFAULT_URL}

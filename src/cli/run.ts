@@ -30,7 +30,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const args = twoWord !== undefined && commands[twoWord] !== undefined ? rest.slice(1) : rest;
   const command = await entry.load();
-  if (args.includes('--help') || args.includes('-h')) {
+  // Arguments after `--` belong to another program (`ony gate -- server --help`).
+  const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  if (own.includes('--help') || own.includes('-h')) {
     io.stdout.write(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
     return 0;
   }

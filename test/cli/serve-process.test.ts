@@ -34,9 +34,15 @@ function start(dataDir: string, port: number): { child: ChildProcess; output: ()
   return { child, output: () => out };
 }
 
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
+/**
+ * Polls until `check` holds; fails at once if the server process exits first. `ms` is only a
+ * safety net: a busy 2-core CI machine can take long to start the embedded database and the risk
+ * workers, so it is generous.
+ */
+async function waitFor(child: ChildProcess, check: () => Promise<boolean>, ms = 180_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`ony serve exited with ${child.exitCode}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -57,7 +63,7 @@ describe('ony serve as a process', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const first = start(dir, port);
-    await waitFor(async () => /ony_setup_[A-Za-z0-9_-]{43}/.test(first.output()), 45_000);
+    await waitFor(first.child, async () => /ony_setup_[A-Za-z0-9_-]{43}/.test(first.output()));
     const token = /ony_setup_[A-Za-z0-9_-]{43}/.exec(first.output())![0];
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const setup = await fetch(`${base}/v1/setup`, {
@@ -87,7 +93,7 @@ describe('ony serve as a process', () => {
 
     // Restart on the same data: the org is still there, so no new setup token is printed.
     const second = start(dir, port);
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 45_000);
+    await waitFor(second.child, async () => (await fetch(`${base}/healthz`)).ok);
     const login = await fetch(`${base}/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -98,5 +104,5 @@ describe('ony serve as a process', () => {
     const stopped2 = exited(second.child);
     second.child.kill('SIGTERM');
     expect(await stopped2).toBe(0);
-  }, 120_000);
+  }, 420_000);
 });

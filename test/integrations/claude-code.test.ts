@@ -229,6 +229,55 @@ describe('http hook: POST /v1/integrations/claude-code/pre-tool-use', () => {
     expect(ask.permissionDecisionReason).toContain(codeOf(a.permissionDecisionReason));
   });
 
+  it('ask mode: answering ask withdraws the handoff, so no approver decides it afterwards', async () => {
+    const input = bash('kubectl delete namespace prod', { session: 'ask-mode' });
+    const before = await count();
+    const ask = await answerOf(input, { query: '?budget_s=0&on_pending=ask' });
+    expect(ask.permissionDecision).toBe('ask');
+    const code = codeOf(ask.permissionDecisionReason);
+    expect(ask.permissionDecisionReason).toContain('withdrawn from ony: decide here');
+    expect(await count()).toBe(before + 1);
+
+    // The handoff is cancelled, saying the decision moved to the local prompt, on the row and in the chain.
+    const h = await handoffByCode(code);
+    expect(h.status).toBe('cancelled');
+    const row = await sql<{ decision_comment: string | null }>`
+      select decision_comment from handoffs where id = ${h.id}`.execute(t.database.db);
+    expect(row.rows[0]!.decision_comment).toMatch(/decision moved to the agent's local prompt/);
+    const audit = await sql<{ meta: unknown; actor_type: string }>`
+      select meta, actor_type from audit_events
+      where subject_id = ${h.id} and action = 'handoff.cancelled'`.execute(t.database.db);
+    expect(audit.rows).toEqual([{ meta: { reason: 'local_prompt' }, actor_type: 'device' }]);
+
+    // An approver's later approve gets the usual answer for a withdrawn handoff, and changes nothing.
+    const late = await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
+    expect(late.statusCode).toBe(409);
+    expect(late.json<{ detail: string }>().detail).toBe('the agent cancelled the handoff');
+    expect((await handoffByCode(code)).status).toBe('cancelled');
+
+    // The same request again (a retry of this tool_use_id) answers ask again, creating nothing; the
+    // next identical tool call asks the approvers anew under a new code (nothing to join).
+    const replay = await answerOf(input, { query: '?budget_s=0&on_pending=ask' });
+    expect(replay.permissionDecision).toBe('ask');
+    expect(codeOf(replay.permissionDecisionReason)).toBe(code);
+    const next = await answerOf(bash('kubectl delete namespace prod', { session: 'ask-mode' }));
+    expect(next.permissionDecision).toBe('deny');
+    expect(codeOf(next.permissionDecisionReason)).not.toBe(code);
+    expect(await count()).toBe(before + 2);
+  });
+
+  it('ask mode: an approver who decided before the budget ran out wins over ask', async () => {
+    const input = bash('git push --force origin main', { session: 'ask-decided' });
+    const first = await answerOf(input);
+    const code = codeOf(first.permissionDecisionReason);
+    await decide(code, 'approve', 'go');
+    const again = await answerOf(bash('git push --force origin main', { session: 'ask-decided' }), {
+      query: '?budget_s=0&on_pending=ask',
+    });
+    expect(again.permissionDecision).toBe('allow');
+    expect((await handoffByCode(code)).status).toBe('approved');
+  });
+
   it('asks again after a pending handoff expired', async () => {
     const first = await answerOf(bash('chmod -R 777 /', { session: 'expire' }));
     t.clock.advance(16 * 60_000); // past the default 15 minutes
@@ -323,6 +372,18 @@ describe('command hook: ony hook claude-code', () => {
     await decide(codeOf(first.permissionDecisionReason), 'approve');
     expect(parse((await run(input())).stdout).permissionDecision).toBe('allow');
     expect(parse((await run(input(), { ONY_HOOK_BUDGET_S: '1' })).stdout).permissionDecision).toBe('deny');
+  });
+
+  it('ONY_HOOK_ON_PENDING=ask: answers ask and the handoff ends withdrawn, not left for an approver', async () => {
+    const input = JSON.stringify(bash('dropdb production', { session: 'cli-ask' }));
+    const res = await run(input, { ONY_HOOK_BUDGET_S: '1', ONY_HOOK_ON_PENDING: 'ask' });
+    expect(res.code).toBe(0);
+    const a = parse(res.stdout);
+    expect(a.permissionDecision).toBe('ask');
+    const h = await handoffByCode(codeOf(a.permissionDecisionReason));
+    expect(h.status).toBe('cancelled');
+    const late = await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
+    expect(late.statusCode).toBe(409);
   });
 
   it('a server that never answers: deny within the budget', async () => {

@@ -261,6 +261,64 @@ describe.each<Transport>(['stdio', 'http'])('MCP over %s', (kind) => {
     expect(await handoffCount()).toBe(before);
   });
 
+  it('a retry with the same idempotency_key answers the same handoff; another body is refused', async () => {
+    const key = `retry-${kind}-${Date.now()}`;
+    const args = { action_type: 'deploy', target: 'staging', title: `retried deploy (${kind})`, wait_s: 0 };
+    const before = await handoffCount();
+    const first = await call(client, 'request_approval', { ...args, idempotency_key: key });
+    expect(first.res.isError).toBeFalsy();
+    expect(first.result).toMatchObject({ status: 'pending' });
+    // The client timed out and calls again (a different wait is not part of the request).
+    const again = await call(client, 'request_approval', { ...args, wait_s: 1, idempotency_key: key });
+    expect(again.res.isError).toBeFalsy();
+    expect(again.result).toMatchObject({ id: first.result!.id, short_code: first.result!.short_code });
+    expect(await handoffCount()).toBe(before + 1);
+
+    // The same key with another request: the answer POST /v1/handoffs gives (422), and nothing new.
+    const http = await t.app.inject({
+      method: 'POST',
+      url: '/v1/handoffs',
+      headers: { authorization: `Bearer ${token}`, 'idempotency-key': key },
+      payload: { action: { type: 'deploy', target: 'production' }, title: args.title },
+    });
+    expect(http.statusCode).toBe(422);
+    const detail = http.json<{ detail: string }>().detail;
+    expect(detail).toBe('this Idempotency-Key was used with a different request body');
+    const other = await call(client, 'request_approval', {
+      ...args,
+      target: 'production',
+      idempotency_key: key,
+    });
+    expect(other.res.isError).toBe(true);
+    expect(other.text).toContain(`ony did not create the approval request: ${detail}`);
+    expect(other.text).toMatch(/unprocessable/);
+    expect(await handoffCount()).toBe(before + 1);
+  });
+
+  it('a bad idempotency_key is a tool error and creates nothing', async () => {
+    const before = await handoffCount();
+    for (const key of ['', 'k'.repeat(201), ' padded', 'line\nbreak', 'clé-non-ascii']) {
+      const { res, text } = await call(client, 'request_approval', {
+        action_type: 'deploy',
+        title: 'x',
+        wait_s: 0,
+        idempotency_key: key,
+      });
+      expect(res.isError, JSON.stringify(key)).toBe(true);
+      expect(text).toMatch(/Input validation error/);
+      expect(text).toMatch(/idempotency_key/);
+    }
+    // The longest key allowed works, over both transports (stdio sends it as the HTTP header).
+    const ok = await call(client, 'request_approval', {
+      action_type: 'deploy',
+      title: `longest key (${kind})`,
+      wait_s: 0,
+      idempotency_key: `${kind}-`.padEnd(200, 'k'),
+    });
+    expect(ok.res.isError).toBeFalsy();
+    expect(await handoffCount()).toBe(before + 1);
+  });
+
   it("another org's handoff id answers not found", async () => {
     const { res, text } = await call(client, 'get_approval', { id: otherOrgHandoff });
     expect(res.isError).toBe(true);
@@ -305,6 +363,36 @@ describe('bad token and unreachable server', () => {
     });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('http: a 401 from /mcp carries an RFC 6750 challenge; invalid_token only when a token was sent', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${base}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    const before = await handoffCount();
+    // No credentials (or not a bearer token): the bare challenge, no error code (RFC 6750 §3.1).
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Record<string, string>[]) {
+      const res = await post(headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="ony"');
+    }
+    // A token that is unknown, revoked or malformed: invalid_token.
+    for (const bad of ['ony_dev_not_a_real_token', 'not-even-ony']) {
+      const res = await post({ authorization: `Bearer ${bad}` });
+      expect(res.status, bad).toBe(401);
+      expect(res.headers.get('www-authenticate'), bad).toBe('Bearer realm="ony", error="invalid_token"');
+      expect((await res.json()) as { code: string }).toMatchObject({ code: 'unauthenticated' });
+    }
+    // The SDK client sees the 401 too (no session is opened, nothing is created).
+    await expect(connect('http', { token: 'ony_dev_not_a_real_token' })).rejects.toThrow(/401/);
+    expect(await handoffCount()).toBe(before);
   });
 
   it('http: GET and DELETE answer 405 (stateless endpoint)', async () => {

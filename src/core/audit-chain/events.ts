@@ -54,6 +54,13 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
+/**
+ * Why an agent withdrew a pending handoff, when it says. `local_prompt`: the Claude Code hook
+ * answered `ask` (ONY_HOOK_ON_PENDING=ask), so the person at the agent's own prompt decides instead.
+ */
+export const CANCEL_REASONS = ['local_prompt'] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
 export type Role = 'admin' | 'member' | 'viewer';
 
 /** Who did it: a member, an agent device, or the system (an operator command on the server). */
@@ -316,8 +323,9 @@ export const auditEvents = {
   handoffExpired: (h: { readonly id: string }) =>
     event(systemActor, 'handoff.expired', 'handoff', h.id, { outcome: 'denied' }),
 
-  handoffCancelled: (actor: Actor, h: { readonly id: string }) =>
-    event(actor, 'handoff.cancelled', 'handoff', h.id),
+  /** The agent withdrew it; `reason` when it said why (a closed code, never free text). */
+  handoffCancelled: (actor: Actor, h: { readonly id: string }, reason?: CancelReason) =>
+    event(actor, 'handoff.cancelled', 'handoff', h.id, reason !== undefined ? { reason } : {}),
 
   /** An org export (admin) or a member's export of their own data was asked for. */
   exportRequested: (actor: Actor, x: { readonly id: string; readonly scope: 'org' | 'member' }) =>

@@ -8,6 +8,7 @@ import {
   failureAnswer,
   fingerprintOf,
   isHookAnswer,
+  localPromptAnswer,
   parsePreToolUse,
   toHandoffInput,
   unifiedDiff,
@@ -294,6 +295,17 @@ describe('the answer', () => {
     expect(answerFor(outcome({ status: 'cancelled' }), 'ask').hookSpecificOutput.permissionDecision).toBe(
       'deny',
     );
+  });
+
+  it('asks the local prompt once the handoff was withdrawn for it, naming the code and the risk', () => {
+    const a = localPromptAnswer(outcome({ status: 'cancelled', decisionChannel: 'agent' }));
+    expect(isHookAnswer(a)).toBe(true);
+    expect(a.hookSpecificOutput).toEqual({
+      hookEventName: 'PreToolUse',
+      permissionDecision: 'ask',
+      permissionDecisionReason:
+        'No approver decided in ony in time (code K7MZQ2, risk critical: recursive_delete_root). The request was withdrawn from ony: decide here instead.',
+    });
   });
 
   it('answers "still pending" with the short code and "try again later", as deny or ask, never allow', () => {

@@ -308,6 +308,17 @@ function decisionText(h: HandoffOutcome): string {
  * when the budget ran out: deny (or `ask`, when configured), saying that it waits under its short
  * code and that the same action tried again later gets the decision. Never allow without a decision.
  */
+/**
+ * `ask` once the hook withdrew the still-pending handoff (ONY_HOOK_ON_PENDING=ask): the person at the
+ * agent's own prompt decides, and ony no longer asks anyone.
+ */
+export function localPromptAnswer(h: HandoffOutcome): HookAnswer {
+  return hookAnswer(
+    'ask',
+    `No approver decided in ony in time (code ${h.shortCode}, ${riskText(h)}). The request was withdrawn from ony: decide here instead.`,
+  );
+}
+
 export function answerFor(h: HandoffOutcome, onPending: OnPending): HookAnswer {
   const code = `ony ${h.shortCode}`;
   switch (h.status) {

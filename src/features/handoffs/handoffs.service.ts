@@ -6,7 +6,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
-import { auditEvents, type Actor } from '../../core/audit-chain/events.js';
+import { auditEvents, type Actor, type CancelReason } from '../../core/audit-chain/events.js';
 import { canonicalize } from '../../core/audit-chain/entry.js';
 import { effectiveTimeout, parseEscalationPolicy, stepSchedule } from '../../core/policy/escalation.js';
 import { redact } from '../../core/redact/index.js';
@@ -79,6 +79,12 @@ export interface HandoffsDeps {
 const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const newShortCode = () =>
   Array.from({ length: 6 }, () => SHORT_CODE_ALPHABET[randomInt(SHORT_CODE_ALPHABET.length)]).join('');
+/** What a handoff withdrawn for a reason says about it (its decision comment). */
+export const CANCEL_REASON_TEXT: Readonly<Record<CancelReason, string>> = {
+  local_prompt:
+    "withdrawn by the agent's hook: the decision moved to the agent's local prompt (ONY_HOOK_ON_PENDING=ask)",
+};
+
 const wakeChannel = (id: string) => `handoff:${id}`;
 /** Org-wide: a handoff of the org was created or changed (the dashboard's live queue); the message is its id. */
 const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
@@ -485,8 +491,15 @@ export function createHandoffsService(deps: HandoffsDeps) {
       return { handoff: result.h, outcome: result.kind };
     },
 
-    /** The agent withdraws its own pending handoff. */
-    async cancel(p: Principal & { kind: 'device' }, id: string): Promise<Handoff> {
+    /**
+     * The agent withdraws its own pending handoff, saying why when it can (`reason`, recorded on the
+     * handoff as its comment, and as a closed code in the audit entry).
+     */
+    async cancel(
+      p: Principal & { kind: 'device' },
+      id: string,
+      opts: { readonly reason?: CancelReason } = {},
+    ): Promise<Handoff> {
       let cancelledNow = false;
       const h = await withTenant(db, p.orgId, async (tx) => {
         const found = await readable(tx, p, id, true);
@@ -500,9 +513,9 @@ export function createHandoffsService(deps: HandoffsDeps) {
           option: null,
           decidedBy: null,
           channel: 'agent',
-          comment: null,
+          comment: opts.reason !== undefined ? CANCEL_REASON_TEXT[opts.reason] : null,
         });
-        await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found), now);
+        await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found, opts.reason), now);
         await finished(tx, found, false);
         cancelledNow = true;
         return (await findHandoff(tx, id))!;

@@ -15,6 +15,7 @@ import {
   answerFor,
   fingerprintOf,
   hookAnswer,
+  localPromptAnswer,
   toHandoffInput,
   type HookAnswer,
   type OnPending,
@@ -27,13 +28,13 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Handoff } from '../handoffs/handoffs.repository.js';
-import type { HandoffsService } from '../handoffs/handoffs.service.js';
+import { CANCEL_REASON_TEXT, type HandoffsService } from '../handoffs/handoffs.service.js';
 import { consumeDecision, findForToolCall, memberName } from './claude-code.repository.js';
 
 export interface ClaudeCodeDeps {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
-  readonly handoffs: Pick<HandoffsService, 'create' | 'wait'>;
+  readonly handoffs: Pick<HandoffsService, 'create' | 'wait' | 'cancel'>;
 }
 
 export interface PreToolUseOptions {
@@ -97,6 +98,19 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
     decisionComment: h.decisionComment,
   });
 
+  /** Cancels `h` because the hook answers `ask`; answers it as it is now (cancelled, or decided meanwhile). */
+  async function withdrawForLocalPrompt(p: Principal & { kind: 'device' }, h: Handoff): Promise<Handoff> {
+    try {
+      return await handoffs.cancel(p, h.id, { reason: 'local_prompt' });
+    } catch (err) {
+      // Decided or expired between the wait and the cancel: the handoff as it stands.
+      if (err instanceof AppError && err.code === 'conflict') return handoffs.wait(p, h.id, 0);
+      throw err;
+    }
+  }
+
+  const movedToLocalPrompt = (h: Handoff) => h.decisionComment === CANCEL_REASON_TEXT.local_prompt;
+
   return {
     /** Answers a PreToolUse hook input (already validated) for a device, within `budgetS`. */
     async preToolUse(
@@ -132,6 +146,16 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
         }
         if (h.status === 'pending') {
           h = await handoffs.wait(p, h.id, Math.max(0, (deadline - performance.now()) / 1000));
+        }
+        if (h.status === 'pending' && opts.onPending === 'ask') {
+          // The person at the agent's prompt decides now: withdraw the handoff first, so no approver
+          // later decides what was already decided here (and a later identical call cannot use that
+          // approval), and the audit says where the decision went. An approver who decided meanwhile
+          // wins: the cancel refuses, and that decision is answered below.
+          h = await withdrawForLocalPrompt(p, h);
+        }
+        if (h.status === 'cancelled' && opts.onPending === 'ask' && movedToLocalPrompt(h)) {
+          return localPromptAnswer(outcomeOf(h));
         }
         if (h.status === 'pending' || h.status === 'expired' || h.status === 'cancelled') {
           return answerFor(outcomeOf(h), opts.onPending);

@@ -12,6 +12,7 @@ import { AppError } from '../../lib/errors.js';
 import { csrfTokenFor, type AuthService } from '../../features/auth/auth.service.js';
 import type { DevicesService } from '../../features/devices/devices.service.js';
 import { roleAtLeast, type Principal } from '../../features/auth/principal.js';
+import { BEARER } from './errors.js';
 
 export const SESSION_COOKIE = 'ony_session';
 
@@ -33,7 +34,7 @@ export function registerAuth(
   deps: { auth: Pick<AuthService, 'resolveSession'>; devices: Pick<DevicesService, 'authenticate'> },
 ): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     // Unknown routes reach the not-found handler, which needs no principal.
     if (request.routeOptions.url === undefined) return;
@@ -48,7 +49,16 @@ export function registerAuth(
       const header = request.headers.authorization ?? '';
       const match = /^Bearer (\S+)$/.exec(header);
       if (!match) throw new AppError('unauthenticated', 'send Authorization: Bearer <device token>');
-      request.principal = await deps.devices.authenticate(match[1]!);
+      try {
+        request.principal = await deps.devices.authenticate(match[1]!);
+      } catch (err) {
+        // A token was sent and refused: say so in the challenge (RFC 6750 §3.1), so a client (an
+        // MCP client on /mcp, say) knows a new token is needed rather than a missing one.
+        if (err instanceof AppError && err.status === 401) {
+          void reply.header('www-authenticate', `${BEARER}, error="invalid_token"`);
+        }
+        throw err;
+      }
       return;
     }
     if (mode === 'session') {

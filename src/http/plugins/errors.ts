@@ -83,6 +83,9 @@ function fromFastify(err: FastifyError): {
   return { code: 'internal' };
 }
 
+/** The challenge of every 401 (RFC 6750 §3; no `error` when no credentials were sent). */
+export const BEARER = 'Bearer realm="ony"';
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     const unavailable = !(err instanceof AppError) && isDatabaseUnavailable(err);
@@ -111,7 +114,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (status === 503) {
       void reply.header('retry-after', reply.getHeader('retry-after') ?? String(DATABASE_RETRY_AFTER_S));
     }
-    if (status === 401) void reply.header('www-authenticate', 'Bearer realm="ony"');
+    // RFC 6750 §3: a route may have set a more precise challenge (a bearer token that was refused).
+    if (status === 401) void reply.header('www-authenticate', reply.getHeader('www-authenticate') ?? BEARER);
     return reply.status(status).type('application/problem+json').send(body);
   });
 

@@ -23,7 +23,8 @@ export function describeClientError(err: unknown): string {
 
 export function clientApprovalPort(client: OnyClient, onRetry?: (event: RetryEvent) => void): ApprovalPort {
   return {
-    create: (input, signal) => client.createHandoff(input, { signal }),
+    create: (input, signal, idempotencyKey) =>
+      client.createHandoff(input, { signal, ...(idempotencyKey !== undefined && { idempotencyKey }) }),
     get: (id, waitSeconds, signal, current) =>
       waitSeconds <= 0
         ? client.getHandoff(id, { signal })

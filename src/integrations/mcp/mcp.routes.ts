@@ -37,7 +37,7 @@ export function serviceApprovalPort(
 ): ApprovalPort {
   const { handoffs, render, logger } = deps;
   return {
-    async create(input) {
+    async create(input, _signal, idempotencyKey) {
       const a = input.action;
       const { handoff, replayed } = await handoffs.create(
         p,
@@ -54,7 +54,7 @@ export function serviceApprovalPort(
           ...(input.payload !== undefined && { payload: input.payload }),
           ...(input.context !== undefined && { context: input.context }),
         },
-        undefined,
+        idempotencyKey,
       );
       return render(p, handoff, { justCreated: !replayed });
     },

@@ -20,7 +20,8 @@ import { ACTION_TYPES, LIMITS, PAYLOAD_KINDS } from '../../core/risk/types.js';
 
 /** What a transport gives the tools: create a handoff, and read one (long-polling up to 60 s). */
 export interface ApprovalPort {
-  create(input: CreateHandoffInput, signal: AbortSignal): Promise<Handoff>;
+  /** With `idempotencyKey`, the same key and input answer the handoff already made (HTTP `Idempotency-Key`). */
+  create(input: CreateHandoffInput, signal: AbortSignal, idempotencyKey?: string): Promise<Handoff>;
   /**
    * The handoff now, or as soon as it leaves pending within `waitSeconds` (0..60). `current` is the
    * view the tool already has: a port that waits over the network returns it (still pending) when
@@ -37,6 +38,14 @@ export const DEFAULT_WAIT_S = 45;
 export const MAX_WAIT_S = 900;
 /** One long-poll slice: progress notifications go out between slices. */
 const SLICE_S = 15;
+
+/**
+ * The keys `Idempotency-Key` carries unchanged over HTTP (`POST /v1/handoffs` takes 1..200 characters;
+ * `ony mcp` sends the key in that header): 1..200 printable ASCII characters, with no space at either
+ * end (HTTP trims it). Anything else is refused before a handoff is made, over both transports alike.
+ */
+export const IDEMPOTENCY_KEY_MAX_CHARS = 200;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -81,6 +90,17 @@ export const requestApprovalInput = {
     .optional()
     .describe(
       'where the action runs; the server uses it to derive the risk (e.g. production, a protected branch)',
+    ),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(IDEMPOTENCY_KEY_MAX_CHARS)
+    .regex(IDEMPOTENCY_KEY, 'must be printable ASCII with no space at either end')
+    .optional()
+    .describe(
+      'makes a retry safe: calling again with the same key and the same request answers the same ' +
+        'approval request instead of creating another (1..200 printable ASCII characters, e.g. a UUID ' +
+        'you generate once per action); the same key with a different request is refused',
     ),
   wait_s: waitS,
 };
@@ -253,7 +273,8 @@ export function createApprovalMcpServer(port: ApprovalPort): McpServer {
         'Creates an approval request (a handoff) and waits up to wait_s seconds for a human decision. ' +
         'Answers status approved, denied, expired, cancelled or pending (with the id to keep waiting), ' +
         'the short code approvers see, the risk level and reasons derived by the server, and who decided ' +
-        'on which channel. Proceed only when status is approved.',
+        'on which channel. Proceed only when status is approved. Pass an idempotency_key to retry safely ' +
+        'after a timeout: the same key answers the same request.',
       inputSchema: requestApprovalInput,
       outputSchema: approvalOutput,
       annotations: {
@@ -276,7 +297,7 @@ export function createApprovalMcpServer(port: ApprovalPort): McpServer {
       };
       let created: Handoff;
       try {
-        created = await port.create(input, extra.signal);
+        created = await port.create(input, extra.signal, args.idempotency_key);
       } catch (err) {
         return toolError(`ony did not create the approval request: ${port.describeError(err)}`);
       }
