@@ -81,7 +81,13 @@ beforeAll(async () => {
   };
   if (realDatabaseUrl) {
     database = await freshDatabase();
-    env = { ...base, DATABASE_URL: database.url, ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
+    // The server's confined runtime login, and the owner credential for migrations (docs/deploy.md).
+    env = {
+      ...base,
+      DATABASE_URL: database.runtimeUrl!,
+      ONY_MIGRATE_DATABASE_URL: database.url!,
+      ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
   } else {
     env = { ...base, ONY_DATA_DIR: dir };
   }
