@@ -132,7 +132,7 @@ describe('the curl-only script of docs/integrations.md', () => {
   /** The ```sh block after the marker in the docs: what a user copies is what runs here. */
   function scriptFromDocs(): string {
     const doc = readFileSync(join(import.meta.dirname, '../../docs/integrations.md'), 'utf8');
-    const m = /<!-- ask-ony\.sh: run by test\/clients\/python\.test\.ts -->\n```sh\n([\s\S]*?)\n```/.exec(
+    const m = /<!-- ask-ony\.sh: run by test\/clients\/python\.test\.ts -->\n+```sh\n([\s\S]*?)\n```/.exec(
       doc,
     );
     if (m === null) throw new Error('the ask-ony.sh block is missing from docs/integrations.md');
