@@ -6,9 +6,9 @@
  * Codex's config is TOML and ony has no TOML parser: ony's hook is a clearly delimited block of
  * `[[hooks.PreToolUse]]` tables, replaced in place or appended, never a rewrite of the file.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from './command.js';
+import { errorText, readIfExists, writeAtomically } from './config-file.js';
 import { DEFAULT_BUDGET_S, MAX_BUDGET_S } from './hook.js';
 
 /** How much longer the agent's timeout is than the budget, so ony's answer always arrives first. */
@@ -92,7 +92,7 @@ function parseJson(before: string | undefined): { value: JsonObject } | { error:
   try {
     v = JSON.parse(before) as Json;
   } catch (err) {
-    return { error: `it is not valid JSON (${err instanceof Error ? err.message : String(err)})` };
+    return { error: `it is not valid JSON (${errorText(err)})` };
   }
   return isObject(v) ? { value: v } : { error: 'it does not hold a JSON object' };
 }
@@ -250,11 +250,9 @@ function initCommand(spec: Spec): Command {
       };
       let before: string | undefined;
       try {
-        before = await readFile(args.file, 'utf8');
+        before = await readIfExists(args.file);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          return fail(`cannot read it: ${err instanceof Error ? err.message : String(err)}`);
-        }
+        return fail(`cannot read it: ${errorText(err)}`);
       }
       const text = spec.merge(before, args);
       if (typeof text !== 'string') return fail(text.error);
@@ -263,13 +261,9 @@ function initCommand(spec: Spec): Command {
         return 0;
       }
       try {
-        await mkdir(dirname(args.file), { recursive: true });
-        // Write beside it and rename: a crash never leaves half a config file.
-        const tmp = `${args.file}.ony-${process.pid}.tmp`;
-        await writeFile(tmp, text, { mode: 0o644 });
-        await rename(tmp, args.file);
+        await writeAtomically(args.file, text);
       } catch (err) {
-        return fail(`cannot write it: ${err instanceof Error ? err.message : String(err)}`);
+        return fail(`cannot write it: ${errorText(err)}`);
       }
       io.stdout.write(
         `${args.file}: ${before === undefined ? 'created with' : 'updated with'} the ony hook (${args.command})\n` +

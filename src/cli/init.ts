@@ -4,9 +4,9 @@
  * replaces ony's own hook (command or http) and changes nothing else. The device token is never
  * written: the command hook reads $ONY_TOKEN, the http hook interpolates it into its header.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from './command.js';
+import { errorText, readIfExists, writeAtomically } from './config-file.js';
 import { DEFAULT_BUDGET_S, MAX_BUDGET_S } from './hook.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -160,18 +160,16 @@ export const command: Command = {
     };
     let before: string | undefined;
     try {
-      before = await readFile(args.settings, 'utf8');
+      before = await readIfExists(args.settings);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        return fail(`cannot read it: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      return fail(`cannot read it: ${errorText(err)}`);
     }
     let current: Json = {};
     if (before !== undefined && before.trim() !== '') {
       try {
         current = JSON.parse(before) as Json;
       } catch (err) {
-        return fail(`it is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+        return fail(`it is not valid JSON (${errorText(err)})`);
       }
     }
     const handler = onyHandler(args);
@@ -184,13 +182,9 @@ export const command: Command = {
       return 0;
     }
     try {
-      await mkdir(dirname(args.settings), { recursive: true });
-      // Write beside it and rename: a crash never leaves half a settings file.
-      const tmp = `${args.settings}.ony-${process.pid}.tmp`;
-      await writeFile(tmp, text, { mode: 0o644 });
-      await rename(tmp, args.settings);
+      await writeAtomically(args.settings, text);
     } catch (err) {
-      return fail(`cannot write it: ${err instanceof Error ? err.message : String(err)}`);
+      return fail(`cannot write it: ${errorText(err)}`);
     }
     io.stdout.write(
       `${args.settings}: ${before === undefined ? 'created with' : 'updated with'} the ony ${form}, matcher "${args.matcher}"\n` +
