@@ -39,9 +39,8 @@ import {
   type GateUpstream,
   type ToolAnnotations,
 } from '../core/integrations/mcp-gate.js';
-import type { Command, CliIo } from './command.js';
+import { DEFAULT_URL, deviceAccess, type Command, type CliIo } from './command.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** One long-poll slice: a progress notification goes out between slices. */
 const SLICE_MS = 10_000;
 /** How long past the handoff's expiry the gate keeps asking, so the server can mark it expired. */
@@ -74,15 +73,6 @@ Environment:
 Exit codes: 0 when the client closes the session, 2 bad usage or configuration.
 See docs/integrations.md ("ony gate") for Claude Desktop, Claude Code and Cursor set-ups.
 `;
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 /** Flags and config file -> the configuration, or a usage error. */
 async function configOf(argv: readonly string[]): Promise<GateConfig | string> {
@@ -440,16 +430,12 @@ export const command: Command = {
       io.stderr.write(`ony gate: ${config}\n\n${usage}`);
       return 2;
     }
-    const token = io.env.ONY_TOKEN?.trim();
-    if (token === undefined || token === '') {
-      io.stderr.write('ony gate: no device token: set ONY_TOKEN (a device token, ony_dev_…)\n');
+    const access = deviceAccess(io.env);
+    if ('error' in access) {
+      io.stderr.write(`ony gate: ${access.error}\n`);
       return 2;
     }
-    const url = io.env.ONY_URL?.trim() || DEFAULT_URL;
-    if (!isHttpUrl(url)) {
-      io.stderr.write(`ony gate: ONY_URL must be an http(s) URL, got "${url}"\n`);
-      return 2;
-    }
+    const { url, token } = access;
     const { server, upstreams } = createGateServer(config, createClient({ baseUrl: url, token }), io);
     const transport = new StdioServerTransport(io.stdin, io.stdout);
     // The client closes stdin to end the session (the MCP stdio transport's shutdown).

@@ -22,10 +22,9 @@ import {
 } from '../core/integrations/claude-code-io.js';
 import { AGENT_NAMES, fromAnswer, toPreToolUse, type Agent } from '../core/integrations/agent-hooks-io.js';
 import { isRetryableStatus, isUnreachableError, parseRetryAfter, retryDelayMs } from '../client/retry.js';
-import type { Command } from './command.js';
+import { DEFAULT_URL, isHttpUrl, type Command } from './command.js';
 import { jsonForTerminal } from './terminal.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 export const DEFAULT_BUDGET_S = 50;
 export const MAX_BUDGET_S = 590;
 /** Kept back from the budget for starting up and printing: the answer is out before the budget ends. */
@@ -76,15 +75,6 @@ interface Settings {
   readonly budgetS: number;
   readonly onPending: OnPending;
   readonly server: string;
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function parseBudget(raw: string, from: string): number | string {

@@ -5,11 +5,10 @@
  * written: the command hook reads $ONY_TOKEN, the http hook interpolates it into its header.
  */
 import { resolve } from 'node:path';
-import type { Command } from './command.js';
+import { DEFAULT_URL, type Command } from './command.js';
 import { errorText, readIfExists, writeAtomically } from './config-file.js';
 import { DEFAULT_BUDGET_S, MAX_BUDGET_S } from './hook.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 const ROUTE = '/v1/integrations/claude-code/pre-tool-use';
 /** The tools that change something; `--matcher '*'` sends every tool call (reads too) to ony. */
 export const DEFAULT_MATCHER = 'Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*';

@@ -7,9 +7,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createClient } from '../client/index.js';
 import { clientApprovalPort } from '../integrations/mcp/client-port.js';
 import { createApprovalMcpServer, DEFAULT_WAIT_S, MAX_WAIT_S } from '../integrations/mcp/tools.js';
-import type { Command } from './command.js';
-
-const DEFAULT_URL = 'http://127.0.0.1:8080';
+import { DEFAULT_URL, deviceAccess, type Command } from './command.js';
 
 const usage = `usage: ony mcp
 
@@ -27,15 +25,6 @@ Claude Code: claude mcp add -e ONY_URL=https://ony.example.com -e ONY_TOKEN=ony_
 See docs/integrations.md for other clients and for the Streamable HTTP endpoint (/mcp).
 `;
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
 export const command: Command = {
   usage,
   async run(argv, io) {
@@ -43,16 +32,12 @@ export const command: Command = {
       io.stderr.write(`ony mcp: unexpected argument "${argv[0]}"\n\n${usage}`);
       return 2;
     }
-    const token = io.env.ONY_TOKEN?.trim();
-    if (token === undefined || token === '') {
-      io.stderr.write('ony mcp: no device token: set ONY_TOKEN (a device token, ony_dev_…)\n');
+    const access = deviceAccess(io.env);
+    if ('error' in access) {
+      io.stderr.write(`ony mcp: ${access.error}\n`);
       return 3;
     }
-    const url = io.env.ONY_URL?.trim() || DEFAULT_URL;
-    if (!isHttpUrl(url)) {
-      io.stderr.write(`ony mcp: ONY_URL must be an http(s) URL, got "${url}"\n`);
-      return 3;
-    }
+    const { url, token } = access;
     const server = createApprovalMcpServer(
       clientApprovalPort(createClient({ baseUrl: url, token }), (e) => {
         if (e.attempt === 1 || e.attempt % 10 === 0) {

@@ -13,10 +13,9 @@ import {
   type ActionType,
   type PayloadKind,
 } from '../core/risk/types.js';
-import type { Command } from './command.js';
+import { DEFAULT_URL, isHttpUrl, type Command } from './command.js';
 import { jsonForTerminal, oneLineForTerminal } from './terminal.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** How long past the handoff's own expiry `--wait` keeps polling, so the server can mark it expired. */
 const EXPIRY_GRACE_MS = 15_000;
 /** When the expiry cannot be read from the answer. */
@@ -243,15 +242,6 @@ function parseArgs(argv: readonly string[]): Args | string {
   if (values.server !== undefined) args.server = values.server;
   if (values.token !== undefined) args.token = values.token;
   return args;
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 const HUNK = /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@/;
