@@ -35,6 +35,7 @@ import {
   revokeSessions,
   touchSession,
   type SessionInfo,
+  findLoginCandidates,
 } from './sessions.repository.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 import type { MailNotices } from '../mail/mail.notices.js';
@@ -141,16 +142,7 @@ export function createAuthService(deps: AuthDeps) {
 
   /** The password (and second factor) check of a sign-in that passed the throttle. */
   async function loginChecked(email: string, input: LoginInput, attempt: LoginAttempt): Promise<NewSession> {
-    const candidates = await withApp(
-      db,
-      async (tx) =>
-        (
-          await sql<{
-            org_id: string;
-            member_id: string;
-          }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
-        ).rows,
-    );
+    const candidates = await withApp(db, (tx) => findLoginCandidates(tx, email));
     const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
     for (const c of candidates) {
       const found = await withTenant(db, c.org_id, async (tx) => {

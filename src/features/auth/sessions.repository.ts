@@ -1,4 +1,5 @@
-import type { TenantTx } from '../../db/client.js';
+import { sql } from 'kysely';
+import type { TenantTx, Tx } from '../../db/client.js';
 import type { Role } from '../../db/schema.js';
 
 export interface SessionInfo {
@@ -128,4 +129,20 @@ export async function revokeSessions(
   if (which.except !== undefined) q = q.where('id', '!=', which.except);
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Every (org, member) whose sign-in email is `email`, across orgs: the one narrow definer look-up
+ * that works without an org (`ony_find_login`). Run it in a withApp transaction.
+ */
+export async function findLoginCandidates(
+  tx: Tx,
+  email: string,
+): Promise<{ org_id: string; member_id: string }[]> {
+  return (
+    await sql<{
+      org_id: string;
+      member_id: string;
+    }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
+  ).rows;
 }

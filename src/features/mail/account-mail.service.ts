@@ -10,7 +10,7 @@
  * An email change sends a link to the NEW address; confirming needs the same member's session, so
  * the link alone (forwarded, guessed) changes nothing. The old address is told afterwards.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { withApp, withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
@@ -26,7 +26,7 @@ import { assertPasswordPolicy, hashPassword } from '../auth/password.js';
 import type { Principal } from '../auth/principal.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Revocation } from '../auth/revocation.js';
-import { revokeSessions } from '../auth/sessions.repository.js';
+import { findLoginCandidates, revokeSessions } from '../auth/sessions.repository.js';
 import {
   findMember,
   findMemberByEmail,
@@ -115,16 +115,7 @@ export function createAccountMailService(deps: AccountMailDeps) {
         log.warn('password reset dropped: too many requests for one address in 15 minutes');
         return;
       }
-      const candidates = await withApp(
-        db,
-        async (tx) =>
-          (
-            await sql<{
-              org_id: string;
-              member_id: string;
-            }>`select org_id, member_id from ony_find_login(${email})`.execute(tx)
-          ).rows,
-      );
+      const candidates = await withApp(db, (tx) => findLoginCandidates(tx, email));
       for (const c of candidates) {
         await withTenant(db, c.org_id, async (tx) => {
           const [member, org] = await Promise.all([findMember(tx, c.member_id), getOrg(tx)]);
