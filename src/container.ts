@@ -40,6 +40,7 @@ import { createChannelsService } from './features/channels/channels.service.js';
 import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
+import { createPoliciesService } from './features/policies/policies.service.js';
 import { createRiskPool } from './features/risk/risk-pool.js';
 import { createClaudeCodeService } from './features/integrations/claude-code.service.js';
 import { createExportService, EXPORT_JOBS } from './features/export/export.service.js';
@@ -323,6 +324,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     risk,
     revocation,
   });
+  const policies = createPoliciesService({ db, clock });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
     db,
@@ -495,6 +497,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     jobs,
     risk,
     handoffs,
+    policies,
     claudeCode,
     escalation,
     channels,

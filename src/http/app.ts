@@ -19,6 +19,7 @@ import { channelsRoutes } from '../features/channels/channels.routes.js';
 import { channelsAdminRoutes } from '../features/channels/channels-admin.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
+import { policiesRoutes } from '../features/policies/policies.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
 import { exportRoutes } from '../features/export/export.routes.js';
@@ -62,6 +63,7 @@ export type AppDeps = Pick<
   | 'audit'
   | 'erasure'
   | 'handoffs'
+  | 'policies'
   | 'claudeCode'
   | 'channels'
   | 'channelLinks'
@@ -232,6 +234,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     publicUrl: config.publicUrl,
     revocation: deps.revocation,
   });
+  policiesRoutes(app, { policies: deps.policies });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
   mcpRoutes(app, {
     handoffs: deps.handoffs,

@@ -439,46 +439,4 @@ export function handoffsRoutes(
       return render(p, await handoffs.cancel(p, req.params.id));
     },
   );
-
-  app.get(
-    '/v1/admin/policies',
-    {
-      config: { auth: 'session', role: 'admin' },
-      schema: {
-        tags: ['policies'],
-        summary: "The org's risk and escalation policies (defaults filled in)",
-        response: {
-          200: Type.Object({ risk_policy: Type.Unknown(), escalation_policy: Type.Unknown() }),
-          ...problemResponses,
-        },
-      },
-    },
-    async (req) => {
-      const p = await handoffs.policies(memberOf(req));
-      return { risk_policy: p.risk, escalation_policy: p.escalation };
-    },
-  );
-
-  app.put(
-    '/v1/admin/policies',
-    {
-      config: { auth: 'session', role: 'admin' },
-      schema: {
-        tags: ['policies'],
-        summary: 'Replace the risk and/or escalation policy (see docs/risk.md and docs/handoffs.md)',
-        body: Type.Object(
-          { risk_policy: Type.Optional(Type.Unknown()), escalation_policy: Type.Optional(Type.Unknown()) },
-          { additionalProperties: false, minProperties: 1 },
-        ),
-        response: {
-          200: Type.Object({ risk_policy: Type.Unknown(), escalation_policy: Type.Unknown() }),
-          ...problemResponses,
-        },
-      },
-    },
-    async (req) => {
-      const p = await handoffs.setPolicies(memberOf(req), req.body);
-      return { risk_policy: p.risk, escalation_policy: p.escalation };
-    },
-  );
 }
