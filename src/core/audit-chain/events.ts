@@ -310,7 +310,8 @@ export const auditEvents = {
   /** The org's rule for this risk level decided it on arrival (no human asked). */
   handoffDecidedByPolicy: (
     h: { readonly id: string; readonly riskLevel: string },
-    d: { option: string; outcome: 'approved' | 'denied'; rule: 'allow' | 'deny' },
+    /** `by`: the org's MCP tool rule that decided it (`mcp_tools[2]`), when not the level's rule. */
+    d: { option: string; outcome: 'approved' | 'denied'; rule: 'allow' | 'deny'; by?: string },
   ) =>
     event(systemActor, 'handoff.decided', 'handoff', h.id, {
       option: d.option,
@@ -318,6 +319,7 @@ export const auditEvents = {
       channel: 'policy',
       rule: d.rule,
       risk_level: h.riskLevel,
+      ...(d.by !== undefined ? { by: d.by } : {}),
     }),
 
   handoffExpired: (h: { readonly id: string }) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ruleOf,
   defaultEscalationPolicy,
   effectiveTimeout,
   parseEscalationPolicy,
@@ -79,5 +80,21 @@ describe('escalation policy', () => {
     expect(undefinedGroup.ok).toBe(false);
     expect(parseEscalationPolicy({ groups: { 'Bad Name': [a] } }).ok).toBe(false);
     expect(parseEscalationPolicy({ groups: { empty: [] } }).ok).toBe(false);
+  });
+});
+
+describe('ruleOf: an MCP tool rule makes the level rule stricter, never looser', () => {
+  it.each([
+    ['allow', undefined, 'allow'],
+    ['allow', 'allow', 'allow'],
+    ['allow', 'ask', 'approve'],
+    ['allow', 'deny', 'deny'],
+    ['approve', 'allow', 'approve'],
+    ['approve', 'ask', 'approve'],
+    ['approve', 'deny', 'deny'],
+    ['deny', 'allow', 'deny'],
+    ['deny', 'ask', 'deny'],
+  ] as const)('level %s, tool %s -> %s', (level, tool, rule) => {
+    expect(ruleOf({ rule: level }, tool)).toBe(rule);
   });
 });

@@ -3,7 +3,7 @@
  * how many distinct approvals decide it (quorum), whether approving needs a TOTP code (step-up), and
  * the bounds on the agent's timeout. Expiry always counts as a deny.
  */
-import { RISK_LEVELS, type RiskLevel } from '../risk/index.js';
+import { RISK_LEVELS, type McpToolAction, type RiskLevel } from '../risk/index.js';
 
 /** Channels a step may use; a step on a channel the operator has not configured is recorded as such. */
 export const CHANNELS = ['console', 'slack', 'telegram', 'email', 'phone', 'sms'] as const;
@@ -27,6 +27,17 @@ export interface EscalationStep {
  */
 export const RULES = ['allow', 'approve', 'deny'] as const;
 export type Rule = (typeof RULES)[number];
+
+/**
+ * The rule a handoff gets: its level's, made stricter, never looser, by the org's MCP tool rule
+ * (`deny` refuses, `ask` asks a human where the level would allow). An `allow` tool rule acts on the
+ * level instead (the risk engine's `mcp_tool_allowed`), so what the arguments carry still counts.
+ */
+export function ruleOf(level: Pick<LevelPolicy, 'rule'>, tool: McpToolAction | undefined): Rule {
+  if (tool === 'deny') return 'deny';
+  if (tool === 'ask' && level.rule === 'allow') return 'approve';
+  return level.rule;
+}
 
 export interface LevelPolicy {
   readonly rule: Rule;

@@ -24,6 +24,7 @@ import { analyseDiff, splitDiff } from './analysers/diff.js';
 import { Findings } from './findings.js';
 import { globMatch, wordsOf } from './glob.js';
 import { levelRank, maxLevel, type RiskLevel } from './levels.js';
+import { mcpToolRuleFor } from './mcp-tools.js';
 import { classifyPath, PATH_CLASS_REASON } from './path-classifier.js';
 import { REASON_CODES, REASONS, type ReasonCode } from './reasons.js';
 import { defaultRiskPolicy, type RiskInput, type RiskPolicy, type RiskPolicyRule } from './types.js';
@@ -189,8 +190,13 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
       break;
     }
     case 'other':
-      // An agent's MCP tool can do anything its server can: a human decides unless the org lowers it.
-      if (target !== undefined && /^mcp__[^_]/.test(target)) out.add('mcp_tool', target);
+      // An agent's MCP tool can do anything its server can: a human decides unless the org lowers it,
+      // for every tool (reason_levels) or for this one (an mcp_tools allow rule).
+      if (target !== undefined && /^mcp__[^_]/.test(target))
+        out.add(
+          mcpToolRuleFor(policy.mcp_tools, target)?.action === 'allow' ? 'mcp_tool_allowed' : 'mcp_tool',
+          target,
+        );
       break;
   }
 

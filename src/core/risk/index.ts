@@ -25,7 +25,11 @@ export {
   type RiskPolicy,
   type RiskPolicyRule,
   type RiskAssessment,
+  MCP_TOOL_ACTIONS,
+  type McpToolAction,
+  type McpToolRule,
 } from './types.js';
+export { mcpToolRuleFor } from './mcp-tools.js';
 export { parseRiskInput, parseRiskPolicy, type ParseResult } from './parse-input.js';
 
 /** `{level, reasons}` for a handoff under an org policy (default: `defaultRiskPolicy`). */

@@ -15,6 +15,8 @@ import {
   type RiskInput,
   type RiskPolicy,
   type RiskPolicyRule,
+  MCP_TOOL_ACTIONS,
+  type McpToolRule,
 } from './types.js';
 
 export type ParseResult<T> =
@@ -150,6 +152,37 @@ function stringList(value: unknown, path: string, errors: string[]): string[] | 
   return value as string[];
 }
 
+const MCP_RULE_KEYS = ['upstream', 'tool', 'action'];
+
+/** `mcp_tools`: at most 200 rules `{upstream?: glob, tool: glob, action: allow|ask|deny}`. */
+function mcpToolRules(value: unknown, errors: string[]): McpToolRule[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > 200) {
+    errors.push('mcp_tools must be an array of at most 200 rules');
+    return undefined;
+  }
+  const rules: McpToolRule[] = [];
+  value.forEach((rule: unknown, i) => {
+    const path = `mcp_tools[${i}]`;
+    if (!isRecord(rule)) return void errors.push(`${path} must be {upstream, tool, action}`);
+    for (const key of Object.keys(rule))
+      if (!MCP_RULE_KEYS.includes(key))
+        errors.push(`${path}.${key} is not a field (allowed: ${MCP_RULE_KEYS.join(', ')})`);
+    const glob = (key: 'upstream' | 'tool', fallback?: string): string | undefined => {
+      const v = rule[key] ?? fallback;
+      if (typeof v === 'string' && v.length > 0 && v.length <= 200) return v;
+      errors.push(`${path}.${key} must be a glob of 1 to 200 characters (* any run, ? one character)`);
+      return undefined;
+    };
+    const upstream = glob('upstream', '*');
+    const tool = glob('tool');
+    if (!oneOf(MCP_TOOL_ACTIONS, rule.action))
+      return void errors.push(`${path}.action must be one of ${MCP_TOOL_ACTIONS.join(', ')}`);
+    if (upstream !== undefined && tool !== undefined) rules.push({ upstream, tool, action: rule.action });
+  });
+  return rules;
+}
+
 export function parseRiskPolicy(value: unknown): ParseResult<RiskPolicy> {
   const errors: string[] = [];
   if (!isRecord(value)) return { ok: false, errors: ['the policy must be a JSON object'] };
@@ -213,5 +246,7 @@ export function parseRiskPolicy(value: unknown): ParseResult<RiskPolicy> {
   if (branches !== undefined) policy.protected_branches = branches;
   const production = stringList(value.production_patterns, 'production_patterns', errors);
   if (production !== undefined) policy.production_patterns = production;
+  const mcpTools = mcpToolRules(value.mcp_tools, errors);
+  if (mcpTools !== undefined) policy.mcp_tools = mcpTools;
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: policy };
 }

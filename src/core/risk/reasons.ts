@@ -78,6 +78,7 @@ export const REASON_CODES = [
   'unverifiable_action',
   'analysis_incomplete',
   'mcp_tool',
+  'mcp_tool_allowed',
   // org policy
   'policy_raise',
 ] as const;
@@ -428,6 +429,12 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = {
     explanation:
       "A tool of an MCP server (target mcp__<server>__<tool>): its effect is the server's own, so it could not be checked.",
     phrase: 'MCP tool',
+  },
+  mcp_tool_allowed: {
+    level: 'low',
+    explanation:
+      "A tool of an MCP server that the organisation's policy allows (mcp_tools); what its arguments carry still counts.",
+    phrase: 'allowed MCP tool',
   },
   policy_raise: {
     level: 'low',

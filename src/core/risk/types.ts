@@ -84,6 +84,22 @@ export interface RiskPolicyRule {
   readonly level: RiskLevel;
 }
 
+/**
+ * The org's word on one MCP server's tools (target `mcp__<upstream>__<tool>`, as `ony gate` and Claude
+ * Code name them). `allow`: the tool itself is routine (its `mcp_tool` reason becomes the low
+ * `mcp_tool_allowed`), but whatever its arguments carry still counts; `ask`: a human decides even when
+ * the level's escalation rule would allow it; `deny`: refused at once, nobody is asked.
+ */
+export interface McpToolRule {
+  /** Glob (`*`, `?`, case-insensitive) against the server's name (the gate's upstream). */
+  readonly upstream: string;
+  /** Glob against the server's own tool name. */
+  readonly tool: string;
+  readonly action: McpToolAction;
+}
+export const MCP_TOOL_ACTIONS = ['allow', 'ask', 'deny'] as const;
+export type McpToolAction = (typeof MCP_TOOL_ACTIONS)[number];
+
 export interface RiskPolicy {
   /** Rules that raise the level when they match. */
   readonly raise?: readonly RiskPolicyRule[];
@@ -111,6 +127,8 @@ export interface RiskPolicy {
    * Default prod, production, prd, live.
    */
   readonly production_patterns?: readonly string[];
+  /** Per MCP server and tool: allow, ask or deny; the first rule that matches applies. Default none. */
+  readonly mcp_tools?: readonly McpToolRule[];
 }
 
 export const defaultRiskPolicy = {
@@ -122,6 +140,7 @@ export const defaultRiskPolicy = {
   bulk_email_threshold: 50,
   protected_branches: ['main', 'master', 'production', 'prod', 'release/*', 'release-*', 'trunk'],
   production_patterns: ['prod', 'production', 'prd', 'live'],
+  mcp_tools: [],
 } as const satisfies Required<RiskPolicy>;
 
 export interface RiskAssessment {

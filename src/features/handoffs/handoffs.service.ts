@@ -8,9 +8,9 @@ import type { Kysely } from 'kysely';
 import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
 import { auditEvents, type Actor, type CancelReason } from '../../core/audit-chain/events.js';
 import { canonicalize } from '../../core/audit-chain/entry.js';
-import { effectiveTimeout, parseEscalationPolicy, stepSchedule } from '../../core/policy/escalation.js';
+import { effectiveTimeout, ruleOf, stepSchedule } from '../../core/policy/escalation.js';
 import { redact } from '../../core/redact/index.js';
-import { parseRiskPolicy, type RiskInput } from '../../core/risk/index.js';
+import { mcpToolRuleFor, type RiskInput } from '../../core/risk/index.js';
 import { withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { JobQueue } from '../../jobs/queue.js';
@@ -28,7 +28,7 @@ import { actorOf, type Principal } from '../auth/principal.js';
 import { revokedError, type Revocation } from '../auth/revocation.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
-import { loadPolicies, policiesFrom, type Policies } from '../policies/policies.js';
+import { policiesFrom } from '../policies/policies.js';
 import type { RiskAnalyser } from '../risk/risk-pool.js';
 import {
   findByIdempotencyKey,
@@ -43,7 +43,6 @@ import {
   listApprovals,
   listAttempts,
   listHandoffs,
-  saveSettings,
   type Handoff,
 } from './handoffs.repository.js';
 
@@ -224,6 +223,8 @@ export function createHandoffsService(deps: HandoffsDeps) {
       try {
         const handoff = await withTenant(db, p.orgId, async (tx) => {
           const level = policies.escalation.levels[risk.level];
+          const toolRule = mcpToolRuleFor(policies.risk.mcp_tools ?? [], input.action.target);
+          const rule = ruleOf(level, toolRule?.action);
           const now = clock.now();
           const expiresAt = new Date(
             now.getTime() + effectiveTimeout(policies.escalation, input.timeout_s) * 1000,
@@ -270,21 +271,27 @@ export function createHandoffsService(deps: HandoffsDeps) {
             await insertPayload(tx, { handoffId: id, kind: input.payload.kind, salt, contentEnc });
           }
           await appendAudit(tx, auditEvents.handoffCreated(actorOf(p), h, payloadSha), now);
-          if (level.rule !== 'approve') {
-            // Routine or forbidden at this level: decided now by the org's rule, no human asked.
-            const option = level.rule === 'allow' ? options.find((o) => !isDenyOption(o.id))!.id : 'deny';
-            const outcome = level.rule === 'allow' ? 'approved' : 'denied';
+          if (rule !== 'approve') {
+            // Routine or forbidden: decided now by the org's rule, no human asked.
+            const option = rule === 'allow' ? options.find((o) => !isDenyOption(o.id))!.id : 'deny';
+            const outcome = rule === 'allow' ? 'approved' : 'denied';
+            const byTool = toolRule?.action === 'deny' ? `mcp_tools[${toolRule.index}]` : undefined;
             await finishHandoff(tx, id, {
               status: outcome,
               at: now,
               option,
               decidedBy: null,
               channel: 'policy',
-              comment: null,
+              comment: byTool !== undefined ? `denied by the org's MCP tool rule ${byTool}` : null,
             });
             await appendAudit(
               tx,
-              auditEvents.handoffDecidedByPolicy(h, { option, outcome, rule: level.rule }),
+              auditEvents.handoffDecidedByPolicy(h, {
+                option,
+                outcome,
+                rule,
+                ...(byTool !== undefined ? { by: byTool } : {}),
+              }),
               now,
             );
             await finished(tx, h);
@@ -581,45 +588,6 @@ export function createHandoffsService(deps: HandoffsDeps) {
       return withTenant(db, p.orgId, async (tx) => {
         await readable(tx, p, id);
         return listApprovals(tx, id);
-      });
-    },
-
-    async policies(p: Principal & { kind: 'member' }): Promise<Policies> {
-      return withTenant(db, p.orgId, (tx) => loadPolicies(tx));
-    },
-
-    async setPolicies(
-      p: Principal & { kind: 'member' },
-      input: { risk_policy?: unknown; escalation_policy?: unknown },
-    ): Promise<Policies> {
-      const errors: string[] = [];
-      const risk = input.risk_policy !== undefined ? parseRiskPolicy(input.risk_policy) : undefined;
-      const escalation =
-        input.escalation_policy !== undefined ? parseEscalationPolicy(input.escalation_policy) : undefined;
-      if (risk && !risk.ok) errors.push(...risk.errors.map((e) => `risk_policy: ${e}`));
-      if (escalation && !escalation.ok)
-        errors.push(...escalation.errors.map((e) => `escalation_policy: ${e}`));
-      if (errors.length > 0)
-        throw new AppError('validation_failed', errors.join('; '), {
-          errors: errors.map((message) => ({ path: 'body', message })),
-        });
-      return withTenant(db, p.orgId, async (tx) => {
-        const current = await getSettings(tx);
-        const now = clock.now();
-        await saveSettings(
-          tx,
-          {
-            riskPolicy: input.risk_policy ?? current.riskPolicy,
-            escalationPolicy: input.escalation_policy ?? current.escalationPolicy,
-          },
-          now,
-        );
-        const changed = [
-          ...(input.risk_policy !== undefined ? (['risk_policy'] as const) : []),
-          ...(input.escalation_policy !== undefined ? (['escalation_policy'] as const) : []),
-        ];
-        await appendAudit(tx, auditEvents.policyUpdated(actorOf(p), p.orgId, changed), now);
-        return loadPolicies(tx);
       });
     },
   };
