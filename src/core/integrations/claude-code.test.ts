@@ -308,6 +308,19 @@ describe('toHandoffInput: patches and deletes', () => {
     expect([...h.title].length).toBe(200);
   });
 
+  it('a file tool whose change is not readable is still a file.write of its path, its input attached', () => {
+    const input = { path: '/home/me/proj/.github/workflows/ci.yml', old_str: 'a', new_str: 'b' };
+    const h = toHandoffInput(parsed(hookInput('StrReplace', input)), 'Cursor');
+    expect(h.action).toEqual({ type: 'file.write', target: '.github/workflows/ci.yml' });
+    expect(h.title).toBe('StrReplace .github/workflows/ci.yml');
+    expect(h.payload).toEqual({ kind: 'text', content: JSON.stringify(input, null, 2) });
+    expect(deriveRisk(h).reasons).toContain('ci_workflow_change');
+    const edit = toHandoffInput(
+      parsed(hookInput('Edit', { file_path: '/home/me/proj/.env', old_string: 'a' })),
+    );
+    expect(edit.action).toEqual({ type: 'file.write', target: '.env' });
+  });
+
   it('maps a file delete (Cursor Delete, mapped) to file.delete of that path', () => {
     const h = toHandoffInput(parsed(hookInput('Delete', { file_path: '/home/me/proj/.env' })), 'Cursor');
     expect(h.action).toEqual({ type: 'file.delete', target: '.env' });

@@ -183,6 +183,8 @@ function mcpParts(toolName: string): { server: string; tool: string } | undefine
 }
 
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit']);
+/** Tools that write a file by their very name (Cursor's StrReplace too). */
+const WRITE_TOOLS = new Set([...FILE_TOOLS, 'StrReplace']);
 
 /**
  * The handoff a tool call becomes. Title and summary are what approvers see on their phone (the
@@ -250,6 +252,22 @@ export function toHandoffInput(input: PreToolUseInput, agent = 'Claude Code'): R
         },
       };
     }
+  }
+
+  // A file tool whose change is not in a shape read here (Cursor's StrReplace without old_string
+  // and new_string…) is still a write to its path, which the server classifies; its input goes as it is.
+  const anyPath = filePath ?? str(ti.path);
+  if (WRITE_TOOLS.has(tool) && anyPath !== undefined && anyPath !== '') {
+    const path = displayPath(anyPath, cwd);
+    return {
+      action: { type: 'file.write', target: oneLine(path, HOOK_LIMITS.targetMaxChars) },
+      title: cap(`${tool} ${path}`),
+      summary: oneLine(
+        `${agent} asks to change a file${where}. ony could not read the change from the hook input, which is attached as it is.`,
+        HOOK_LIMITS.summaryMaxChars,
+      ),
+      payload: { kind: 'text', content: boundUtf8(JSON.stringify(ti, null, 2), HOOK_LIMITS.payloadMaxBytes) },
+    };
   }
 
   // Codex's apply_patch (the patch text in `command`); a file delete (Cursor's Delete, mapped).
