@@ -176,7 +176,7 @@ describe('toPreToolUse', () => {
     if (r.ok) expect(r.value.tool_input).toEqual(mappedInput);
   });
 
-  it('maps Gemini CLI replace of several occurrences to an Edit of every occurrence; without strings, as it is', () => {
+  it('maps Gemini CLI replace of several occurrences to an Edit of every occurrence; without strings, its input as it is', () => {
     const gemini = (tool_input: Record<string, unknown>) =>
       toPreToolUse(
         'gemini',
@@ -188,7 +188,7 @@ describe('toPreToolUse', () => {
     ).toMatchObject({ ok: true, value: { tool_name: 'Edit', tool_input: { replace_all: true } } });
     expect(gemini({ file_path: '/w/a.ts', new_string: 'b' })).toMatchObject({
       ok: true,
-      value: { tool_name: 'replace', tool_input: { file_path: '/w/a.ts', new_string: 'b' } },
+      value: { tool_name: 'Edit', tool_input: { file_path: '/w/a.ts', new_string: 'b' } },
     });
   });
 

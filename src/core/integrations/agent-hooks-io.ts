@@ -163,6 +163,9 @@ export function toPreToolUse(agent: Exclude<Agent, 'claude-code'>, value: unknow
             undefined,
           );
         }
+        // Without the strings read above: still the file tool, its input as it is (a write of the path).
+        if ((tool === 'write_file' || tool === 'replace') && typeof ti.file_path === 'string')
+          return mapped(value.session_id, value.cwd, tool === 'write_file' ? 'Write' : 'Edit', ti, undefined);
       }
       return mapped(value.session_id, value.cwd, tool, ti, undefined);
     }
