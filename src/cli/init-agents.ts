@@ -127,7 +127,7 @@ const CURSOR_EVENTS: readonly (readonly [string, string | undefined])[] = [
   ['beforeShellExecution', undefined],
   ['beforeMCPExecution', undefined],
   // Shell and MCP calls have their own events above (a preToolUse for them too would ask twice).
-  ['preToolUse', 'Write|StrReplace|Edit'],
+  ['preToolUse', 'Write|StrReplace|Edit|Delete'],
 ];
 
 const cursor: Spec = {

@@ -190,6 +190,102 @@ describe.each(cases)('ony hook $agent', ({ agent, shell, read }) => {
   });
 });
 
+/** An edit of a CI workflow in each agent's own edit tool and input shape. */
+const WORKFLOW = '/home/dev/web/.github/workflows/deploy.yml';
+const edits: { agent: 'codex' | 'cursor' | 'gemini'; input: (session: string) => unknown }[] = [
+  {
+    agent: 'codex',
+    // Codex's apply_patch hook input: tool_name "apply_patch", the patch in tool_input.command
+    // (openai/codex#18391).
+    input: (session) => ({
+      session_id: session,
+      transcript_path: null,
+      cwd: '/home/dev/web',
+      hook_event_name: 'PreToolUse',
+      model: 'gpt-5-codex',
+      permission_mode: 'default',
+      tool_name: 'apply_patch',
+      tool_input: {
+        command: `*** Begin Patch\n*** Update File: ${WORKFLOW}\n@@ steps:\n-      - run: make deploy\n+      - run: make deploy-prod\n*** End Patch\n`,
+      },
+      tool_use_id: `call_${randomUUID()}`,
+    }),
+  },
+  {
+    agent: 'cursor',
+    // Cursor preToolUse StrReplace (docs/integrations.md says which fields are read and why).
+    input: (session) => ({
+      conversation_id: session,
+      generation_id: randomUUID(),
+      hook_event_name: 'preToolUse',
+      workspace_roots: ['/home/dev/web'],
+      tool_name: 'StrReplace',
+      tool_input: {
+        path: WORKFLOW,
+        old_string: '      - run: make deploy',
+        new_string: '      - run: make deploy-prod',
+      },
+    }),
+  },
+  {
+    agent: 'gemini',
+    // Gemini CLI BeforeTool replace (docs/tools/file-system.md: file_path, old_string, new_string).
+    input: (session) => ({
+      session_id: session,
+      transcript_path: '/tmp/t.json',
+      cwd: '/home/dev/web',
+      hook_event_name: 'BeforeTool',
+      timestamp: new Date().toISOString(),
+      tool_name: 'replace',
+      tool_input: {
+        file_path: WORKFLOW,
+        old_string: '      - run: make deploy',
+        new_string: '      - run: make deploy-prod',
+      },
+    }),
+  },
+];
+
+describe.each(edits)('ony hook $agent: a file edit', ({ agent, input }) => {
+  it('reaches the server as a file write with a diff, risk by its path, the file named for the approver', async () => {
+    const r = await runInMemory(['hook', agent], {
+      stdin: JSON.stringify(input(`${agent}-edit-${randomUUID()}`)),
+      env: { ONY_URL: url, ONY_TOKEN: token, ONY_HOOK_BUDGET_S: '1' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.stringify(JSON.parse(r.stdout) as unknown);
+    // Pending: the hook denies with the code to wait for.
+    expect(out).toContain('Waiting for a human to approve');
+    const code = codeOf(out);
+    const row = await sql<{
+      id: string;
+      action_type: string;
+      action_target: string;
+      title: string;
+      summary: string;
+      risk_level: string;
+      risk_reasons: string[];
+    }>`
+      select id, action_type, action_target, title, summary, risk_level, risk_reasons from handoffs
+      where short_code = ${code}`.execute(t.database.db);
+    const h = row.rows[0]!;
+    expect(h.action_type).toBe('file.write');
+    expect(h.action_target).toBe('.github/workflows/deploy.yml');
+    expect(h.title).toContain('.github/workflows/deploy.yml');
+    expect(['medium', 'high', 'critical']).toContain(h.risk_level);
+    expect(h.risk_reasons).toContain('ci_workflow_change');
+    const detail = await as(t, admin, 'GET', `/v1/handoffs/${h.id}/detail`);
+    const payload = detail.json<{ payload: { kind: string; content: string } }>().payload;
+    expect(payload.kind).toBe('diff');
+    expect(payload.content).toContain(
+      '--- a/.github/workflows/deploy.yml\n+++ b/.github/workflows/deploy.yml\n',
+    );
+    expect(payload.content).toContain('\n+      - run: make deploy-prod\n');
+    // The content is in the payload only, never in what reaches a phone.
+    expect(`${h.title} ${h.summary}`).not.toContain('deploy-prod');
+  });
+});
+
 describe('agent-specific shapes', () => {
   const run = async (agent: string, input: unknown) => {
     const r = await runInMemory(['hook', agent], {

@@ -25,7 +25,7 @@ describe('ony init cursor', () => {
       hooks: {
         beforeShellExecution: [{ command: 'ony hook cursor', timeout: 60 }],
         beforeMCPExecution: [{ command: 'ony hook cursor', timeout: 60 }],
-        preToolUse: [{ command: 'ony hook cursor', timeout: 60, matcher: 'Write|StrReplace|Edit' }],
+        preToolUse: [{ command: 'ony hook cursor', timeout: 60, matcher: 'Write|StrReplace|Edit|Delete' }],
       },
     });
   });

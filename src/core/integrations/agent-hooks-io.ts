@@ -69,10 +69,19 @@ export function toPreToolUse(agent: Exclude<Agent, 'claude-code'>, value: unknow
   };
 
   switch (agent) {
-    case 'codex':
-      // Codex sends the Claude Code shape itself (tool_name "Bash", tool_input.command, tool_use_id).
+    case 'codex': {
+      // Codex sends the Claude Code shape itself (tool_name "Bash", tool_input.command, tool_use_id);
+      // its apply_patch comes as tool_name "apply_patch" with the patch text in tool_input.command.
       if (event !== 'PreToolUse') return bad('"PreToolUse"');
-      return mapped(value.session_id, value.cwd, value.tool_name, value.tool_input, value.tool_use_id);
+      const ti = value.tool_input;
+      const patch =
+        value.tool_name === 'Bash' && isRecord(ti) && typeof ti.command === 'string'
+          ? heredocPatch(ti.command)
+          : undefined;
+      if (patch !== undefined)
+        return mapped(value.session_id, value.cwd, 'apply_patch', { command: patch }, value.tool_use_id);
+      return mapped(value.session_id, value.cwd, value.tool_name, ti, value.tool_use_id);
+    }
 
     case 'cursor': {
       const session = value.conversation_id;
@@ -95,13 +104,9 @@ export function toPreToolUse(agent: Exclude<Agent, 'claude-code'>, value: unknow
           }
         }
         const tool = str(value.tool_name);
-        if (
-          event === 'preToolUse' &&
-          tool === 'Shell' &&
-          isRecord(input) &&
-          typeof input.command === 'string'
-        ) {
-          return mapped(session, cwd, 'Bash', { command: input.command }, value.tool_use_id);
+        if (event === 'preToolUse' && tool !== undefined && isRecord(input)) {
+          const file = cursorFileTool(tool, input);
+          if (file !== undefined) return mapped(session, cwd, file.tool, file.input, value.tool_use_id);
         }
         const name = event === 'beforeMCPExecution' && tool !== undefined ? `mcp__cursor__${tool}` : tool;
         return mapped(session, cwd, name, input, value.tool_use_id);
@@ -137,24 +142,85 @@ export function toPreToolUse(agent: Exclude<Agent, 'claude-code'>, value: unknow
             undefined,
           );
         }
-        if (tool === 'replace' && typeof ti.file_path === 'string') {
+        if (
+          tool === 'replace' &&
+          typeof ti.file_path === 'string' &&
+          typeof ti.old_string === 'string' &&
+          typeof ti.new_string === 'string'
+        ) {
+          // expected_replacements (default 1): more than one replaces that many occurrences.
+          const many = typeof ti.expected_replacements === 'number' && ti.expected_replacements > 1;
           return mapped(
             value.session_id,
             value.cwd,
             'Edit',
             {
               file_path: ti.file_path,
-              old_string: ti.old_string ?? '',
-              new_string: ti.new_string ?? '',
-              replace_all: false,
+              old_string: ti.old_string,
+              new_string: ti.new_string,
+              replace_all: many,
             },
             undefined,
           );
         }
+        // Without the strings read above: still the file tool, its input as it is (a write of the path).
+        if ((tool === 'write_file' || tool === 'replace') && typeof ti.file_path === 'string')
+          return mapped(value.session_id, value.cwd, tool === 'write_file' ? 'Write' : 'Edit', ti, undefined);
       }
       return mapped(value.session_id, value.cwd, tool, ti, undefined);
     }
   }
+}
+
+/**
+ * The patch of a Codex shell call that is nothing but `apply_patch <<'EOF' … EOF` (Codex runs that
+ * as its apply_patch). Only with a quoted delimiter (no expansion in the body) and nothing before
+ * or after it, and the body must not hold the delimiter line (the shell would end the
+ * here-document there and run the rest): anything else stays a shell command.
+ */
+function heredocPatch(command: string): string | undefined {
+  const m =
+    /^\s*(?:apply_patch|applypatch)[ \t]+<<[ \t]*(['"])([A-Za-z_]\w*)\1[ \t]*\n([\s\S]*)\n\2\n?$/.exec(
+      command,
+    );
+  if (m === null) return undefined;
+  const [, , delimiter, body] = m;
+  return body!.split('\n').some((line) => line === delimiter) ? undefined : body;
+}
+
+/**
+ * Cursor's preToolUse file tools in the Claude Code shapes. The path is `file_path` or `path`
+ * (both are seen in hook inputs), Write's text `contents` or `content`; StrReplace needs its
+ * `old_string` and `new_string`. A call without what its mapping needs passes as it is.
+ */
+function cursorFileTool(
+  tool: string,
+  input: Record<string, unknown>,
+): { tool: string; input: Record<string, unknown> } | undefined {
+  if (tool === 'Shell' && typeof input.command === 'string')
+    return { tool: 'Bash', input: { command: input.command } };
+  const path = str(input.file_path) ?? str(input.path);
+  if (path === undefined || path === '') return undefined;
+  if (tool === 'Write') {
+    const content = str(input.contents) ?? str(input.content);
+    return content === undefined ? undefined : { tool: 'Write', input: { file_path: path, content } };
+  }
+  if (tool === 'StrReplace' || tool === 'Edit') {
+    const oldString = str(input.old_string);
+    const newString = str(input.new_string);
+    if (oldString === undefined || newString === undefined) return undefined;
+    return {
+      tool: 'Edit',
+      input: {
+        file_path: path,
+        old_string: oldString,
+        new_string: newString,
+        replace_all: input.replace_all === true,
+      },
+    };
+  }
+  if (tool === 'Delete') return { tool: 'Delete', input: { file_path: path } };
+  return undefined;
 }
 
 /** What the hook prints for a decision, and its exit code. */

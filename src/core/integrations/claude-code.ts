@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from '../audit-chain/entry.js';
 import type { RiskInput } from '../risk/types.js';
+import { diffSide, opDiff, opHeader, opLabel, parseApplyPatch, type PatchOp } from './apply-patch.js';
 import {
   HOOK_LIMITS,
   hookAnswer,
@@ -141,8 +142,7 @@ export function unifiedDiff(
   path: string,
   change: { whole: string } | { edits: readonly TextEdit[] },
 ): string {
-  const header = path.startsWith('/') ? [`--- ${path}`, `+++ ${path}`] : [`--- a/${path}`, `+++ b/${path}`];
-  const out = [...header];
+  const out = [`--- ${diffSide('a', path)}`, `+++ ${diffSide('b', path)}`];
   if ('whole' in change) {
     const added = linesOf(change.whole);
     if (added.length > 0) out.push(`@@ -0,0 +1,${added.length} @@ whole file`, ...added.map((l) => `+${l}`));
@@ -183,6 +183,8 @@ function mcpParts(toolName: string): { server: string; tool: string } | undefine
 }
 
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit']);
+/** Tools that write a file by their very name (Cursor's StrReplace too). */
+const WRITE_TOOLS = new Set([...FILE_TOOLS, 'StrReplace']);
 
 /**
  * The handoff a tool call becomes. Title and summary are what approvers see on their phone (the
@@ -252,6 +254,28 @@ export function toHandoffInput(input: PreToolUseInput, agent = 'Claude Code'): R
     }
   }
 
+  // A file tool whose change is not in a shape read here (Cursor's StrReplace without old_string
+  // and new_string…) is still a write to its path, which the server classifies; its input goes as it is.
+  const anyPath = filePath ?? str(ti.path);
+  if (WRITE_TOOLS.has(tool) && anyPath !== undefined && anyPath !== '') {
+    const path = displayPath(anyPath, cwd);
+    return {
+      action: { type: 'file.write', target: oneLine(path, HOOK_LIMITS.targetMaxChars) },
+      title: cap(`${tool} ${path}`),
+      summary: oneLine(
+        `${agent} asks to change a file${where}. ony could not read the change from the hook input, which is attached as it is.`,
+        HOOK_LIMITS.summaryMaxChars,
+      ),
+      payload: { kind: 'text', content: boundUtf8(JSON.stringify(ti, null, 2), HOOK_LIMITS.payloadMaxBytes) },
+    };
+  }
+
+  // Codex's apply_patch (the patch text in `command`); a file delete (Cursor's Delete, mapped).
+  const patch = tool === 'apply_patch' ? str(ti.command) : undefined;
+  if (patch !== undefined) return patchHandoff(patch, cwd, agent, where);
+  if (tool === 'Delete' && filePath !== undefined && filePath !== '')
+    return opsHandoff([{ op: 'delete', path: filePath }], cwd, `${agent} asks to delete a file${where}`);
+
   // MCP tools and everything else: the tool's name says what, its input goes in the payload.
   const mcp = mcpParts(tool);
   return {
@@ -262,6 +286,72 @@ export function toHandoffInput(input: PreToolUseInput, agent = 'Claude Code'): R
       HOOK_LIMITS.summaryMaxChars,
     ),
     payload: { kind: 'text', content: boundUtf8(JSON.stringify(ti, null, 2), HOOK_LIMITS.payloadMaxBytes) },
+  };
+}
+
+/** A patch that does not read goes as it is: the server still reads the raw text, never less. */
+function patchHandoff(patch: string, cwd: string, agent: string, where: string): RiskInput {
+  const parsed = parseApplyPatch(patch);
+  if (parsed.ok) return opsHandoff(parsed.ops, cwd, `${agent} asks to apply a patch${where}`);
+  return {
+    action: { type: 'file.write' },
+    title: 'Patch (could not be read)',
+    summary: oneLine(
+      `${agent} asks to apply a patch${where} that ony could not read (${parsed.error}). The raw patch is attached.`,
+      HOOK_LIMITS.summaryMaxChars,
+    ),
+    payload: { kind: 'text', content: boundUtf8(patch, HOOK_LIMITS.payloadMaxBytes) },
+  };
+}
+
+/**
+ * File operations as one handoff: a unified diff of every file (added, changed, moved, deleted),
+ * a title naming the files, file.delete when every operation deletes.
+ */
+function opsHandoff(ops: readonly PatchOp[], cwd: string, asks: string): RiskInput {
+  const show = (p: string) => displayPath(p, cwd);
+  const max = HOOK_LIMITS.payloadMaxBytes;
+  let content = ops.map((op) => opDiff(op, show)).join('');
+  if (Buffer.byteLength(content, 'utf8') > max) {
+    // Cut, but keep every file's header after the cut, so the server still reads every path.
+    const index = boundUtf8(ops.map((op) => opHeader(op, show)).join(''), Math.floor(max / 4));
+    content = boundUtf8(content, max - Buffer.byteLength(index, 'utf8')) + index;
+  }
+  const count = (p: (op: PatchOp) => boolean) => ops.filter(p).length;
+  const parts = [
+    [count((op) => op.op === 'add'), 'adds'],
+    [count((op) => op.op === 'update' && op.moveTo === undefined), 'changes'],
+    [count((op) => op.op === 'update' && op.moveTo !== undefined), 'moves'],
+    [count((op) => op.op === 'delete'), 'deletes'],
+  ] as const;
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  const what = parts
+    .filter(([n]) => n > 0)
+    .map(([n, verb]) => `${verb} ${files(n)}`)
+    .join(', ');
+  const deletes = ops.every((op) => op.op === 'delete');
+  const only = ops.length === 1 ? ops[0]! : undefined;
+  const target =
+    only === undefined
+      ? undefined
+      : oneLine(
+          show(only.op === 'update' && only.moveTo !== undefined ? only.moveTo : only.path),
+          HOOK_LIMITS.targetMaxChars,
+        );
+  const labels = ops.map((op) => opLabel(op, show)).join(', ');
+  return {
+    action: { type: deletes ? 'file.delete' : 'file.write', ...(target !== undefined && { target }) },
+    title: oneLine(
+      deletes
+        ? `Delete ${only ? labels : `${files(ops.length)}: ${labels}`}`
+        : `Patch ${files(ops.length)}: ${labels}`,
+      HOOK_LIMITS.titleMaxChars,
+    ),
+    summary: oneLine(
+      `${asks}: it ${what}. The diff is attached (${deletes ? "a deleted file's content is not in the hook input" : 'line numbers are not in the patch, nor the content of a deleted file'}).`,
+      HOOK_LIMITS.summaryMaxChars,
+    ),
+    payload: { kind: 'diff', content },
   };
 }
 
