@@ -89,6 +89,16 @@ export interface JobQueueDeps {
 /** The Postgres schema pg-boss lives in. */
 export const JOBS_SCHEMA = 'pgboss';
 
+/**
+ * pg-boss's create_queue, one at a time across every process on the database. Two replicas starting
+ * at once on a fresh database each create the same queues; concurrent create_queue calls deadlock
+ * (each inserts a queue row, then alters the job table's foreign key). A transaction-level advisory
+ * lock (also safe behind a pooler in transaction mode) serialises them; the second then finds the
+ * queue and does nothing. On a caller's transaction the lock is held until it ends, like the DDL.
+ */
+const CREATE_QUEUE = `with serialised as materialized (select pg_advisory_xact_lock(7270512094357020001))
+  select ${JOBS_SCHEMA}.create_queue($1, $2) from serialised`;
+
 /** An error message stored with a failed attempt (pgboss.job.output) is cut to this length. */
 const MAX_ERROR_MESSAGE = 300;
 
@@ -208,8 +218,9 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
   const log = logger.child({ component: 'jobs' });
 
   const inflight = new Set<Promise<unknown>>();
+  const pool = tracked(poolAdapter(database.db), inflight);
   const boss = new PgBoss({
-    db: settleUnawaited(tracked(poolAdapter(database.db), inflight), (err) =>
+    db: settleUnawaited(pool, (err) =>
       log.error({ err }, 'job completion not recorded; the job runs again after its expiry'),
     ),
     schema: JOBS_SCHEMA,
@@ -237,7 +248,9 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
   function ensureQueue(name: string): Promise<void> {
     let ready = queues.get(name);
     if (!ready) {
-      ready = boss.createQueue(name).then(() => void created.add(name));
+      ready = pool
+        .executeSql(CREATE_QUEUE, [name, { policy: 'standard' }])
+        .then(() => void created.add(name));
       queues.set(name, ready);
       ready.catch(() => queues.delete(name));
     }
@@ -252,7 +265,7 @@ export async function createJobQueue(deps: JobQueueDeps): Promise<JobQueue> {
    */
   async function ensureQueueIn(db: PgBoss.Db, name: string): Promise<void> {
     if (created.has(name)) return;
-    await db.executeSql(`select ${JOBS_SCHEMA}.create_queue($1, $2)`, [name, { policy: 'standard' }]);
+    await db.executeSql(CREATE_QUEUE, [name, { policy: 'standard' }]);
   }
 
   return {
