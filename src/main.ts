@@ -15,7 +15,8 @@ running.then(
     if (code !== -1) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`ony: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    // Exit now: a command that failed half-way (a replica whose start-up failed) may hold pools,
+    // timers and workers that would keep the process alive without doing its job.
+    process.stderr.write(`ony: ${err instanceof Error ? err.message : String(err)}\n`, () => process.exit(1));
   },
 );

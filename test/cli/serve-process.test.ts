@@ -105,4 +105,19 @@ describe('ony serve as a process', () => {
     second.child.kill('SIGTERM');
     expect(await stopped2).toBe(0);
   }, 420_000);
+
+  it('a replica whose start-up fails exits non-zero instead of living on without a listener', async () => {
+    const failDir = await mkdtemp(join(tmpdir(), 'ony-serve-fail-'));
+    // The port is taken: listen fails after the database, the job queue and the workers started.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { child, output } = start(failDir, (taken.address() as { port: number }).port);
+      expect(await exited(child)).toBe(1);
+      expect(output()).toMatch(/ony: .*EADDRINUSE/);
+    } finally {
+      taken.close();
+      await rm(failDir, { recursive: true, force: true });
+    }
+  }, 420_000);
 });
