@@ -1,7 +1,8 @@
 /**
- * The client's own signals without `AbortSignal.any` (Node 20.3+; the package supports Node 18): a
- * caller's signal and the request timeout both end a request, and a long-lived caller signal does
- * not collect a listener per request. Against a plain HTTP server that answers or holds requests.
+ * The client's own signal handling, without `AbortSignal.any` (only in Node 18.17+ and 20.3+; the
+ * package supports every Node 18): a caller's signal and the request timeout both end a request,
+ * and a long-lived caller signal does not collect a listener per request. Against a plain HTTP
+ * server that answers or holds requests.
  */
 import { getEventListeners } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';

@@ -246,7 +246,7 @@ describe('@ony/client as a package', () => {
     // Language built-ins are held to ES2022 by the package's tsconfig (lib ES2022); these are the
     // runtime APIs a Node 18 lacks that TypeScript's lib or @types/node would let through.
     const NEWER_THAN_NODE_18 = [
-      /AbortSignal\.any\b/, // Node 20.3
+      /AbortSignal\.any\b/, // Node 18.17 and 20.3
       /Promise\.withResolvers\b/, // Node 22
       /\b(?:Object|Map)\.groupBy\b/, // Node 21
       /Array\.fromAsync\b/, // Node 22
@@ -255,7 +255,7 @@ describe('@ony/client as a package', () => {
       /process\.getBuiltinModule\b/, // Node 22.3
       /\bnavigator\b/, // Node 21
       /\bWebSocket\b/, // Node 22
-      /URL\.canParse\b/, // Node 18.17 only
+      /URL\.canParse\b/, // Node 18.17 and 19.9
       /\bcrypto\.hash\(/, // Node 21.7
       /\.(?:union|intersection|symmetricDifference|isSubsetOf|isSupersetOf|isDisjointFrom)\(/, // Node 22
       /\bIterator\.from\b/, // Node 22

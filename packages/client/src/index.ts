@@ -395,8 +395,9 @@ function reasonOf(err: unknown): string {
 }
 
 /**
- * A signal that aborts when either does (with that one's reason). `AbortSignal.any` does this from
- * Node 20.3; this package supports Node 18. `dispose` drops the listeners once the request is over.
+ * A signal that aborts when either does (with that one's reason). `AbortSignal.any` does this only
+ * from Node 18.17 and 20.3; this package supports every Node 18. `dispose` drops the listeners once
+ * the request is over.
  */
 function eitherSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
