@@ -3,7 +3,9 @@
 # ---- build: install everything, compile TypeScript to dist/ ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# The client package is an npm workspace the server imports: npm ci needs its package.json.
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -16,8 +18,10 @@ ENV NODE_ENV=production \
     ONY_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/packages/client/dist ./packages/client/dist
 COPY --from=build /app/migrations ./migrations
 COPY LICENSE ./
 # /data holds the PGlite database and master.key in embedded mode (no DATABASE_URL).

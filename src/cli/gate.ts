@@ -28,7 +28,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createClient, OnyApiError, type Handoff, type OnyClient } from '../client/index.js';
+import { createClient, OnyApiError, type Handoff, type OnyClient } from '@ony/client';
 import {
   parseGateConfig,
   PREFIX_SEPARATOR,

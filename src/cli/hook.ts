@@ -21,7 +21,7 @@ import {
   type OnPending,
 } from '../core/integrations/claude-code-io.js';
 import { AGENT_NAMES, fromAnswer, toPreToolUse, type Agent } from '../core/integrations/agent-hooks-io.js';
-import { isRetryableStatus, isUnreachableError, parseRetryAfter, retryDelayMs } from '../client/retry.js';
+import { isRetryableStatus, isUnreachableError, parseRetryAfter, retryDelayMs } from '@ony/client';
 import { DEFAULT_URL, isHttpUrl, type Command } from './command.js';
 import { jsonForTerminal } from './terminal.js';
 

@@ -4,7 +4,7 @@
  * server, the database driver or the config. Stdout carries only MCP messages; notes go to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createClient } from '../client/index.js';
+import { createClient } from '@ony/client';
 import { clientApprovalPort } from '../integrations/mcp/client-port.js';
 import { createApprovalMcpServer, DEFAULT_WAIT_S, MAX_WAIT_S } from '../integrations/mcp/tools.js';
 import { DEFAULT_URL, deviceAccess, type Command } from './command.js';

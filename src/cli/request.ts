@@ -5,7 +5,7 @@ import {
   type CreateHandoffInput,
   type Handoff,
   type HandoffOption,
-} from '../client/index.js';
+} from '@ony/client';
 import {
   ACTION_TYPES,
   LIMITS,

@@ -5,7 +5,7 @@
  * the base64 part of a `whsec_…` secret. Receivers reject timestamps more than 5 minutes off.
  */
 import { randomBytes } from 'node:crypto';
-import { WEBHOOK_SECRET_PREFIX, webhookKeyOf, webhookSignature } from '../client/webhook.js';
+import { WEBHOOK_SECRET_PREFIX, webhookKeyOf, webhookSignature } from '@ony/client';
 
 // Verification is part of the public client (agents verify ony's callbacks with it); one implementation.
 export {
@@ -13,7 +13,7 @@ export {
   WEBHOOK_SECRET_PREFIX,
   WEBHOOK_TOLERANCE_SECONDS,
   WebhookVerificationError,
-} from '../client/webhook.js';
+} from '@ony/client';
 
 export type WebhookHeaders = Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string>;
 

@@ -13,7 +13,7 @@ import {
   parseProblem,
   type FetchLike,
   type Handoff,
-} from '../../src/client/index.js';
+} from '@ony/client';
 
 const TOKEN = 'ony_dev_test_0123456789abcdef';
 

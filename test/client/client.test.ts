@@ -12,7 +12,7 @@ import {
   WebhookVerificationError,
   type FetchLike,
   type OnyClient,
-} from '../../src/client/index.js';
+} from '@ony/client';
 import { newWebhookSecret, signWebhook } from '../../src/lib/webhook-signature.js';
 import {
   addMember,

@@ -1,5 +1,6 @@
 /**
- * The public client's types (src/client/index.ts) and the server's handoff schemas cannot drift:
+ * The public client's types (@ony/client: packages/client/src/index.ts) and the server's handoff
+ * schemas cannot drift:
  *
  * 1. At run time (vitest): the shapes the TypeScript compiler sees in the client's `CreateHandoffInput`
  *    and `Handoff` (every field, optional or required, nullable, enum values, nesting) must equal the
@@ -16,7 +17,7 @@ import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import type { CreateHandoffInput, Handoff } from '../../src/client/index.js';
+import type { CreateHandoffInput, Handoff } from '@ony/client';
 import type { CreateHandoffBody, HandoffViewSchema } from '../../src/features/handoffs/handoffs.schemas.js';
 import { startTestServer, type TestServer } from '../helpers/app.js';
 
@@ -36,7 +37,7 @@ type Shape =
 // ---------------------------------------------------------------------------------------------
 
 function clientShapes(names: string[]): Record<string, Shape> {
-  const file = resolve(import.meta.dirname, '../../src/client/index.ts');
+  const file = resolve(import.meta.dirname, '../../packages/client/src/index.ts');
   const program = ts.createProgram([file], {
     strict: true,
     module: ts.ModuleKind.NodeNext,
@@ -93,7 +94,7 @@ function clientShapes(names: string[]): Record<string, Shape> {
   const out: Record<string, Shape> = {};
   for (const name of names) {
     const symbol = exports.find((s) => s.getName() === name);
-    if (symbol === undefined) throw new Error(`src/client exports no ${name}`);
+    if (symbol === undefined) throw new Error(`@ony/client exports no ${name}`);
     out[name] = shapeOf(checker.getDeclaredTypeOfSymbol(symbol), source);
   }
   return out;

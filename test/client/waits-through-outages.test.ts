@@ -15,7 +15,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClient, type Handoff, type OnyClient, type RetryEvent } from '../../src/client/index.js';
+import { createClient, type Handoff, type OnyClient, type RetryEvent } from '@ony/client';
 import { runCli } from '../../src/cli/run.js';
 import { isHookAnswer, type HookAnswer } from '../../src/core/integrations/claude-code.js';
 import { clientApprovalPort } from '../../src/integrations/mcp/client-port.js';

@@ -2,26 +2,12 @@
  * The handoff as the risk engine sees it: the same shape as the body of `POST /v1/handoffs`, minus
  * anything the agent claims about risk (there is deliberately no `risk` field here).
  */
+import type { ActionType, PayloadKind } from '@ony/client';
 import type { ReasonCode } from './reasons.js';
 import type { RiskLevel } from './levels.js';
 
-export const ACTION_TYPES = [
-  'shell.exec',
-  'git.push',
-  'deploy',
-  'db.migrate',
-  'db.query',
-  'payment',
-  'email.send',
-  'file.delete',
-  'file.write',
-  'iam.change',
-  'other',
-] as const;
-export type ActionType = (typeof ACTION_TYPES)[number];
-
-export const PAYLOAD_KINDS = ['diff', 'log', 'command', 'sql', 'text'] as const;
-export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
+// The closed vocabularies are part of the wire format: one copy, in the client package.
+export { ACTION_TYPES, PAYLOAD_KINDS, type ActionType, type PayloadKind } from '@ony/client';
 
 export const LIMITS = {
   titleMaxChars: 200,

@@ -4,7 +4,7 @@
  * (RETRY_POLICY in src/client/retry.ts); a slice that ends while the server is still unreachable
  * answers the view the tool had (pending), so the tool says "pending, call again", not an error.
  */
-import { OnyApiError, OnyNetworkError, type OnyClient, type RetryEvent } from '../../client/index.js';
+import { OnyApiError, OnyNetworkError, type OnyClient, type RetryEvent } from '@ony/client';
 import type { ApprovalPort } from './tools.js';
 
 const HINTS: Readonly<Record<number, string>> = {

@@ -15,7 +15,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { CreateHandoffInput, Handoff } from '../../client/index.js';
+import type { CreateHandoffInput, Handoff } from '@ony/client';
 import { ACTION_TYPES, LIMITS, PAYLOAD_KINDS } from '../../core/risk/types.js';
 
 /** What a transport gives the tools: create a handoff, and read one (long-polling up to 60 s). */

@@ -10,12 +10,11 @@
  * a server that cannot be reached, or that answers something that is not the API, becomes
  * `OnyNetworkError`. Signed decision callbacks: `verifyCallback(secret, headers, rawBody)`.
  *
- * Public entry point `ony/client`: no `any`, no dependencies, nothing of the server at run time (the
- * import below is type-only and erased). The types mirror the server's TypeBox schemas
- * (src/features/handoffs/handoffs.schemas.ts, the OpenAPI document's source); test/client/drift.test.ts
- * fails when either side gains, loses or changes a field.
+ * The package `@ony/client`: no `any`, no dependencies (global `fetch` and `node:crypto`), nothing newer
+ * than Node 18. The server imports its wire types from here (one copy); they mirror the server's
+ * TypeBox schemas (src/features/handoffs/handoffs.schemas.ts, the OpenAPI document's source), and
+ * test/client/drift.test.ts fails when either side gains, loses or changes a field.
  */
-import type { ActionType, PayloadKind } from '../core/risk/types.js';
 import {
   isRetryableStatus,
   isUnreachableError,
@@ -25,10 +24,12 @@ import {
 } from './retry.js';
 import { verifyWebhook, WebhookVerificationError, type WebhookHeadersInput } from './webhook.js';
 
-export type { ActionType, PayloadKind };
 export {
   verifyWebhook,
+  webhookKeyOf,
+  webhookSignature,
   WebhookVerificationError,
+  WEBHOOK_SECRET_PREFIX,
   WEBHOOK_TOLERANCE_SECONDS,
   type WebhookHeadersInput,
 } from './webhook.js';
@@ -40,6 +41,28 @@ export {
   retryDelayMs,
   type RetryEvent,
 } from './retry.js';
+
+// ---------------------------------------------------------------------------------------------
+// Closed vocabularies the server validates against (its risk engine and schemas use these lists)
+// ---------------------------------------------------------------------------------------------
+
+export const ACTION_TYPES = [
+  'shell.exec',
+  'git.push',
+  'deploy',
+  'db.migrate',
+  'db.query',
+  'payment',
+  'email.send',
+  'file.delete',
+  'file.write',
+  'iam.change',
+  'other',
+] as const;
+export type ActionType = (typeof ACTION_TYPES)[number];
+
+export const PAYLOAD_KINDS = ['diff', 'log', 'command', 'sql', 'text'] as const;
+export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
 // ---------------------------------------------------------------------------------------------
 // Request types (the body of POST /v1/handoffs)
@@ -371,6 +394,32 @@ function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * A signal that aborts when either does (with that one's reason). `AbortSignal.any` does this only
+ * from Node 18.17 and 20.3; this package supports every Node 18. `dispose` drops the listeners once
+ * the request is over.
+ */
+function eitherSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const dispose = (): void => {
+    a.removeEventListener('abort', onAbort);
+    b.removeEventListener('abort', onAbort);
+  };
+  function onAbort(this: AbortSignal): void {
+    dispose();
+    controller.abort(this.reason);
+  }
+  for (const s of [a, b]) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      return { signal: controller.signal, dispose: () => {} };
+    }
+  }
+  a.addEventListener('abort', onAbort);
+  b.addEventListener('abort', onAbort);
+  return { signal: controller.signal, dispose };
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -411,12 +460,12 @@ export function createClient(options: ClientOptions): OnyClient {
       body = JSON.stringify(init.body);
     }
     const timeout = AbortSignal.timeout(requestTimeoutMs + (init.extraTimeoutMs ?? 0));
-    const signal = init.signal !== undefined ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const either = init.signal !== undefined ? eitherSignal(init.signal, timeout) : undefined;
 
     let response: Response;
     let text: string;
     try {
-      response = await doFetch(url, { method, headers, body, signal });
+      response = await doFetch(url, { method, headers, body, signal: either?.signal ?? timeout });
       text = await response.text();
     } catch (err) {
       // The caller's own abort is not a network problem: let it through as is.
@@ -429,6 +478,8 @@ export function createClient(options: ClientOptions): OnyClient {
         // fetch's own failures are transport failures; a TLS certificate error is not an outage.
         transient: isUnreachableError(err) || !/certificate|CERT_|SSL/i.test(describeFetchFailure(err)),
       });
+    } finally {
+      either?.dispose();
     }
     if (!response.ok) {
       throw parseProblem(response.status, response.statusText, text, response.headers.get('retry-after'));

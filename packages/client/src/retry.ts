@@ -13,7 +13,7 @@
  * server does not come back in lock-step: 0.125–0.25 s, 0.25–0.5 s, 0.5–1 s, 1–2 s, 2–4 s, then
  * 2.5–5 s for every further attempt, until the handoff's expiry.
  *
- * Pure: no I/O, no clock (`now` and `random` are arguments). No dependencies: part of `ony/client`.
+ * Pure: no I/O, no clock (`now` and `random` are arguments). No dependencies: part of `@ony/client`.
  */
 
 export const RETRY_POLICY = {

@@ -5,9 +5,11 @@
  * space-separated when several). The key is the base64 part of a `whsec_…` secret. Timestamps more
  * than 5 minutes off are rejected.
  *
- * Part of the public client (`ony/client`): it needs nothing but `node:crypto`. The server signs with
- * the same primitives (src/lib/webhook-signature.ts imports them from here).
+ * Part of `@ony/client`: it needs nothing but `node:crypto` (and `node:buffer`, imported rather than
+ * taken from the global so Deno and Bun find it too). The server signs with the same primitives
+ * (src/lib/webhook-signature.ts imports them from the package).
  */
+import { Buffer } from 'node:buffer';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
@@ -23,7 +25,7 @@ export class WebhookVerificationError extends Error {
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The HMAC key of a `whsec_…` secret (the prefix is optional, as in the official libraries). */
-export function webhookKeyOf(secret: string): Buffer {
+export function webhookKeyOf(secret: string): Uint8Array {
   const encoded = secret.startsWith(WEBHOOK_SECRET_PREFIX)
     ? secret.slice(WEBHOOK_SECRET_PREFIX.length)
     : secret;
@@ -32,7 +34,7 @@ export function webhookKeyOf(secret: string): Buffer {
 }
 
 /** The base64 signature of one message: HMAC-SHA256(key, "{id}.{seconds}.{body}"). */
-export const webhookSignature = (key: Buffer, id: string, seconds: number, body: string): string =>
+export const webhookSignature = (key: Uint8Array, id: string, seconds: number, body: string): string =>
   createHmac('sha256', key).update(`${id}.${seconds}.${body}`, 'utf8').digest('base64');
 
 /** Constant-time comparison that leaks neither content nor length through an early exit. */
