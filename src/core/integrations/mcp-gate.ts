@@ -217,15 +217,15 @@ export function toolCallHandoff(
         : { kind: 'text' as const, content: json };
   const attached =
     payload.kind === 'text'
-      ? 'The arguments are attached.'
-      : `The ${payload.kind === 'command' ? 'command' : 'SQL'} argument is attached.`;
+      ? 'all attached'
+      : `the ${payload.kind === 'command' ? 'command' : 'SQL'} argument attached`;
+  // `; ` after the gist, not `.`: the server's redactor reads `password: ***.` as a secret assignment.
+  const argumentsText = shown === '' ? 'It has no arguments.' : `Arguments: ${shown}; ${attached}.`;
   return {
     action: { type: destructive ? 'file.delete' : 'other', target },
     title: cut(`MCP tool ${upstream}: ${tool}${destructive ? ' (destructive)' : ''}`, LIMITS.titleMaxChars),
     summary: cut(
-      `An MCP client asks ony gate to call the tool "${tool}" of the server "${upstream}"${
-        shown !== '' ? ` with ${shown}` : ' without arguments'
-      }.${hint} ${attached}`,
+      `An MCP client asks ony gate to call the tool "${tool}" of the server "${upstream}".${hint} ${argumentsText}`,
       LIMITS.summaryMaxChars,
     ),
     payload: { ...payload, content: cutBytes(payload.content, LIMITS.payloadMaxBytes) },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SecretGenerator } from '../../../test/fixtures/redact-corpus.js';
 import { hasHiddenCharacters } from '../hidden-characters.js';
+import { redact } from '../redact/index.js';
 import { LIMITS } from '../risk/types.js';
 import { toolCallHandoff } from './mcp-gate.js';
 import { ARGUMENTS_GIST_LIMITS as L, argumentsGist, isSecretArgumentName } from './tool-arguments-gist.js';
@@ -93,7 +94,15 @@ describe('toolCallHandoff carries the gist in its summary', () => {
       undefined,
     );
     expect(h.summary).toBe(
-      'An MCP client asks ony gate to call the tool "write_file" of the server "fs" with path: "/srv/data/notes.txt", content: 412 chars (text), token: ***. The arguments are attached.',
+      'An MCP client asks ony gate to call the tool "write_file" of the server "fs". Arguments: path: "/srv/data/notes.txt", content: 412 chars (text), token: ***; all attached.',
+    );
+    // The server redacts the summary again: the gist passes through it unchanged.
+    expect(redact(h.summary).text).toBe(h.summary);
+    expect(toolCallHandoff('db', 'q', { sql: 'SELECT 1', key: 'k' }, undefined).summary).toBe(
+      'An MCP client asks ony gate to call the tool "q" of the server "db". Arguments: sql: "SELECT 1", key: ***; the SQL argument attached.',
+    );
+    expect(toolCallHandoff('t', 'now', {}, { destructiveHint: true }).summary).toBe(
+      'An MCP client asks ony gate to call the tool "now" of the server "t". The server marks the tool as destructive. It has no arguments.',
     );
     expect(h.summary.length).toBeLessThanOrEqual(LIMITS.summaryMaxChars);
   });
