@@ -281,10 +281,20 @@ describe('ony gate relays between its client and server-everything', () => {
         content: { type: 'text', text: 'sampled by the client' },
       };
     });
+    const config = join(dir, 'relay.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        upstreams: {
+          everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] },
+          crashy: { command: process.execPath, args: [CRASHY] },
+        },
+      }),
+    );
     await relay.connect(
       new StdioClientTransport({
         command: GATE[0]!,
-        args: [...GATE.slice(1), '--name', 'everything', '--', process.execPath, EVERYTHING, 'stdio'],
+        args: [...GATE.slice(1), '--config', config],
         cwd: ROOT,
         env: { ...getDefaultEnvironment(), ONY_URL: base, ONY_TOKEN: token },
         stderr: process.env.MCP_DEBUG ? 'inherit' : 'ignore',
@@ -308,9 +318,9 @@ describe('ony gate relays between its client and server-everything', () => {
     // server-everything offers its sampling tool only to a client declaring sampling, its elicitation
     // tool only to one declaring elicitation: the gate passed on what its client declared, no more.
     const names = (await relay.listTools()).tools.map((x) => x.name);
-    expect(names).toContain('trigger-sampling-request');
-    expect(names).toContain('get-roots-list');
-    expect(names).not.toContain('trigger-elicitation-request');
+    expect(names).toContain('everything__trigger-sampling-request');
+    expect(names).toContain('everything__get-roots-list');
+    expect(names).not.toContain('everything__trigger-elicitation-request');
   });
 
   it("the upstream's roots/list is answered by the client, and its log message comes back", async () => {
@@ -320,7 +330,7 @@ describe('ony gate relays between its client and server-everything', () => {
 
   it("a sampling request during an approved call reaches the client's handler and its answer goes back", async () => {
     const { res, text } = await call(
-      'trigger-sampling-request',
+      'everything__trigger-sampling-request',
       { prompt: 'say hi', maxTokens: 10 },
       undefined,
       relay,
@@ -333,10 +343,19 @@ describe('ony gate relays between its client and server-everything', () => {
     ).toBe('policy');
   });
 
+  it('a sampling request with tools is refused: the model must not pick tools the upstream runs past the gate', async () => {
+    const before = sampled.length;
+    const { text } = await call('crashy__sample_tools', {}, undefined, relay);
+    expect(text).toMatch(
+      /^sampling failed: -32602 .*ony gate does not relay sampling with tools from the upstream "crashy"/,
+    );
+    expect(sampled.length).toBe(before);
+  });
+
   it('the progress of an approved, forwarded call reaches the client', async () => {
     const seen: Progress[] = [];
     const { res } = await call(
-      'trigger-long-running-operation',
+      'everything__trigger-long-running-operation',
       { duration: 0.3, steps: 3 },
       (p) => void seen.push(p),
       relay,
@@ -349,13 +368,28 @@ describe('ony gate relays between its client and server-everything', () => {
     ]);
   });
 
+  it("the client's cancellation of a forwarded call reaches the upstream", async () => {
+    const abort = new AbortController();
+    let started = false;
+    const waiting = relay.callTool({ name: 'crashy__wait', arguments: {} }, undefined, {
+      signal: abort.signal,
+      onprogress: () => void (started = true),
+    });
+    await until('the call runs upstream', () => (started ? true : undefined));
+    abort.abort('changed my mind');
+    await expect(waiting).rejects.toThrow(/changed my mind/);
+    await logged('wait cancelled');
+  });
+
   it('subscribe and logging/setLevel reach the upstream, and its resource updates come back', async () => {
     const { resources } = await relay.listResources();
     const uri = resources[0]!.uri;
     await relay.setLoggingLevel('info');
     await relay.subscribeResource({ uri });
     await logged(`Received Subscribe Resource request for URI: ${uri}`);
-    expect((await call('toggle-subscriber-updates', {}, undefined, relay)).res.isError).toBeFalsy();
+    expect(
+      (await call('everything__toggle-subscriber-updates', {}, undefined, relay)).res.isError,
+    ).toBeFalsy();
     await until(`resources/updated for ${uri}`, () => (updated.includes(uri) ? true : undefined));
     await relay.unsubscribeResource({ uri });
     await logged(`Received Unsubscribe Resource request: ${uri}`);
