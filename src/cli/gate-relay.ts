@@ -16,6 +16,7 @@ import {
   CreateMessageRequestSchema,
   CreateMessageResultSchema,
   ElicitRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitResultSchema,
   ErrorCode,
   ListRootsRequestSchema,
@@ -102,6 +103,8 @@ export function relayFromUpstream(client: Client, upstream: string, gate: GateSi
   client.setNotificationHandler(PromptListChangedNotificationSchema, (n) => notify(n));
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => notify(n));
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => notify(n));
+  // The end of a URL elicitation (the SDK sends it only to a client that declared URL elicitation).
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => notify(n));
 
   const refuse = (method: string, params: unknown) => {
     const refusal = relayRefusal(upstream, method, params, gate.downstream);

@@ -458,6 +458,12 @@ describe("ony gate in front of a Streamable HTTP upstream (ony's own /mcp)", () 
       }),
     );
     try {
+      // ony's /mcp offers tools only: no subscriptions, no logging, and the gate claims none.
+      expect(http.getServerCapabilities()).toEqual({
+        tools: { listChanged: true },
+        resources: {},
+        prompts: {},
+      });
       const { tools } = await http.listTools();
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(['request_approval', 'get_approval']));
       const res = (await http.callTool({ name: 'get_approval', arguments: { id } })) as CallToolResult;
