@@ -581,7 +581,6 @@ export const command: Command = {
       io.stdin.once('end', resolve);
       io.stdin.once('close', resolve);
     });
-    void transport.first.then((m) => m === undefined && end());
     await transport.listen();
     const first = await Promise.race([transport.first, ended.then(() => undefined)]);
     if (first === undefined) return 0;
