@@ -6,7 +6,8 @@
  * Stdout carries only MCP messages; notes go to stderr.
  *
  * An upstream that crashes or closes is marked down; the call in flight gets a tool error saying so,
- * and the next call that needs it starts (or reconnects) it again.
+ * and the next call that needs it starts (or reconnects) it again. The upstreams' notifications and
+ * their sampling, elicitation and roots requests are relayed (src/cli/gate-relay.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,19 +17,28 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   CallToolRequestSchema,
+  type ClientCapabilities,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  isInitializeRequest,
   type CallToolResult,
+  type LoggingLevel,
+  type Progress,
   type Prompt,
   type Resource,
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { createClient, OnyApiError, type Handoff, type OnyClient } from '@ony/client';
+import { gateServerCapabilities, upstreamClientCapabilities } from '../core/integrations/mcp-gate-relay.js';
 import {
   parseGateConfig,
   PREFIX_SEPARATOR,
@@ -40,6 +50,7 @@ import {
   type ToolAnnotations,
 } from '../core/integrations/mcp-gate.js';
 import { DEFAULT_URL, deviceAccess, type Command, type CliIo } from './command.js';
+import { HeldTransport, relayFromUpstream, type GateSide } from './gate-relay.js';
 
 /** One long-poll slice: a progress notification goes out between slices. */
 const SLICE_MS = 10_000;
@@ -47,6 +58,8 @@ const SLICE_MS = 10_000;
 const EXPIRY_GRACE_MS = 15_000;
 /** An upstream call, once approved, may take this long (the SDK's default is 60 s). */
 const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
+/** How long the client's initialize waits for the upstreams; a slower one joins later. */
+const INITIALIZE_WAIT_MS = 30_000;
 
 const usage = `usage: ony gate [--config ony-gate.json] [--name NAME] [-- <command> [args…] | --url <url>]
 
@@ -129,6 +142,16 @@ async function configOf(argv: readonly string[]): Promise<GateConfig | string> {
   return parsed.value;
 }
 
+/** What each upstream connection gets from the gate. */
+interface UpstreamSetup {
+  /** Declared to the upstream: the gate's client's sampling, elicitation and roots. */
+  readonly capabilities: ClientCapabilities;
+  /** Installs the relay on a new client, before it connects. */
+  install(client: Client, upstream: string): void;
+  /** Restores the client's logging level and subscriptions on a new connection. */
+  restore(client: Client, upstream: Upstream): Promise<void>;
+}
+
 /** One upstream MCP server, (re)connected on demand. */
 class Upstream {
   private client: Client | undefined;
@@ -139,10 +162,16 @@ class Upstream {
   constructor(
     readonly spec: GateUpstream,
     private readonly io: CliIo,
+    private readonly setup: UpstreamSetup,
   ) {}
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** The connected client, if any (for what goes only to live upstreams). */
+  get live(): Client | undefined {
+    return this.client;
   }
 
   async connected(): Promise<Client> {
@@ -152,7 +181,11 @@ class Upstream {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ name: 'ony-gate', version: '1.0.0' });
+    const client = new Client(
+      { name: 'ony-gate', version: '1.0.0' },
+      { capabilities: this.setup.capabilities },
+    );
+    this.setup.install(client, this.name);
     const transport =
       'url' in this.spec
         ? new StreamableHTTPClientTransport(
@@ -182,6 +215,13 @@ class Upstream {
       throw new UpstreamDown(this.name, err);
     }
     this.client = client;
+    await this.setup
+      .restore(client, this)
+      .catch((err: unknown) =>
+        this.io.stderr.write(
+          `ony gate: cannot restore the logging level or subscriptions of "${this.name}": ${describeError(err)}\n`,
+        ),
+      );
     return client;
   }
 
@@ -212,30 +252,56 @@ interface Extra {
   readonly _meta?: { progressToken?: string | number } | undefined;
   sendNotification(n: {
     method: 'notifications/progress';
-    params: { progressToken: string | number; progress: number; message?: string };
+    params: { progressToken: string | number } & Progress;
   }): Promise<void>;
 }
 
+/**
+ * The progress of one tools/call, to the client's progress token (when it gave one): the gate's own
+ * while the call waits for approval, then the upstream's, shifted so that it only ever increases.
+ */
+function progressOf(extra: Extra) {
+  const token = extra._meta?.progressToken;
+  let last: number | undefined;
+  const send = async (p: Progress) => {
+    if (token === undefined || (last !== undefined && p.progress <= last)) return;
+    last = p.progress;
+    await extra
+      .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+      .catch(() => undefined);
+  };
+  return {
+    send,
+    /** For the upstream's call: undefined when the client asked for no progress. */
+    upstream(): ((p: Progress) => void) | undefined {
+      if (token === undefined) return undefined;
+      const offset = last === undefined ? 0 : last + 1;
+      return (p) =>
+        void send({
+          ...p,
+          progress: offset + p.progress,
+          ...(p.total !== undefined ? { total: offset + p.total } : {}),
+        });
+    },
+  };
+}
+
 /** Waits for the decision in slices, with a progress notification between slices. */
-async function waitFor(ony: OnyClient, created: Handoff, extra: Extra): Promise<Handoff> {
+async function waitFor(
+  ony: OnyClient,
+  created: Handoff,
+  extra: Extra,
+  progress: ReturnType<typeof progressOf>,
+): Promise<Handoff> {
   const lifetime = Date.parse(created.expires_at) - Date.now();
   const deadline = Date.now() + Math.max(0, lifetime) + EXPIRY_GRACE_MS;
-  const token = extra._meta?.progressToken;
   const startedAt = Date.now();
   let current = created;
   while (current.status === 'pending' && Date.now() < deadline && !extra.signal.aborted) {
-    if (token !== undefined) {
-      await extra
-        .sendNotification({
-          method: 'notifications/progress',
-          params: {
-            progressToken: token,
-            progress: Math.round((Date.now() - startedAt) / 1000),
-            message: `waiting for approval (code ${current.short_code})`,
-          },
-        })
-        .catch(() => undefined);
-    }
+    await progress.send({
+      progress: Math.round((Date.now() - startedAt) / 1000),
+      message: `waiting for approval (code ${current.short_code})`,
+    });
     current = await ony.waitForDecision(current.id, {
       timeoutMs: Math.min(SLICE_MS, deadline - Date.now()),
       current,
@@ -245,12 +311,47 @@ async function waitFor(ony: OnyClient, created: Handoff, extra: Extra): Promise<
   return current;
 }
 
-function createGateServer(
+/**
+ * Connects the upstreams, declaring the client's capabilities to them, and builds the gate's server,
+ * declaring theirs to the client (src/cli/gate-relay.ts says why in this order). Call `connected`
+ * once the server is connected to the client: relayed messages wait for it.
+ */
+async function openGate(
   config: GateConfig,
   ony: OnyClient,
   io: CliIo,
-): { server: Server; upstreams: Upstream[] } {
-  const upstreams = config.upstreams.map((u) => new Upstream(u, io));
+  downstream: ClientCapabilities | undefined,
+): Promise<{ server: Server; upstreams: Upstream[]; connected: () => void }> {
+  let connected: (s: Server) => void = () => undefined;
+  const side: GateSide = { server: new Promise((resolve) => (connected = resolve)), downstream };
+  /** What the client set, so that an upstream that reconnects gets it again. */
+  let logLevel: LoggingLevel | undefined;
+  const subscriptions = new Map<string, Upstream>();
+  const setup: UpstreamSetup = {
+    capabilities: upstreamClientCapabilities(downstream),
+    install: (client, name) => relayFromUpstream(client, name, side),
+    async restore(client, upstream) {
+      const caps = client.getServerCapabilities();
+      if (logLevel !== undefined && caps?.logging !== undefined) await client.setLoggingLevel(logLevel);
+      for (const [uri, owner] of subscriptions)
+        if (owner === upstream && caps?.resources?.subscribe === true)
+          await client.subscribeResource({ uri });
+    },
+  };
+  const upstreams = config.upstreams.map((u) => new Upstream(u, io, setup));
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(
+      upstreams.map((u) =>
+        u.connected().catch((err: unknown) => {
+          io.stderr.write(`ony gate: ${describeError(err)}; it is tried again on the next request\n`);
+        }),
+      ),
+    ),
+    new Promise((resolve) => (waited = setTimeout(resolve, INITIALIZE_WAIT_MS))),
+  ]);
+  clearTimeout(waited);
+  const capabilities = gateServerCapabilities(upstreams.map((u) => u.live?.getServerCapabilities()));
   const several = upstreams.length > 1;
   const exposed = (u: Upstream, name: string) => (several ? `${u.name}${PREFIX_SEPARATOR}${name}` : name);
   /** An exposed tool or prompt name -> its upstream and its own name. */
@@ -262,11 +363,16 @@ function createGateServer(
   };
   /** Resource URIs -> the upstream that listed them. */
   const resourceOwner = new Map<string, Upstream>();
+  const ownerOf = (uri: string): Upstream => {
+    const owner = resourceOwner.get(uri) ?? (several ? undefined : upstreams[0]);
+    if (owner === undefined) throw new Error(`unknown resource "${uri}": list the resources first`);
+    return owner;
+  };
 
   const server = new Server(
     { name: 'ony-gate', version: '1.0.0' },
     {
-      capabilities: { tools: {}, resources: {}, prompts: {} },
+      capabilities,
       instructions:
         'Every tool call through this server is approved by a human (or the org policy) in ony before it runs. A call may wait; a refused call returns an error saying why: do not retry it unchanged.',
     },
@@ -339,12 +445,13 @@ function createGateServer(
         return toolError(describeError(err));
       }
     }
+    const progress = progressOf(extra);
     let decided: Handoff;
     try {
       const created = await ony.createHandoff(
         toolCallHandoff(upstream.name, name, args, upstream.annotations.get(name)),
       );
-      decided = created.status === 'pending' ? await waitFor(ony, created, extra) : created;
+      decided = created.status === 'pending' ? await waitFor(ony, created, extra, progress) : created;
       if (decided.status === 'pending' && extra.signal.aborted) {
         // Nobody waits for the answer any more: withdraw it so no approver is paged for it.
         await ony.cancelHandoff(decided.id).catch(() => undefined);
@@ -369,9 +476,12 @@ function createGateServer(
     }
     try {
       const c = await upstream.connected();
+      // The client's cancellation reaches the upstream: the SDK sends notifications/cancelled on abort.
+      const onprogress = progress.upstream();
       return (await c.callTool({ name, arguments: args }, undefined, {
         timeout: UPSTREAM_TIMEOUT_MS,
         signal: extra.signal,
+        ...(onprogress !== undefined ? { onprogress, resetTimeoutOnProgress: true } : {}),
       })) as CallToolResult;
     } catch (err) {
       return toolError(
@@ -398,11 +508,38 @@ function createGateServer(
       }),
     ),
   }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    const owner = resourceOwner.get(request.params.uri) ?? (several ? undefined : upstreams[0]);
-    if (owner === undefined)
-      throw new Error(`unknown resource "${request.params.uri}": list the resources first`);
-    return (await owner.connected()).readResource(request.params);
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) =>
+    (await ownerOf(request.params.uri).connected()).readResource(request.params),
+  );
+  if (capabilities.resources?.subscribe === true) {
+    server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      const owner = ownerOf(request.params.uri);
+      await (await owner.connected()).subscribeResource(request.params);
+      subscriptions.set(request.params.uri, owner);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      const owner = ownerOf(request.params.uri);
+      subscriptions.delete(request.params.uri);
+      await (await owner.connected()).unsubscribeResource(request.params);
+      return {};
+    });
+  }
+  if (capabilities.logging !== undefined) {
+    server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+      logLevel = request.params.level;
+      await Promise.all(
+        upstreams.map((u) =>
+          u.live?.getServerCapabilities()?.logging !== undefined
+            ? u.live.setLoggingLevel(request.params.level)
+            : undefined,
+        ),
+      );
+      return {};
+    });
+  }
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => {
+    for (const u of upstreams) void u.live?.sendRootsListChanged().catch(() => undefined);
   });
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
     prompts: await gather<Prompt>('prompts', async (u, c) => {
@@ -419,7 +556,7 @@ function createGateServer(
     return (await target.upstream.connected()).getPrompt({ ...request.params, name: target.name });
   });
 
-  return { server, upstreams };
+  return { server, upstreams, connected: () => connected(server) };
 }
 
 export const command: Command = {
@@ -436,15 +573,26 @@ export const command: Command = {
       return 2;
     }
     const { url, token } = access;
-    const { server, upstreams } = createGateServer(config, createClient({ baseUrl: url, token }), io);
-    const transport = new StdioServerTransport(io.stdin, io.stdout);
+    const transport = new HeldTransport(new StdioServerTransport(io.stdin, io.stdout));
     // The client closes stdin to end the session (the MCP stdio transport's shutdown).
+    let end: () => void = () => undefined;
     const ended = new Promise<void>((resolve) => {
+      end = resolve;
       io.stdin.once('end', resolve);
       io.stdin.once('close', resolve);
-      transport.onclose = () => resolve();
     });
+    await transport.listen();
+    const first = await Promise.race([transport.first, ended.then(() => undefined)]);
+    if (first === undefined) return 0;
+    const { server, upstreams, connected } = await openGate(
+      config,
+      createClient({ baseUrl: url, token }),
+      io,
+      isInitializeRequest(first) ? first.params.capabilities : undefined,
+    );
+    server.onclose = () => end();
     await server.connect(transport);
+    connected();
     io.stderr.write(`ony gate: gating ${upstreams.map((u) => u.name).join(', ')} through ${url} on stdio\n`);
     await ended;
     await server.close();

@@ -1,7 +1,9 @@
 /**
- * `ony gate` driven by the official SDK's own Client over stdio, as a real process, in front of two
- * real upstream MCP servers: `@modelcontextprotocol/server-filesystem` from npm and a tiny server that
- * can crash (test/fixtures/mcp-crashy-upstream.mjs). The ony server is the real one on a real port.
+ * `ony gate` driven by the official SDK's own Client over stdio, as a real process, in front of real
+ * upstream MCP servers: `@modelcontextprotocol/server-filesystem` and `@modelcontextprotocol/server-everything`
+ * (the reference server with sampling, roots, logging, subscriptions and progress) from npm, and a
+ * tiny server that can crash (test/fixtures/mcp-crashy-upstream.mjs). The ony server is the real one
+ * on a real port.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +14,17 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type LoggingMessageNotification,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
@@ -26,6 +38,7 @@ import { runInMemory } from '../helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const CRASHY = join(ROOT, 'test/fixtures/mcp-crashy-upstream.mjs');
 /** The CLI from source, as a separate process (the gate is a stdio program). */
 const GATE = [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts'), 'gate'];
@@ -61,8 +74,23 @@ async function handoffAppears(title: string, status: string): Promise<Listed> {
   throw new Error(`no ${status} handoff "${title}"`);
 }
 
-async function call(name: string, args: Record<string, unknown>, onprogress?: () => void) {
-  const res = (await client.callTool(
+/** Polls a condition that an event will make true (a message received), with a generous cap. */
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const found = probe();
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  onprogress?: (p: Progress) => void,
+  via: Client = client,
+) {
+  const res = (await via.callTool(
     { name, arguments: args },
     undefined,
     onprogress !== undefined ? { onprogress, resetTimeoutOnProgress: true } : {},
@@ -180,6 +208,34 @@ describe('ony gate', () => {
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
   });
 
+  it('the approver reads a gist of the argument values, never a secret argument', async () => {
+    // A secret-named argument in the payload raises the risk: the call waits for a human.
+    const waiting = call('crashy__echo', { text: 'hello gist', password: 'correct horse battery' });
+    const pending = await handoffAppears('MCP tool crashy: echo', 'pending');
+    const shown = (await as(t, approver, 'GET', `/v1/handoffs/${pending.id}`)).json<{ summary: string }>();
+    expect(shown.summary).toContain('Arguments: text: "hello gist", password: ***; all attached.');
+    expect(JSON.stringify(shown)).not.toContain('correct horse');
+    await as(t, approver, 'POST', `/v1/handoffs/${pending.id}/decision`, { decision: 'deny' });
+    expect((await waiting).res.isError).toBe(true);
+  });
+
+  it("an upstream's tool list change reaches the client, which lists the new tool", async () => {
+    expect(client.getServerCapabilities()?.tools?.listChanged).toBe(true);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    expect((await call('crashy__grow', {})).text).toBe('grew');
+    await until('tools/list_changed', () => (changed > 0 ? true : undefined));
+    expect((await client.listTools()).tools.map((x) => x.name)).toContain('crashy__grown');
+  });
+
+  it('an upstream asking for sampling the client did not declare gets a clear MCP error', async () => {
+    const { res, text } = await call('crashy__sample', {});
+    expect(res.isError).toBeFalsy();
+    expect(text).toMatch(
+      /^sampling failed: -32601 .*the MCP client behind ony gate did not declare the "sampling" capability/,
+    );
+  });
+
   it('an upstream that crashes gives a clear tool error; the gate keeps serving and restarts it', async () => {
     // The crashy tools carry no hints and no risky arguments: the org policy allows them at once.
     const { res, text } = await call('crashy__crash', {});
@@ -194,6 +250,148 @@ describe('ony gate', () => {
     expect(again.text).toContain('echo: still here');
     // The filesystem upstream was not disturbed.
     expect((await call('fs__read_text_file', { path: join(dir, 'notes.txt') })).res.isError).toBeFalsy();
+  });
+});
+
+describe('ony gate relays between its client and server-everything', () => {
+  let relay: Client;
+  const logs: LoggingMessageNotification['params'][] = [];
+  const updated: string[] = [];
+  const sampled: CreateMessageRequest['params'][] = [];
+  let rootsAsked = 0;
+
+  beforeAll(async () => {
+    expect(existsSync(EVERYTHING)).toBe(true);
+    // Sampling and roots, but no elicitation: the gate declares exactly these to the upstream.
+    relay = new Client(
+      { name: 'gate-relay-test', version: '1.0.0' },
+      { capabilities: { sampling: {}, roots: { listChanged: true } } },
+    );
+    relay.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
+    relay.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    relay.setRequestHandler(ListRootsRequestSchema, async () => {
+      rootsAsked++;
+      return { roots: [{ uri: 'file:///srv/project', name: 'project' }] };
+    });
+    relay.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      sampled.push(request.params);
+      return {
+        model: 'test-model',
+        role: 'assistant',
+        content: { type: 'text', text: 'sampled by the client' },
+      };
+    });
+    const config = join(dir, 'relay.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        upstreams: {
+          everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] },
+          crashy: { command: process.execPath, args: [CRASHY] },
+        },
+      }),
+    );
+    await relay.connect(
+      new StdioClientTransport({
+        command: GATE[0]!,
+        args: [...GATE.slice(1), '--config', config],
+        cwd: ROOT,
+        env: { ...getDefaultEnvironment(), ONY_URL: base, ONY_TOKEN: token },
+        stderr: process.env.MCP_DEBUG ? 'inherit' : 'ignore',
+      }),
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await relay?.close();
+  });
+
+  const logged = (text: string) =>
+    until(`a log message with "${text}"`, () => logs.find((l) => String(l.data).includes(text)));
+
+  it("declares the upstream's list changes, subscriptions and logging, and the client's capabilities to it", async () => {
+    expect(relay.getServerCapabilities()).toMatchObject({
+      tools: { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
+      prompts: { listChanged: true },
+      logging: {},
+    });
+    // server-everything offers its sampling tool only to a client declaring sampling, its elicitation
+    // tool only to one declaring elicitation: the gate passed on what its client declared, no more.
+    const names = (await relay.listTools()).tools.map((x) => x.name);
+    expect(names).toContain('everything__trigger-sampling-request');
+    expect(names).toContain('everything__get-roots-list');
+    expect(names).not.toContain('everything__trigger-elicitation-request');
+  });
+
+  it("the upstream's roots/list is answered by the client, and its log message comes back", async () => {
+    await logged('Roots updated: 1 root(s) received from client');
+    expect(rootsAsked).toBeGreaterThan(0);
+  });
+
+  it("a sampling request during an approved call reaches the client's handler and its answer goes back", async () => {
+    const { res, text } = await call(
+      'everything__trigger-sampling-request',
+      { prompt: 'say hi', maxTokens: 10 },
+      undefined,
+      relay,
+    );
+    expect(res.isError).toBeFalsy();
+    expect(text).toContain('sampled by the client');
+    expect(JSON.stringify(sampled.at(-1)?.messages)).toContain('say hi');
+    expect(
+      (await handoffAppears('MCP tool everything: trigger-sampling-request', 'approved')).decision?.channel,
+    ).toBe('policy');
+  });
+
+  it('a sampling request with tools is refused: the model must not pick tools the upstream runs past the gate', async () => {
+    const before = sampled.length;
+    const { text } = await call('crashy__sample_tools', {}, undefined, relay);
+    expect(text).toMatch(
+      /^sampling failed: -32602 .*ony gate does not relay sampling with tools from the upstream "crashy"/,
+    );
+    expect(sampled.length).toBe(before);
+  });
+
+  it('the progress of an approved, forwarded call reaches the client', async () => {
+    const seen: Progress[] = [];
+    const { res } = await call(
+      'everything__trigger-long-running-operation',
+      { duration: 0.3, steps: 3 },
+      (p) => void seen.push(p),
+      relay,
+    );
+    expect(res.isError).toBeFalsy();
+    // The upstream's own steps, unshifted (the call did not wait). The SDK may drop the last one when
+    // it arrives with the result (its notification handlers run after the response is taken).
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((p, i) => p.total === 3 && p.progress === i + 1)).toBe(true);
+  });
+
+  it("the client's cancellation of a forwarded call reaches the upstream", async () => {
+    const abort = new AbortController();
+    let started = false;
+    const waiting = relay.callTool({ name: 'crashy__wait', arguments: {} }, undefined, {
+      signal: abort.signal,
+      onprogress: () => void (started = true),
+    });
+    await until('the call runs upstream', () => (started ? true : undefined));
+    abort.abort('changed my mind');
+    await expect(waiting).rejects.toThrow(/changed my mind/);
+    await logged('wait cancelled');
+  });
+
+  it('subscribe and logging/setLevel reach the upstream, and its resource updates come back', async () => {
+    const { resources } = await relay.listResources();
+    const uri = resources[0]!.uri;
+    await relay.setLoggingLevel('info');
+    await relay.subscribeResource({ uri });
+    await logged(`Received Subscribe Resource request for URI: ${uri}`);
+    expect(
+      (await call('everything__toggle-subscriber-updates', {}, undefined, relay)).res.isError,
+    ).toBeFalsy();
+    await until(`resources/updated for ${uri}`, () => (updated.includes(uri) ? true : undefined));
+    await relay.unsubscribeResource({ uri });
+    await logged(`Received Unsubscribe Resource request: ${uri}`);
   });
 });
 
@@ -260,6 +458,12 @@ describe("ony gate in front of a Streamable HTTP upstream (ony's own /mcp)", () 
       }),
     );
     try {
+      // ony's /mcp offers tools only: no subscriptions, no logging, and the gate claims none.
+      expect(http.getServerCapabilities()).toEqual({
+        tools: { listChanged: true },
+        resources: {},
+        prompts: {},
+      });
       const { tools } = await http.listTools();
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(['request_approval', 'get_approval']));
       const res = (await http.callTool({ name: 'get_approval', arguments: { id } })) as CallToolResult;

@@ -10,7 +10,7 @@ describe('toolCallHandoff: the server reads the arguments, hints only raise', ()
     const h = toolCallHandoff('fs', 'read_file', { path: '/srv/a.txt' }, { readOnlyHint: true });
     expect(h.action).toEqual({ type: 'other', target: 'mcp__fs__read_file' });
     expect(h.payload).toEqual({ kind: 'text', content: JSON.stringify({ path: '/srv/a.txt' }, null, 2) });
-    expect(h.summary).not.toContain('/srv/a.txt');
+    expect(h.summary).toContain('Arguments: path: "/srv/a.txt"; all attached.');
     expect(deriveRisk(h).level).toBe('medium');
     expect(deriveRisk(h, trusting).level).toBe('low');
   });

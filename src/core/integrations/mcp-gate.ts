@@ -13,6 +13,7 @@
  */
 import { globMatch } from '../risk/glob.js';
 import { LIMITS, type RiskInput } from '../risk/types.js';
+import { argumentsGist } from './tool-arguments-gist.js';
 
 export type GateUpstream =
   | {
@@ -191,8 +192,9 @@ function cutBytes(text: string, maxBytes: number): string {
 }
 
 /**
- * The handoff a tool call becomes. The title and summary (redacted by the server, what approvers
- * read) name the upstream, the tool and the argument names; the values go only in the payload.
+ * The handoff a tool call becomes. The title and summary (what approvers read) name the upstream,
+ * the tool and a redacted, bounded gist of the arguments (tool-arguments-gist.ts); the values
+ * themselves go only in the payload.
  */
 export function toolCallHandoff(
   upstream: string,
@@ -202,7 +204,7 @@ export function toolCallHandoff(
 ): RiskInput {
   const destructive = annotations?.destructiveHint === true;
   const target = cut(`mcp__${upstream}__${tool}`, LIMITS.targetMaxChars);
-  const names = Object.keys(args);
+  const shown = argumentsGist(args);
   const hint = destructive ? ' The server marks the tool as destructive.' : '';
   const command = typeof args.command === 'string' ? args.command : undefined;
   const sqlText = typeof args.sql === 'string' ? args.sql : undefined;
@@ -215,15 +217,15 @@ export function toolCallHandoff(
         : { kind: 'text' as const, content: json };
   const attached =
     payload.kind === 'text'
-      ? 'The arguments are attached.'
-      : `The ${payload.kind === 'command' ? 'command' : 'SQL'} argument is attached.`;
+      ? 'all attached'
+      : `the ${payload.kind === 'command' ? 'command' : 'SQL'} argument attached`;
+  // `; ` after the gist, not `.`: the server's redactor reads `password: ***.` as a secret assignment.
+  const argumentsText = shown === '' ? 'It has no arguments.' : `Arguments: ${shown}; ${attached}.`;
   return {
     action: { type: destructive ? 'file.delete' : 'other', target },
     title: cut(`MCP tool ${upstream}: ${tool}${destructive ? ' (destructive)' : ''}`, LIMITS.titleMaxChars),
     summary: cut(
-      `An MCP client asks ony gate to call the tool "${tool}" of the server "${upstream}"${
-        names.length > 0 ? ` with ${names.join(', ')}` : ' without arguments'
-      }.${hint} ${attached}`,
+      `An MCP client asks ony gate to call the tool "${tool}" of the server "${upstream}".${hint} ${argumentsText}`,
       LIMITS.summaryMaxChars,
     ),
     payload: { ...payload, content: cutBytes(payload.content, LIMITS.payloadMaxBytes) },
