@@ -29,26 +29,29 @@ afterEach(async () => {
 });
 
 describe.skipIf(realDatabaseUrl === undefined)('replicas starting at once', () => {
-  it.each([1, 2, 3])('round %i: every replica starts its queue and workers, and a job sent runs', async () => {
-    const database = await freshPostgres(realDatabaseUrl!);
-    open.database = database;
-    const log = memoryLogger();
-    // One pool per replica, on the confined runtime login, as `ony serve` connects.
-    open.pools = Array.from({ length: REPLICAS }, () => connectPostgres(database.runtimeUrl!, 5));
-    open.queues = await Promise.all(
-      open.pools.map((pool) =>
-        createJobQueue({ database: pool, logger: log.logger, pollingIntervalSeconds: 0.5 }),
-      ),
-    );
-    await Promise.all(open.queues.map((q) => q.start()));
-    const runs: string[] = [];
-    await Promise.all(
-      open.queues.flatMap((q, replica) =>
-        QUEUES.map((name) => q.work(name, async (_data, job) => void runs.push(`${replica}:${job.id}`))),
-      ),
-    );
-    const id = await open.queues[0]!.send('handoff-escalate', { n: 1 });
-    await waitFor(() => runs.length > 0, 'the job to run on some replica');
-    expect(runs.map((r) => r.split(':')[1])).toEqual([id]);
-  });
+  it.each([1, 2, 3])(
+    'round %i: every replica starts its queue and workers, and a job sent runs',
+    async () => {
+      const database = await freshPostgres(realDatabaseUrl!);
+      open.database = database;
+      const log = memoryLogger();
+      // One pool per replica, on the confined runtime login, as `ony serve` connects.
+      open.pools = Array.from({ length: REPLICAS }, () => connectPostgres(database.runtimeUrl!, 5));
+      open.queues = await Promise.all(
+        open.pools.map((pool) =>
+          createJobQueue({ database: pool, logger: log.logger, pollingIntervalSeconds: 0.5 }),
+        ),
+      );
+      await Promise.all(open.queues.map((q) => q.start()));
+      const runs: string[] = [];
+      await Promise.all(
+        open.queues.flatMap((q, replica) =>
+          QUEUES.map((name) => q.work(name, async (_data, job) => void runs.push(`${replica}:${job.id}`))),
+        ),
+      );
+      const id = await open.queues[0]!.send('handoff-escalate', { n: 1 });
+      await waitFor(() => runs.length > 0, 'the job to run on some replica');
+      expect(runs.map((r) => r.split(':')[1])).toEqual([id]);
+    },
+  );
 });
