@@ -208,6 +208,45 @@ describe('ony gate', () => {
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
   });
 
+  it("the org's MCP tool rules on the server deny, ask or allow per upstream and tool", async () => {
+    const rules = (mcp_tools: unknown[]) =>
+      as(t, admin, 'PUT', '/v1/admin/policies', { risk_policy: { mcp_tools } });
+    expect(
+      (
+        await rules([
+          { upstream: 'fs', tool: 'create_*', action: 'deny' },
+          { upstream: 'fs', tool: 'read_*', action: 'ask' },
+          { upstream: 'f?', tool: 'WRITE_FILE', action: 'allow' },
+        ])
+      ).statusCode,
+    ).toBe(200);
+    try {
+      const denied = await call('fs__create_directory', { path: join(dir, 'made-by-denied-call') });
+      expect(denied.res.isError).toBe(true);
+      expect(denied.text).toMatch(/^DENIED by policy: denied by the org's MCP tool rule mcp_tools\[0\]\./);
+      expect(existsSync(join(dir, 'made-by-denied-call'))).toBe(false);
+
+      // ask: mcp_tool stays medium without the org's reason_levels, and a human is asked anyway.
+      const waiting = call('fs__read_text_file', { path: join(dir, 'notes.txt') });
+      const asked = await handoffAppears('MCP tool fs: read_text_file', 'pending');
+      await as(t, approver, 'POST', `/v1/handoffs/${asked.id}/decision`, { decision: 'approve' });
+      expect((await waiting).text).toContain('hello from the filesystem');
+
+      // allow: the tool is routine, but its upstream marks it destructive, so a human still decides.
+      const file = join(dir, 'allowed.txt');
+      const writing = call('fs__write_file', { path: file, content: 'allowed, yet asked' });
+      const h = await handoffAppears('MCP tool fs: write_file (destructive)', 'pending');
+      expect(h.risk.reasons).toEqual(expect.arrayContaining(['delete_files']));
+      await as(t, approver, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
+      expect((await writing).res.isError).toBeFalsy();
+      expect(await readFile(file, 'utf8')).toBe('allowed, yet asked');
+    } finally {
+      await as(t, admin, 'PUT', '/v1/admin/policies', {
+        risk_policy: { reason_levels: { mcp_tool: 'low' } },
+      });
+    }
+  });
+
   it('the approver reads a gist of the argument values, never a secret argument', async () => {
     // A secret-named argument in the payload raises the risk: the call waits for a human.
     const waiting = call('crashy__echo', { text: 'hello gist', password: 'correct horse battery' });
