@@ -166,6 +166,26 @@ describe('toHandoffInput', () => {
     );
   });
 
+  it('an edit whose text looks like diff headers cannot move its lines into another file', () => {
+    // The removed "-- a/docs/notes.md" and the added "++ b/docs/notes.md" sit side by side in the
+    // hunk as "--- a/…" / "+++ b/…": read as a header, the commands after them would count as docs.
+    const h = toHandoffInput(
+      parsed(
+        hookInput('Edit', {
+          file_path: '/home/me/proj/scripts/deploy.sh',
+          old_string: '#!/bin/sh\n-- a/docs/notes.md',
+          new_string:
+            '#!/bin/sh\n++ b/docs/notes.md\npsql -c "DROP TABLE users"\ngit push --force origin main',
+          replace_all: false,
+        }),
+      ),
+    );
+    expect(parseUnifiedDiff(h.payload!.content).map((f) => f.path)).toEqual(['scripts/deploy.sh']);
+    const risk = deriveRisk(h);
+    expect(risk.reasons).toEqual(expect.arrayContaining(['schema_drop', 'force_push_protected_branch']));
+    expect(risk.level).toBe('high');
+  });
+
   it('maps MultiEdit to one hunk per edit and says which replace every occurrence', () => {
     const h = toHandoffInput(
       parsed(

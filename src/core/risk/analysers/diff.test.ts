@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Findings } from '../findings.js';
-import { analyseDiff, commandOfLine, executableKind, splitDiff } from './diff.js';
+import { analyseDiff, commandOfLine, executableKind, parseUnifiedDiff, splitDiff } from './diff.js';
 
 const diff = (path: string, body: string, header = '@@ -1,1 +1,2 @@') =>
   `diff --git a/${path} b/${path}\n--- a/${path}\n+++ b/${path}\n${header}\n${body}\n`;
@@ -14,6 +14,32 @@ describe('diff reading', () => {
     expect(splitDiff(`Subject: cleanup\n\n${diff('a.sh', ' echo hi\n+ls')}`).rest).toContain(
       'Subject: cleanup',
     );
+  });
+
+  it('reads lines inside a hunk (by its counts) as content, never as a file header', () => {
+    const smuggled = [
+      '--- a/scripts/clean.sh',
+      '+++ b/scripts/clean.sh',
+      '@@ -1,2 +1,3 @@',
+      ' #!/bin/sh',
+      '--- a/docs/notes.md',
+      '+++ b/docs/notes.md',
+      '+rm -rf /srv',
+      '',
+    ].join('\n');
+    expect(parseUnifiedDiff(smuggled)).toEqual([
+      { path: 'scripts/clean.sh', deleted: false, added: ['++ b/docs/notes.md', 'rm -rf /srv'] },
+    ]);
+    // Past a hunk's counts, headers are headers again; CRLF diffs read the same.
+    const two = `${diff('a.sh', ' echo hi\n+ls')}${diff('docs/b.md', ' x\n+y')}`;
+    expect(parseUnifiedDiff(two).map((f) => f.path)).toEqual(['a.sh', 'docs/b.md']);
+    expect(parseUnifiedDiff(two.replace(/\n/g, '\r\n'))).toEqual(parseUnifiedDiff(two));
+    // Wrong counts: read on as without them (every added line still counts).
+    expect(parseUnifiedDiff(diff('a.sh', '+one\n+two\n+three', '@@ -0,0 +1,1 @@'))[0]?.added).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
   });
 
   it('knows which files run their added lines, and what each line runs', () => {

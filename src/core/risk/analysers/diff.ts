@@ -25,9 +25,36 @@ export function parseUnifiedDiff(diff: string): DiffFile[] {
   let current: { path: string; deleted: boolean; added: string[] } | undefined;
   /** True between a `diff --git` header and its first hunk, when `---`/`+++` refine that same file. */
   let inGitHeader = false;
-  const lines = diff.split('\n');
+  /**
+   * Lines still due in the current hunk, by its `@@ -a,b +c,d @@` counts. Inside a hunk a line is
+   * content, never a header: a removed `-- a/docs/x.md` next to an added `++ b/docs/x.md` reads as
+   * `--- a/…` / `+++ b/…`, and must not move the hunk's remaining lines into another file.
+   */
+  let remainingOld = 0;
+  let remainingNew = 0;
+  const lines = diff.replace(/\r\n/g, '\n').split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
+    if (remainingOld > 0 || remainingNew > 0) {
+      const c = line[0];
+      if (line.startsWith('\\')) continue;
+      if ((c === ' ' || line === '') && remainingOld > 0 && remainingNew > 0) {
+        remainingOld--;
+        remainingNew--;
+        continue;
+      }
+      if (c === '-' && remainingOld > 0) {
+        remainingOld--;
+        continue;
+      }
+      if (c === '+' && remainingNew > 0) {
+        remainingNew--;
+        current?.added.push(line.slice(1));
+        continue;
+      }
+      // The counts were wrong: read on as headers and added lines, as without counts.
+      remainingOld = remainingNew = 0;
+    }
     if (line.startsWith('diff --git ')) {
       const m = /^diff --git "?a\/(.+?)"? "?b\/(.+?)"?$/.exec(line);
       current = { path: m?.[2] ?? line.slice(11).trim(), deleted: false, added: [] };
@@ -54,6 +81,11 @@ export function parseUnifiedDiff(diff: string): DiffFile[] {
       current.path = line.slice(10);
     } else if (line.startsWith('@@')) {
       inGitHeader = false;
+      const counts = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
+      if (counts !== null) {
+        remainingOld = counts[1] === undefined ? 1 : Number(counts[1]);
+        remainingNew = counts[2] === undefined ? 1 : Number(counts[2]);
+      }
     } else if (line.startsWith('+') && current !== undefined) {
       current.added.push(line.slice(1));
     }
