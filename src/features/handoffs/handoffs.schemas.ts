@@ -1,6 +1,6 @@
 /**
  * The handoff API's request and response schemas: Fastify validates with them, the OpenAPI document
- * is generated from them, and test/client/drift.test.ts holds the public client's types (src/client)
+ * is generated from them, and test/client/drift.test.ts holds the public client's types (packages/client)
  * to them, so the three cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox';

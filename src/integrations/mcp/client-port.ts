@@ -1,7 +1,7 @@
 /**
  * The MCP tools' port over the public HTTP client: what `ony mcp` (stdio) uses. Long waits go through
  * `waitForDecision`, which long-polls and keeps waiting through a restart or an outage of the server
- * (RETRY_POLICY in src/client/retry.ts); a slice that ends while the server is still unreachable
+ * (RETRY_POLICY in packages/client/src/retry.ts); a slice that ends while the server is still unreachable
  * answers the view the tool had (pending), so the tool says "pending, call again", not an error.
  */
 import { OnyApiError, OnyNetworkError, type OnyClient, type RetryEvent } from '@ony/client';
