@@ -102,5 +102,6 @@ describe('without a built dashboard', () => {
     } finally {
       await bare.close();
     }
-  });
+    // It starts a whole server of its own: generous on a busy 2-core machine.
+  }, 120_000);
 });
