@@ -83,11 +83,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Pod settings every workload of the chart shares: pull secrets, identity, security, placement. */}}
 {{- define "ony.podCommon" -}}
+automountServiceAccountToken: false
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-automountServiceAccountToken: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- with .Values.nodeSelector }}
