@@ -63,6 +63,9 @@ describe('values.schema.json', () => {
 
   it.each([
     ['replicaCount', 0, '/replicaCount'],
+    // Chart 0.1's keys, moved to secrets.runtime / secrets.migrate in 0.2.
+    ['env.existingSecret', 'ony', '/env must NOT have additional properties: existingSecret'],
+    ['database.migrateSecret', 'ony-migrate', '/database must NOT have additional properties: migrateSecret'],
     ['replicaCont', 3, 'replicaCont'],
     ['probes.readiness.paht', '/readyz', 'paht'],
     ['service.type', 'Internal', '/service/type'],
@@ -340,6 +343,32 @@ describe.skipIf(helmBin === undefined)('with Helm (node scripts/fetch-helm.mjs)'
         .filter((n) => !n.startsWith('AWS_'));
       expect(names.filter((n) => !known.has(n))).toEqual([]);
     }
+  });
+
+  it('NOTES give the next steps and never print a credential', () => {
+    const notesOf = (...args: string[]) => {
+      const r = helm('install', 'ony', chart, '--namespace', 'ony', '--dry-run=client', ...args);
+      expect(r.status).toBe(0);
+      return r.stdout.slice(r.stdout.indexOf('\nNOTES:\n'));
+    };
+    const generated = notesOf(
+      '-f',
+      join(examplesDir, 'generated-secrets.yaml'),
+      '--set',
+      'backup.enabled=true',
+      '--set',
+      'backup.s3Url=s3://b/ony',
+    );
+    for (const step of [
+      'kubectl -n ony rollout status deployment/ony',
+      "kubectl -n ony logs deployment/ony | grep -A1 'setup token'",
+      'kubectl -n ony port-forward svc/ony 8080:8080',
+      'kubectl -n ony create job --from=cronjob/ony-backup',
+      "kubectl -n ony get secret ony -o jsonpath='{.data.ONY_MASTER_KEY}'",
+    ])
+      expect(generated).toContain(step);
+    expect(generated).not.toMatch(/change-me|postgres:\/\/|ONY_MASTER_KEY: /);
+    expect(notesOf('--set', 'secrets.migrate.existingSecret=')).toContain('WARNING: no owner credential');
   });
 
   it.each([
