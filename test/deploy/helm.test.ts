@@ -91,12 +91,24 @@ describe('values.schema.json', () => {
 const templateFiles = readdirSync(join(chart, 'templates')).map((f) => join(chart, 'templates', f));
 const templates = templateFiles.map((f) => readFileSync(f, 'utf8')).join('\n');
 
+const SEGMENTS = /((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/.source;
+/** Every `.Values.a.b` a template reads, directly or through a variable (`$b := .Values.backup` ... `$b.keep`). */
+function valuePaths(template: string): string[] {
+  const aliases = new Map(
+    [...template.matchAll(new RegExp(`\\$(\\w+) := \\.Values${SEGMENTS}`, 'g'))].map((m) => [m[1]!, m[2]!]),
+  );
+  const direct = [...template.matchAll(new RegExp(`\\.Values${SEGMENTS}`, 'g'))].map((m) => m[1]!);
+  const viaAlias = [...template.matchAll(new RegExp(`\\$(\\w+)${SEGMENTS}`, 'g'))]
+    .filter((m) => aliases.has(m[1]!))
+    .map((m) => aliases.get(m[1]!)! + m[2]!);
+  return [...direct, ...viaAlias].map((p) => p.slice(1));
+}
+
 describe('templates', () => {
   it('read only values that the schema declares and values.yaml sets (unless the schema makes them optional)', () => {
-    const paths = new Set(
-      [...templates.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)].map((m) => m[1]!.slice(1)),
-    );
+    const paths = new Set(templateFiles.flatMap((f) => valuePaths(readFileSync(f, 'utf8'))));
     expect(paths.size).toBeGreaterThan(40);
+    expect(paths).toContain('backup.schedule'); // read through `$b := .Values.backup`
     const missing: string[] = [];
     for (const path of paths) {
       let value: Json | undefined = defaults;
