@@ -224,6 +224,7 @@ interface Container {
   startupProbe?: { httpGet: { path: string } };
   readinessProbe?: { httpGet: { path: string } };
   livenessProbe?: { httpGet: { path: string } };
+  lifecycle?: Obj;
 }
 interface PodSpec {
   containers: Container[];
@@ -271,6 +272,7 @@ describe.skipIf(helmBin === undefined)('with Helm (node scripts/fetch-helm.mjs)'
       limits: { memory: '512Mi' },
     });
     expect(secretRefs(server)).toEqual(['ony']);
+    expect(server.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
 
     const pdb = one(objs, 'PodDisruptionBudget');
     expect(pdb.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: pod.metadata.labels } });
