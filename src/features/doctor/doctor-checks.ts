@@ -125,17 +125,26 @@ async function migrationsRow(config: Config, database: Database): Promise<CheckR
     : { check, status: 'fail', detail: pendingMessage(pending) };
 }
 
-async function clockRow(database: Database): Promise<CheckRow> {
+/** The clock row for a measured skew (database minus local, at the round trip's midpoint). */
+export function clockVerdict(skewMs: number, roundTripMs: number): CheckRow {
   const check = 'clock';
+  const side = skewMs >= 0 ? 'database ahead' : 'database behind';
+  const detail = `${side} by ${Math.abs(Math.round(skewMs))} ms (round trip ${roundTripMs} ms)`;
+  const abs = Math.abs(skewMs);
+  if (abs > SKEW_WARN_MS)
+    return {
+      check,
+      status: abs > SKEW_FAIL_MS ? 'fail' : 'warn',
+      detail: `${detail}: sync both clocks (NTP)`,
+    };
+  return { check, status: 'ok', detail };
+}
+
+async function clockRow(database: Database): Promise<CheckRow> {
   const before = Date.now();
   const dbNow = (await sql<{ t: Date }>`select clock_timestamp() as t`.execute(database.db)).rows[0]!.t;
   const after = Date.now();
-  const skew = new Date(dbNow).getTime() - (before + after) / 2;
-  const detail = `${skew >= 0 ? 'database ahead' : 'database behind'} by ${Math.abs(Math.round(skew))} ms (round trip ${after - before} ms)`;
-  const abs = Math.abs(skew);
-  if (abs > SKEW_FAIL_MS) return { check, status: 'fail', detail: `${detail}: sync both clocks (NTP)` };
-  if (abs > SKEW_WARN_MS) return { check, status: 'warn', detail: `${detail}: sync both clocks (NTP)` };
-  return { check, status: 'ok', detail };
+  return clockVerdict(new Date(dbNow).getTime() - (before + after) / 2, after - before);
 }
 
 async function storeRow(config: Config): Promise<CheckRow> {
