@@ -122,10 +122,20 @@ export const migrateCommand: Command = {
       return 2;
     }
     const { openDatabase } = await import('../container.js');
-    const { connectPostgres } = await import('../db/client.js');
+    const { connectPostgres, probeDatabase } = await import('../db/client.js');
     const { grantRuntime, migrate } = await import('../db/migrator.js');
     const database = ownerUrl !== undefined ? connectPostgres(ownerUrl, 1) : await openDatabase(config);
     try {
+      const target = ownerUrl ?? config.databaseUrl;
+      if (target !== undefined) {
+        const from =
+          url !== undefined
+            ? '--database-url'
+            : ownerUrl !== undefined
+              ? 'ONY_MIGRATE_DATABASE_URL'
+              : 'DATABASE_URL';
+        await probeDatabase(database, target, from);
+      }
       const applied = await migrate(database.db);
       io.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
       if (role !== undefined) {

@@ -93,6 +93,21 @@ describe('ony serve when something is missing', () => {
   }, 180_000);
 });
 
+describe('ony migrate when the database refuses', () => {
+  it('names the database and where its URL came from, without the password', async () => {
+    const port = await closedPort();
+    const url = `postgres://ony:${SECRET}@127.0.0.1:${port}/ony`;
+    const err = await runInMemory(['migrate', '--database-url', url]).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(
+      `the database at postgres://ony@127.0.0.1:${port}/ony (--database-url) did not accept a connection: ` +
+        `connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
+});
+
 describe('ony serve on a database behind its migrations', () => {
   /** A migrated database that then "loses" its two newest migrations; answers serve's environment. */
   async function behind(): Promise<{ env: Record<string, string>; missing: string[] }> {
