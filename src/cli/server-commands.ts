@@ -24,7 +24,9 @@ and an in-memory store), migrating at start-up. With DATABASE_URL (and REDIS_URL
 (and Redis); DATABASE_URL must be a confined login (not superuser, BYPASSRLS or CREATEROLE, not a
 member of ony_owner, owning none of ony's objects; ONY_ALLOW_PRIVILEGED_DB_LOGIN=1 overrides, loudly).
 With ONY_MIGRATE_DATABASE_URL (the owner credential) it migrates with that at start-up and grants
-DATABASE_URL's login its rights; otherwise run \`ony migrate\` first. See docs/deploy.md.
+DATABASE_URL's login its rights; otherwise run \`ony migrate\` first: it refuses to start on a database
+that lacks a migration of this version, or when the database or Redis cannot be reached, saying
+which in one line (\`ony doctor\` checks all of it). See docs/deploy.md.
 Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
   async run(_argv, io) {
     const config = configOrExit(io);
