@@ -10,10 +10,12 @@ import {
   assertAppRoleIsConfined,
   connectPostgres,
   openPglite,
+  probeDatabase,
   readLoginRights,
   type Database,
 } from './db/client.js';
-import { grantRuntime, migrate } from './db/migrator.js';
+import { grantRuntime, loadMigrations, migrate, pendingMigrations, type Migration } from './db/migrator.js';
+import { createReadiness, pendingMessage } from './features/readiness/readiness.js';
 import { signingKeyFromSeed } from './core/audit-chain/checkpoint.js';
 import { createAuditService, type AuditKeyConfig } from './features/audit/audit.service.js';
 import { createWitnesses } from './features/audit/witness-clients.js';
@@ -137,6 +139,7 @@ async function migrateAtStart(config: Config, database: Database, logger: Logger
   }
   const owner = connectPostgres(config.migrateDatabaseUrl, 1);
   try {
+    await probeDatabase(owner, config.migrateDatabaseUrl, 'ONY_MIGRATE_DATABASE_URL');
     const applied = await migrate(owner.db);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied with ONY_MIGRATE_DATABASE_URL');
     const { login, privileges } = await readLoginRights(database.db);
@@ -145,6 +148,17 @@ async function migrateAtStart(config: Config, database: Database, logger: Logger
   } finally {
     await owner.close();
   }
+}
+
+/** The database must hold every migration this code expects: refuse to serve an older schema. */
+async function assertMigrated(database: Database, migrations: readonly Migration[]): Promise<void> {
+  const pending = await pendingMigrations(database.db, migrations);
+  if (pending.length > 0)
+    throw new Error(
+      `refusing to start: the database lacks this version's migrations (apply them with the owner ` +
+        `credential, or set ONY_MIGRATE_DATABASE_URL and ony serve applies them; docs/deploy.md): ` +
+        pendingMessage(pending),
+    );
 }
 
 /**
@@ -182,16 +196,22 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config, logger));
-  const store =
-    options.store ??
-    (config.redisUrl !== undefined ? await createRedisStore(config.redisUrl) : createMemoryStore());
+  const migrations = await loadMigrations();
+  let store = options.store;
   try {
+    if (options.database === undefined && config.databaseUrl !== undefined)
+      await probeDatabase(database, config.databaseUrl, 'DATABASE_URL');
+    store ??=
+      config.redisUrl !== undefined
+        ? await createRedisStore(config.redisUrl, undefined, logger)
+        : createMemoryStore();
     if (config.migrateOnStart && options.skipMigrations !== true)
       await migrateAtStart(config, database, logger);
+    await assertMigrated(database, migrations);
     await checkRuntimeLogin(config, database, logger);
     await assertAppRoleIsConfined(database.db);
   } catch (err) {
-    await Promise.allSettled([database.close(), store.close()]);
+    await Promise.allSettled([database.close(), store?.close()]);
     throw err;
   }
   const masterKey = await resolveMasterKey(config, logger);
@@ -199,6 +219,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const masterKeys = masterKeysFrom(config.masterKeys.length > 0 ? config.masterKeys : [masterKey]);
   const keyring = createKeyring(masterKeys);
   const db = database.db;
+  const readiness = createReadiness({ database, store, clock, logger, migrations });
   const ownerDb = (options.ownerDatabase ?? database).db;
   // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
   const metrics = createMetrics({
@@ -475,6 +496,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     database,
     store,
+    readiness,
     replay,
     keyring,
     masterKeys,

@@ -38,6 +38,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 're-wrap org data keys with the newest master key (--data: re-encrypt too)',
     load: async () => (await import('./erasure-commands.js')).keysRotate,
   },
+  doctor: {
+    summary: 'check the configuration, database, migrations, Redis, channels and clock; print a table',
+    load: async () => (await import('./doctor.js')).doctor,
+  },
   keygen: {
     summary: 'print a new master key for ONY_MASTER_KEY',
     load: async () => (await import('./server-commands.js')).keygen,

@@ -24,7 +24,9 @@ and an in-memory store), migrating at start-up. With DATABASE_URL (and REDIS_URL
 (and Redis); DATABASE_URL must be a confined login (not superuser, BYPASSRLS or CREATEROLE, not a
 member of ony_owner, owning none of ony's objects; ONY_ALLOW_PRIVILEGED_DB_LOGIN=1 overrides, loudly).
 With ONY_MIGRATE_DATABASE_URL (the owner credential) it migrates with that at start-up and grants
-DATABASE_URL's login its rights; otherwise run \`ony migrate\` first. See docs/deploy.md.
+DATABASE_URL's login its rights; otherwise run \`ony migrate\` first: it refuses to start on a database
+that lacks a migration of this version, or when the database or Redis cannot be reached, saying
+which in one line (\`ony doctor\` checks all of it). See docs/deploy.md.
 Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
   async run(_argv, io) {
     const config = configOrExit(io);
@@ -122,10 +124,20 @@ export const migrateCommand: Command = {
       return 2;
     }
     const { openDatabase } = await import('../container.js');
-    const { connectPostgres } = await import('../db/client.js');
+    const { connectPostgres, probeDatabase } = await import('../db/client.js');
     const { grantRuntime, migrate } = await import('../db/migrator.js');
     const database = ownerUrl !== undefined ? connectPostgres(ownerUrl, 1) : await openDatabase(config);
     try {
+      const target = ownerUrl ?? config.databaseUrl;
+      if (target !== undefined) {
+        const from =
+          url !== undefined
+            ? '--database-url'
+            : ownerUrl !== undefined
+              ? 'ONY_MIGRATE_DATABASE_URL'
+              : 'DATABASE_URL';
+        await probeDatabase(database, target, from);
+      }
       const applied = await migrate(database.db);
       io.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
       if (role !== undefined) {

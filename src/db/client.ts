@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { connectErrorMessage, safeUrl } from '../lib/safe-url.js';
 
 /** A Kysely bound to one connection inside an open transaction. */
 export type Tx = Kysely<DB>;
@@ -58,6 +59,22 @@ export function connectPostgres(
   pool.on('connect', (client) => client.on('error', onIdleError));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { kind: 'postgres', db, close: () => db.destroy() };
+}
+
+/**
+ * Connects once, so that a database that cannot be reached (or refuses the login) is named as the
+ * database, with its address but not its password, instead of a bare `connect ECONNREFUSED`.
+ * `variable` is where the URL came from (DATABASE_URL, ONY_MIGRATE_DATABASE_URL, --database-url).
+ */
+export async function probeDatabase(database: Database, url: string, variable: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(database.db);
+  } catch (err) {
+    throw new Error(
+      `the database at ${safeUrl(url)} (${variable}) did not accept a connection: ${connectErrorMessage(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 export async function openPglite(dataDir: string | undefined): Promise<Database> {

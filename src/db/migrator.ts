@@ -58,8 +58,38 @@ export async function migrate(db: Kysely<DB>, migrations?: readonly Migration[])
       await sql`insert into ony_migrations (name, sha256) values (${m.name}, ${m.sha256})`.execute(tx);
       done.push(m.name);
     }
+    // The list of applied files is no secret, and the runtime login reads it to refuse to serve
+    // a schema older than its code (pendingMigrations).
+    await sql`grant select on ony_migrations to public`.execute(tx);
     return done;
   });
+}
+
+/**
+ * This server's migrations that the database has not applied, by name. Migrations the database has
+ * and this server lacks (a newer replica migrated past it) are no concern: they are additive.
+ */
+export async function pendingMigrations(
+  db: Kysely<DB>,
+  migrations?: readonly Migration[],
+): Promise<string[]> {
+  const all = migrations ?? (await loadMigrations());
+  const table = (
+    await sql<{ t: string | null }>`select to_regclass('public.ony_migrations')::text as t`.execute(db)
+  ).rows[0]?.t;
+  if (table === null || table === undefined) return all.map((m) => m.name);
+  let rows: { name: string }[];
+  try {
+    rows = (await sql<{ name: string }>`select name from ony_migrations`.execute(db)).rows;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== '42501') throw err;
+    throw new Error(
+      'the database login cannot read ony_migrations (a database migrated by an older ony): run `ony migrate` once with the owner credential',
+      { cause: err },
+    );
+  }
+  const applied = new Set(rows.map((r) => r.name));
+  return all.filter((m) => !applied.has(m.name)).map((m) => m.name);
 }
 
 /** pg-boss's schema (jobs/queue.ts), owned by the runtime login that runs the jobs. */

@@ -12,7 +12,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
-import { sql } from 'kysely';
 import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
 import { channelsRoutes } from '../features/channels/channels.routes.js';
@@ -50,6 +49,7 @@ export type AppDeps = Pick<
   | 'logger'
   | 'database'
   | 'store'
+  | 'readiness'
   | 'replay'
   | 'auth'
   | 'members'
@@ -195,7 +195,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
       config: { auth: 'none', rateLimit: false },
       schema: {
         tags: ['ops'],
-        summary: 'Readiness: the database and the ephemeral store answer',
+        summary: 'Readiness: the database and the ephemeral store answer, and the database is migrated',
         security: [],
         response: {
           200: Type.Object({ status: Type.Literal('ready'), database: Type.String(), store: Type.String() }),
@@ -204,12 +204,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
       },
     },
     async () => {
-      try {
-        await sql`select 1`.execute(deps.database.db);
-        await deps.store.ping();
-      } catch {
-        throw new AppError('not_ready', 'database or ephemeral store is not answering');
-      }
+      const readiness = await deps.readiness.check();
+      if (!readiness.ready) throw new AppError('not_ready', readiness.reason);
       return { status: 'ready' as const, database: deps.database.kind, store: deps.store.kind };
     },
   );

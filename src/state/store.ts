@@ -1,3 +1,6 @@
+import type { Logger } from '../lib/logger.js';
+import { connectErrorMessage, safeUrl } from '../lib/safe-url.js';
+
 /**
  * EphemeralStore: rate-limit windows, login throttles and (later) in-flight call state and wake-ups.
  * Losing it loses no decision and no handoff (DESIGN.md §3.10). Redis in production, memory embedded.
@@ -130,10 +133,46 @@ export function createMemoryStore(now: () => number = Date.now): EphemeralStore 
   };
 }
 
-export async function createRedisStore(url: string, prefix = 'ony:'): Promise<EphemeralStore> {
+/**
+ * Redis at REDIS_URL. Unreachable at start: one error naming Redis and its address (no password),
+ * and no retry left running. Lost later: ioredis reconnects (backoff up to 2 s) for as long as it
+ * takes; ping() fails meanwhile (so /readyz answers 503), and the loss and the return are logged
+ * once each. Every connection has an 'error' listener: ioredis would print an unhandled one.
+ */
+export async function createRedisStore(
+  url: string,
+  prefix = 'ony:',
+  logger?: Pick<Logger, 'warn' | 'info'>,
+): Promise<EphemeralStore> {
   const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  await redis.connect();
+  const where = safeUrl(url);
+  let connected = false;
+  let lastError: Error | undefined;
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => (connected ? Math.min(times * 100, 2_000) : null),
+  });
+  // Each failed reconnect emits an error: log the first of an outage, not every attempt.
+  redis.on('error', (err: Error) => {
+    if (connected && lastError === undefined)
+      logger?.warn({ redis: where, error: err.message }, 'lost the connection to Redis; reconnecting');
+    lastError = err;
+  });
+  redis.on('ready', () => {
+    if (connected && lastError !== undefined) logger?.info({ redis: where }, 'reconnected to Redis');
+    lastError = undefined;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(
+      `cannot connect to Redis at ${where} (REDIS_URL): ${connectErrorMessage(lastError ?? err)}`,
+    );
+  }
+  connected = true;
   const k = (key: string) => `${prefix}${key}`;
   // A subscribed Redis connection can do nothing else: a second one, made on first use.
   let subscriber: InstanceType<typeof Redis> | undefined;
@@ -141,6 +180,8 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
     async add(channel) {
       if (subscriber === undefined) {
         subscriber = redis.duplicate();
+        // Its errors are the main connection's (logged there); a listener keeps them handled.
+        subscriber.on('error', () => undefined);
         subscriber.on('message', (ch: string, message: string) => {
           if (ch.startsWith(prefix)) fanout.deliver(ch.slice(prefix.length), message);
         });
@@ -187,6 +228,8 @@ export async function createRedisStore(url: string, prefix = 'ony:'): Promise<Ep
       return redis.getdel(k(key));
     },
     async ping() {
+      // While reconnecting, fail at once rather than wait in the offline queue.
+      if (redis.status !== 'ready') throw new Error(`Redis at ${where} is not connected (${redis.status})`);
       await redis.ping();
     },
     async close() {

@@ -98,7 +98,7 @@ async function wipeRedisPrefix(url: string, prefix: string): Promise<void> {
 
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: { database?: TestDatabase } = {},
+  opts: { database?: TestDatabase; store?: EphemeralStore } = {},
 ): Promise<TestServer> {
   const database = opts.database ?? (await freshDatabase());
   const config: Config = loadConfig({
@@ -123,8 +123,9 @@ export async function startTestServer(
   });
   const clock = new TestClock();
   const storePrefix = `ony-test-${randomBytes(4).toString('hex')}:`;
-  const memory = realRedisUrl ? undefined : wipeableMemoryStore(() => clock.now().getTime());
-  const store = realRedisUrl ? await createRedisStore(realRedisUrl, storePrefix) : memory!.store;
+  const memory = realRedisUrl || opts.store ? undefined : wipeableMemoryStore(() => clock.now().getTime());
+  const store =
+    opts.store ?? (realRedisUrl ? await createRedisStore(realRedisUrl, storePrefix) : memory!.store);
   const container = await createContainer(config, {
     database: database.runtime,
     ownerDatabase: database,

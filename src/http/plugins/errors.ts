@@ -103,10 +103,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     } else {
       request.log.info({ code: mapped.code, status }, 'request refused');
     }
+    // A 503 says what the caller waits for (its detail is written for them); other 5xx say nothing.
     const detail =
       mapped.code === 'unavailable'
         ? (mapped.detail ?? UNAVAILABLE_DETAIL)
-        : status >= 500
+        : status >= 500 && mapped.code !== 'not_ready'
           ? undefined
           : mapped.detail;
     const body = problem(mapped.code, detail, request.id, mapped.extra);
