@@ -5,13 +5,18 @@
  * on it as a process, with Redis and the login it was deployed with (a confined runtime login, or the
  * owner-capable one for a version from before that split), as in production. The handoff path
  * goes through it: setup, sign-in, a device, a handoff created by the agent, decided through the
- * API while the agent long-polls, the decision handed to the agent, and the audit chain verified
- * by the old server and by this version's `ony audit verify`.
+ * API while the agent long-polls, the decision handed to the agent; then, as mid-roll, a second one
+ * created and waited for on the old server and decided on a replica of this version; and the audit
+ * chain verified by the old server and by this version's `ony audit verify`.
  *
  * Real mode only: embedded mode is one process on its own data dir, so there is no rolling upgrade
  * (an old and a new server never share a database at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { createContainer } from '../../src/container.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { runInMemory } from '../helpers/cli.js';
 import { freshDatabase, realDatabaseUrl, realRedisUrl, type TestDatabase } from '../helpers/db.js';
 import { PASSWORD } from '../helpers/app.js';
@@ -31,6 +36,30 @@ afterAll(async () => {
   }
   await database?.close();
 });
+
+/** This version's server, in-process, on the test's database and Redis with production defaults. */
+async function currentReplica(publicUrl: string) {
+  const config = loadConfig({
+    DATABASE_URL: database!.runtimeUrl,
+    ...(realRedisUrl !== undefined && { REDIS_URL: realRedisUrl }),
+    ONY_MASTER_KEY: MASTER_KEY,
+    ONY_PUBLIC_URL: publicUrl,
+  });
+  const container = await createContainer(config, {
+    database: { ...database!.runtime, close: async () => undefined },
+    logger: createLogger('silent'),
+    skipMigrations: true,
+  });
+  const app = await buildApp(container);
+  await app.ready();
+  return {
+    inject: app.inject.bind(app),
+    async close() {
+      await app.close();
+      await container.close();
+    },
+  };
+}
 
 describe.skipIf(realDatabaseUrl === undefined)('the previous version on the new schema', () => {
   const previous = choosePrevious(root);
@@ -125,6 +154,36 @@ describe.skipIf(realDatabaseUrl === undefined)('the previous version on the new 
     const answer = await waiting;
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ id: handoff.id, status: 'approved' });
+
+    // Mid-roll, a replica of this version serves beside it on the same database and Redis (the
+    // default key prefix, as in production): a handoff created and waited for on the previous
+    // version is decided on this one, with the session the previous version issued.
+    const current = await currentReplica(base);
+    try {
+      const second = await fetch(`${base}/v1/handoffs`, {
+        method: 'POST',
+        headers: agent,
+        body: JSON.stringify({
+          action: { type: 'shell.exec', target: 'web-2' },
+          title: 'remove the database files again',
+          payload: { kind: 'command', content: 'rm -rf /var/lib/postgresql/15/main' },
+        }),
+      });
+      expect(second.status).toBe(201);
+      const { id } = (await second.json()) as { id: string };
+      const waitingOld = fetch(`${base}/v1/handoffs/${id}?wait=60`, { headers: agent });
+      const onNew = await current.inject({
+        method: 'POST',
+        url: `/v1/handoffs/${id}/decision`,
+        headers: { cookie, 'x-csrf-token': csrf },
+        payload: { decision: 'deny', comment: 'not twice' },
+      });
+      expect(onNew.statusCode, onNew.body).toBe(200);
+      // The previous version's long-poll is woken by this version's decision.
+      expect(await (await waitingOld).json()).toMatchObject({ id, status: 'denied' });
+    } finally {
+      await current.close();
+    }
 
     const verified = await fetch(`${base}/v1/admin/audit/verify`, { headers: { cookie } });
     expect(verified.status, await verified.clone().text()).toBe(200);
