@@ -96,7 +96,12 @@ export function checkout(root: string, commit: string): string {
     },
   );
   if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr}`);
-  installDependencies(root, tmp);
+  try {
+    installDependencies(root, tmp);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
   writeFileSync(join(tmp, '.ready'), `${commit}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
@@ -162,12 +167,13 @@ function installDependencies(root: string, dir: string): void {
   }
   for (const [name, resolved] of links) link(join(dir, resolved), join(modules, name));
   // The server imports its workspace packages (@ony/client) from their build output.
+  if (links.size === 0) return;
   const build = spawnSync('npm', ['run', 'build', '--workspaces', '--if-present', '--silent'], {
     cwd: dir,
     encoding: 'utf8',
   });
   if (build.status !== 0)
-    throw new Error(`building the version's workspace packages failed:\n${build.stderr}`);
+    throw new Error(`building the version's workspace packages failed:\n${build.stdout}${build.stderr}`);
 }
 
 function link(target: string, path: string): void {
