@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { changedMigrationMessage, isNoTransaction, type MigrationPlan } from '../core/migrations/plan.js';
 import { readAll, type CliIo, type Command } from './command.js';
 
 export function configOrExit(io: CliIo): Config | undefined {
@@ -85,6 +86,7 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
 };
 
 const migrateUsage = `usage: ony migrate [--database-url URL] [--grant-runtime ROLE]
+       ony migrate --dry-run [--database-url URL]
 
 Applies pending SQL migrations (migrations/*.sql, in order, each once) with the owner credential:
 --database-url, else ONY_MIGRATE_DATABASE_URL, else DATABASE_URL; or to the embedded database in
@@ -94,7 +96,9 @@ the roles must exist) and membership in both (a superuser will do).
   --grant-runtime ROLE  also give the confined runtime login ROLE (the one in DATABASE_URL for
                         \`ony serve\`) what it needs: membership of ony_app, and CREATE on the
                         database so pg-boss can install its own schema. ROLE must exist and must
-                        not be privileged. See docs/deploy.md.`;
+                        not be privileged. See docs/deploy.md.
+  --dry-run             list the pending migrations and change nothing; exits 1 if an applied
+                        migration's file was changed since (migrations are append-only).`;
 
 export const migrateCommand: Command = {
   usage: migrateUsage,
@@ -103,11 +107,21 @@ export const migrateCommand: Command = {
     try {
       ({ values } = parseArgs({
         args: [...argv],
-        options: { 'database-url': { type: 'string' }, 'grant-runtime': { type: 'string' } },
+        options: {
+          'database-url': { type: 'string' },
+          'grant-runtime': { type: 'string' },
+          'dry-run': { type: 'boolean' },
+        },
         strict: true,
       }));
     } catch (err) {
       io.stderr.write(`ony migrate: ${(err as Error).message}\n\n${migrateUsage}\n`);
+      return 2;
+    }
+    if (values['dry-run'] === true && values['grant-runtime'] !== undefined) {
+      io.stderr.write(
+        `ony migrate: --dry-run changes nothing, so it takes no --grant-runtime\n\n${migrateUsage}\n`,
+      );
       return 2;
     }
     const url = values['database-url'];
@@ -125,7 +139,7 @@ export const migrateCommand: Command = {
     }
     const { openDatabase } = await import('../container.js');
     const { connectPostgres, probeDatabase } = await import('../db/client.js');
-    const { grantRuntime, migrate } = await import('../db/migrator.js');
+    const { grantRuntime, migrate, planPending } = await import('../db/migrator.js');
     const database = ownerUrl !== undefined ? connectPostgres(ownerUrl, 1) : await openDatabase(config);
     try {
       const target = ownerUrl ?? config.databaseUrl;
@@ -138,6 +152,7 @@ export const migrateCommand: Command = {
               : 'DATABASE_URL';
         await probeDatabase(database, target, from);
       }
+      if (values['dry-run'] === true) return writePlan(await planPending(database.db), io);
       const applied = await migrate(database.db);
       io.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
       if (role !== undefined) {
@@ -155,6 +170,22 @@ export const migrateCommand: Command = {
     }
   },
 };
+
+function writePlan(plan: MigrationPlan, io: CliIo): number {
+  if (plan.changed.length > 0) {
+    io.stderr.write(`ony migrate: ${changedMigrationMessage(plan.changed)}\n`);
+    return 1;
+  }
+  if (plan.pending.length === 0) {
+    io.stdout.write('database is up to date; nothing pending\n');
+    return 0;
+  }
+  const lines = plan.pending.map(
+    (m) => `  ${m.name}${isNoTransaction(m.sql) ? '  (outside a transaction, alone)' : ''}`,
+  );
+  io.stdout.write(`pending (${plan.pending.length}):\n${lines.join('\n')}\n`);
+  return 0;
+}
 
 export const setupCommand: Command = {
   usage: `usage: ony setup --org-name NAME --email EMAIL --name NAME [--slug SLUG]

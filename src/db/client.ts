@@ -97,21 +97,24 @@ async function inTransaction<T>(
   fn: (tx: Tx) => Promise<T>,
   begin = 'begin',
 ): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql.raw(`${begin}; ${setup}`).execute(conn);
-    let result: T;
-    try {
-      result = await fn(conn);
-    } catch (err) {
-      await sql
-        .raw('rollback')
-        .execute(conn)
-        .catch(() => undefined);
-      throw err;
-    }
-    await sql.raw('commit').execute(conn);
-    return result;
-  });
+  return db.connection().execute((conn) => transactionOn(conn, `${begin}; ${setup}`, fn));
+}
+
+/** Runs fn in a transaction on a connection already held (`open`: BEGIN and any settings). */
+export async function transactionOn<T>(conn: Tx, open: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  await sql.raw(open).execute(conn);
+  let result: T;
+  try {
+    result = await fn(conn);
+  } catch (err) {
+    await sql
+      .raw('rollback')
+      .execute(conn)
+      .catch(() => undefined);
+    throw err;
+  }
+  await sql.raw('commit').execute(conn);
+  return result;
 }
 
 /** Runs fn in a transaction as the app role with `ony.org_id` set: RLS confines it to orgId. */

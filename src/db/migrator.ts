@@ -1,22 +1,28 @@
 /**
- * Applies migrations/*.sql in name order, each once, all in one transaction under an advisory lock
- * (several replicas may start at once). A changed, already-applied file is an error: migrations
- * are append-only.
+ * Applies migrations/*.sql in name order, each once, under an advisory lock (several replicas may
+ * start at once): consecutive ones in one transaction, and one marked `-- ony:no-transaction`
+ * alone, outside any (core/migrations/plan.ts). A changed, already-applied file is an error:
+ * migrations are append-only.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
+import {
+  changedMigrationMessage,
+  concurrentIndexName,
+  planMigrations,
+  type MigrationFile,
+  type MigrationPlan,
+  type MigrationStep,
+} from '../core/migrations/plan.js';
 import { sha256Hex } from '../lib/crypto.js';
+import { transactionOn, type Tx } from './client.js';
 import type { DB } from './schema.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
-const LOCK_KEY = 0x6f6e79; // "ony"
+const LOCK_KEY = 0x6f6e79; // "ony"; the same key as earlier releases' transaction-scoped lock
 
-export interface Migration {
-  readonly name: string;
-  readonly sql: string;
-  readonly sha256: string;
-}
+export type Migration = MigrationFile;
 
 export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
@@ -28,41 +34,106 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
   );
 }
 
+async function appliedMigrations(conn: Tx): Promise<Map<string, string>> {
+  const { rows } = await sql<{ name: string; sha256: string }>`
+    select name, sha256 from ony_migrations`.execute(conn);
+  return new Map(rows.map((r) => [r.name, r.sha256]));
+}
+
+/** What `migrate` would do, changing nothing (`ony migrate --dry-run`). */
+export async function planPending(db: Kysely<DB>, migrations?: readonly Migration[]): Promise<MigrationPlan> {
+  const all = migrations ?? (await loadMigrations());
+  return db.connection().execute(async (conn) => {
+    const exists = (
+      await sql<{ t: string | null }>`select to_regclass('ony_migrations')::text as t`.execute(conn)
+    ).rows[0]?.t;
+    return planMigrations(all, exists ? await appliedMigrations(conn) : new Map());
+  });
+}
+
 /** Applies pending migrations; answers the names it applied. */
 export async function migrate(db: Kysely<DB>, migrations?: readonly Migration[]): Promise<string[]> {
   const all = migrations ?? (await loadMigrations());
-  return db.transaction().execute(async (tx) => {
-    await sql`select pg_advisory_xact_lock(${LOCK_KEY})`.execute(tx);
-    await sql`create table if not exists ony_migrations (
-      name text primary key, sha256 text not null, applied_at timestamptz not null default now())`.execute(
-      tx,
-    );
-    const applied = new Map(
-      (
-        await sql<{ name: string; sha256: string }>`select name, sha256 from ony_migrations`.execute(tx)
-      ).rows.map((r) => [r.name, r.sha256]),
-    );
-    const done: string[] = [];
-    for (const m of all) {
-      const previous = applied.get(m.name);
-      if (previous !== undefined) {
-        if (previous !== m.sha256) {
-          throw new Error(
-            `migration ${m.name} was changed after it was applied; add a new migration instead`,
-          );
-        }
-        continue;
-      }
-      await sql.raw(m.sql).execute(tx);
-      await sql`reset role`.execute(tx);
-      await sql`insert into ony_migrations (name, sha256) values (${m.name}, ${m.sha256})`.execute(tx);
-      done.push(m.name);
+  // One session for the whole run: the lock must outlive the transactions between steps.
+  return db.connection().execute(async (conn) => {
+    await lockMigrations(conn);
+    try {
+      await sql`create table if not exists ony_migrations (
+        name text primary key, sha256 text not null, applied_at timestamptz not null default now())`.execute(
+        conn,
+      );
+      const plan = planMigrations(all, await appliedMigrations(conn));
+      if (plan.changed.length > 0) throw new Error(changedMigrationMessage(plan.changed));
+      const done: string[] = [];
+      for (const step of plan.steps) done.push(...(await applyStep(conn, step)));
+      // The list of applied files is no secret, and the runtime login reads it to refuse to serve
+      // a schema older than its code (pendingMigrations).
+      await sql`grant select on ony_migrations to public`.execute(conn);
+      return done;
+    } finally {
+      await sql`reset role`.execute(conn).catch(() => undefined);
+      await sql`select pg_advisory_unlock(${LOCK_KEY})`.execute(conn).catch(() => undefined);
     }
-    // The list of applied files is no secret, and the runtime login reads it to refuse to serve
-    // a schema older than its code (pendingMigrations).
-    await sql`grant select on ony_migrations to public`.execute(tx);
-    return done;
   });
+}
+
+/**
+ * Waits for the migration lock between short attempts, never inside a statement: a replica waiting
+ * in `pg_advisory_lock` is an open transaction, which a CREATE INDEX CONCURRENTLY run by the lock's
+ * holder would wait for in turn (a deadlock).
+ */
+async function lockMigrations(conn: Tx): Promise<void> {
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${LOCK_KEY}) as ok`.execute(conn);
+    if (rows[0]?.ok === true) return;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+const record = (conn: Tx, m: Migration) =>
+  sql`insert into ony_migrations (name, sha256) values (${m.name}, ${m.sha256})`.execute(conn);
+
+async function applyStep(conn: Tx, step: MigrationStep): Promise<string[]> {
+  if (step.kind === 'transaction') {
+    return transactionOn(conn, 'begin', async () => {
+      for (const m of step.migrations) {
+        await named(m, () => sql.raw(m.sql).execute(conn));
+        await sql`reset role`.execute(conn);
+        await record(conn, m);
+      }
+      return step.migrations.map((m) => m.name);
+    });
+  }
+  const m = step.migration;
+  await named(m, async () => {
+    for (const statement of step.statements) {
+      const index = concurrentIndexName(statement);
+      if (index !== undefined) await dropInvalidIndex(conn, index);
+      await sql.raw(statement).execute(conn);
+    }
+  });
+  await sql`reset role`.execute(conn);
+  await record(conn, m);
+  return [m.name];
+}
+
+/** A failed concurrent build leaves its index behind, INVALID (unused, but still maintained). */
+async function dropInvalidIndex(conn: Tx, name: string): Promise<void> {
+  const invalid = (
+    await sql<{ index: string }>`
+      select i.indexrelid::regclass::text as index from pg_index i
+      where i.indexrelid = to_regclass(${name}) and not i.indisvalid`.execute(conn)
+  ).rows[0]?.index;
+  // The name comes from the catalog (regclass output is quoted where it needs to be).
+  if (invalid !== undefined) await sql.raw(`drop index concurrently if exists ${invalid}`).execute(conn);
+}
+
+async function named<T>(m: Migration, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -3,54 +3,19 @@
  * temp data dir. First-run token printed, setup over HTTP, data kept across a restart, and a clean
  * exit on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../helpers/app.js';
+import { exited, freePort, startServe, waitFor } from '../helpers/server-process.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function start(dataDir: string, port: number): { child: ChildProcess; output: () => string } {
-  let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
-    cwd: root, // so that --import tsx resolves; the data dir comes from ONY_DATA_DIR
-    env: { PATH: process.env.PATH, ONY_PORT: String(port), ONY_DATA_DIR: dataDir, ONY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return { child, output: () => out };
-}
-
-/**
- * Polls until `check` holds; fails at once if the server process exits first. `ms` is only a
- * safety net: a busy 2-core CI machine can take long to start the embedded database and the risk
- * workers, so it is generous.
- */
-async function waitFor(child: ChildProcess, check: () => Promise<boolean>, ms = 180_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`ony serve exited with ${child.exitCode}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('timed out');
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+// The data dir comes from ONY_DATA_DIR.
+const start = (dataDir: string, port: number) =>
+  startServe(root, { ONY_PORT: String(port), ONY_DATA_DIR: dataDir, ONY_LOG_LEVEL: 'warn' });
 
 let dir: string | undefined;
 afterAll(async () => {
@@ -63,7 +28,7 @@ describe('ony serve as a process', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const first = start(dir, port);
-    await waitFor(first.child, async () => /ony_setup_[A-Za-z0-9_-]{43}/.test(first.output()));
+    await waitFor(first, async () => /ony_setup_[A-Za-z0-9_-]{43}/.test(first.output()));
     const token = /ony_setup_[A-Za-z0-9_-]{43}/.exec(first.output())![0];
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const setup = await fetch(`${base}/v1/setup`, {
@@ -93,7 +58,7 @@ describe('ony serve as a process', () => {
 
     // Restart on the same data: the org is still there, so no new setup token is printed.
     const second = start(dir, port);
-    await waitFor(second.child, async () => (await fetch(`${base}/healthz`)).ok);
+    await waitFor(second, async () => (await fetch(`${base}/healthz`)).ok);
     const login = await fetch(`${base}/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

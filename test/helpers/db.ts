@@ -38,6 +38,24 @@ export async function freshPglite(): Promise<TestDatabase> {
   return { ...database, url: undefined, runtime: database, runtimeUrl: undefined, login: undefined };
 }
 
+/**
+ * An empty, unmigrated database: in-memory PGlite, or a new database on DATABASE_URL's server (its
+ * `url` logs in as the server's login; closing drops it).
+ */
+export async function emptyDatabase(): Promise<Database & { readonly url: string | undefined }> {
+  if (realDatabaseUrl === undefined) return { ...(await openPglite(undefined)), url: undefined };
+  const name = `ony_t_${randomBytes(6).toString('hex')}`;
+  await asServerAdmin(realDatabaseUrl, `create database ${name}`);
+  const url = new URL(realDatabaseUrl);
+  url.pathname = `/${name}`;
+  const database = connectPostgres(url.toString(), 3);
+  const close = async (): Promise<void> => {
+    await database.close();
+    await asServerAdmin(realDatabaseUrl, `drop database if exists ${name} with (force)`);
+  };
+  return { ...database, url: url.toString(), close };
+}
+
 /** Runs statements with the server's own login (creating and dropping databases and roles). */
 export async function asServerAdmin(serverUrl: string, ...statements: string[]): Promise<void> {
   const c = new pg.Client({ connectionString: serverUrl });
