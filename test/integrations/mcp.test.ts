@@ -45,8 +45,9 @@ const handoffCount = async () =>
   (await sql<{ n: number }>`select count(*)::int as n from handoffs`.execute(t.database.db)).rows[0]!.n;
 
 beforeAll(async () => {
-  // The stdio tests run the built CLI: build it (tsc) so it is this tree's code.
-  await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: ROOT }).catch((err: unknown) => {
+  // The stdio tests run the built CLI: build it (tsc; not the dashboard, which other tests serve)
+  // so it is this tree's code.
+  await promisify(execFile)('npm', ['run', 'build:server', '--silent'], { cwd: ROOT }).catch((err: unknown) => {
     // Type errors elsewhere in a shared tree still emit JS; only a missing entry point is fatal.
     if (!existsSync(join(ROOT, 'dist/cli/mcp.js'))) throw err;
   });
