@@ -1,3 +1,4 @@
+/* global process, URL */
 /**
  * `npm start` runs this first: it rebuilds (`npm run build`) only when the build's inputs changed
  * since the last build it made. The inputs are hashed by content (paths and bytes), not by mtime, so
