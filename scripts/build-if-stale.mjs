@@ -8,6 +8,8 @@
  *
  *   node scripts/build-if-stale.mjs           build when stale, else say it is current
  *   node scripts/build-if-stale.mjs --check   exit 0 when current, 1 when a build is needed
+ *   node scripts/build-if-stale.mjs --record  record the inputs as built (the end of `npm run build`,
+ *                                             so a plain build, as CI runs it, counts as current too)
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -68,6 +70,10 @@ function main() {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const check = process.argv.includes('--check');
   const hash = inputsHash(root);
+  if (process.argv.includes('--record')) {
+    writeFileSync(join(root, STAMP), `${hash}\n`);
+    return 0;
+  }
   const reason = staleReason(root, hash);
   if (reason === null) {
     process.stderr.write('ony: the build is current (no rebuild needed)\n');

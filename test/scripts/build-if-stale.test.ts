@@ -79,6 +79,14 @@ describe('npm start builds only when the build is stale', () => {
     expect(start().builds).toBe(4);
   });
 
+  it('--record (the end of a plain `npm run build`, as CI runs it) counts as built', () => {
+    start();
+    writeFileSync(join(root, 'src/main.ts'), 'export const built = 1;\n');
+    expect(start('--check').code).toBe(1);
+    expect(start('--record').code).toBe(0);
+    expect(start('--check')).toMatchObject({ code: 0, builds: 1 });
+  });
+
   it('a missing output rebuilds whatever the record says', () => {
     start();
     rmSync(join(root, 'dist/web'), { recursive: true });
