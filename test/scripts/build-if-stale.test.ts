@@ -50,7 +50,8 @@ function start(...args: string[]) {
   return { code: r.status, stderr: r.stderr, builds };
 }
 
-describe('npm start builds only when the build is stale', () => {
+// Each start is a real `node` and `npm run` process: generous on a loaded 2-core machine.
+describe('npm start builds only when the build is stale', { timeout: 180_000 }, () => {
   it('builds the first time, then starts without building until a source changes', () => {
     expect(start('--check')).toMatchObject({ code: 1, builds: 0 });
     expect(start()).toMatchObject({ code: 0, builds: 1 });
