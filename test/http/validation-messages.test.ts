@@ -90,6 +90,20 @@ describe('validation messages', () => {
     expect(await handoffCount()).toBe(0);
   });
 
+  it("a route with its own, smaller limit states that one (the chat link's confirmation form)", async () => {
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/link/some-token',
+      payload: `csrf=${'x'.repeat(5000)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(r.statusCode).toBe(413);
+    expect(r.json<Problem>()).toMatchObject({
+      detail: 'request body exceeds the limit of 4,096 bytes',
+      limit_bytes: 4096,
+    });
+  });
+
   it('a text/plain body is a 415, like a body without a content type', async () => {
     const plain = await create(JSON.stringify(VALID), 'text/plain');
     const none = await create(JSON.stringify(VALID));
