@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 
+# Node 24 is the LTS line supported longest (maintenance until April 2028; Node 22's ends April 2027,
+# Node 20's ended April 2026). The code also runs on Node 20.19+ (package.json engines), which CI tests.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
 # ---- build: install everything, compile TypeScript to dist/ ----
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The client package is an npm workspace the server imports: npm ci needs its package.json.
 COPY package.json package-lock.json ./
@@ -11,7 +15,7 @@ COPY . .
 RUN npm run build
 
 # ---- runtime: production dependencies and the compiled output only ----
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     ONY_HOST=0.0.0.0 \
     ONY_PORT=8080 \

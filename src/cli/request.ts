@@ -54,7 +54,7 @@ is stored encrypted and is never sent to a phone, SMS, Slack or Telegram.
                              variable: flags end up in shell history and in the process list.
 
 Without --wait, prints the created handoff (id, short code, risk) and exits 0.
-With --wait, prints one line such as "approved by Alice via dashboard: ship it" and exits
+With --wait, prints one line such as "approved by Alice via web: ship it" and exits
   0 approved, 1 denied, 2 expired, cancelled or still pending when the wait ends (also when the
   server was still unreachable then), 3 error (bad usage, server unreachable when creating,
   rejected request: the reason goes to stderr).
@@ -344,7 +344,7 @@ function describeCreated(h: Handoff): string {
   return `handoff ${h.id} (code ${oneLine(h.short_code)}) ${h.status}, risk ${h.risk.level}${reasons}; expires ${h.expires_at}`;
 }
 
-/** The one line `--wait` prints, e.g. `approved by Alice via dashboard: ship it`. */
+/** The one line `--wait` prints, e.g. `approved by Alice via web: ship it`. */
 export function describeOutcome(h: Handoff, waitedS: number): string {
   if (h.status === 'pending') {
     return `still pending after ${waitedS}s: handoff ${h.id} (code ${oneLine(h.short_code)})`;

@@ -59,7 +59,7 @@ Stops gracefully on SIGINT/SIGTERM (drains requests, closes pools).`,
           `for example:\n` +
           `  curl -X POST ${config.publicUrl}/v1/setup -H 'content-type: application/json' \\\n` +
           `    -d '{"setup_token":"${token}","org_name":"Acme","email":"you@example.com","name":"You","password":"at least 12 characters"}'\n` +
-          `or on the server: ony setup --org-name Acme --email you@example.com --name You  (password on stdin)\n\n`,
+          `or on the server: npx ony setup --org-name Acme --email you@example.com --name You  (password on stdin)\n\n`,
       );
     }
     let stopping = false;

@@ -106,6 +106,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   });
 
   registerErrorHandling(app);
+  // The API speaks JSON: a text/plain body is refused (415) like one without a content type,
+  // instead of reaching the schema as a string ("body must be object").
+  app.removeContentTypeParser('text/plain');
   registerNulGuard(app);
   app.addSchema(Problem);
   // Before any route, so every route template is known to the HTTP metric's closed label set.

@@ -176,7 +176,7 @@ class FakeOny {
       };
       if (h.view.status === 'pending') {
         if (h.scenario === 'approve-on-second-poll' && h.polls >= 2) {
-          decide('approved', 'approve', 'Alice', 'dashboard', 'ship it');
+          decide('approved', 'approve', 'Alice', 'web', 'ship it');
         } else if (h.scenario === 'deny') {
           decide('denied', 'deny', 'Bob', 'slack', 'not on a Friday\n\u001b[31mreally\u001b[0m');
         } else if (h.scenario === 'custom-option') {
@@ -311,7 +311,7 @@ describe('ony request', () => {
 
   it('--wait: exits 0 when approved on the second long-poll (default wait: up to the expiry)', async () => {
     const r = await run(['--action', 'deploy', '--title', 'Deploy v42', '--target', 'prod', '--wait']);
-    expect(r.stdout).toBe('approved by Alice via dashboard: ship it\n');
+    expect(r.stdout).toBe('approved by Alice via web: ship it\n');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/waiting for a decision/);
     const polls = fake.requests.filter((q) => q.method === 'GET');

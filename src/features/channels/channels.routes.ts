@@ -189,6 +189,7 @@ export function channelsRoutes(
       '/link/:token',
       {
         config: { auth: 'none' },
+        bodyLimit: 4096, // as its parser's: the limit a 413 states
         schema: {
           hide: true,
           params: Token,

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../../lib/db-unavailable.js';
 import { AppError, ERROR_STATUS, ERROR_TITLE, type ErrorCode } from '../../lib/errors.js';
+import { validationDetail, validationMessages } from './validation-errors.js';
 
 /** The one detail a 503 `unavailable` says (fixed text: the cause stays in the log). */
 export const UNAVAILABLE_DETAIL =
@@ -43,26 +44,25 @@ function problem(
 }
 
 /** Maps Fastify's own errors (validation, body size, media type, rate limit) to our codes. */
-function fromFastify(err: FastifyError): {
+function fromFastify(
+  err: FastifyError,
+  bodyLimit: number,
+): {
   code: ErrorCode;
   detail?: string;
   extra?: Record<string, unknown>;
 } {
   if (err.validation) {
-    return {
-      code: 'validation_failed',
-      detail: err.message,
-      extra: {
-        errors: err.validation.map((v) => ({
-          path: `${err.validationContext ?? 'body'}${v.instancePath || ''}`,
-          message: v.message ?? 'invalid',
-        })),
-      },
-    };
+    const errors = validationMessages(err.validation, err.validationContext ?? 'body');
+    return { code: 'validation_failed', detail: validationDetail(errors), extra: { errors } };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'payload_too_large', detail: 'request body exceeds the size limit' };
+      return {
+        code: 'payload_too_large',
+        detail: `request body exceeds the limit of ${bodyLimit.toLocaleString('en-US')} bytes`,
+        extra: { limit_bytes: bodyLimit },
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { code: 'unsupported_media_type', detail: 'send application/json' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -94,7 +94,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
         ? { code: err.code, detail: err.message, extra: err.extra as Record<string, unknown> | undefined }
         : unavailable
           ? { code: 'unavailable' }
-          : fromFastify(err as FastifyError);
+          : fromFastify(err as FastifyError, request.routeOptions.bodyLimit);
     const status = ERROR_STATUS[mapped.code];
     if (unavailable) {
       request.log.warn({ err }, 'request failed: the database is unavailable');

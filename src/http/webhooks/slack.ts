@@ -46,7 +46,8 @@ export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhoo
 
   app.post(
     SLACK_INTERACTIONS_PATH,
-    { config: { auth: 'none' }, schema: { hide: true } },
+    // bodyLimit on the route too: a 413 states the limit the route enforces (routeOptions.bodyLimit).
+    { config: { auth: 'none' }, schema: { hide: true }, bodyLimit: INTERACTION_BODY_LIMIT },
     async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const header = (name: string) => {

@@ -31,6 +31,7 @@ export async function telegramWebhookRoutes(
     {
       config: { auth: 'none' },
       schema: { hide: true },
+      bodyLimit: UPDATE_BODY_LIMIT, // as its parser's: the limit a 413 states (routeOptions.bodyLimit)
       onRequest: async (request) => {
         const sent = request.headers[SECRET_HEADER];
         if (sent === undefined)

@@ -82,7 +82,8 @@ export async function telephonyWebhookRoutes(
     const s = (req.query as Record<string, unknown>).s;
     return typeof s === 'string' ? s : '';
   };
-  const route = { config: { auth: 'none' }, schema: { hide: true } } as const;
+  // bodyLimit on the route too: a 413 states the limit the route enforces (routeOptions.bodyLimit).
+  const route = { config: { auth: 'none' }, schema: { hide: true }, bodyLimit: BODY_LIMIT } as const;
 
   app.post('/webhooks/telephony/voice', route, async (req, reply) => {
     const { event, replayKey } = await verified(req, 'voice');
