@@ -47,10 +47,12 @@ const handoffCount = async () =>
 beforeAll(async () => {
   // The stdio tests run the built CLI: build it (tsc; not the dashboard, which other tests serve)
   // so it is this tree's code.
-  await promisify(execFile)('npm', ['run', 'build:server', '--silent'], { cwd: ROOT }).catch((err: unknown) => {
-    // Type errors elsewhere in a shared tree still emit JS; only a missing entry point is fatal.
-    if (!existsSync(join(ROOT, 'dist/cli/mcp.js'))) throw err;
-  });
+  await promisify(execFile)('npm', ['run', 'build:server', '--silent'], { cwd: ROOT }).catch(
+    (err: unknown) => {
+      // Type errors elsewhere in a shared tree still emit JS; only a missing entry point is fatal.
+      if (!existsSync(join(ROOT, 'dist/cli/mcp.js'))) throw err;
+    },
+  );
   t = await startTestServer();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
