@@ -126,6 +126,7 @@ describe('docs/handoffs.md: a complete local demo', () => {
     expect(out, all).toContain(`"id":"${id![1]}"`);
     expect(out, all).toMatch(/"status":"approved"/);
     expect(out, all).toMatch(/approved by Me via web: go ahead\n$/);
-    expect(demo.server.output()).toContain(`approval needed [${id![2]}]`);
+    // (The console channel's "approval needed [code]" line is not checked: the escalation job may
+    // find the handoff already decided, on a busy machine, and rightly print nothing.)
   }, 180_000);
 });
