@@ -36,6 +36,13 @@ export interface Config {
    * wraps new data keys, the others only unwrap until `ony keys rotate` re-wraps (docs/keys.md).
    */
   readonly masterKeys: readonly Buffer[];
+  /** Backups (docs/backups.md). */
+  readonly backup: {
+    /** ONY_BACKUP_KEY, 32 bytes; undefined: derived from the master key with its own HKDF label. */
+    readonly key: Buffer | undefined;
+    /** ONY_BACKUP_DIR: where backups go and where every org erasure is recorded (the erasure ledger). */
+    readonly dir: string | undefined;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
   readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
@@ -248,6 +255,17 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     );
   }
 
+  let backupKey: Buffer | undefined;
+  const rawBackupKey = str('ONY_BACKUP_KEY');
+  if (rawBackupKey !== undefined) {
+    backupKey = Buffer.from(rawBackupKey, 'base64');
+    if (backupKey.length !== 32 || backupKey.toString('base64') !== rawBackupKey) {
+      problems.push('ONY_BACKUP_KEY must be 32 bytes, base64-encoded; generate one with `ony keygen`');
+      backupKey = undefined;
+    }
+  }
+  const backupDir = str('ONY_BACKUP_DIR');
+
   // PORT is the common platform convention; ONY_PORT wins when both are set.
   let signingSeed: Buffer | undefined;
   const rawSeed = str('ONY_AUDIT_SIGNING_KEY');
@@ -443,6 +461,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     webDir: resolve(cwd, str('ONY_WEB_DIR') ?? fileURLToPath(new URL('../../dist/web', import.meta.url))),
     masterKey,
     masterKeys,
+    backup: { key: backupKey, dir: backupDir === undefined ? undefined : resolve(cwd, backupDir) },
     logLevel,
     // A 1 MiB payload can double in size as JSON (escaped newlines, quotes).
     bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 3_000_000, 1024, 16 * 1024 * 1024),
@@ -498,6 +517,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...config,
+    backup: Object.freeze(config.backup),
     session: Object.freeze(config.session),
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
