@@ -87,7 +87,11 @@ export function parseHeader(json: Buffer): ArchiveHeader {
   }
   if (h.format !== 'ony-backup' || h.version !== 1)
     throw new ArchiveError('not_an_archive', 'not an ony backup archive of a version this server reads (1)');
-  if (typeof h.key_id !== 'string' || typeof h.salt !== 'string' || Buffer.from(h.salt, 'base64').length !== 32)
+  if (
+    typeof h.key_id !== 'string' ||
+    typeof h.salt !== 'string' ||
+    Buffer.from(h.salt, 'base64').length !== 32
+  )
     throw new ArchiveError('not_an_archive', 'the archive header lacks its key id or salt');
   if (h.source !== 'pg_dump' && h.source !== 'pglite')
     throw new ArchiveError('not_an_archive', 'the archive header names no known source');
@@ -103,7 +107,10 @@ export function parseManifest(body: Buffer): Manifest {
 
 /** A backup's file name in a destination directory: sorts by time, UTC to the second. */
 export function backupFileName(at: Date): string {
-  return `ony-backup-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}.onybak`;
+  return `ony-backup-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}.onybak`;
 }
 
 const BACKUP_NAME = /^ony-backup-\d{8}T\d{6}Z\.onybak$/;

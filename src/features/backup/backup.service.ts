@@ -60,9 +60,7 @@ async function readState(query: Query, now: Date): Promise<ManifestBase> {
     server_version: SERVER_VERSION,
     last_migration: (last[0]?.name as string | null | undefined) ?? null,
     created_at: now.toISOString(),
-    orgs: heads.map(
-      (h): OrgHead => ({ org_id: String(h.org_id), seq: Number(h.seq), hash: String(h.hash) }),
-    ),
+    orgs: heads.map((h): OrgHead => ({ org_id: String(h.org_id), seq: Number(h.seq), hash: String(h.hash) })),
   };
 }
 
@@ -118,7 +116,8 @@ export async function createBackup(
   };
   try {
     if (source.kind === 'pglite') {
-      if (source.database.dumpDataDir === undefined) throw new Error('this database cannot dump its data dir');
+      if (source.database.dumpDataDir === undefined)
+        throw new Error('this database cannot dump its data dir');
       const q: Query = async (text) => (await sql.raw(text).execute(source.database.db)).rows as never;
       const base = await readState(q, now);
       const blob = await source.database.dumpDataDir();
@@ -188,7 +187,11 @@ async function dumpPostgres(
 
 /** Opens the whole archive (every chunk, the manifest, the checksum) without restoring. */
 export async function verifyBackup(file: string, keys: BackupKeys) {
-  return openArchive(createReadStream(file), (id) => keys.get(id), () => undefined);
+  return openArchive(
+    createReadStream(file),
+    (id) => keys.get(id),
+    () => undefined,
+  );
 }
 
 export interface RestoreResult {
@@ -237,7 +240,11 @@ export interface RestoreOptions {
  * and optionally grants a runtime login its rights.
  */
 export async function restorePostgres(
-  opts: RestoreOptions & { readonly url: string; readonly env: NodeJS.ProcessEnv; readonly grantRuntime?: string },
+  opts: RestoreOptions & {
+    readonly url: string;
+    readonly env: NodeJS.ProcessEnv;
+    readonly grantRuntime?: string;
+  },
 ): Promise<RestoreResult> {
   const { manifest } = await verifyBackup(opts.file, opts.keys);
   if (manifest.source !== 'pg_dump')
@@ -256,7 +263,12 @@ export async function restorePostgres(
     if (roles !== undefined) await sql.raw(roles.sql).execute(database.db);
     const child = spawn(
       'pg_restore',
-      ['--exit-on-error', '--single-transaction', '--no-password', `--dbname=${libpqEnv(opts.url, {}).PGDATABASE}`],
+      [
+        '--exit-on-error',
+        '--single-transaction',
+        '--no-password',
+        `--dbname=${libpqEnv(opts.url, {}).PGDATABASE}`,
+      ],
       { env: libpqEnv(opts.url, opts.env), stdio: ['pipe', 'ignore', 'pipe'] },
     );
     const stderr = { text: '' };
@@ -315,8 +327,13 @@ export async function restorePglite(
   if (manifest.source !== 'pglite')
     throw new BackupError('this is a Postgres (pg_dump) backup: restore it with DATABASE_URL set');
   const parts: Buffer[] = [];
-  await openArchive(createReadStream(opts.file), (id) => opts.keys.get(id), (c) => void parts.push(c));
-  const database = await openPglite(opts.dataDir, new Blob(parts));
+  await openArchive(
+    createReadStream(opts.file),
+    (id) => opts.keys.get(id),
+    (c) => void parts.push(c),
+  );
+  // PGlite loads a dump only into a named data dir ('memory://' for one in memory).
+  const database = await openPglite(opts.dataDir ?? 'memory://', new Blob(parts));
   try {
     return { ...(await afterRestore(database.db, manifest, opts.ledger, undefined)), database };
   } catch (err) {
