@@ -29,14 +29,22 @@ const keys = backupKeysFrom([deriveBackupKey(MASTER)]);
 let dir: string;
 let database: TestDatabase;
 let restored: TestDatabase | undefined;
+let closeDatabase: () => Promise<void>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ony-backup-'));
-  database = await freshDatabase();
+  const fresh = await freshDatabase();
+  // On Postgres a server's close would drop the database (and its login): keep both until afterAll,
+  // so this test destroys the database itself and restores into one of the same name.
+  database =
+    fresh.url !== undefined
+      ? { ...fresh, runtime: { ...fresh.runtime, close: async () => undefined } }
+      : fresh;
+  closeDatabase = () => fresh.close();
 });
 afterAll(async () => {
   if (restored !== undefined && restored !== database) await restored.close();
-  await database.close();
+  await closeDatabase();
   await rm(dir, { recursive: true, force: true });
 });
 

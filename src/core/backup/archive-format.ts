@@ -105,15 +105,12 @@ export function parseManifest(body: Buffer): Manifest {
   return m;
 }
 
-/** A backup's file name in a destination directory: sorts by time, UTC to the second. */
+/** A backup's file name in a destination directory: sorts by time, UTC to the millisecond. */
 export function backupFileName(at: Date): string {
-  return `ony-backup-${at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '')}.onybak`;
+  return `ony-backup-${at.toISOString().replace(/[-:]/g, '')}.onybak`;
 }
 
-const BACKUP_NAME = /^ony-backup-\d{8}T\d{6}Z\.onybak$/;
+const BACKUP_NAME = /^ony-backup-\d{8}T\d{6}\.\d{3}Z\.onybak$/;
 
 /** Of the backups among `names` (other files are ignored), those beyond the newest `keep`. */
 export function expiredBackups(names: readonly string[], keep: number): string[] {

@@ -105,7 +105,6 @@ export async function createBackup(
   const file = out.isDir ? join(out.path, backupFileName(now)) : out.path;
   if (out.isDir) await ensureLedger(out.path);
   const partial = `${file}.partial`;
-  let manifest: Manifest | undefined;
   const write = async (
     dump: AsyncIterable<Buffer | Uint8Array>,
     base: () => Promise<ManifestBase>,
@@ -130,7 +129,8 @@ export async function createBackup(
     await rm(partial, { force: true });
     throw err;
   }
-  manifest = (await verifyBackup(file, keys)).manifest;
+  // Read back once: a backup that does not open is reported now, not on the day it is needed.
+  const { manifest } = await verifyBackup(file, keys);
   const removed = out.isDir && out.keep !== undefined ? await prune(out.path, out.keep) : [];
   return { file, manifest, bytes: (await stat(file)).size, removed };
 }
