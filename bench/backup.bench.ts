@@ -56,7 +56,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < RUNS; i++)
       creates.push(
         await timed(async () => {
-          const r = await createBackup(source, keys, { path: dir, isDir: true, keep: 1 }, new Date());
+          const r = await createBackup(source, keys, { kind: 'dir', path: dir, keep: 1 }, new Date());
           file = r.file;
           bytes = r.bytes;
         }),

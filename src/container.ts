@@ -49,7 +49,7 @@ import { createMembersService } from './features/members/members.service.js';
 import { createMetrics } from './features/metrics/metrics.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
-import { directoryLedger, noLedger } from './features/backup/erasure-ledger.js';
+import { erasureLedger } from './features/backup/erasure-ledger-config.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
 import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
@@ -295,7 +295,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     keyring,
     auth,
     notices: mailNotices,
-    ledger: config.backup.dir !== undefined ? directoryLedger(config.backup.dir) : noLedger,
+    ledger: await erasureLedger(config),
     logger,
   });
   const keys = createKeysService({ db: ownerDb, masterKeys, clock });

@@ -81,7 +81,7 @@ describe('backup, erase, destroy, restore', () => {
       expect(res.statusCode, res.body).toBe(201);
       handoffId = res.json<{ id: string }>().id;
 
-      const created = await createBackup(sourceOf(database), keys, { path: dir, isDir: true }, new Date());
+      const created = await createBackup(sourceOf(database), keys, { kind: 'dir', path: dir }, new Date());
       expect(created.manifest.orgs.map((o) => o.org_id).sort()).toEqual([alpha.orgId, betaId].sort());
       expect(created.manifest.last_migration).toMatch(/^\d{4}_/);
       expect(created.manifest.source).toBe(database.url !== undefined ? 'pg_dump' : 'pglite');
@@ -151,13 +151,34 @@ describe('backup, erase, destroy, restore', () => {
   }, 240_000);
 });
 
+describe('the erasure ledger', () => {
+  it('fails closed: when the ledger cannot be written, nothing is erased', async () => {
+    const t = await startTestServer({ ...env, ONY_BACKUP_DIR: join(dir, 'no-such-dir') });
+    try {
+      const org = await createOrgWithAdmin(t, 'stays');
+      await expect(t.container.erasure.eraseNow(org.orgId)).rejects.toThrow(/ENOENT/);
+      await login(t, 'admin@stays.test');
+      expect((await t.container.audit.verify(org.orgId)).ok).toBe(true);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
+
+  it('refuses a ledger line that is not an entry', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const path = join(dir, 'broken-ledger.jsonl');
+    await writeFile(path, '{"org_id":"not-a-uuid","erased_at":"2026-01-01T00:00:00Z"}\n');
+    await expect(readLedger(path)).rejects.toThrow(/line 1 is not an entry/);
+  });
+});
+
 describe('bad archives', () => {
   let archive: string;
   beforeAll(async () => {
     const d = await freshDatabase();
     try {
       archive = (
-        await createBackup(sourceOf(d), keys, { path: join(dir, 'plain.onybak'), isDir: false }, new Date())
+        await createBackup(sourceOf(d), keys, { kind: 'file', path: join(dir, 'plain.onybak') }, new Date())
       ).file;
     } finally {
       await d.close();

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../helpers/app.js';
 import { runInMemory } from '../helpers/cli.js';
@@ -181,4 +183,100 @@ describe('ony backup', () => {
     expect(r.stderr).toMatch(/^ony backup create: /);
     expect(r.stdout + r.stderr).not.toContain(secret);
   }, 60_000);
+});
+
+describe('ony backup to an S3 bucket (s3rver)', () => {
+  const BUCKET = 'ony-backups';
+  let s3server: S3rver;
+  let s3env: NodeJS.ProcessEnv;
+  let s3: S3Client;
+  beforeAll(async () => {
+    s3server = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: join(dir, 's3'),
+      configureBuckets: [{ name: BUCKET, configs: [] }],
+    });
+    const { port } = await s3server.run();
+    const endpoint = `http://127.0.0.1:${port}`;
+    s3 = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    s3env = {
+      ONY_BACKUP_S3_BUCKET: BUCKET,
+      ONY_BACKUP_S3_PREFIX: 'nightly/',
+      ONY_BACKUP_S3_ENDPOINT: endpoint,
+      ONY_BACKUP_S3_ALLOW_HTTP: 'true',
+      ONY_BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+      ONY_BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+    };
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await s3server?.close();
+  });
+
+  const keys = async (prefix: string) =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map(
+      (o) => o.Key!,
+    );
+
+  it('uploads, keeps the newest N, records erasures beside them, and restores without the erased org', async () => {
+    const e = { ...env, ...s3env };
+    const setup = await cli(
+      ['setup', '--org-name', 'Gone', '--email', 'a@gone.test', '--name', 'A'],
+      e,
+      `${PASSWORD}\n`,
+    );
+    expect(setup.code, setup.stderr).toBe(0);
+    const goneId = /\(([0-9a-f-]{36})\)/.exec(setup.stdout)![1]!;
+    let archive = '';
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(['backup', 'create', '--s3', `s3://${BUCKET}/nightly/`, '--keep', '1'], e);
+      expect(r.code, r.stderr).toBe(0);
+      archive = (JSON.parse(r.stdout) as { file: string }).file;
+      expect(r.stdout + r.stderr).not.toContain('S3RVER');
+    }
+    expect((await keys('nightly/')).filter((k) => k.endsWith('.onybak'))).toEqual([
+      archive.slice(`s3://${BUCKET}/`.length),
+    ]);
+
+    // The erasure goes to the ledger in the bucket, in the erasing transaction.
+    const erase = await cli(['org', 'erase', '--org', goneId, '--now'], e, 'Gone\n');
+    expect(erase.code, erase.stderr).toBe(0);
+    expect(await keys('nightly/erasure-ledger/')).toEqual([`nightly/erasure-ledger/${goneId}.json`]);
+
+    const verify = await cli(['backup', 'verify', archive], e);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect((JSON.parse(verify.stdout) as { orgs: { org_id: string }[] }).orgs.map((o) => o.org_id)).toContain(
+      goneId,
+    );
+
+    const target = { ...(await emptyTarget()), ...s3env };
+    if (database === undefined) await mkdir(target.ONY_DATA_DIR!, { recursive: true });
+    const grant = database !== undefined ? ['--grant-runtime', database.login!] : [];
+    const restored = await cli(['backup', 'restore', archive, ...grant], target); // ledger: the bucket
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject({ erased_again: [goneId] });
+    expect((await cli(['audit', 'verify', '--org', orgId], target)).code).toBe(0);
+    const gone = await cli(['org', 'erase', '--org', goneId, '--now'], target, 'Gone\n');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain(`no organization ${goneId}`);
+  }, 240_000);
+
+  it('an unreachable bucket fails the backup with one clear line', async () => {
+    const r = await cli(['backup', 'create', '--s3', `s3://${BUCKET}/x/`], {
+      ...env,
+      ...s3env,
+      ONY_BACKUP_S3_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ony backup create: cannot upload to s3:\/\/ony-backups\/x\//);
+    const bad = await cli(['backup', 'create', '--s3', 'https://example.com/'], { ...env, ...s3env });
+    expect(bad.code).toBe(2);
+  }, 120_000);
 });

@@ -25,6 +25,7 @@ import { deleteOrgJobs, eraseOrgRows, orgNameAsOwner } from '../erasure/erasure.
 import { openArchive, sealArchive, type ManifestBase } from './archive-stream.js';
 import type { BackupKeys } from './backup-key.js';
 import { ensureLedger, type LedgerEntry } from './erasure-ledger.js';
+import type { S3ArchiveStore } from './s3-archive-store.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -83,6 +84,7 @@ export type BackupSourceDb =
   | { readonly kind: 'pglite'; readonly database: Database };
 
 export interface CreatedBackup {
+  /** The archive: a path, or s3://bucket/prefix/name. */
   readonly file: string;
   readonly manifest: Manifest;
   readonly bytes: number;
@@ -90,40 +92,59 @@ export interface CreatedBackup {
   readonly removed: readonly string[];
 }
 
+/** Where a backup goes: a file, a directory (time-named files, pruned), or a bucket (the same). */
+export type Destination =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'dir'; readonly path: string; readonly keep?: number | undefined }
+  | { readonly kind: 's3'; readonly store: S3ArchiveStore; readonly keep?: number | undefined };
+
+/** An archive to read: a file path, or a function that streams it (from a bucket). */
+export type ArchiveSource = string | (() => AsyncIterable<Buffer | Uint8Array>);
+
+const streamOf = (src: ArchiveSource): AsyncIterable<Buffer | Uint8Array> =>
+  typeof src === 'string' ? createReadStream(src) : src();
+
 /**
- * Writes a backup to `out`: a file, or, when `out` is a directory, a new time-named file in it
- * (then `keep` prunes the oldest, and the directory's erasure ledger is created if missing). The
- * archive is written to `<file>.partial` and renamed when complete, so an interrupted backup never
- * looks like one.
+ * Writes a backup to `out`. In a directory or a bucket it gets a time-named file, then `keep` prunes
+ * the oldest, and a directory's erasure ledger is created if missing. A file is written to
+ * `<file>.partial` and renamed when complete (a bucket's multipart upload is aborted on failure), so
+ * an interrupted backup never looks like one. The archive is read back before `keep` prunes.
  */
 export async function createBackup(
   source: BackupSourceDb,
   keys: BackupKeys,
-  out: { readonly path: string; readonly isDir: boolean; readonly keep?: number | undefined },
+  out: Destination,
   now: Date,
 ): Promise<CreatedBackup> {
-  const file = out.isDir ? join(out.path, backupFileName(now)) : out.path;
-  if (out.isDir) await ensureLedger(out.path);
-  const partial = `${file}.partial`;
-  const write = async (
-    dump: AsyncIterable<Buffer | Uint8Array>,
-    base: () => Promise<ManifestBase>,
-    src: Manifest['source'],
-  ) => {
-    const sealed = sealArchive(dump, keys.current, src, base);
-    await pipeline(Readable.from(sealed), createWriteStream(partial, { mode: 0o600 }));
-  };
-  try {
+  const name = backupFileName(now);
+  const seal = async (sink: (sealed: AsyncIterable<Buffer>) => Promise<void>) => {
     if (source.kind === 'pglite') {
       if (source.database.dumpDataDir === undefined)
         throw new Error('this database cannot dump its data dir');
       const q: Query = async (text) => (await sql.raw(text).execute(source.database.db)).rows as never;
       const base = await readState(q, now);
       const blob = await source.database.dumpDataDir();
-      await write(Readable.fromWeb(blob.stream() as never), async () => base, 'pglite');
+      await sink(sealArchive(Readable.fromWeb(blob.stream() as never), keys.current, 'pglite', () => base));
     } else {
-      await dumpPostgres(source.url, source.env, now, write);
+      await dumpPostgres(source.url, source.env, now, (dump, base) =>
+        sink(sealArchive(dump, keys.current, 'pg_dump', base)),
+      );
     }
+  };
+  if (out.kind === 's3') {
+    let bytes = 0;
+    await seal(async (sealed) => {
+      bytes = await out.store.upload(name, sealed);
+    });
+    const { manifest } = await verifyBackup(() => out.store.download(name), keys);
+    const removed = out.keep !== undefined ? await pruneS3(out.store, out.keep) : [];
+    return { file: `${out.store.url}${name}`, manifest, bytes, removed };
+  }
+  const file = out.kind === 'dir' ? join(out.path, name) : out.path;
+  if (out.kind === 'dir') await ensureLedger(out.path);
+  const partial = `${file}.partial`;
+  try {
+    await seal((sealed) => pipeline(Readable.from(sealed), createWriteStream(partial, { mode: 0o600 })));
     await rename(partial, file);
   } catch (err) {
     await rm(partial, { force: true });
@@ -131,8 +152,14 @@ export async function createBackup(
   }
   // Read back once: a backup that does not open is reported now, not on the day it is needed.
   const { manifest } = await verifyBackup(file, keys);
-  const removed = out.isDir && out.keep !== undefined ? await prune(out.path, out.keep) : [];
+  const removed = out.kind === 'dir' && out.keep !== undefined ? await prune(out.path, out.keep) : [];
   return { file, manifest, bytes: (await stat(file)).size, removed };
+}
+
+async function pruneS3(store: S3ArchiveStore, keep: number): Promise<string[]> {
+  const old = expiredBackups(await store.list(), keep);
+  for (const name of old) await store.remove(name);
+  return old;
 }
 
 async function prune(dir: string, keep: number): Promise<string[]> {
@@ -150,11 +177,7 @@ async function dumpPostgres(
   url: string,
   baseEnv: NodeJS.ProcessEnv,
   now: Date,
-  write: (
-    dump: AsyncIterable<Buffer>,
-    base: () => Promise<ManifestBase>,
-    src: Manifest['source'],
-  ) => Promise<void>,
+  write: (dump: AsyncIterable<Buffer>, base: () => Promise<ManifestBase>) => Promise<void>,
 ): Promise<void> {
   const client = new pg.Client({ connectionString: url, application_name: 'ony-backup' });
   client.on('error', () => undefined); // a dropped connection fails the query in flight
@@ -170,15 +193,11 @@ async function dumpPostgres(
     });
     const stderr = { text: '' };
     const exited = exitOf(child, stderr);
-    await write(
-      child.stdout!,
-      async () => {
-        const code = await exited;
-        if (code !== 0) throw toolError('pg_dump', code, stderr.text);
-        return base;
-      },
-      'pg_dump',
-    );
+    await write(child.stdout!, async () => {
+      const code = await exited;
+      if (code !== 0) throw toolError('pg_dump', code, stderr.text);
+      return base;
+    });
     await client.query('commit');
   } finally {
     await client.end().catch(() => undefined);
@@ -186,9 +205,9 @@ async function dumpPostgres(
 }
 
 /** Opens the whole archive (every chunk, the manifest, the checksum) without restoring. */
-export async function verifyBackup(file: string, keys: BackupKeys) {
+export async function verifyBackup(file: ArchiveSource, keys: BackupKeys) {
   return openArchive(
-    createReadStream(file),
+    streamOf(file),
     (id) => keys.get(id),
     () => undefined,
   );
@@ -227,7 +246,7 @@ async function existingTables(db: Kysely<DB>): Promise<string[]> {
 }
 
 export interface RestoreOptions {
-  readonly file: string;
+  readonly file: ArchiveSource;
   readonly keys: BackupKeys;
   /** The ledger's entries, or undefined when the operator said there is none (--no-ledger). */
   readonly ledger: readonly LedgerEntry[] | undefined;
@@ -277,7 +296,7 @@ export async function restorePostgres(
     stdin.on('error', () => undefined); // pg_restore quit early: its exit code says why
     try {
       await openArchive(
-        createReadStream(opts.file),
+        streamOf(opts.file),
         (id) => opts.keys.get(id),
         async (chunk) => {
           if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), exited]);
@@ -328,7 +347,7 @@ export async function restorePglite(
     throw new BackupError('this is a Postgres (pg_dump) backup: restore it with DATABASE_URL set');
   const parts: Buffer[] = [];
   await openArchive(
-    createReadStream(opts.file),
+    streamOf(opts.file),
     (id) => opts.keys.get(id),
     (c) => void parts.push(c),
   );

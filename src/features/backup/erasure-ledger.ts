@@ -70,19 +70,37 @@ export async function readLedger(path: string): Promise<LedgerEntry[]> {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((line, i) => {
-      let e: Partial<LedgerEntry> | undefined;
+      let e: unknown;
       try {
-        e = JSON.parse(line) as Partial<LedgerEntry>;
+        e = JSON.parse(line);
       } catch {
         e = undefined;
       }
-      if (
-        typeof e?.org_id !== 'string' ||
-        !isUuid(e.org_id) ||
-        typeof e.erased_at !== 'string' ||
-        Number.isNaN(Date.parse(e.erased_at))
-      )
-        throw new Error(`the erasure ledger's line ${i + 1} is not an entry {org_id, erased_at}`);
-      return { org_id: e.org_id.toLowerCase(), erased_at: e.erased_at };
+      return toLedgerEntry(e, `the erasure ledger's line ${i + 1}`);
     });
+}
+
+/** A ledger entry, or an error naming `what` when the value is not one. */
+export function toLedgerEntry(value: unknown, what: string): LedgerEntry {
+  const e = value as Partial<LedgerEntry> | undefined;
+  if (
+    typeof e?.org_id !== 'string' ||
+    !isUuid(e.org_id) ||
+    typeof e.erased_at !== 'string' ||
+    Number.isNaN(Date.parse(e.erased_at))
+  )
+    throw new Error(`${what} is not an entry {org_id, erased_at}`);
+  return { org_id: e.org_id.toLowerCase(), erased_at: e.erased_at };
+}
+
+/** Records each erasure in every ledger (the backup directory, the bucket, the witness's). */
+export function allLedgers(ledgers: readonly ErasureLedger[]): ErasureLedger {
+  if (ledgers.length === 0) return noLedger;
+  if (ledgers.length === 1) return ledgers[0]!;
+  return {
+    where: ledgers.map((l) => l.where).join(', '),
+    async record(orgId, erasedAt) {
+      for (const l of ledgers) await l.record(orgId, erasedAt);
+    },
+  };
 }
