@@ -135,6 +135,7 @@ describe('ony backup', () => {
       ['backup', 'restore', archive],
       ['backup', 'restore', archive, '--ledger', backups, '--no-ledger'],
       ['backup', 'restore'],
+      ['backup', 'create', '--out', backups, '--s3', 's3://bucket/x/'],
     ]) {
       const r = await cli(argv, env);
       expect(r.code, argv.join(' ')).toBe(2);
@@ -182,6 +183,12 @@ describe('ony backup', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ony backup create: /);
     expect(r.stdout + r.stderr).not.toContain(secret);
+    // Without pg_dump on PATH: one line saying so.
+    const noTool = await runInMemory(['backup', 'create', '--out', backups], {
+      env: { ...env, PATH: join(dir, 'empty-path') },
+    });
+    expect(noTool.code).toBe(1);
+    expect(noTool.stderr).toMatch(/pg_dump is not installed or not on PATH/);
   }, 60_000);
 });
 

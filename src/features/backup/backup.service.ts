@@ -65,11 +65,20 @@ async function readState(query: Query, now: Date): Promise<ManifestBase> {
   };
 }
 
-/** Runs a tool, collecting (a bounded tail of) its stderr; resolves to its exit code. */
+/**
+ * A tool's exit code, collecting (a bounded tail of) its stderr. It never rejects (an unawaited
+ * rejection would crash the process): a tool that cannot start answers -1, with the reason.
+ */
 function exitOf(child: ChildProcess, stderr: { text: string }): Promise<number> {
   child.stderr?.on('data', (d: Buffer) => (stderr.text = (stderr.text + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
+  return new Promise((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      stderr.text =
+        err.code === 'ENOENT'
+          ? `${child.spawnfile} is not installed or not on PATH (install the PostgreSQL client, version 15 or newer)`
+          : err.message;
+      resolve(-1);
+    });
     child.once('close', (code, signal) => resolve(code ?? (signal !== null ? 128 : 1)));
   });
 }
