@@ -63,16 +63,21 @@ export async function* sealArchive(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const piece of dump) {
-    const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    // Slices, never re-concatenations: one dump piece may be the whole (PGlite) tarball.
+    let buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
     hash.update(buf);
     bytes += buf.length;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    while (pendingBytes >= CHUNK_BYTES) {
-      const all = Buffer.concat(pending);
-      yield seal(key, aad, index++, false, CHUNK_DATA, all.subarray(0, CHUNK_BYTES));
-      pending = [all.subarray(CHUNK_BYTES)];
-      pendingBytes = all.length - CHUNK_BYTES;
+    while (pendingBytes + buf.length >= CHUNK_BYTES) {
+      const take = CHUNK_BYTES - pendingBytes;
+      pending.push(buf.subarray(0, take));
+      yield seal(key, aad, index++, false, CHUNK_DATA, Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+      buf = buf.subarray(take);
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      pendingBytes += buf.length;
     }
   }
   if (pendingBytes > 0) yield seal(key, aad, index++, false, CHUNK_DATA, Buffer.concat(pending));
