@@ -10,7 +10,7 @@ const base = { server_version: 't', last_migration: null, created_at: new Date(0
 
 async function roundTrip(pieces: Buffer[]) {
   const sealed: Buffer[] = [];
-  for await (const b of sealArchive(pieces, key, 'pglite', () => base)) sealed.push(b);
+  for await (const b of sealArchive(Readable.from(pieces), key, 'pglite', () => base)) sealed.push(b);
   const out: Buffer[] = [];
   const opened = await openArchive(
     Readable.from([Buffer.concat(sealed)]),
