@@ -21,6 +21,9 @@ ENV NODE_ENV=production \
     ONY_PORT=8080 \
     ONY_DATA_DIR=/data
 WORKDIR /app
+# pg_dump/pg_restore for `ony backup` (docs/backups.md); bookworm's client is 15, as the server.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY packages/client/package.json ./packages/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -28,8 +31,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/packages/client/dist ./packages/client/dist
 COPY --from=build /app/migrations ./migrations
 COPY LICENSE ./
-# /data holds the PGlite database and master.key in embedded mode (no DATABASE_URL).
-RUN mkdir -p /data && chown node:node /data
+# /data holds the PGlite database and master.key in embedded mode (no DATABASE_URL);
+# /backups is where docker-compose's backup service writes archives and the erasure ledger.
+RUN mkdir -p /data /backups && chown node:node /data /backups
 VOLUME ["/data"]
 USER node
 EXPOSE 8080

@@ -51,6 +51,7 @@ import { createMembersService } from './features/members/members.service.js';
 import { createMetrics } from './features/metrics/metrics.js';
 import { createKeyring } from './features/orgs/keyring.js';
 import { createSetupService } from './features/setup/setup.service.js';
+import { erasureLedger } from './features/backup/erasure-ledger-config.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
 import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
@@ -315,6 +316,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     keyring,
     auth,
     notices: mailNotices,
+    ledger: await erasureLedger(config),
     logger,
   });
   const keys = createKeysService({ db: ownerDb, masterKeys, clock });

@@ -42,6 +42,18 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: 'check the configuration, database, migrations, Redis, channels and clock; print a table',
     load: async () => (await import('./doctor.js')).doctor,
   },
+  'backup create': {
+    summary: 'write an encrypted backup archive (--out FILE|DIR, --keep N)',
+    load: async () => (await import('./backup-commands.js')).backupCreate,
+  },
+  'backup verify': {
+    summary: 'check a backup archive and list its orgs and audit heads',
+    load: async () => (await import('./backup-commands.js')).backupVerify,
+  },
+  'backup restore': {
+    summary: 'restore a backup into an empty database, then migrate and re-apply erasures',
+    load: async () => (await import('./backup-commands.js')).backupRestore,
+  },
   keygen: {
     summary: 'print a new master key for ONY_MASTER_KEY',
     load: async () => (await import('./server-commands.js')).keygen,

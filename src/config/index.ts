@@ -36,6 +36,15 @@ export interface Config {
    * wraps new data keys, the others only unwrap until `ony keys rotate` re-wraps (docs/keys.md).
    */
   readonly masterKeys: readonly Buffer[];
+  /** Backups (docs/backups.md). */
+  readonly backup: {
+    /** ONY_BACKUP_KEY, 32 bytes; undefined: derived from the master key with its own HKDF label. */
+    readonly key: Buffer | undefined;
+    /** ONY_BACKUP_DIR: where backups go and where every org erasure is recorded (the erasure ledger). */
+    readonly dir: string | undefined;
+    /** ONY_BACKUP_S3_*: an S3-compatible bucket for backups, and the erasure ledger beside them. */
+    readonly s3: WitnessS3Config | undefined;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
   readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
@@ -248,6 +257,25 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     );
   }
 
+  let backupKey: Buffer | undefined;
+  const rawBackupKey = str('ONY_BACKUP_KEY');
+  if (rawBackupKey !== undefined) {
+    backupKey = Buffer.from(rawBackupKey, 'base64');
+    if (backupKey.length !== 32 || backupKey.toString('base64') !== rawBackupKey) {
+      problems.push('ONY_BACKUP_KEY must be 32 bytes, base64-encoded; generate one with `ony keygen`');
+      backupKey = undefined;
+    }
+  }
+  const backupDir = str('ONY_BACKUP_DIR');
+  const backupS3 = parseS3Config(
+    'ONY_BACKUP_S3',
+    'ONY_BACKUP_S3_ALLOW_HTTP',
+    'ony-backups/',
+    str,
+    bool,
+    problems,
+  );
+
   // PORT is the common platform convention; ONY_PORT wins when both are set.
   let signingSeed: Buffer | undefined;
   const rawSeed = str('ONY_AUDIT_SIGNING_KEY');
@@ -443,6 +471,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     webDir: resolve(cwd, str('ONY_WEB_DIR') ?? fileURLToPath(new URL('../../dist/web', import.meta.url))),
     masterKey,
     masterKeys,
+    backup: {
+      key: backupKey,
+      dir: backupDir === undefined ? undefined : resolve(cwd, backupDir),
+      s3: backupS3,
+    },
     logLevel,
     // A 1 MiB payload can double in size as JSON (escaped newlines, quotes).
     bodyLimitBytes: int('ONY_BODY_LIMIT_BYTES', 3_000_000, 1024, 16 * 1024 * 1024),
@@ -498,6 +531,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...config,
+    backup: Object.freeze(config.backup),
     session: Object.freeze(config.session),
     rateLimit: Object.freeze(config.rateLimit),
     loginThrottle: Object.freeze(config.loginThrottle),
@@ -511,6 +545,81 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       allowHosts: Object.freeze([...config.callbacks.allowHosts]),
     }),
   });
+}
+
+/**
+ * An S3-compatible store's settings under the variables `<v>_BUCKET`, `_REGION`, `_ENDPOINT`,
+ * `_PREFIX`, `_ACCESS_KEY_ID`, `_SECRET_ACCESS_KEY`, `_FORCE_PATH_STYLE` (the audit witness's, the
+ * backups'); undefined without a bucket.
+ */
+function parseS3Config(
+  v: string,
+  allowHttpVar: string,
+  defaultPrefix: string,
+  str: (name: string) => string | undefined,
+  bool: (name: string, fallback: boolean) => boolean,
+  problems: string[],
+): WitnessS3Config | undefined {
+  const bucket = str(`${v}_BUCKET`);
+  const s3Vars = [
+    `${v}_ENDPOINT`,
+    `${v}_REGION`,
+    `${v}_PREFIX`,
+    `${v}_ACCESS_KEY_ID`,
+    `${v}_SECRET_ACCESS_KEY`,
+  ];
+  if (bucket === undefined) {
+    const stray = s3Vars.filter((n) => str(n) !== undefined);
+    if (stray.length > 0)
+      problems.push(`${stray.join(', ')} set without ${v}_BUCKET (the bucket to write to)`);
+  } else {
+    // S3 bucket naming rules (3-63 lowercase letters, digits, dots, hyphens).
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      problems.push(`${v}_BUCKET must be an S3 bucket name (got "${bucket}")`);
+    const region = str(`${v}_REGION`) ?? 'us-east-1';
+    if (!/^[a-z0-9-]{2,40}$/.test(region))
+      problems.push(`${v}_REGION must be a region such as eu-west-1 (got "${region}")`);
+    const endpoint = str(`${v}_ENDPOINT`);
+    if (endpoint !== undefined) {
+      const u = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+      if (
+        u === undefined ||
+        (u.protocol !== 'https:' && u.protocol !== 'http:') ||
+        u.hostname === '' ||
+        u.username !== '' ||
+        u.search !== ''
+      )
+        problems.push(
+          `${v}_ENDPOINT must be an https URL such as https://s3.example.com (got "${endpoint}")`,
+        );
+      else if (u.protocol === 'http:' && !bool(allowHttpVar, false))
+        problems.push(
+          `${v}_ENDPOINT must be https (set ${allowHttpVar}=true only for a store on a network you trust)`,
+        );
+    }
+    const rawPrefix = str(`${v}_PREFIX`) ?? defaultPrefix;
+    const prefix = rawPrefix === '/' ? '' : rawPrefix.replace(/^\/+/, '').replace(/\/*$/, '/');
+    if (!/^[A-Za-z0-9!_.*'()/-]{0,200}$/.test(prefix) || prefix.includes('//') || prefix.includes('..'))
+      problems.push(`${v}_PREFIX must be a key prefix of letters, digits and !_.*'()-/ (got "${rawPrefix}")`);
+    const accessKeyId = str(`${v}_ACCESS_KEY_ID`);
+    const secretAccessKey = str(`${v}_SECRET_ACCESS_KEY`);
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+      problems.push(
+        `set both ${v}_ACCESS_KEY_ID and ${v}_SECRET_ACCESS_KEY, or neither (the SDK's default credentials)`,
+      );
+    return Object.freeze({
+      bucket,
+      region,
+      endpoint,
+      prefix,
+      forcePathStyle: bool(`${v}_FORCE_PATH_STYLE`, endpoint !== undefined),
+      credentials:
+        accessKeyId !== undefined && secretAccessKey !== undefined
+          ? Object.freeze({ accessKeyId, secretAccessKey })
+          : undefined,
+    });
+  }
+  return undefined;
 }
 
 /**
@@ -548,68 +657,14 @@ function parseWitnessConfig(
     else https = Object.freeze({ url: u.toString() });
   }
 
-  let s3: WitnessConfig['s3'];
-  const bucket = str('ONY_AUDIT_WITNESS_S3_BUCKET');
-  const s3Vars = [
-    'ONY_AUDIT_WITNESS_S3_ENDPOINT',
-    'ONY_AUDIT_WITNESS_S3_REGION',
-    'ONY_AUDIT_WITNESS_S3_PREFIX',
-    'ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID',
-    'ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY',
-  ];
-  if (bucket === undefined) {
-    const stray = s3Vars.filter((n) => str(n) !== undefined);
-    if (stray.length > 0)
-      problems.push(`${stray.join(', ')} set without ONY_AUDIT_WITNESS_S3_BUCKET (the bucket to write to)`);
-  } else {
-    // S3 bucket naming rules (3-63 lowercase letters, digits, dots, hyphens).
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
-      problems.push(`ONY_AUDIT_WITNESS_S3_BUCKET must be an S3 bucket name (got "${bucket}")`);
-    const region = str('ONY_AUDIT_WITNESS_S3_REGION') ?? 'us-east-1';
-    if (!/^[a-z0-9-]{2,40}$/.test(region))
-      problems.push(`ONY_AUDIT_WITNESS_S3_REGION must be a region such as eu-west-1 (got "${region}")`);
-    const endpoint = str('ONY_AUDIT_WITNESS_S3_ENDPOINT');
-    if (endpoint !== undefined) {
-      const u = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
-      if (
-        u === undefined ||
-        (u.protocol !== 'https:' && u.protocol !== 'http:') ||
-        u.hostname === '' ||
-        u.username !== '' ||
-        u.search !== ''
-      )
-        problems.push(
-          `ONY_AUDIT_WITNESS_S3_ENDPOINT must be an https URL such as https://s3.example.com (got "${endpoint}")`,
-        );
-      else if (u.protocol === 'http:' && !bool('ONY_AUDIT_WITNESS_ALLOW_HTTP', false))
-        problems.push(
-          'ONY_AUDIT_WITNESS_S3_ENDPOINT must be https (set ONY_AUDIT_WITNESS_ALLOW_HTTP=true only for a store on a network you trust)',
-        );
-    }
-    const rawPrefix = str('ONY_AUDIT_WITNESS_S3_PREFIX') ?? 'ony-audit/';
-    const prefix = rawPrefix === '/' ? '' : rawPrefix.replace(/^\/+/, '').replace(/\/*$/, '/');
-    if (!/^[A-Za-z0-9!_.*'()/-]{0,200}$/.test(prefix) || prefix.includes('//') || prefix.includes('..'))
-      problems.push(
-        `ONY_AUDIT_WITNESS_S3_PREFIX must be a key prefix of letters, digits and !_.*'()-/ (got "${rawPrefix}")`,
-      );
-    const accessKeyId = str('ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID');
-    const secretAccessKey = str('ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY');
-    if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
-      problems.push(
-        "set both ONY_AUDIT_WITNESS_S3_ACCESS_KEY_ID and ONY_AUDIT_WITNESS_S3_SECRET_ACCESS_KEY, or neither (the SDK's default credentials)",
-      );
-    s3 = Object.freeze({
-      bucket,
-      region,
-      endpoint,
-      prefix,
-      forcePathStyle: bool('ONY_AUDIT_WITNESS_S3_FORCE_PATH_STYLE', endpoint !== undefined),
-      credentials:
-        accessKeyId !== undefined && secretAccessKey !== undefined
-          ? Object.freeze({ accessKeyId, secretAccessKey })
-          : undefined,
-    });
-  }
+  const s3 = parseS3Config(
+    'ONY_AUDIT_WITNESS_S3',
+    'ONY_AUDIT_WITNESS_ALLOW_HTTP',
+    'ony-audit/',
+    str,
+    bool,
+    problems,
+  );
   return {
     intervalMs,
     every,

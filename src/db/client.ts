@@ -22,6 +22,8 @@ export interface TenantTx {
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly db: Kysely<DB>;
+  /** PGlite only: its data directory as a gzipped tarball (embedded backups, docs/backups.md). */
+  readonly dumpDataDir?: () => Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -77,13 +79,22 @@ export async function probeDatabase(database: Database, url: string, variable: s
   }
 }
 
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+/** Opens PGlite in dataDir (undefined: in memory), from a data-dir dump when `load` is given. */
+export async function openPglite(dataDir: string | undefined, load?: Blob): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const hexToBuffer = (v: string): Buffer => Buffer.from(v.slice(2), 'hex');
-  const pglite = new PGlite(dataDir, { parsers: { 17: hexToBuffer } });
+  const pglite = new PGlite(dataDir, {
+    parsers: { 17: hexToBuffer },
+    ...(load !== undefined && { loadDataDir: load }),
+  });
   await pglite.waitReady;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-  return { kind: 'pglite', db, close: () => db.destroy() };
+  return {
+    kind: 'pglite',
+    db,
+    dumpDataDir: () => pglite.dumpDataDir('gzip'),
+    close: () => db.destroy(),
+  };
 }
 
 /**

@@ -4,11 +4,15 @@
  * the schema (enumerated from the catalog) holds a row with the org's id, no job names it, a
  * tombstone is left, and the other org is untouched and its chain still verifies.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../src/db/schema.js';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOwner, withTenant } from '../../src/db/client.js';
+import { readLedger } from '../../src/features/backup/erasure-ledger.js';
 import { sha256 } from '../../src/lib/crypto.js';
 import {
   addMember,
@@ -27,6 +31,7 @@ let member: Actor;
 let viewer: Actor;
 let kept: Actor;
 let totpSecret: string;
+let ledgerDir: string;
 const DAY = 24 * 60 * 60 * 1000;
 
 const totp = () => {
@@ -106,7 +111,13 @@ const erasureRows = async (orgId: string) =>
 
 beforeAll(async () => {
   // Mail on (to a closed port: deliveries are recorded, sending just fails and retries).
-  t = await startTestServer({ ONY_SMTP_URL: 'smtp://127.0.0.1:9', ONY_MAIL_FROM: 'ony <ony@ony.test>' });
+  // The erasure ledger goes beside the backups (docs/backups.md): the job records there too.
+  ledgerDir = await mkdtemp(join(tmpdir(), 'ony-erasure-ledger-'));
+  t = await startTestServer({
+    ONY_SMTP_URL: 'smtp://127.0.0.1:9',
+    ONY_MAIL_FROM: 'ony <ony@ony.test>',
+    ONY_BACKUP_DIR: ledgerDir,
+  });
   admin = await createOrgWithAdmin(t, 'doomed');
   admin2 = await addMember(t, admin, 'second@doomed.test', 'admin');
   member = await addMember(t, admin, 'm@doomed.test', 'member');
@@ -119,7 +130,10 @@ beforeAll(async () => {
   kept = await createOrgWithAdmin(t, 'kept');
   await createHandoff(await newDevice(kept));
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await t?.close();
+  await rm(ledgerDir, { recursive: true, force: true });
+});
 
 describe('scheduling an org erasure', () => {
   it('refuses bad requests with a clear error and changes nothing', async () => {
@@ -276,6 +290,7 @@ describe('the erasure', () => {
             erase_at = erase_at - interval '31 days' where id = ${id}`.execute(tx),
     );
     await t.container.erasure.runJob({ org_id: admin.orgId, erasure_id: id });
+    expect((await readLedger(ledgerDir)).map((e) => e.org_id)).toEqual([admin.orgId]);
 
     const after = await rowsOf(admin.orgId);
     const left = Object.entries(after).filter(([, n]) => n > 0);

@@ -6,6 +6,7 @@
  */
 import type { WitnessConfig, WitnessS3Config } from '../../config/index.js';
 import { checkpointObjectKey, latestObjectKey } from '../../core/audit-chain/witness.js';
+import { createS3Client, s3ErrorText } from '../../lib/s3-client.js';
 
 export const WITNESS_KINDS = ['https', 's3'] as const;
 export type WitnessKind = (typeof WITNESS_KINDS)[number];
@@ -66,16 +67,9 @@ export function httpsWitness(config: { readonly url: string }): Witness {
  * AWS SDK signs each request (SigV4) with the configured or default credentials.
  */
 export async function s3Witness(config: WitnessS3Config): Promise<Witness> {
-  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    region: config.region,
-    forcePathStyle: config.forcePathStyle,
-    maxAttempts: 1, // the job queue retries, with its own backoff
-    requestHandler: { requestTimeout: TIMEOUT_MS, connectionTimeout: TIMEOUT_MS },
-    ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
-    // A copy: the SDK annotates the credentials object, and the config's is frozen.
-    ...(config.credentials !== undefined && { credentials: { ...config.credentials } }),
-  });
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  // maxAttempts 1: the job queue retries, with its own backoff.
+  const client = await createS3Client(config, { timeoutMs: TIMEOUT_MS, maxAttempts: 1 });
   const put = async (key: string, body: string): Promise<void> => {
     try {
       await client.send(
@@ -87,11 +81,7 @@ export async function s3Witness(config: WitnessS3Config): Promise<Witness> {
         }),
       );
     } catch (err) {
-      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      const status = e.$metadata?.httpStatusCode;
-      throw new WitnessError(
-        `the s3 witness refused the checkpoint: ${e.name ?? 'Error'}${status !== undefined ? ` ${status}` : ''}: ${String(e.message).slice(0, 200)}`,
-      );
+      throw new WitnessError(`the s3 witness refused the checkpoint: ${s3ErrorText(err)}`);
     }
   };
   return {

@@ -21,6 +21,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { verifyPassword } from '../auth/password.js';
 import { actorOf, type Principal } from '../auth/principal.js';
+import type { ErasureLedger } from '../backup/erasure-ledger.js';
 import type { MailNotices } from '../mail/mail.notices.js';
 import { getCredentials } from '../members/members.repository.js';
 import type { Keyring } from '../orgs/keyring.js';
@@ -54,6 +55,11 @@ export interface ErasureDeps {
   readonly keyring: Keyring;
   readonly auth: Pick<AuthService, 'checkStepUp'>;
   readonly notices: Pick<MailNotices, 'erasureScheduled'>;
+  /**
+   * Where each erasure is recorded outside the database (docs/backups.md), inside the erasing
+   * transaction: if it cannot be written, nothing is erased, so no backup can bring the org back.
+   */
+  readonly ledger: ErasureLedger;
   readonly logger: Logger;
 }
 
@@ -73,7 +79,7 @@ export interface ErasureResult {
 type Member = Principal & { kind: 'member' };
 
 export function createErasureService(deps: ErasureDeps) {
-  const { db, ownerDb, clock, jobs, keyring, auth, notices, logger } = deps;
+  const { db, ownerDb, clock, jobs, keyring, auth, notices, ledger, logger } = deps;
 
   function erased(orgId: string, rows: number, removedJobs: number): void {
     keyring.forget(orgId);
@@ -94,6 +100,7 @@ export function createErasureService(deps: ErasureDeps) {
       const rows = await eraseOrgRows(tx, orgId);
       const tombstone = await getTombstone(tx, orgId);
       if (tombstone === undefined) throw new Error('org erasure left no tombstone');
+      await ledger.record(orgId, clock.now());
       return { rows, tombstone };
     });
     const removedJobs = await db.transaction().execute((tx: Tx) => deleteOrgJobs(tx, orgId));
@@ -189,10 +196,12 @@ export function createErasureService(deps: ErasureDeps) {
       if (e.eraseAt.getTime() > clock.now().getTime())
         throw new Error(`org erasure ${erasureId} is not due until ${e.eraseAt.toISOString()}`);
       // The eraser and the org's pg-boss jobs in one transaction (both on the runtime login).
-      const { rows, removedJobs } = await withTenant(db, orgId, async (tx) => ({
-        rows: await eraseScheduledOrgRows(tx, erasureId),
-        removedJobs: await deleteOrgJobs(tx.db, orgId),
-      }));
+      const { rows, removedJobs } = await withTenant(db, orgId, async (tx) => {
+        const erasedRows = await eraseScheduledOrgRows(tx, erasureId);
+        const jobsRemoved = await deleteOrgJobs(tx.db, orgId);
+        await ledger.record(orgId, clock.now());
+        return { rows: erasedRows, removedJobs: jobsRemoved };
+      });
       erased(orgId, rows, removedJobs);
     },
   };
