@@ -17,6 +17,7 @@ import { auditRoutes } from '../features/audit/audit.routes.js';
 import { channelsRoutes } from '../features/channels/channels.routes.js';
 import { channelsAdminRoutes } from '../features/channels/channels-admin.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
+import { lazyCompilersFactory } from './lazy-schemas.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { policiesRoutes } from '../features/policies/policies.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
       return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaController: { compilersFactory: lazyCompilersFactory },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
