@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuild } from '../e2e/browser.js';
 import { REPO_ROOT, startBuiltServer, type BuiltServer } from '../helpers/server-process.js';
 
 /** The marked ```sh blocks of a document whose marker starts with `name`, in order. */
@@ -75,11 +76,11 @@ let readme: { server: BuiltServer; setupToken: string };
 let demo: { server: BuiltServer; setupToken: string };
 
 beforeAll(async () => {
-  // What `npm start` does first: build only when the sources changed (CI has built already).
-  const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/build-if-stale.mjs')], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
+  // The built server, as `npm start` runs it. The dashboard is built under the browser tests' lock
+  // (a vite build empties dist/web, which they serve meanwhile); then the server (tsc) itself.
+  // Building only when stale is scripts/build-if-stale.mjs's own test.
+  ensureWebBuild();
+  const build = spawnSync('npm', ['run', 'build:server', '--silent'], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}\n${build.stderr}`);
   [readme, demo] = await Promise.all([freshServer(), freshServer()]);
 }, 600_000);
