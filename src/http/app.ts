@@ -18,6 +18,7 @@ import { channelsRoutes } from '../features/channels/channels.routes.js';
 import { channelsAdminRoutes } from '../features/channels/channels-admin.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { lazyCompilersFactory } from './lazy-schemas.js';
+import { RequestLog } from './request-log.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { policiesRoutes } from '../features/policies/policies.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaController: { compilersFactory: lazyCompilersFactory },
     return503OnClosing: true,
+    logController: new RequestLog(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (req, reply) => {

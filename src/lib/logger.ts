@@ -31,11 +31,16 @@ export const REDACT_PATHS = [
   'totp_code',
 ];
 
+/**
+ * Masks phone numbers in strings inside plain objects and arrays. Other objects (errors, streams,
+ * sockets) are left to pino's serializers: walking them copied whole sockets on every log line.
+ */
 function maskDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskPhonesInText(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
-  if (value instanceof Error) return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
   return out;
