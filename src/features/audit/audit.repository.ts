@@ -42,6 +42,9 @@ export async function entriesAfter(tx: TenantTx, afterSeq: number, limit: number
   const rows = await tx.db
     .selectFrom('audit_events')
     .select(['seq', 'prev_hash', 'hash', 'canonical'])
+    // An explicit org filter (RLS filters too) so the primary key (org_id, seq) serves the page
+    // whatever the planner's statistics say.
+    .where('org_id', '=', tx.orgId)
     .where('seq', '>', afterSeq)
     .orderBy('seq')
     .limit(limit)
@@ -59,6 +62,7 @@ export async function hashesAt(tx: TenantTx, seqs: readonly number[]): Promise<M
   const rows = await tx.db
     .selectFrom('audit_events')
     .select(['seq', 'hash'])
+    .where('org_id', '=', tx.orgId)
     .where('seq', 'in', seqs)
     .execute();
   return new Map(rows.map((r) => [Number(r.seq), hex(r.hash)]));
@@ -90,7 +94,8 @@ export interface AuditFilter {
 export async function listAudit(tx: TenantTx, f: AuditFilter, limit: number): Promise<AuditRow[]> {
   let q = tx.db
     .selectFrom('audit_events')
-    .select(['seq', 'at', 'actor_type', 'actor_id', 'action', 'subject_type', 'subject_id', 'meta', 'hash']);
+    .select(['seq', 'at', 'actor_type', 'actor_id', 'action', 'subject_type', 'subject_id', 'meta', 'hash'])
+    .where('org_id', '=', tx.orgId);
   if (f.actorId !== undefined) q = q.where('actor_id', '=', f.actorId);
   if (f.action !== undefined) q = q.where('action', '=', f.action);
   if (f.subjectType !== undefined) q = q.where('subject_type', '=', f.subjectType);
