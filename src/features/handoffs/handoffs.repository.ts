@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
 import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
@@ -160,14 +160,27 @@ export async function listHandoffs(
     status?: HandoffStatus | undefined;
     riskLevel?: RiskLevel | undefined;
     deviceId?: string | undefined;
+    /** Keyset paging: only handoffs listed after this one (newest first). */
+    before?: string | undefined;
     limit: number;
   },
 ): Promise<Handoff[]> {
-  let q = tx.db.selectFrom('handoffs').selectAll();
+  // The explicit org filter (RLS filters too) lets the (org_id, created_at, id) indexes serve it.
+  let q = tx.db.selectFrom('handoffs').selectAll().where('org_id', '=', tx.orgId);
   if (f.status !== undefined) q = q.where('status', '=', f.status);
   if (f.riskLevel !== undefined) q = q.where('risk_level', '=', f.riskLevel);
   if (f.deviceId !== undefined) q = q.where('device_id', '=', f.deviceId);
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(f.limit).execute();
+  if (f.before !== undefined) {
+    const cursor = await tx.db
+      .selectFrom('handoffs')
+      .select(['created_at', 'id'])
+      .where('org_id', '=', tx.orgId)
+      .where('id', '=', f.before)
+      .executeTakeFirst();
+    if (cursor === undefined) return [];
+    q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
   return rows.map(toHandoff);
 }
 

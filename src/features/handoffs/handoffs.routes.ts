@@ -24,6 +24,12 @@ const ListQuery = Type.Object(
     risk: Type.Optional(lit(RISK_LEVELS)),
     device_id: Type.Optional(Type.String({ format: 'uuid' })),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' })),
+    before: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Keyset paging: the id of the last handoff of the previous page',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -31,6 +37,7 @@ const listFilter = (q: Static<typeof ListQuery>) => ({
   status: q.status,
   riskLevel: q.risk,
   deviceId: q.device_id,
+  before: q.before,
   limit: q.limit !== undefined ? Number(q.limit) : 100,
 });
 
