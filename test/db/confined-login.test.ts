@@ -423,7 +423,8 @@ describe.skipIf(realDatabaseUrl !== undefined)('embedded mode', () => {
     });
     await c.close();
     expect(lines().join('\n')).not.toContain('ONY_ALLOW_PRIVILEGED_DB_LOGIN');
-  });
+    // A fresh migrated database and a whole container, like a beforeAll: the hook's bound, not 30 s.
+  }, 60_000);
 
   it('ony migrate --grant-runtime needs Postgres, and says so', async () => {
     const r = await runInMemory(['migrate', '--grant-runtime', 'ony_runtime'], {
