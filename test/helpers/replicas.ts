@@ -137,15 +137,21 @@ function redisUrl(): string {
   return u.toString();
 }
 
-export async function startCluster(n = 3, extraEnv: Record<string, string> = {}): Promise<Cluster> {
+export async function startCluster(
+  n = 3,
+  extraEnv: Record<string, string> = {},
+  /** The runtime URL the replicas use instead of the direct one (e.g. through a pooler). */
+  via?: (database: TestDatabase) => Promise<string>,
+): Promise<Cluster> {
   if (realDatabaseUrl === undefined || realRedisUrl === undefined)
     throw new Error('a cluster needs DATABASE_URL and REDIS_URL');
   const database = await freshPostgres(realDatabaseUrl);
+  const runtimeUrl = via !== undefined ? await via(database) : database.runtimeUrl!;
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const proxy = await startProxy(ports);
   const masterKey = randomBytes(32).toString('base64');
   const env = (port: number): Record<string, string> => ({
-    DATABASE_URL: database.runtimeUrl!,
+    DATABASE_URL: runtimeUrl,
     REDIS_URL: redisUrl(),
     ONY_MASTER_KEY: masterKey,
     ONY_PUBLIC_URL: proxy.url,
