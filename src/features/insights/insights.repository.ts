@@ -166,8 +166,8 @@ export function insightsStatement(org: string, from: Date, to: Date) {
         count(*) filter (where status = 'pending') as pending,
         count(*) filter (where status = 'approved' and decision_channel = 'policy') as policy_allowed,
         count(*) filter (where decided_by is not null) as human_decided,
-        percentile_cont(0.5) within group (order by dsecs) as p50,
-        percentile_cont(0.9) within group (order by dsecs) as p90
+        -- Both percentiles from one sort.
+        percentile_cont(array[0.5, 0.9]) within group (order by dsecs) as pct
       from h
       group by grouping sets ((), (risk_level), (action_type))
     ),
@@ -177,8 +177,7 @@ export function insightsStatement(org: string, from: Date, to: Date) {
         count(*) as decisions,
         count(*) filter (where approve) as approvals,
         count(*) filter (where not approve) as denials,
-        percentile_cont(0.5) within group (order by secs) as p50,
-        percentile_cont(0.9) within group (order by secs) as p90,
+        percentile_cont(array[0.5, 0.9]) within group (order by secs) as pct,
         count(*) filter (where approve and first_viewed_at <= at) as opened_first,
         count(*) filter (where approve and first_viewed_at <= at and at - first_viewed_at <= ${fast}::interval)
           as fast_after_view,
@@ -218,8 +217,9 @@ export function insightsStatement(org: string, from: Date, to: Date) {
       limit ${NOISY_LIMIT}
     )
     select jsonb_build_object(
-      'handoffs', coalesce((select jsonb_agg(to_jsonb(hg)) from hg), '[]'),
-      'votes', coalesce((select jsonb_agg(to_jsonb(vg) || jsonb_build_object('name', m.name))
+      'handoffs', coalesce((select jsonb_agg(to_jsonb(hg) || jsonb_build_object('p50', hg.pct[1], 'p90', hg.pct[2]))
+        from hg), '[]'),
+      'votes', coalesce((select jsonb_agg(to_jsonb(vg) || jsonb_build_object('name', m.name, 'p50', vg.pct[1], 'p90', vg.pct[2]))
         from vg left join members m on m.org_id = ${org} and m.id = vg.member_id), '[]'),
       'channels', coalesce((select jsonb_agg(to_jsonb(cg)) from cg), '[]'),
       'noisy', coalesce((select jsonb_agg(to_jsonb(noisy)) from noisy), '[]')
