@@ -58,6 +58,8 @@ const PURPOSE: Record<string, string> = {
   handoff_payloads:
     'the payload, encrypted with the org data key (per-row salt); deleted by the retention sweep',
   handoff_approvals: 'votes: member, option, comment, channel, time',
+  handoff_views:
+    'insights (docs/insights.md): when each member first opened a handoff and first fetched its payload (times only; per org; admins see them per approver, others only in aggregate)',
   escalation_attempts:
     'escalation steps run: step, channel, outcome (sent, skipped with a closed-enum reason, failed…), time (no content)',
   phone_calls:

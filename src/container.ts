@@ -55,6 +55,7 @@ import { erasureLedger } from './features/backup/erasure-ledger-config.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
 import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
+import { createInsightsService } from './features/insights/insights.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
 import { createAccountMailService } from './features/mail/account-mail.service.js';
 import { createMailNotices } from './features/mail/mail.notices.js';
@@ -272,6 +273,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const members = createMembersService({ db, config, clock, auth, notices: mailNotices, revocation });
   // Payload retention (docs/privacy.md): the admin setting, the daily sweep and `ony retention run`.
   const retention = createRetentionService({ db, clock, logger, jobs });
+  // Approval-fatigue insights (docs/insights.md): GET /v1/admin/insights.
+  const insights = createInsightsService({ db, clock });
   const devices = createDevicesService({ db, clock, keyring, revocation });
   const setup = createSetupService({ db, keyring, clock, auth });
   const sso = createSsoService({
@@ -510,6 +513,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     auth,
     members,
     retention,
+    insights,
     devices,
     setup,
     sso,

@@ -210,6 +210,15 @@ export interface HandoffApprovalsTable {
   at: Timestamp;
 }
 
+/** The first time a member opened a handoff, and first fetched its payload (migration 0020). */
+export interface HandoffViewsTable {
+  org_id: string;
+  handoff_id: string;
+  member_id: string;
+  first_viewed_at: Timestamp;
+  payload_expanded_at: Timestamp | null;
+}
+
 export interface EscalationAttemptsTable {
   org_id: string;
   id: Generated<string>;
@@ -378,6 +387,7 @@ export interface DB {
   handoffs: HandoffsTable;
   handoff_payloads: HandoffPayloadsTable;
   handoff_approvals: HandoffApprovalsTable;
+  handoff_views: HandoffViewsTable;
   escalation_attempts: EscalationAttemptsTable;
   audit_heads: AuditHeadsTable;
   audit_events: AuditEventsTable;

@@ -29,6 +29,7 @@ import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
 import { metricsRoutes, registerHttpMetrics } from '../features/metrics/metrics.routes.js';
 import { retentionRoutes } from '../features/retention/retention.routes.js';
+import { insightsRoutes } from '../features/insights/insights.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { ssoRoutes } from '../features/sso/sso.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
@@ -56,6 +57,7 @@ export type AppDeps = Pick<
   | 'auth'
   | 'members'
   | 'retention'
+  | 'insights'
   | 'devices'
   | 'setup'
   | 'revocation'
@@ -225,6 +227,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   ssoRoutes(app, { sso: deps.sso, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
   retentionRoutes(app, { retention: deps.retention });
+  insightsRoutes(app, { insights: deps.insights });
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });
   devicesRoutes(app, { devices: deps.devices });
   auditRoutes(app, { audit: deps.audit });

@@ -160,8 +160,11 @@ describeWithBrowser('approver path (headless Chromium)', () => {
 
     await card.getByRole('link').click();
     await page.getByRole('heading', { name: HOSTILE_TITLE }).waitFor();
+    // The payload stays folded until asked for (the insights record that it was opened).
+    await page.getByRole('button', { name: 'Show payload' }).click();
     // The hostile payload is text: no element came from it and nothing ran.
     const payload = page.getByRole('region', { name: 'Payload (diff)' });
+    await payload.waitFor();
     await expect(payload.textContent()).resolves.toContain('<script>window.__pwned = 2</script>');
     expect(await payload.locator('img, script').count()).toBe(0);
     expect(await page.locator('main img').count()).toBe(0);
@@ -273,6 +276,8 @@ describeWithBrowser('approver path (headless Chromium)', () => {
 
     await card.getByRole('link').click();
     await page.getByRole('heading', { name: 'invoice⟨U+202E⟩gnp.exe' }).waitFor();
+    await page.getByRole('button', { name: 'Show payload' }).click();
+    await page.getByRole('region', { name: 'Payload (text)' }).waitFor();
     const text = await page.locator('main').innerText();
     for (const shown of [
       'invoice⟨U+202E⟩gnp.exe',

@@ -325,12 +325,19 @@ export function handoffsRoutes(
         tags,
         summary:
           'For the dashboard: the view plus the payload (agent text), context, device, explained risk reasons, approvals and escalation attempts',
+        description:
+          "Records the member's first view of the handoff, and (when the payload is included) their first fetch of the payload, for the insights (docs/insights.md). With `?payload=omit` the payload is left out (`payload: null`, `payload_withheld: true` when one is kept); GET /v1/handoffs/{id}/payload fetches it.",
         params: IdParams,
+        querystring: Type.Object(
+          { payload: Type.Optional(Type.Union([Type.Literal('include'), Type.Literal('omit')])) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             handoff: ViewRef,
             device: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
             payload: Type.Union([Type.Object({ kind: Type.String(), content: Type.String() }), Type.Null()]),
+            payload_withheld: Type.Boolean(),
             context: Type.Record(Type.String(), Type.String()),
             reasons: Type.Array(
               Type.Object({
@@ -370,11 +377,12 @@ export function handoffsRoutes(
     },
     async (req) => {
       const p = memberOf(req);
-      const d = await handoffs.detail(p, req.params.id);
+      const d = await handoffs.detail(p, req.params.id, { withPayload: req.query.payload !== 'omit' });
       return {
         handoff: await render(p, d.handoff),
         device: d.device,
         payload: d.payload,
+        payload_withheld: d.payloadWithheld,
         context: { ...d.handoff.context },
         reasons: d.handoff.riskReasons.map((code) => {
           const info = (REASONS as Partial<Record<string, (typeof REASONS)[ReasonCode]>>)[code];
@@ -396,6 +404,24 @@ export function handoffsRoutes(
         })),
       };
     },
+  );
+
+  app.get(
+    '/v1/handoffs/:id/payload',
+    {
+      config: { auth: 'session', role: 'viewer' },
+      schema: {
+        tags,
+        summary:
+          'For the dashboard\'s "Show payload": the payload (agent text); records the member\'s first fetch of it (docs/insights.md)',
+        params: IdParams,
+        response: {
+          200: Type.Object({ kind: Type.String(), content: Type.String() }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req) => handoffs.payload(memberOf(req), req.params.id),
   );
 
   app.post(

@@ -45,6 +45,7 @@ import {
   listHandoffs,
   type Handoff,
 } from './handoffs.repository.js';
+import { recordPayloadExpanded, recordView } from '../insights/insights.repository.js';
 
 export const JOBS = {
   expire: 'handoff-expire',
@@ -549,15 +550,23 @@ export function createHandoffsService(deps: HandoffsDeps) {
 
     /**
      * What the dashboard shows beside the view: the payload (decrypted; agent text, rendered as text
-     * only), the context, the requesting device, each approval and every escalation attempt.
+     * only) unless `withPayload` is false, the context, the requesting device, each approval and every
+     * escalation attempt. Records the member's first view, and first payload fetch (docs/insights.md).
      */
-    async detail(p: Principal & { kind: 'member' }, id: string) {
+    async detail(
+      p: Principal & { kind: 'member' },
+      id: string,
+      opts: { withPayload: boolean } = { withPayload: true },
+    ) {
       await get(p, id); // expires lazily first, like every read
       return withTenant(db, p.orgId, async (tx) => {
         const h = await readable(tx, p, id);
         const stored = await findPayload(tx, id);
+        const now = clock.now();
+        if (opts.withPayload && stored !== undefined) await recordPayloadExpanded(tx, id, p.memberId, now);
+        else await recordView(tx, id, p.memberId, now);
         const payload =
-          stored === undefined
+          stored === undefined || !opts.withPayload
             ? null
             : {
                 kind: stored.kind,
@@ -573,9 +582,26 @@ export function createHandoffsService(deps: HandoffsDeps) {
         return {
           handoff: h,
           payload,
+          /** A payload is kept but was left out on request (fetch it with payload()). */
+          payloadWithheld: stored !== undefined && !opts.withPayload,
           approvals,
           attempts: await listAttempts(tx, id),
           device: device === undefined ? null : { id: device.id, name: device.name },
+        };
+      });
+    },
+
+    /** The payload alone (the dashboard's "Show payload"): records the member's first fetch of it. */
+    async payload(p: Principal & { kind: 'member' }, id: string) {
+      await get(p, id);
+      return withTenant(db, p.orgId, async (tx) => {
+        await readable(tx, p, id);
+        const stored = await findPayload(tx, id);
+        if (stored === undefined) throw notFound('payload');
+        await recordPayloadExpanded(tx, id, p.memberId, clock.now());
+        return {
+          kind: stored.kind,
+          content: (await keyring.decrypt(tx, stored.contentEnc, `payload:${id}`)).toString('utf8'),
         };
       });
     },

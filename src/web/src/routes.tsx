@@ -8,6 +8,7 @@ import type { Role } from './types';
 import { AccountPage } from './pages/account';
 import { AuditPage } from './pages/admin/audit';
 import { DevicesPage } from './pages/admin/devices';
+import { InsightsPage } from './pages/admin/insights';
 import { PolicyPage } from './pages/admin/policy';
 import { TeamPage } from './pages/admin/team';
 import { ConfirmEmailPage } from './pages/confirm-email';
@@ -45,4 +46,5 @@ export const routes: readonly RouteDef[] = [
   // The link in channel test messages.
   { path: '/admin/channels', component: PolicyPage, access: 'admin' },
   { path: '/admin/audit', component: AuditPage, access: 'admin', nav: 'Audit' },
+  { path: '/admin/insights', component: InsightsPage, access: 'admin', nav: 'Insights' },
 ];

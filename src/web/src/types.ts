@@ -70,6 +70,8 @@ export interface HandoffDetail {
   readonly handoff: Handoff;
   readonly device: { readonly id: string; readonly name: string } | null;
   readonly payload: { readonly kind: string; readonly content: string } | null;
+  /** A payload is kept but was left out (?payload=omit): "Show payload" fetches it. */
+  readonly payload_withheld: boolean;
   readonly context: Readonly<Record<string, string>>;
   readonly reasons: readonly {
     readonly code: string;

@@ -46,6 +46,35 @@ function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }
   );
 }
 
+/**
+ * The payload stays folded until asked for: opening it is recorded (GET /v1/handoffs/{id}/payload),
+ * so the insights can tell approvals made with the payload read from those made without it.
+ */
+function WithheldPayload({ id }: { id: string }) {
+  const [payload, setPayload] = useState<HandoffDetail['payload']>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (payload !== null) return <Payload payload={payload} />;
+  return (
+    <>
+      <button
+        type="button"
+        disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          setError(null);
+          api<NonNullable<HandoffDetail['payload']>>('GET', `/v1/handoffs/${encodeURIComponent(id)}/payload`)
+            .then(setPayload, (err: unknown) => setError(errorText(err)))
+            .finally(() => setBusy(false));
+        }}
+      >
+        Show payload
+      </button>
+      <ErrorBox error={error} />
+    </>
+  );
+}
+
 interface TimelineEntry {
   at: string;
   text: string;
@@ -177,7 +206,7 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
   const me = useMe();
   const { data, setData, error, loading, reload } = useLoad(
-    () => api<HandoffDetail>('GET', `/v1/handoffs/${encodeURIComponent(id)}/detail`),
+    () => api<HandoffDetail>('GET', `/v1/handoffs/${encodeURIComponent(id)}/detail?payload=omit`),
     [id],
   );
   const [notice, setNotice] = useState<string | null>(null);
@@ -298,7 +327,9 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
       )}
 
       <h2>Payload</h2>
-      {data.payload === null ? (
+      {data.payload_withheld ? (
+        <WithheldPayload id={h.id} />
+      ) : data.payload === null ? (
         <p className="muted">
           {/* "payload removed by retention on <date>", or why none is kept */}
           {h.payload?.note ?? 'No payload was sent.'}
