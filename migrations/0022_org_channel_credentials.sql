@@ -8,6 +8,9 @@
 --               (/webhooks/telegram/o/<route_id>, /webhooks/telephony/o/<route_id>/…): a provider
 --               request is mapped to its org through it before any tenant is known. A request with
 --               an unknown route id and one with a bad secret or signature get the same answer.
+--   account_key SHA-256 (hex) of the kind and the account (the bot's id; the provider and its
+--               account id): one bot or account serves one org on this server, so a second org
+--               cannot take over another's webhook by saving the same token.
 --   summary     non-secret facts the channel page shows (bot @username, provider, masked From).
 SET LOCAL ROLE ony_owner;
 
@@ -16,12 +19,14 @@ CREATE TABLE org_channel_credentials (
   id uuid NOT NULL DEFAULT gen_random_uuid(),
   kind text NOT NULL CHECK (kind IN ('telegram', 'telephony')),
   route_id text NOT NULL UNIQUE CHECK (route_id ~ '^[A-Za-z0-9_-]{22,64}$'),
+  account_key text NOT NULL CHECK (account_key ~ '^[0-9a-f]{64}$'),
   config_enc bytea NOT NULL,
   summary jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(summary) = 'object'),
   created_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL,
   PRIMARY KEY (org_id, id),
-  UNIQUE (org_id, kind)
+  UNIQUE (org_id, kind),
+  UNIQUE (account_key)
 );
 
 SELECT ony_make_tenant_table('org_channel_credentials'::regclass);
@@ -46,3 +51,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION ony_list_channel_routes(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ony_list_channel_routes(text) TO ony_app;
+
+-- Whether another org already connected this bot or account (ids only; the caller holds the token).
+CREATE FUNCTION ony_channel_account_taken(p_account_key text, p_org uuid)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT EXISTS (SELECT 1 FROM org_channel_credentials c WHERE c.account_key = p_account_key AND c.org_id <> p_org)
+$$;
+REVOKE ALL ON FUNCTION ony_channel_account_taken(text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ony_channel_account_taken(text, uuid) TO ony_app;

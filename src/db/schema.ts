@@ -261,6 +261,7 @@ export interface OrgChannelCredentialsTable {
   id: Generated<string>;
   kind: 'telegram' | 'telephony';
   route_id: string;
+  account_key: string;
   /** Encrypted with the org's data key; never answered back. */
   config_enc: Buffer;
   /** Non-secret facts for the channel page; jsonb, written as a JSON string. */

@@ -54,7 +54,9 @@ export function createEscalationService({
   metrics = noMetrics,
 }: EscalationDeps) {
   /** The adapters of this org: its own where it has them, else the server's. */
-  const channelsOf = async (orgId: string): Promise<Readonly<Record<string, ChannelAdapter | undefined>>> => ({
+  const channelsOf = async (
+    orgId: string,
+  ): Promise<Readonly<Record<string, ChannelAdapter | undefined>>> => ({
     ...channels,
     ...(await orgChannels?.adaptersFor(orgId)),
   });

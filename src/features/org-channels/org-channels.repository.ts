@@ -43,6 +43,7 @@ export async function saveOwnChannel(
     readonly id: string;
     readonly kind: OwnChannelKind;
     readonly routeId: string;
+    readonly accountKey: string;
     readonly configEnc: Buffer;
     readonly summary: Readonly<Record<string, string>>;
     readonly now: Date;
@@ -52,7 +53,12 @@ export async function saveOwnChannel(
   if (row.exists) {
     await tx.db
       .updateTable('org_channel_credentials')
-      .set({ config_enc: row.configEnc, summary: JSON.stringify(row.summary), updated_at: row.now })
+      .set({
+        config_enc: row.configEnc,
+        account_key: row.accountKey,
+        summary: JSON.stringify(row.summary),
+        updated_at: row.now,
+      })
       .where('id', '=', row.id)
       .execute();
     return;
@@ -64,6 +70,7 @@ export async function saveOwnChannel(
       id: row.id,
       kind: row.kind,
       route_id: row.routeId,
+      account_key: row.accountKey,
       config_enc: row.configEnc,
       summary: JSON.stringify(row.summary),
       created_at: row.now,
@@ -96,4 +103,11 @@ export async function listChannelRoutes(
   const r = await sql<{ org_id: string; route_id: string }>`
     select org_id, route_id from ony_list_channel_routes(${kind})`.execute(tx);
   return r.rows.map((x) => ({ orgId: x.org_id, routeId: x.route_id }));
+}
+
+/** Whether another org already connected the bot or account with this key (definer look-up). */
+export async function accountTakenElsewhere(tx: TenantTx, accountKey: string): Promise<boolean> {
+  const r = await sql<{ taken: boolean }>`
+    select ony_channel_account_taken(${accountKey}, ${tx.orgId}::uuid) as taken`.execute(tx.db);
+  return r.rows.at(0)?.taken === true;
 }

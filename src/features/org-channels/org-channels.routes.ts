@@ -25,7 +25,8 @@ const OwnChannelsAnswer = Type.Object({
   }),
 });
 
-const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 500, description }));
+const Secret = (description: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 500, description }));
 
 const TelephonyBody = Type.Object(
   {
@@ -57,7 +58,8 @@ export function orgChannelsRoutes(app: AppInstance, deps: { orgChannels: OrgChan
       config: admin,
       schema: {
         tags,
-        summary: "Which Telegram bot and phone account the org uses: its own or the server's (never a credential)",
+        summary:
+          "Which Telegram bot and phone account the org uses: its own or the server's (never a credential)",
         response: { 200: OwnChannelsAnswer, ...problemResponses },
       },
     },
@@ -73,7 +75,13 @@ export function orgChannelsRoutes(app: AppInstance, deps: { orgChannels: OrgChan
         summary:
           "Set or replace the org's own Telegram bot: checked with getMe (and setWebhook in webhook mode) before it is stored encrypted; write-only",
         body: Type.Object(
-          { bot_token: Type.String({ minLength: 1, maxLength: 200, description: 'from @BotFather; write-only' }) },
+          {
+            bot_token: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'from @BotFather; write-only',
+            }),
+          },
           { additionalProperties: false },
         ),
         response: { 200: OwnChannelsAnswer, ...problemResponses },

@@ -9,6 +9,7 @@
  * (ChannelsService.actionsOf): a tap on another org's handoff, or by a person linked only elsewhere,
  * decides nothing.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ChannelActions, ChannelAdapter } from '../../channels/channel.js';
 import { createTelegramChannel } from '../../channels/telegram/adapter.js';
@@ -84,7 +85,8 @@ export function createOrgChannelsRuntime(deps: OrgChannelsRuntimeDeps) {
     const loaded = await withTenant(db, orgId, async (tx) => {
       const row = await findOwnChannel(tx, 'telegram');
       if (row === undefined) return undefined;
-      const version = `${row.id}:${row.updatedAt.getTime()}`;
+      // The blob itself: a re-encryption (`ony keys rotate --data`) is read again, too.
+      const version = `${row.id}:${createHash('sha256').update(row.configEnc).digest('base64url')}`;
       const cached = telegram.get(orgId);
       if (cached?.version === version) return { entry: cached };
       return { row, version, secrets: await decryptOwnConfig<OwnTelegramConfig>(keyring, tx, row) };
@@ -96,7 +98,10 @@ export function createOrgChannelsRuntime(deps: OrgChannelsRuntimeDeps) {
     if ('entry' in loaded) return loaded.entry;
     await retire(orgId);
     const { row, version, secrets } = loaded;
-    const api = createTelegramApi({ botToken: secrets.bot_token, apiRoot: config.orgChannels.telegramApiRoot });
+    const api = createTelegramApi({
+      botToken: secrets.bot_token,
+      apiRoot: config.orgChannels.telegramApiRoot,
+    });
     const entry: TelegramEntry = {
       version,
       routeId: row.routeId,
@@ -134,7 +139,9 @@ export function createOrgChannelsRuntime(deps: OrgChannelsRuntimeDeps) {
     },
 
     /** The bot whose webhook path carries `routeId`; undefined for an unknown or removed one. */
-    async telegramBotForRoute(routeId: string): Promise<Pick<TelegramBot, 'handleUpdate' | 'webhookSecret'> | undefined> {
+    async telegramBotForRoute(
+      routeId: string,
+    ): Promise<Pick<TelegramBot, 'handleUpdate' | 'webhookSecret'> | undefined> {
       if (!/^[A-Za-z0-9_-]{22,64}$/.test(routeId)) return undefined;
       const route = await withApp(db, (tx) => resolveChannelRoute(tx, routeId));
       if (route?.kind !== 'telegram') return undefined;

@@ -5,7 +5,7 @@
  * stored encrypted with the org's data key. The credentials are write-only: no answer carries them,
  * no log line names them, the audit chain records only the kind and the provider.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { TelegramError } from 'telegraf';
 import { ALLOWED_UPDATES } from '../../channels/telegram/bot.js';
@@ -24,6 +24,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
 import {
+  accountTakenElsewhere,
   deleteOwnChannel,
   findOwnChannel,
   saveOwnChannel,
@@ -97,6 +98,24 @@ const E164 = /^\+[1-9]\d{6,14}$/;
 /** A rejected credential: 422 naming the check that failed, never echoing what was sent. */
 const rejected = (check: string, detail: string) => new AppError('unprocessable', detail, { check });
 
+/** The hashed identity of a bot or account (never the credential itself). */
+const accountKeyOf = (kind: OwnChannelKind, account: string): string =>
+  createHash('sha256').update(`ony channel account v1:${kind}:${account}`).digest('hex');
+
+/** The public account id a provider config names (a Telnyx API key is secret: only its hash is kept). */
+function accountIdOf(c: TelephonyProviderConfig): string {
+  switch (c.name) {
+    case 'twilio':
+      return `twilio:${c.accountSid.toUpperCase()}`;
+    case 'signalwire':
+      return `signalwire:${c.projectId.toLowerCase()}`;
+    case 'telnyx':
+      return `telnyx:${c.apiKey}`;
+    case 'plivo':
+      return `plivo:${c.authId}`;
+  }
+}
+
 function telegramFailure(err: unknown): string {
   if (err instanceof TelegramError) return `${err.code} ${err.description.slice(0, 120)}`;
   const code = (err as { code?: unknown } | null)?.code;
@@ -111,15 +130,21 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
     kind: OwnChannelKind,
     existing: { id: string; routeId: string } | undefined,
     routeId: string,
+    accountKey: string,
     secrets: object,
     summary: Record<string, string>,
   ): Promise<void> {
     const id = existing?.id ?? randomUUID();
-    const configEnc = await keyring.encrypt(tx, Buffer.from(JSON.stringify(secrets), 'utf8'), credentialsAad(id));
+    const configEnc = await keyring.encrypt(
+      tx,
+      Buffer.from(JSON.stringify(secrets), 'utf8'),
+      credentialsAad(id),
+    );
     await saveOwnChannel(tx, {
       id,
       kind,
       routeId: existing?.routeId ?? routeId,
+      accountKey,
       configEnc,
       summary,
       now: clock.now(),
@@ -127,8 +152,16 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
     });
   }
 
-  const existingOf = (p: Admin, kind: OwnChannelKind) =>
+  /** The org's row of `kind`, if any; 409 when another org already connected this account. */
+  const existingOf = (p: Admin, kind: OwnChannelKind, accountKey: string) =>
     withTenant(db, p.orgId, async (tx) => {
+      if (await accountTakenElsewhere(tx, accountKey))
+        throw new AppError(
+          'conflict',
+          kind === 'telegram'
+            ? 'this bot is already connected to another organization on this server; create a bot of your own with @BotFather'
+            : 'this provider account is already connected to another organization on this server',
+        );
       const row = await findOwnChannel(tx, kind);
       return row && { id: row.id, routeId: row.routeId };
     });
@@ -137,9 +170,13 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
     const need = (field: keyof TelephonyCredentialsInput, re: RegExp, what: string): string => {
       const v = input[field]?.trim();
       if (v === undefined || v === '' || !re.test(v))
-        throw new AppError('validation_failed', `${field} is required with provider ${input.provider} (${what})`, {
-          field,
-        });
+        throw new AppError(
+          'validation_failed',
+          `${field} is required with provider ${input.provider} (${what})`,
+          {
+            field,
+          },
+        );
       return v;
     };
     const any = /^\S{1,200}$/;
@@ -154,7 +191,11 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
       case 'signalwire':
         return {
           name: 'signalwire',
-          projectId: need('project_id', /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i, 'the project id, a UUID'),
+          projectId: need(
+            'project_id',
+            /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
+            'the project id, a UUID',
+          ),
           apiToken: need('api_token', any, 'an API token of the project'),
           // Only the space's name: the server reaches <space>.signalwire.com, never an address of the org's choosing.
           spaceUrl: `https://${need('space', /^[a-z0-9][a-z0-9-]{0,62}$/, 'the <space> of <space>.signalwire.com')}.signalwire.com`,
@@ -219,20 +260,32 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
     async setTelegram(p: Admin, botToken: string): Promise<void> {
       const token = botToken.trim();
       if (!BOT_TOKEN_RE.test(token))
-        throw new AppError('validation_failed', 'bot_token must be the token @BotFather gave you, like 123456789:AAH…', {
-          field: 'bot_token',
-        });
+        throw new AppError(
+          'validation_failed',
+          'bot_token must be the token @BotFather gave you, like 123456789:AAH…',
+          {
+            field: 'bot_token',
+          },
+        );
+      // Before anything reaches Telegram: another org's bot is refused (its webhook stays its own).
+      const accountKey = accountKeyOf('telegram', token.split(':')[0]!);
+      const existing = await existingOf(p, 'telegram', accountKey);
       const api = createTelegramApi({ botToken: token, apiRoot: oc.telegramApiRoot });
       let username: string;
       try {
         const me = await api.call('getMe', {}, { retry: false, timeoutMs: 10_000 });
         username = me.username;
       } catch (err) {
-        throw rejected('telegram_get_me', `Telegram did not accept the bot token (getMe: ${telegramFailure(err)})`);
+        throw rejected(
+          'telegram_get_me',
+          `Telegram did not accept the bot token (getMe: ${telegramFailure(err)})`,
+        );
       }
-      const existing = await existingOf(p, 'telegram');
       const routeId = existing?.routeId ?? randomBytes(16).toString('base64url');
-      const secret: OwnTelegramConfig = { bot_token: token, webhook_secret: randomBytes(32).toString('base64url') };
+      const secret: OwnTelegramConfig = {
+        bot_token: token,
+        webhook_secret: randomBytes(32).toString('base64url'),
+      };
       if (oc.telegramMode === 'webhook') {
         try {
           await api.call(
@@ -246,11 +299,14 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
             { retry: false, timeoutMs: 10_000 },
           );
         } catch (err) {
-          throw rejected('telegram_set_webhook', `Telegram refused the webhook (setWebhook: ${telegramFailure(err)})`);
+          throw rejected(
+            'telegram_set_webhook',
+            `Telegram refused the webhook (setWebhook: ${telegramFailure(err)})`,
+          );
         }
       }
       await withTenant(db, p.orgId, async (tx) => {
-        await save(tx, 'telegram', existing, routeId, secret, { bot_username: username });
+        await save(tx, 'telegram', existing, routeId, accountKey, secret, { bot_username: username });
         await appendAudit(
           tx,
           auditEvents.channelCredentialsSet(actorOf(p), p.orgId, {
@@ -267,20 +323,28 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
     async setTelephony(p: Admin, input: TelephonyCredentialsInput): Promise<void> {
       const from = input.from.trim();
       if (!E164.test(from))
-        throw new AppError('validation_failed', 'from must be your provider number in E.164 form, e.g. +14155550100', {
-          field: 'from',
-        });
+        throw new AppError(
+          'validation_failed',
+          'from must be your provider number in E.164 form, e.g. +14155550100',
+          {
+            field: 'from',
+          },
+        );
       const provider = providerConfig(input);
+      const accountKey = accountKeyOf('telephony', accountIdOf(provider));
+      const existing = await existingOf(p, 'telephony', accountKey);
       const health = await createTelephonyProvider(provider).health();
       if (!health.ok)
         throw rejected(
           `${provider.name}_account`,
           `${provider.name} did not accept the credentials (account check: ${health.detail.slice(0, 120)})`,
         );
-      const existing = await existingOf(p, 'telephony');
       const secrets: OwnTelephonyConfig = { provider, from };
       await withTenant(db, p.orgId, async (tx) => {
-        await save(tx, 'telephony', existing, randomBytes(16).toString('base64url'), secrets, { provider: provider.name, from_masked: maskPhone(from) });
+        await save(tx, 'telephony', existing, randomBytes(16).toString('base64url'), accountKey, secrets, {
+          provider: provider.name,
+          from_masked: maskPhone(from),
+        });
         await appendAudit(
           tx,
           auditEvents.channelCredentialsSet(actorOf(p), p.orgId, {

@@ -74,5 +74,7 @@ export async function telegramWebhookRoutes(
   const { bot, orgBot } = opts;
   if (bot !== undefined) register(WEBHOOK_PATH, async () => bot);
   if (orgBot !== undefined)
-    register(`${WEBHOOK_PATH}/o/:routeId`, async (routeId) => (routeId === undefined ? undefined : orgBot(routeId)));
+    register(`${WEBHOOK_PATH}/o/:routeId`, async (routeId) =>
+      routeId === undefined ? undefined : orgBot(routeId),
+    );
 }
