@@ -372,6 +372,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     store,
     clock,
     provider: telephonyProvider,
+    // The org's own account first (built below; called only once requests arrive).
+    accountOf: (orgId) => orgChannelsRuntime.telephonyAccountOf(orgId),
     config: {
       publicUrl: config.publicUrl,
       from: config.telephony?.from ?? '',
@@ -435,6 +437,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     logger,
     inbound: { store, replay, actionsOf: channelLinks.actionsOf },
+    telephony: {
+      records: callRecords,
+      replyCodes: { next: (phone) => nextSmsReplyCode(db, phone) },
+      limits: {
+        callsPer15Min: config.telephony?.callsPer15Min ?? 3,
+        smsPer15Min: config.telephony?.smsPer15Min ?? 5,
+        machineDetection: config.telephony?.machineDetection ?? true,
+      },
+    },
     config: { publicUrl: config.publicUrl, orgChannels: config.orgChannels },
   });
   const orgChannels = createOrgChannelsService({

@@ -253,14 +253,15 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     auth: deps.auth,
     telegramBotUsername: config.telegram?.botUsername,
   });
-  // Only with a telephony provider; its raw-body parsers are scoped to the plugin (signature first).
-  if (deps.telephony !== undefined)
-    await app.register(telephonyWebhookRoutes, {
-      ...deps.telephony,
-      replay: deps.replay,
-      clock: deps.clock,
-      config,
-    });
+  // Raw-body parsers scoped to the plugin (signature first). The server's account's routes exist
+  // only with a telephony provider; orgs' own accounts (docs/telephony.md) have their own paths, verified with their own credentials.
+  await app.register(telephonyWebhookRoutes, {
+    server: deps.telephony,
+    org: (routeId) => deps.orgChannelsRuntime.telephonyForRoute(routeId),
+    replay: deps.replay,
+    clock: deps.clock,
+    config,
+  });
   // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
   // Orgs' own bots (docs/channels.md) have their own paths; in polling mode nothing is delivered.
   const serverBot = config.telegram?.mode === 'webhook' ? deps.telegramBot : undefined;

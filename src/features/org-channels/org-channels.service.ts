@@ -35,6 +35,7 @@ import {
   orgTelegramWebhookPath,
   type OrgChannelsRuntime,
   type OwnTelegramConfig,
+  type OwnTelephonyConfig,
 } from './org-channels.runtime.js';
 
 type Admin = Principal & { kind: 'member' };
@@ -70,12 +71,6 @@ export interface TelephonyCredentialsInput {
   readonly public_key?: string | undefined;
   readonly texml_app_id?: string | undefined;
   readonly messaging_profile_id?: string | undefined;
-}
-
-/** What the telephony row's encrypted config holds (the API base is the operator's, not stored). */
-export interface OwnTelephonyConfig {
-  readonly provider: TelephonyProviderConfig;
-  readonly from: string;
 }
 
 export interface OrgChannelsDeps {
