@@ -55,6 +55,16 @@ const statusOf = async (id: string) =>
 const auditCount = async () =>
   (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.database.db)).rows[0]!.n;
 
+/** The escalation step's attempt (and its audit entry) is committed after the provider accepted it. */
+async function stepRecorded(id: string): Promise<void> {
+  const attempts = async () =>
+    (
+      await sql<{ n: number }>`
+        select count(*)::int as n from escalation_attempts where handoff_id = ${id}`.execute(t.database.db)
+    ).rows[0]!.n;
+  await expect.poll(attempts, { timeout: 15_000 }).toBeGreaterThan(0);
+}
+
 async function policy(admin: Actor, channel: 'phone' | 'sms') {
   const level = { rule: 'approve', steps: [{ after_s: 0, channel, targets: 'all' }] };
   const res = await as(t, admin, 'PUT', '/v1/admin/policies', {
@@ -235,6 +245,7 @@ describe('two orgs on their own accounts', () => {
     const sent = twilio.waitForSms(ALICE_PHONE);
     const h = await handoff(adminA, 'Deploy A, forged reply');
     const code = /Reply (\d+)A to approve/.exec((await sent).text)![1];
+    await stepRecorded(h.id);
     const audit = await auditCount();
     const own = plivoOpts.smsPath;
     try {
