@@ -362,6 +362,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const channelsAdmin = createChannelsAdminService({
     db,
     channels,
+    orgChannels: { adaptersFor: (orgId) => orgChannelsRuntime.adaptersFor(orgId) },
     store,
     clock,
     logger,

@@ -21,6 +21,7 @@ const OwnChannelsAnswer = Type.Object({
     source: Source,
     provider: Nullable(Type.String()),
     from_masked: Nullable(Type.String()),
+    sms_webhook_url: Nullable(Type.String()),
     updated_at: Nullable(Type.String()),
   }),
 });

@@ -33,6 +33,7 @@ import {
 import {
   credentialsAad,
   orgTelegramWebhookPath,
+  orgTelephonyWebhookPath,
   type OrgChannelsRuntime,
   type OwnTelegramConfig,
   type OwnTelephonyConfig,
@@ -53,6 +54,8 @@ export interface OwnChannelsView {
     readonly source: 'own' | 'server' | 'none';
     readonly provider: string | null;
     readonly from_masked: string | null;
+    /** Where the number's inbound SMS webhook must point (own account only). */
+    readonly sms_webhook_url: string | null;
     readonly updated_at: string | null;
   };
 }
@@ -243,6 +246,10 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
           source: rows.telephony !== undefined ? 'own' : fallback(config.serverTelephony),
           provider: rows.telephony?.summary.provider ?? null,
           from_masked: rows.telephony?.summary.from_masked ?? null,
+          sms_webhook_url:
+            rows.telephony !== undefined
+              ? `${config.publicUrl}${orgTelephonyWebhookPath(rows.telephony.routeId)}/sms`
+              : null,
           updated_at: rows.telephony?.updatedAt.toISOString() ?? null,
         },
       };
