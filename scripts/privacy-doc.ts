@@ -72,6 +72,8 @@ const PURPOSE: Record<string, string> = {
   channel_identities: 'linked Slack / Telegram identities of members',
   channel_messages: 'provider message references, to update sent messages after a decision',
   sso_configs: "the org's OpenID Connect settings (client secret encrypted)",
+  org_channel_credentials:
+    "the org's own Telegram bot and telephony account: the credentials and webhook secret encrypted with the org data key (`config_enc`, write-only), a random webhook route id, a SHA-256 of the bot or account id (one org per bot), non-secret facts (bot @username, provider, masked From number)",
   sso_identities: 'links of members to an OpenID provider subject',
   sso_break_glass: 'members allowed to sign in with a password while SSO is enforced',
   mail_tokens: 'email-change and reset tokens (hash only)',

@@ -41,6 +41,8 @@ import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
 import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
+import { createOrgChannelsRuntime } from './features/org-channels/org-channels.runtime.js';
+import { createOrgChannelsService } from './features/org-channels/org-channels.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
 import { createPoliciesService } from './features/policies/policies.service.js';
 import { createRiskPool } from './features/risk/risk-pool.js';
@@ -363,6 +365,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const channelsAdmin = createChannelsAdminService({
     db,
     channels,
+    orgChannels: { adaptersFor: (orgId) => orgChannelsRuntime.adaptersFor(orgId) },
     store,
     clock,
     logger,
@@ -373,6 +376,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     store,
     clock,
     provider: telephonyProvider,
+    // The org's own account first (built below; called only once requests arrive).
+    accountOf: (orgId) => orgChannelsRuntime.telephonyAccountOf(orgId),
     config: {
       publicUrl: config.publicUrl,
       from: config.telephony?.from ?? '',
@@ -429,11 +434,42 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config.slack !== undefined ? slackInteractionsFor(config.slack, channelActions, logger) : undefined;
   const slackSocket =
     config.slack !== undefined ? slackSocketModeFor(config.slack, channelActions, logger) : undefined;
+  // Each org's own bot and phone account (docs/channels.md); the server's are the fallback.
+  const orgChannelsRuntime = createOrgChannelsRuntime({
+    db,
+    keyring,
+    clock,
+    logger,
+    inbound: { store, replay, actionsOf: channelLinks.actionsOf },
+    telephony: {
+      records: callRecords,
+      replyCodes: { next: (phone) => nextSmsReplyCode(db, phone) },
+      limits: {
+        callsPer15Min: config.telephony?.callsPer15Min ?? 3,
+        smsPer15Min: config.telephony?.smsPer15Min ?? 5,
+        machineDetection: config.telephony?.machineDetection ?? true,
+      },
+    },
+    config: { publicUrl: config.publicUrl, orgChannels: config.orgChannels },
+  });
+  const orgChannels = createOrgChannelsService({
+    db,
+    keyring,
+    clock,
+    runtime: orgChannelsRuntime,
+    config: {
+      publicUrl: config.publicUrl,
+      orgChannels: config.orgChannels,
+      serverTelegram: config.telegram !== undefined,
+      serverTelephony: config.telephony !== undefined,
+    },
+  });
   const escalation = createEscalationService({
     db,
     clock,
     keyring,
     channels,
+    orgChannels: orgChannelsRuntime,
     logger,
     metrics,
     config: { publicUrl: config.publicUrl, callbacks },
@@ -491,6 +527,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(WITNESS_JOBS.push, (data) => witness.pushJob(data));
     await witness.scheduleNext();
     await telegramBot?.start();
+    await orgChannelsRuntime.startPollers();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
     slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
   }
@@ -532,6 +569,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     channelLinks,
     dataExports,
     channelsAdmin,
+    orgChannels,
+    orgChannelsRuntime,
     channelActions,
     telegramBot,
     slackInteractions,
@@ -541,6 +580,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     startWorkers,
     async close(): Promise<void> {
       await telegramBot?.stop();
+      await orgChannelsRuntime.stop();
       await slackSocket
         ?.stop()
         .catch((err: unknown) => logger.warn({ err }, 'slack socket mode did not stop cleanly'));

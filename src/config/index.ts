@@ -74,6 +74,12 @@ export interface Config {
   readonly telegram: TelegramConfig | undefined;
   /** The Slack channel (docs/channels.md); undefined when no bot token is set. */
   readonly slack: SlackConfig | undefined;
+  /**
+   * Where each org's own bot and phone account (docs/channels.md "Your organization's own bot and
+   * phone account") are reached: the provider API bases are the operator's, never the org's (an
+   * org names only its credentials, so it cannot point the server at an address of its choosing).
+   */
+  readonly orgChannels: OrgChannelsConfig;
   /** Phone calls and SMS (docs/telephony.md); undefined unless ONY_TELEPHONY_PROVIDER is set. */
   readonly telephony: TelephonyConfig | undefined;
   readonly audit: {
@@ -177,6 +183,17 @@ export interface TelegramConfig {
   readonly webhookSecret: string | undefined;
   /** The bot's @username (without @), for `https://t.me/<bot>?start=<code>` link-code deep links. */
   readonly botUsername: string | undefined;
+}
+
+export interface OrgChannelsConfig {
+  /** ONY_TELEGRAM_API_ROOT (default https://api.telegram.org). */
+  readonly telegramApiRoot: string;
+  /** ONY_TELEGRAM_MODE, or webhook with an https public URL, polling without. */
+  readonly telegramMode: 'webhook' | 'polling';
+  /** ONY_TWILIO_API_URL, ONY_TELNYX_API_URL, ONY_PLIVO_API_URL (defaults: the providers' own). */
+  readonly twilioApiUrl: string;
+  readonly telnyxApiUrl: string;
+  readonly plivoApiUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -349,6 +366,25 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     });
   }
 
+  const apiBase = (name: string, fallback: string, originOnly = false): string => {
+    const v = (str(name) ?? fallback).replace(/\/+$/, '');
+    const problem = originOnly
+      ? `${name} must be an http(s) origin without a path (got "${v}")`
+      : `${name} must be an http(s) URL (got "${v}")`;
+    const ok = (originOnly ? /^https?:\/\/[^/?#\s]+$/ : /^https?:\/\/[^\s?#]+$/).test(v);
+    if (!ok && !problems.includes(problem)) problems.push(problem);
+    return v;
+  };
+  const orgTelegramMode =
+    str('ONY_TELEGRAM_MODE')?.toLowerCase() ?? (publicUrl.startsWith('https:') ? 'webhook' : 'polling');
+  const orgChannels: OrgChannelsConfig = Object.freeze({
+    telegramApiRoot: apiBase('ONY_TELEGRAM_API_ROOT', 'https://api.telegram.org', true),
+    telegramMode: orgTelegramMode === 'webhook' && publicUrl.startsWith('https:') ? 'webhook' : 'polling',
+    twilioApiUrl: apiBase('ONY_TWILIO_API_URL', 'https://api.twilio.com'),
+    telnyxApiUrl: apiBase('ONY_TELNYX_API_URL', 'https://api.telnyx.com'),
+    plivoApiUrl: apiBase('ONY_PLIVO_API_URL', 'https://api.plivo.com'),
+  });
+
   let slack: SlackConfig | undefined;
   const slackToken = str('ONY_SLACK_BOT_TOKEN');
   if (slackToken !== undefined) {
@@ -490,6 +526,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     loginThrottle: loginThrottleConfig(),
     trustProxy: bool('ONY_TRUST_PROXY', false),
     telegram,
+    orgChannels,
     mail,
     slack,
     telephony: parseTelephonyConfig(env, problems, int, bool),

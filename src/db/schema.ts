@@ -265,6 +265,20 @@ export interface PhoneCallsTable {
   ended_at: Timestamp;
 }
 
+export interface OrgChannelCredentialsTable {
+  org_id: string;
+  id: Generated<string>;
+  kind: 'telegram' | 'telephony';
+  route_id: string;
+  account_key: string;
+  /** Encrypted with the org's data key; never answered back. */
+  config_enc: Buffer;
+  /** Non-secret facts for the channel page; jsonb, written as a JSON string. */
+  summary: ColumnType<Record<string, string>, string, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface SsoConfigsTable {
   org_id: string;
   issuer: string;
@@ -379,6 +393,7 @@ export interface DB {
   mail_deliveries: MailDeliveriesTable;
   sign_in_devices: SignInDevicesTable;
   sso_configs: SsoConfigsTable;
+  org_channel_credentials: OrgChannelCredentialsTable;
   sso_identities: SsoIdentitiesTable;
   sso_break_glass: SsoBreakGlassTable;
   channel_identities: ChannelIdentitiesTable;

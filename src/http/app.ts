@@ -16,6 +16,7 @@ import type { Container } from '../container.js';
 import { auditRoutes } from '../features/audit/audit.routes.js';
 import { channelsRoutes } from '../features/channels/channels.routes.js';
 import { channelsAdminRoutes } from '../features/channels/channels-admin.routes.js';
+import { orgChannelsRoutes } from '../features/org-channels/org-channels.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { lazyCompilersFactory } from './lazy-schemas.js';
 import { RequestLog } from './request-log.js';
@@ -73,6 +74,8 @@ export type AppDeps = Pick<
   | 'channelLinks'
   | 'dataExports'
   | 'channelsAdmin'
+  | 'orgChannels'
+  | 'orgChannelsRuntime'
   | 'channelActions'
   | 'telegramBot'
   | 'slackInteractions'
@@ -233,6 +236,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   auditRoutes(app, { audit: deps.audit });
   exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
+  orgChannelsRoutes(app, { orgChannels: deps.orgChannels });
   erasureRoutes(app, { erasure: deps.erasure });
   handoffsRoutes(app, {
     handoffs: deps.handoffs,
@@ -254,17 +258,24 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     auth: deps.auth,
     telegramBotUsername: config.telegram?.botUsername,
   });
-  // Only with a telephony provider; its raw-body parsers are scoped to the plugin (signature first).
-  if (deps.telephony !== undefined)
-    await app.register(telephonyWebhookRoutes, {
-      ...deps.telephony,
-      replay: deps.replay,
-      clock: deps.clock,
-      config,
-    });
+  // Raw-body parsers scoped to the plugin (signature first). The server's account's routes exist
+  // only with a telephony provider; orgs' own accounts (docs/telephony.md) have their own paths, verified with their own credentials.
+  await app.register(telephonyWebhookRoutes, {
+    server: deps.telephony,
+    org: (routeId) => deps.orgChannelsRuntime.telephonyForRoute(routeId),
+    replay: deps.replay,
+    clock: deps.clock,
+    config,
+  });
   // Only in webhook mode; its JSON parser is scoped to the plugin (the body is read after the secret check).
-  if (deps.telegramBot !== undefined && config.telegram?.mode === 'webhook')
-    await app.register(telegramWebhookRoutes, { bot: deps.telegramBot });
+  // Orgs' own bots (docs/channels.md) have their own paths; in polling mode nothing is delivered.
+  const serverBot = config.telegram?.mode === 'webhook' ? deps.telegramBot : undefined;
+  const orgBots = config.orgChannels.telegramMode === 'webhook' ? deps.orgChannelsRuntime : undefined;
+  if (serverBot !== undefined || orgBots !== undefined)
+    await app.register(telegramWebhookRoutes, {
+      bot: serverBot,
+      orgBot: orgBots && ((routeId) => orgBots.telegramBotForRoute(routeId)),
+    });
   // Only in http mode (Socket Mode needs no route); its raw-body parser is scoped to the plugin.
   if (
     deps.slackInteractions !== undefined &&

@@ -402,7 +402,7 @@ export async function startPlivoFake(
     },
     receiveSms(sender, text, sign) {
       return deliver(
-        `${opts.publicUrl}/webhooks/telephony/sms`,
+        `${opts.publicUrl}${opts.smsPath ?? '/webhooks/telephony/sms'}`,
         {
           From: digitsOnly(sender),
           To: digitsOnly(from),

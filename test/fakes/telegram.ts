@@ -192,6 +192,12 @@ export class FakeTelegram {
   readonly deliveries: { update: Record<string, unknown>; status: number }[] = [];
 
   private server!: Server;
+  /** Other bots served by the same fake (several orgs' own bots), by token. */
+  private readonly bots = new Map<string, FakeTelegram>();
+  /** Set on a bot added with addBot: the fake whose server it answers on. */
+  private host: FakeTelegram | undefined;
+  /** What getMe answers for this bot. */
+  private me: Record<string, unknown> = BOT;
   private nextUpdateId = 500_000;
   private readonly nextMessageId = new Map<number, number>();
   private readonly queue: Record<string, unknown>[] = [];
@@ -204,8 +210,22 @@ export class FakeTelegram {
   constructor(readonly token: string) {}
 
   get url(): string {
+    if (this.host !== undefined) return this.host.url;
     const { port } = this.server.address() as AddressInfo;
     return `http://127.0.0.1:${port}`;
+  }
+
+  /**
+   * Another bot on the same Bot API (another org's own bot): its own token, identity, messages,
+   * webhook and update queue. Calls with its token are answered by it; the others' never.
+   */
+  addBot(token: string, username: string): FakeTelegram {
+    const bot = new FakeTelegram(token);
+    bot.host = this;
+    bot.me = { id: Number(token.split(':')[0]), is_bot: true, first_name: username, username };
+    bot.nextUpdateId = 600_000 + this.bots.size * 100_000;
+    this.bots.set(token, bot);
+    return bot;
   }
 
   async start(): Promise<this> {
@@ -216,6 +236,7 @@ export class FakeTelegram {
   }
 
   async close(): Promise<void> {
+    for (const b of this.bots.values()) for (const wake of b.waiters) wake();
     for (const wake of this.waiters) wake();
     this.server.closeAllConnections();
     this.server.close();
@@ -348,7 +369,7 @@ export class FakeTelegram {
         msg.chatId > 0
           ? { id: msg.chatId, type: 'private' }
           : { id: msg.chatId, type: 'supergroup', title: 'a group' },
-      ...(msg.fromBot && { from: BOT }),
+      ...(msg.fromBot && { from: this.me }),
       text: msg.text,
       ...(msg.entities.length > 0 && { entities: msg.entities }),
       ...(msg.replyMarkup !== undefined && { reply_markup: msg.replyMarkup }),
@@ -379,6 +400,9 @@ export class FakeTelegram {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const other = /^\/bot([^/]+)\//.exec(new URL(req.url ?? '/', 'http://fake').pathname)?.[1];
+    const bot = other !== undefined ? this.bots.get(other) : undefined;
+    if (bot !== undefined) return bot.onRequest(req, res);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -462,7 +486,7 @@ export class FakeTelegram {
   private async call(method: string, params: Record<string, unknown>, res: ServerResponse): Promise<unknown> {
     switch (method) {
       case 'getMe':
-        return BOT;
+        return this.me;
       case 'setWebhook': {
         const url = typeof params.url === 'string' ? params.url : '';
         if (url === '') {

@@ -76,6 +76,11 @@ export interface FakeOptions {
   readonly publicUrl: string;
   /** The operator's number (ONY_TELEPHONY_FROM); default +15005550006. */
   readonly from?: string;
+  /**
+   * The number's inbound SMS webhook path, as set in the provider's console; default
+   * /webhooks/telephony/sms (an org's own account: /webhooks/telephony/o/<route id>/sms).
+   */
+  smsPath?: string;
 }
 
 export interface TelephonyFake {

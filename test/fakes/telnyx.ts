@@ -357,7 +357,7 @@ export async function startTelnyxFake(opts: FakeOptions): Promise<TelnyxFake> {
       },
       meta: { attempt: 1, delivered_to: webhookUrl },
     });
-  const smsUrl = `${opts.publicUrl}/webhooks/telephony/sms`;
+  const smsUrl = () => `${opts.publicUrl}${opts.smsPath ?? '/webhooks/telephony/sms'}`;
 
   return {
     provider: 'telnyx',
@@ -459,9 +459,9 @@ export async function startTelnyxFake(opts: FakeOptions): Promise<TelnyxFake> {
           parts: 1,
           received_at: receivedAt,
         },
-        smsUrl,
+        smsUrl(),
       );
-      return deliver(smsUrl, body, 'application/json', signOpts);
+      return deliver(smsUrl(), body, 'application/json', signOpts);
     },
     deliveryReceipt(messageId, signOpts) {
       const sent = sms.find((m) => m.id === messageId);
@@ -479,9 +479,9 @@ export async function startTelnyxFake(opts: FakeOptions): Promise<TelnyxFake> {
           text: sent.text,
           completed_at: new Date().toISOString(),
         },
-        smsUrl,
+        smsUrl(),
       );
-      return deliver(smsUrl, body, 'application/json', signOpts);
+      return deliver(smsUrl(), body, 'application/json', signOpts);
     },
     failNext(count, status) {
       failures = { count, status };

@@ -274,7 +274,7 @@ export async function startTwilioFake(
     },
     receiveSms(sender, text, sign) {
       return deliver(
-        `${opts.publicUrl}/webhooks/telephony/sms`,
+        `${opts.publicUrl}${opts.smsPath ?? '/webhooks/telephony/sms'}`,
         {
           MessageSid: `SM${randomBytes(16).toString('hex')}`,
           AccountSid: accountSid,

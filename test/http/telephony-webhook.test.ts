@@ -32,14 +32,16 @@ describe('telephony webhook replay keys', () => {
     registerErrorHandling(app);
     const store = createMemoryStore();
     await app.register(telephonyWebhookRoutes, {
-      provider: createPlivoProvider({
-        name: 'plivo',
-        authId: 'MA0000',
-        authToken: AUTH_TOKEN,
-        apiUrl: PUBLIC,
-      }),
-      calls,
-      sms: {} as SmsService, // not reached by a voice request
+      server: {
+        provider: createPlivoProvider({
+          name: 'plivo',
+          authId: 'MA0000',
+          authToken: AUTH_TOKEN,
+          apiUrl: PUBLIC,
+        }),
+        calls,
+        sms: {} as SmsService, // not reached by a voice request
+      },
       // The routes' contract with the guard, over the memory store (the durable guard has its own tests).
       replay: { claim: (key, ttlMs) => store.claim(key, '1', ttlMs), release: (key) => store.del(key) },
       clock: systemClock,

@@ -44,6 +44,8 @@ export interface TelegramBotDeps {
     readonly mode: 'webhook' | 'polling';
     readonly webhookSecret: string | undefined;
     readonly publicUrl: string;
+    /** Where Telegram delivers this bot's updates (default WEBHOOK_PATH; an org's bot has its own). */
+    readonly webhookPath?: string;
   };
 }
 
@@ -54,12 +56,12 @@ interface PendingStepUp {
   readonly expiresAt: number;
 }
 
-const stepUpKey = (userId: string) => `telegram:step-up:${userId}`;
-
 export function createTelegramBot(deps: TelegramBotDeps) {
   const { api, actions, store, replay, clock, logger, config } = deps;
   // Update ids are per bot: the bot's id (the token's first part) keeps two bots' ids apart.
   const botId = config.botToken.split(':')[0] ?? '';
+  // A person who talks to two orgs' bots has one pending step-up per bot.
+  const stepUpKey = (userId: string) => `telegram:step-up:${botId}:${userId}`;
   const secret = config.webhookSecret ?? deriveWebhookSecret(config.botToken);
   const log = logger.child({ channel: 'telegram' });
 
@@ -234,7 +236,7 @@ export function createTelegramBot(deps: TelegramBotDeps) {
   }
 
   async function registerWebhook(signal: AbortSignal): Promise<void> {
-    const url = `${config.publicUrl}${WEBHOOK_PATH}`;
+    const url = `${config.publicUrl}${config.webhookPath ?? WEBHOOK_PATH}`;
     for (let failures = 0; !signal.aborted; failures++) {
       try {
         await api.call(

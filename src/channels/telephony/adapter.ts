@@ -35,6 +35,8 @@ export interface TelephonyChannelDeps {
   readonly logger: Logger;
   readonly config: {
     readonly publicUrl: string;
+    /** The webhook path of this account (default /webhooks/telephony; an org's own has its own). */
+    readonly webhookPath?: string;
     readonly from: string;
     readonly callsPer15Min: number;
     readonly smsPer15Min: number;
@@ -61,14 +63,14 @@ export async function placeTrackedCall(
   deps: {
     readonly provider: Pick<TelephonyProvider, 'placeCall'>;
     readonly store: Pick<EphemeralStore, 'set'>;
-    readonly config: { readonly publicUrl: string; readonly from: string };
+    readonly config: { readonly publicUrl: string; readonly from: string; readonly webhookPath?: string };
   },
   state: CallRecordState,
   machineDetection: boolean,
 ): Promise<string> {
   const token = newCallToken();
   await deps.store.set(keys.call(token), JSON.stringify(state), CALL_STATE_TTL_MS);
-  const urls = callUrls(deps.config.publicUrl, token);
+  const urls = callUrls(deps.config.publicUrl, token, 0, deps.config.webhookPath);
   const { callId } = await retryProvider(() =>
     deps.provider.placeCall({
       to: state.phone,

@@ -91,12 +91,15 @@ export const CALL_TOKEN_RE = /^[A-Za-z0-9_-]{32}$/;
  * The URLs a call's provider requests; the token (and, for the next step's requests, the step
  * number `k`) is the only thing in them. The provider signs the whole URL, so `k` cannot be forged.
  */
-export function callUrls(publicUrl: string, token: string, step = 0) {
-  const voice = `${publicUrl}/webhooks/telephony/voice?s=${token}`;
+/** Where the server-wide account's webhooks arrive; an org's own account has its own path. */
+export const TELEPHONY_WEBHOOK_PATH = '/webhooks/telephony';
+
+export function callUrls(publicUrl: string, token: string, step = 0, path = TELEPHONY_WEBHOOK_PATH) {
+  const voice = `${publicUrl}${path}/voice?s=${token}`;
   const next = `${voice}&k=${step}`;
   return {
     answer: voice,
-    status: `${publicUrl}/webhooks/telephony/status?s=${token}`,
+    status: `${publicUrl}${path}/status?s=${token}`,
     flow: { action: next, noInput: `${next}&noinput=1` },
   };
 }

@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = [
   'device.renamed',
   'device.revoked',
   'channel.tested',
+  'channel.credentials_set',
+  'channel.credentials_removed',
   'policy.updated',
   'retention.updated',
   'retention.swept',
@@ -164,6 +166,21 @@ export const auditEvents = {
     }),
 
   ssoRemoved: (actor: Actor, orgId: string) => event(actor, 'sso.removed', 'org', orgId),
+
+  /** The org's own bot or phone account: the kind and provider, never a credential or a number. */
+  channelCredentialsSet: (
+    actor: Actor,
+    orgId: string,
+    c: { kind: 'telegram' | 'telephony'; provider: string; created: boolean },
+  ) =>
+    event(actor, 'channel.credentials_set', 'org', orgId, {
+      kind: c.kind,
+      provider: c.provider,
+      created: c.created,
+    }),
+
+  channelCredentialsRemoved: (actor: Actor, orgId: string, kind: 'telegram' | 'telephony') =>
+    event(actor, 'channel.credentials_removed', 'org', orgId, { kind }),
 
   memberReactivated: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.reactivated', 'member', member.id),

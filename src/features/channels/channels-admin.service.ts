@@ -24,6 +24,10 @@ import { addressesOf, PHONE_CHANNELS } from './channels.repository.js';
 export interface ChannelsAdminDeps {
   readonly db: Kysely<DB>;
   readonly channels: Readonly<Record<string, ChannelAdapter>>;
+  /** The org's own adapters (its own bot or phone account), shown and tested before the server's. */
+  readonly orgChannels?: {
+    adaptersFor(orgId: string): Promise<Partial<Record<string, ChannelAdapter>>>;
+  };
   readonly store: Pick<EphemeralStore, 'hit'>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -97,17 +101,26 @@ export function testMessage(publicUrl: string): OutboundMessage {
 
 export function createChannelsAdminService({
   db,
-  channels,
+  channels: serverChannels,
+  orgChannels,
   store,
   clock,
   logger,
   config,
 }: ChannelsAdminDeps) {
-  const names = () => [...new Set<string>([...CHANNELS, ...Object.keys(channels)])];
+  const names = () => [...new Set<string>([...CHANNELS, ...Object.keys(serverChannels)])];
+  /** This org's adapters: its own where it has them, else the server's. */
+  const channelsOf = async (
+    orgId: string,
+  ): Promise<Readonly<Record<string, ChannelAdapter | undefined>>> => ({
+    ...serverChannels,
+    ...(await orgChannels?.adaptersFor(orgId)),
+  });
 
   return {
     /** Every channel a policy step may name, configured or not, with the health of the configured ones. */
-    async list(): Promise<ChannelStatus[]> {
+    async list(p: Principal): Promise<ChannelStatus[]> {
+      const channels = await channelsOf(p.orgId);
       return Promise.all(
         names().map(async (name): Promise<ChannelStatus> => {
           const adapter = channels[name];
@@ -119,7 +132,7 @@ export function createChannelsAdminService({
 
     /** Sends the test message to the calling admin on one channel; audited, rate limited. */
     async sendTest(p: Principal & { kind: 'member' }, name: string): Promise<ChannelTestResult> {
-      const adapter = channels[name];
+      const adapter = (await channelsOf(p.orgId))[name];
       if (adapter === undefined) {
         if (!names().includes(name)) throw notFound('channel');
         throw new AppError('unprocessable', `the ${name} channel is not configured on this server`);

@@ -152,13 +152,29 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     claimUrl,
   };
 
+  /**
+   * The actions an org's own bot or phone account may take: only that org's links, handoffs and
+   * link codes count, so another org's bot (or a forged request to it) decides nothing elsewhere.
+   */
+  function actionsOf(orgId: string): ChannelActions {
+    return {
+      decide: (channel, identity, handoffId, vote) =>
+        unlessUnavailable(() => decide(channel, identity, handoffId, vote, orgId)),
+      linkWithCode: (channel, code, identity, label) => linkWithCode(channel, code, identity, label, orgId),
+      claimUrl,
+    };
+  }
+
   async function decide(
     channel: string,
     identity: string,
     handoffId: string,
     vote: Parameters<ChannelActions['decide']>[3],
+    onlyOrg?: string,
   ): Promise<InboundDecision> {
-    const linked = await resolveIdentity(db, channel, identity);
+    const linked = (await resolveIdentity(db, channel, identity)).filter(
+      (l) => onlyOrg === undefined || l.orgId === onlyOrg,
+    );
     if (linked.length === 0) return refuse('not_linked');
     for (const { orgId, memberId } of linked) {
       // The handoff id is global; only the org that holds it can answer, as the member linked there.
@@ -200,13 +216,20 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     code: string,
     identity: string,
     label: string,
+    onlyOrg?: string,
   ): Promise<InboundLink> {
     const normalized = code.trim().toUpperCase();
     if (!isLinkable(channel) || !CODE_RE.test(normalized)) return refuse('invalid_code');
+    // Another org's code sent to this org's bot is left for its own bot (not used up here).
+    if (onlyOrg !== undefined) {
+      const peek = await store.get(codeKey(normalized));
+      if (peek === null || (JSON.parse(peek) as CodeGrant).orgId !== onlyOrg) return refuse('invalid_code');
+    }
     const raw = await store.take(codeKey(normalized));
     if (raw === null) return refuse('invalid_code');
     const grant = JSON.parse(raw) as CodeGrant;
-    if (grant.channel !== channel) return refuse('invalid_code');
+    if (grant.channel !== channel || (onlyOrg !== undefined && grant.orgId !== onlyOrg))
+      return refuse('invalid_code');
     const done = await link(grant.orgId, grant.memberId, { channel, identity, label });
     if (done === undefined) return refuse('not_allowed');
     return { ok: true, memberName: done.memberName, orgName: done.orgName };
@@ -222,6 +245,7 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
 
   return {
     actions,
+    actionsOf,
 
     /** A one-time code the member sends to the bot (`/start <code>`); valid 15 minutes. */
     async createLinkCode(p: Principal & { kind: 'member' }, channel: string) {

@@ -30,6 +30,10 @@ export interface EscalationDeps {
   readonly clock: Clock;
   readonly keyring: Keyring;
   readonly channels: Readonly<Record<string, ChannelAdapter>>;
+  /** The org's own adapters (its own bot…), used before the server's; default: none. */
+  readonly orgChannels?: {
+    adaptersFor(orgId: string): Promise<Partial<Record<string, ChannelAdapter>>>;
+  };
   readonly logger: Logger;
   /** Escalation attempts by channel and outcome (closed enums); default: counts nothing. */
   readonly metrics?: Pick<Metrics, 'escalationAttempt'>;
@@ -44,10 +48,18 @@ export function createEscalationService({
   clock,
   keyring,
   channels,
+  orgChannels,
   logger,
   config,
   metrics = noMetrics,
 }: EscalationDeps) {
+  /** The adapters of this org: its own where it has them, else the server's. */
+  const channelsOf = async (
+    orgId: string,
+  ): Promise<Readonly<Record<string, ChannelAdapter | undefined>>> => ({
+    ...channels,
+    ...(await orgChannels?.adaptersFor(orgId)),
+  });
   // The dashboard's page of the handoff: where a human reads it all and decides.
   const handoffPage = (id: string) => `${config.publicUrl}/handoffs/${id}`;
   const service = {
@@ -86,7 +98,7 @@ export function createEscalationService({
       });
       if (prepared === undefined) return;
       const { h, channel, recipients } = prepared;
-      const adapter = channels[channel];
+      const adapter = (await channelsOf(orgId))[channel];
       let outcome: string = 'sent';
       let posted: readonly SentMessage[] = [];
       let skip: AttemptOutcome | undefined;
@@ -167,6 +179,7 @@ export function createEscalationService({
       });
       if (found === undefined) return;
       const { h, by, messages } = found;
+      const adapters = await channelsOf(orgId);
       const notice: DecisionNotice = {
         handoffId: h.id,
         shortCode: h.shortCode,
@@ -183,7 +196,7 @@ export function createEscalationService({
       await Promise.all(
         messages.map(async (m) => {
           try {
-            await channels[m.channel]?.update(m.ref, notice);
+            await adapters[m.channel]?.update(m.ref, notice);
           } catch (err) {
             logger.warn({ err, channel: m.channel, handoff_id: h.id }, 'could not update a channel message');
           }

@@ -15,6 +15,12 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'devices', column: 'webhook_secret_enc', key: 'id', aad: (k: string) => `webhook:${k}` },
   { table: 'handoff_payloads', column: 'content_enc', key: 'handoff_id', aad: (k: string) => `payload:${k}` },
   { table: 'sso_configs', column: 'client_secret_enc', key: 'org_id', aad: () => 'sso-client-secret' },
+  {
+    table: 'org_channel_credentials',
+    column: 'config_enc',
+    key: 'id',
+    aad: (k: string) => `channel-credentials:${k}`,
+  },
 ] as const;
 export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
 

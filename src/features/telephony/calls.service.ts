@@ -54,7 +54,8 @@ export interface CallsDeps {
   readonly provider: Pick<TelephonyProvider, 'name'>;
   readonly actions: Pick<ChannelActions, 'decide'>;
   readonly logger: Logger;
-  readonly config: { readonly publicUrl: string };
+  /** `webhookPath`: this account's webhook path (an org's own account has its own). */
+  readonly config: { readonly publicUrl: string; readonly webhookPath?: string };
   readonly voiceAgent?: CallVoiceAgent | undefined;
 }
 
@@ -134,7 +135,7 @@ export function createCallsService({
     noInput: boolean,
   ): Promise<CallScript> {
     const nextStep = state.answered ? (state.step ?? 0) + 1 : 0;
-    const urls = callUrls(config.publicUrl, token, nextStep).flow;
+    const urls = callUrls(config.publicUrl, token, nextStep, config.webhookPath).flow;
     let step: Step;
     if (!state.answered) step = onAnswer(state.call, ev.answeredBy ?? state.answeredBy, urls);
     else if (noInput) step = onNoInput(state.call, urls);

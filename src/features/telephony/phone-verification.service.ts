@@ -27,12 +27,21 @@ export interface PhoneVerificationDeps {
   readonly clock: Clock;
   /** Undefined: the operator configured no telephony provider. */
   readonly provider: Pick<TelephonyProvider, 'sendSms' | 'placeCall'> | undefined;
+  /** The org's own account (docs/telephony.md), used before the server's; default: none. */
+  readonly accountOf?: (orgId: string) => Promise<OwnAccount | undefined>;
   readonly config: {
     readonly publicUrl: string;
     readonly from: string;
     readonly callsPer15Min: number;
     readonly smsPer15Min: number;
   };
+}
+
+/** An org's own telephony account as the verification sends through it. */
+export interface OwnAccount {
+  readonly provider: Pick<TelephonyProvider, 'sendSms' | 'placeCall'>;
+  readonly from: string;
+  readonly webhookPath: string;
 }
 
 export const CODE_TTL_MS = 15 * 60_000;
@@ -53,8 +62,9 @@ export function createPhoneVerificationService({
   db,
   store,
   clock,
-  provider,
-  config,
+  provider: serverProvider,
+  accountOf,
+  config: serverConfig,
 }: PhoneVerificationDeps) {
   const member = (p: Principal & { kind: 'member' }) =>
     withTenant(db, p.orgId, async (tx) => {
@@ -66,6 +76,10 @@ export function createPhoneVerificationService({
   return {
     /** Sends a fresh code to the member's number by SMS or by a call. */
     async request(p: Principal & { kind: 'member' }, via: 'sms' | 'call'): Promise<{ expiresAt: Date }> {
+      const own = await accountOf?.(p.orgId);
+      const provider = own?.provider ?? serverProvider;
+      const config =
+        own !== undefined ? { ...serverConfig, from: own.from, webhookPath: own.webhookPath } : serverConfig;
       if (provider === undefined)
         throw new AppError(
           'unprocessable',

@@ -11,6 +11,8 @@ export const AUDIT_ACTION_SUGGESTIONS: readonly string[] = [
   'device.renamed',
   'device.revoked',
   'channel.tested',
+  'channel.credentials_set',
+  'channel.credentials_removed',
   'member.created',
   'member.invited',
   'invite.revoked',

@@ -7,6 +7,7 @@ import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../../api';
 import { ErrorBox, Loading, Notice, PageTitle, useLoad } from '../../components';
 import { ConfirmButton, Section, type ChannelStatus } from './admin-kit';
+import { OwnChannelsSection } from './own-channels';
 import {
   fromForm,
   RISK_LEVELS,
@@ -531,6 +532,7 @@ export function PolicyPage() {
       </Section>
       <Retention />
       <Channels channels={channels} />
+      <OwnChannelsSection />
       <Erasure />
     </section>
   );
