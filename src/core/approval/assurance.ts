@@ -11,7 +11,9 @@
  *
  * docs/assurance.md explains what each level proves and does not prove.
  */
-import type { RiskLevel } from '../risk/index.js';
+
+/** The risk levels (as core/risk names them; repeated so the dashboard can import this file). */
+type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
 
 export const ASSURANCE_LEVELS = ['A1', 'A2', 'A3'] as const;
 export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];

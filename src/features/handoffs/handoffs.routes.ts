@@ -379,6 +379,7 @@ export function handoffsRoutes(
           option: a.option,
           channel: a.channel,
           at: a.at.toISOString(),
+          assurance: a.assurance,
         })),
         attempts: d.attempts.map((a) => ({
           step: a.step,
