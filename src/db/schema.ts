@@ -79,7 +79,10 @@ export interface SessionsTable {
   revoked_at: Timestamp | null;
   user_agent: string | null;
   /** Migration 0018: how the session was signed in (docs/assurance.md); SSO keeps the ID token's amr/acr. */
-  auth_method: ColumnType<'password' | 'password_mfa' | 'sso', 'password' | 'password_mfa' | 'sso' | undefined>;
+  auth_method: ColumnType<
+    'password' | 'password_mfa' | 'sso',
+    'password' | 'password_mfa' | 'sso' | undefined
+  >;
   amr: ColumnType<string[] | null, string[] | null | undefined>;
   acr: ColumnType<string | null, string | null | undefined>;
 }

@@ -448,7 +448,9 @@ describe('assurance (docs/assurance.md)', () => {
       expect((await fake.deliver(url(), fake.clickPayload(dref!, CAROL, 'deny'))).status).toBe(200);
       expect(await statusOf(d.id)).toBe('denied');
     } finally {
-      await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: { levels: { medium: slackSteps } } });
+      await as(t, admin, 'PUT', '/v1/admin/policies', {
+        escalation_policy: { levels: { medium: slackSteps } },
+      });
     }
   });
 });

@@ -513,7 +513,7 @@ describe('client', () => {
     options: [],
     approvals: { required: 1, received: 0 },
     totp_required: false,
-        min_assurance: 'A1',
+    min_assurance: 'A1',
     decision: null,
     payload: { status: 'none', removed_at: null, note: null },
     expires_at: '2030-01-01T00:00:00.000Z',

@@ -237,7 +237,11 @@ describe('web approvals below the minimum', () => {
       expect(h.min_assurance).toBe('A3');
       const res = await decide(m, h.id, { decision: 'approve', totp: code(secret) });
       expect(res.statusCode).toBe(403);
-      expect(res.json()).toMatchObject({ code: 'assurance_required', required_assurance: 'A3', assurance: 'A2' });
+      expect(res.json()).toMatchObject({
+        code: 'assurance_required',
+        required_assurance: 'A3',
+        assurance: 'A2',
+      });
       expect(res.json().detail).toMatch(/passkey/);
       expect((await view(h.id)).status).toBe('pending');
     } finally {

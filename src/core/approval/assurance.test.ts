@@ -54,7 +54,11 @@ describe('assurance levels', () => {
   it.each([
     ['a Slack answer alone', facts({ channel: 'slack', identity: 'chat_link', session_age_s: null }), 'A1'],
     ['an SMS answer alone', facts({ channel: 'sms', identity: 'phone_number', session_age_s: null }), 'A1'],
-    ['a voice answer alone', facts({ channel: 'phone', identity: 'phone_number', session_age_s: null }), 'A1'],
+    [
+      'a voice answer alone',
+      facts({ channel: 'phone', identity: 'phone_number', session_age_s: null }),
+      'A1',
+    ],
     [
       'an SMS answer with TOTP',
       facts({ channel: 'sms', identity: 'phone_number', session_age_s: null, step_up: 'totp' }),

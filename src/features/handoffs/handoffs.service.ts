@@ -168,7 +168,11 @@ export function createHandoffsService(deps: HandoffsDeps) {
   ): Promise<AssuranceFacts> {
     const none = { step_up: 'none', amr: null, acr: null, session_age_s: null } as const;
     if (channel !== 'web')
-      return { ...none, channel, identity: channel === 'sms' || channel === 'phone' ? 'phone_number' : 'chat_link' };
+      return {
+        ...none,
+        channel,
+        identity: channel === 'sms' || channel === 'phone' ? 'phone_number' : 'chat_link',
+      };
     const s = await findSessionSignIn(tx, p.sessionId);
     if (s === undefined) return { ...none, channel, identity: 'password' };
     return {
@@ -485,7 +489,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
                 if (step === 'ok') stepUp = 'totp';
                 else if (step === 'invalid') throw new AppError('totp_invalid');
                 else if (policyTotp && step === 'missing')
-                  throw new AppError('totp_required', 'approving at this risk level needs your TOTP code (`totp`)');
+                  throw new AppError(
+                    'totp_required',
+                    'approving at this risk level needs your TOTP code (`totp`)',
+                  );
                 else if (policyTotp)
                   throw new AppError('forbidden', 'approving at this risk level needs TOTP; enrol it first');
                 else if (below && totpReaches && step === 'missing')

@@ -159,11 +159,11 @@ export function createOidcClient(deps: { clock: Clock }): OidcClient {
       if (wanted.some((c) => !(c in claims)) && config.serverMetadata().userinfo_endpoint !== undefined) {
         try {
           // How the person authenticated (amr, acr) counts only from the signed ID token.
-          const { amr: _amr, acr: _acr, ...info } = await oidc.fetchUserInfo(
-            config,
-            accessToken,
-            String(claims.sub),
-          );
+          const {
+            amr: _amr,
+            acr: _acr,
+            ...info
+          } = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
           claims = { ...info, ...claims };
         } catch (err) {
           throw new OidcExchangeError(classify(err), err);
