@@ -402,6 +402,7 @@ describe('step-up and expiry (these move the clock)', () => {
 
 describe('assurance (docs/assurance.md)', () => {
   it('below the minimum: a link to the dashboard; a TOTP step-up in the modal reaches A2; a deny needs none', async () => {
+    t.clock.sync(); // escalation jobs start at the database's time (earlier tests moved the clock)
     const a2Steps = { ...slackSteps, min_assurance: 'A2' };
     await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: { levels: { medium: a2Steps } } });
     try {
