@@ -158,6 +158,7 @@ async function directRound(
     context: {},
     requiredApprovals: 1,
     totpRequired: false,
+    minAssurance: 'A1' as const,
     callbackUrl: null,
     idempotencyKey: null,
     requestSha256,

@@ -106,6 +106,8 @@ export type InboundRefusal =
   | 'totp_required'
   | 'totp_invalid'
   | 'totp_not_enrolled'
+  /** The answer's assurance is below the handoff's minimum (docs/assurance.md); the message says how to step up. */
+  | 'assurance_required'
   | 'invalid_code'
   /** The database could not be reached: nothing was recorded, and the same answer can be sent again. */
   | 'unavailable';

@@ -78,6 +78,13 @@ export interface SessionsTable {
   absolute_expires_at: Timestamp;
   revoked_at: Timestamp | null;
   user_agent: string | null;
+  /** Migration 0018: how the session was signed in (docs/assurance.md); SSO keeps the ID token's amr/acr. */
+  auth_method: ColumnType<
+    'password' | 'password_mfa' | 'sso',
+    'password' | 'password_mfa' | 'sso' | undefined
+  >;
+  amr: ColumnType<string[] | null, string[] | null | undefined>;
+  acr: ColumnType<string | null, string | null | undefined>;
 }
 
 export interface DevicesTable {
@@ -189,6 +196,9 @@ export interface HandoffsTable {
   consumed_by: string | null;
   /** Migration 0010: when retention removed the payload (or, at creation, that it was never stored). */
   payload_removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Migration 0018: the policy's minimum assurance, snapshotted at creation, and the decision's assurance. */
+  min_assurance: ColumnType<'A1' | 'A2' | 'A3', 'A1' | 'A2' | 'A3' | undefined, never>;
+  decision_assurance: ColumnType<unknown, string | null | undefined, string | null>;
 }
 
 export interface HandoffPayloadsTable {
@@ -208,6 +218,8 @@ export interface HandoffApprovalsTable {
   channel: string;
   comment: string | null;
   at: Timestamp;
+  /** Migration 0018: the approval's assurance (level and facts, docs/assurance.md). */
+  assurance: ColumnType<unknown, string | null | undefined, never>;
 }
 
 /** The first time a member opened a handoff, and first fetched its payload (migration 0020). */

@@ -21,6 +21,7 @@ import {
 const TEAM = 'T0FAKE001';
 const ALICE: SlackUser = { teamId: TEAM, userId: 'U0ALICE01', name: 'alice.s' };
 const BOB: SlackUser = { teamId: TEAM, userId: 'U0BOB0001', name: 'bob.s' };
+const CAROL: SlackUser = { teamId: TEAM, userId: 'U0CAROL01', name: 'carol.s' };
 const VIC: SlackUser = { teamId: TEAM, userId: 'U0VIC0001', name: 'vic.s' };
 const OTHER_ORG: SlackUser = { teamId: TEAM, userId: 'U0OTHER01', name: 'eve.s' };
 
@@ -90,6 +91,11 @@ async function linkSlack(t: TestServer, actor: Actor, user: SlackUser) {
   expect(r.ok).toBe(true);
 }
 
+let aliceTotp: string | undefined;
+const totpSecretOf = async (_who: Actor) => {
+  if (aliceTotp === undefined) throw new Error('the TOTP test enrols alice first');
+  return aliceTotp;
+};
 const url = () => `${base}/webhooks/slack/interactions`;
 const ephemeralsTo = (user: SlackUser) => fake.ephemerals.filter((e) => e.user === user.userId);
 const auditCount = async () =>
@@ -116,7 +122,7 @@ beforeAll(async () => {
     escalation_policy: { levels: { medium: slackSteps } },
   });
   expect(put.statusCode, put.body).toBe(200);
-}, 60_000);
+}, 240_000);
 
 afterAll(async () => {
   await t?.close();
@@ -344,6 +350,7 @@ describe('step-up and expiry (these move the clock)', () => {
     const totpSteps = { ...slackSteps, require_totp: true };
     await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: { levels: { medium: totpSteps } } });
     const secret = (await as(t, alice, 'POST', '/v1/me/totp')).json<{ secret: string }>().secret;
+    aliceTotp = secret;
     const confirm = await as(t, alice, 'POST', '/v1/me/totp/confirm', {
       code: generateSync({ secret, epoch: Math.floor(clockNow() / 1000) }),
     });
@@ -390,6 +397,62 @@ describe('step-up and expiry (these move the clock)', () => {
       return msg.text.includes('Expired') ? msg : undefined;
     });
     expect(m.blocks.some((b) => (b as { type: string }).type === 'actions')).toBe(false);
+  });
+});
+
+describe('assurance (docs/assurance.md)', () => {
+  it('below the minimum: a link to the dashboard; a TOTP step-up in the modal reaches A2; a deny needs none', async () => {
+    t.clock.sync(); // escalation jobs start at the database's time (earlier tests moved the clock)
+    const a2Steps = { ...slackSteps, min_assurance: 'A2' };
+    await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: { levels: { medium: a2Steps } } });
+    try {
+      const carol = await addMember(t, admin, 'carol@slackorg.test', 'member');
+      await linkSlack(t, carol, CAROL);
+      const h = await createHandoff(medium('Needs A2'));
+      const [ref] = await postedRefs(h.id, 1);
+      // Carol has no TOTP: refused, told how to step up, with the handoff's page in the dashboard.
+      expect((await fake.deliver(url(), fake.clickPayload(ref!, CAROL, 'approve'))).status).toBe(200);
+      const reply = await eventually(() => ephemeralsTo(CAROL).find((e) => e.text.includes('assurance A2')));
+      expect(reply.text).toMatch(/this answer was A1 \(A1 · slack · linked account\)/);
+      expect(reply.text).toContain(`/handoffs/${h.id}`);
+      expect(await statusOf(h.id)).toBe('pending');
+
+      // Alice enrolled TOTP above: the click asks for the code, which raises the answer to A2.
+      t.clock.advance(31_000);
+      const views = fake.views.length;
+      expect((await fake.deliver(url(), fake.clickPayload(ref!, ALICE, 'approve'))).status).toBe(200);
+      const view = await eventually(() => fake.views[views]);
+      expect(view.view.callback_id).toBe('ony_totp');
+      const secret = await totpSecretOf(alice);
+      const code = generateSync({ secret, epoch: Math.floor(clockNow() / 1000) });
+      const r = await fake.deliver(url(), fake.submitPayload(view.id, ALICE, { totp: { code } }));
+      expect(JSON.parse(r.body)).toEqual({ response_action: 'clear' });
+      expect(await statusOf(h.id)).toBe('approved');
+      const chain = await sql<{ meta: { assurance: Record<string, unknown> } }>`
+        select meta from audit_events where action = 'handoff.decided' and subject_id = ${h.id}`.execute(
+        t.database.db,
+      );
+      expect(chain.rows[0]!.meta.assurance).toEqual({
+        level: 'A2',
+        channel: 'slack',
+        session_age_s: null,
+        step_up: 'totp',
+        identity: 'chat_link',
+        amr: null,
+        acr: null,
+      });
+
+      // A deny below the minimum is taken at once.
+      t.clock.sync(); // escalation jobs start at the database's time
+      const d = await createHandoff(medium('Deny me'));
+      const [dref] = await postedRefs(d.id, 1);
+      expect((await fake.deliver(url(), fake.clickPayload(dref!, CAROL, 'deny'))).status).toBe(200);
+      expect(await statusOf(d.id)).toBe('denied');
+    } finally {
+      await as(t, admin, 'PUT', '/v1/admin/policies', {
+        escalation_policy: { levels: { medium: slackSteps } },
+      });
+    }
   });
 });
 

@@ -129,6 +129,7 @@ class FakeOny {
         ],
         approvals: { required: 1, received: 0 },
         totp_required: false,
+        min_assurance: 'A1',
         decision: null,
         payload: { status: 'none', removed_at: null, note: null },
         expires_at: new Date(created.getTime() + (input.timeout_s ?? 600) * 1000).toISOString(),
@@ -170,6 +171,7 @@ class FakeOny {
             decided_by: { member_id: randomUUID(), name },
             channel,
             comment,
+            assurance: null,
             at: new Date().toISOString(),
           },
         };
@@ -511,6 +513,7 @@ describe('client', () => {
     options: [],
     approvals: { required: 1, received: 0 },
     totp_required: false,
+    min_assurance: 'A1',
     decision: null,
     payload: { status: 'none', removed_at: null, note: null },
     expires_at: '2030-01-01T00:00:00.000Z',

@@ -136,6 +136,24 @@ export interface HandoffDecision {
   readonly comment: string | null;
   /** ISO 8601. */
   readonly at: string;
+  /**
+   * How strong the deciding answer was (docs/assurance.md); null for a decision by policy or one
+   * made before the server recorded assurance.
+   */
+  readonly assurance: HandoffAssurance | null;
+}
+
+/** An answer's assurance level and the three facts it comes from (docs/assurance.md). */
+export interface HandoffAssurance {
+  readonly level: 'A1' | 'A2' | 'A3';
+  readonly channel: 'web' | 'slack' | 'telegram' | 'sms' | 'phone';
+  /** Web only: seconds since the session signed in. */
+  readonly session_age_s: number | null;
+  readonly step_up: 'none' | 'totp' | 'passkey';
+  readonly identity: 'password' | 'password_mfa' | 'sso' | 'chat_link' | 'phone_number';
+  /** SSO only: the ID token's `amr` and `acr` claims, as the provider sent them. */
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
 }
 
 export interface Handoff {
@@ -153,6 +171,8 @@ export interface Handoff {
   readonly approvals: { readonly required: number; readonly received: number };
   /** Approvers must confirm with a TOTP code (step-up) at this risk level. */
   readonly totp_required: boolean;
+  /** The weakest assurance an approval may have, fixed when the handoff was created (docs/assurance.md). */
+  readonly min_assurance: 'A1' | 'A2' | 'A3';
   readonly decision: HandoffDecision | null;
   /**
    * The payload's retention state: `none` (none sent), `stored`, `removed` (by the org's retention

@@ -108,6 +108,8 @@ export function createTelegramBot(deps: TelegramBotDeps) {
       'Telegram decision',
     );
     await answer(e.callbackQueryId, decisionAnswer(result), !result.ok);
+    // Below the handoff's minimum assurance: how to step up, with the dashboard link, in the private chat.
+    if (!result.ok && result.reason === 'assurance_required') await reply(e.fromId, result.message);
   }
 
   async function onStepUpCode(e: Extract<TelegramEvent, { kind: 'text' }>, code: string): Promise<void> {
@@ -136,7 +138,10 @@ export function createTelegramBot(deps: TelegramBotDeps) {
       await reply(e.chatId, REPLIES.stepUpRetry(left));
       return;
     }
-    await reply(e.chatId, decisionAnswer(result));
+    await reply(
+      e.chatId,
+      !result.ok && result.reason === 'assurance_required' ? result.message : decisionAnswer(result),
+    );
   }
 
   async function onStart(e: Extract<TelegramEvent, { kind: 'start' }>): Promise<void> {

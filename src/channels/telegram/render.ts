@@ -129,6 +129,8 @@ export const REFUSAL_TEXT: Readonly<Record<InboundRefusal, string>> = {
   totp_invalid: 'That TOTP code is wrong or was already used. Nothing changed.',
   totp_not_enrolled:
     'This needs a TOTP code and you have not enrolled TOTP. Enrol it in ony first. Nothing changed.',
+  assurance_required:
+    'Approving this needs a stronger proof of who you are. I sent you the link to decide in ony. Nothing changed.',
   invalid_code: 'That link code is unknown, expired or already used. Create a new one in ony.',
   unavailable:
     'ony could not record your answer just now (its database is unavailable). Nothing changed. Try again in a minute.',

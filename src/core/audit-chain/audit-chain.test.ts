@@ -9,6 +9,7 @@ import {
 } from './checkpoint.js';
 import { canonicalize, chainHash, genesisHash, sealEntry, type AuditEvent } from './entry.js';
 import { auditEvents, systemActor, AUDIT_ACTIONS } from './events.js';
+import type { Assurance } from '../approval/assurance.js';
 import { verifyChain, verifyEntries, type StoredEntry } from './verify.js';
 
 const ORG = '0b6f1f7e-5d3c-4c1a-9e5b-2f4d6a8c0e12';
@@ -202,6 +203,15 @@ describe('event builders', () => {
       phone: '+14155550123',
       payload: 'rm -rf /',
     };
+    const assurance: Assurance = {
+      level: 'A2',
+      channel: 'web',
+      session_age_s: 30,
+      step_up: 'totp',
+      identity: 'sso',
+      amr: ['pwd', 'otp'],
+      acr: null,
+    };
     const actor = { type: 'member' as const, id: 'm1' };
     const events = [
       auditEvents.orgCreated(actor, { id: 'o', name: `Acme ${secret}`, slug: 'acme', ...junk }),
@@ -272,12 +282,12 @@ describe('event builders', () => {
       auditEvents.handoffApprovalRecorded(
         actor,
         { id: 'h', ...junk },
-        { option: 'approve', channel: 'web', received: 1, required: 2 },
+        { option: 'approve', channel: 'web', received: 1, required: 2, assurance: { ...assurance, ...junk } },
       ),
       auditEvents.handoffDecided(
         actor,
         { id: 'h', ...junk },
-        { option: 'approve', outcome: 'approved', channel: 'web' },
+        { option: 'approve', outcome: 'approved', channel: 'web', assurance: { ...assurance, ...junk } },
       ),
       auditEvents.handoffDecidedByPolicy(
         { id: 'h', riskLevel: 'low', ...junk },

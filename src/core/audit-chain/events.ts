@@ -5,6 +5,7 @@
  * and are bounded, so even a secret pasted into a name does not reach the chain.
  */
 import { redact } from '../redact/index.js';
+import type { Assurance } from '../approval/assurance.js';
 import type { ActorType, AuditEvent } from './entry.js';
 import type { SkipReason } from '../policy/attempt-outcome.js';
 
@@ -76,6 +77,21 @@ export const systemActor: Actor = { type: 'system', id: null };
 const LABEL_MAX = 100;
 /** A user-chosen label, redacted and bounded. */
 export const safeLabel = (text: string): string => redact(text).text.slice(0, LABEL_MAX);
+
+/**
+ * An answer's assurance in the chain (docs/assurance.md): the level and its three facts. No secret:
+ * the step-up says which kind was verified, never the code or the assertion; amr/acr are the
+ * provider's method names.
+ */
+const assuranceMeta = (a: Assurance) => ({
+  level: a.level,
+  channel: a.channel,
+  session_age_s: a.session_age_s,
+  step_up: a.step_up,
+  identity: a.identity,
+  amr: a.amr === null ? null : [...a.amr],
+  acr: a.acr,
+});
 
 function event(
   actor: Actor,
@@ -299,13 +315,14 @@ export const auditEvents = {
   handoffApprovalRecorded: (
     actor: Actor,
     h: { readonly id: string },
-    v: { option: string; channel: string; received: number; required: number },
+    v: { option: string; channel: string; received: number; required: number; assurance: Assurance },
   ) =>
     event(actor, 'handoff.approval_recorded', 'handoff', h.id, {
       option: v.option,
       channel: v.channel,
       received: v.received,
       required: v.required,
+      assurance: assuranceMeta(v.assurance),
     }),
 
   /** Wrong TOTP codes ended a step-up (a phone call after three); nothing was decided. */
@@ -316,12 +333,13 @@ export const auditEvents = {
   handoffDecided: (
     actor: Actor,
     h: { readonly id: string },
-    d: { option: string; outcome: 'approved' | 'denied'; channel: string },
+    d: { option: string; outcome: 'approved' | 'denied'; channel: string; assurance: Assurance },
   ) =>
     event(actor, 'handoff.decided', 'handoff', h.id, {
       option: d.option,
       outcome: d.outcome,
       channel: d.channel,
+      assurance: assuranceMeta(d.assurance),
     }),
 
   /** The org's rule for this risk level decided it on arrival (no human asked). */

@@ -3,6 +3,7 @@
  * how many distinct approvals decide it (quorum), whether approving needs a TOTP code (step-up), and
  * the bounds on the agent's timeout. Expiry always counts as a deny.
  */
+import { ASSURANCE_LEVELS, type AssuranceLevel } from '../approval/assurance.js';
 import { RISK_LEVELS, type McpToolAction, type RiskLevel } from '../risk/index.js';
 
 /** Channels a step may use; a step on a channel the operator has not configured is recorded as such. */
@@ -46,6 +47,11 @@ export interface LevelPolicy {
   readonly required_approvals: number;
   /** Approving needs a TOTP code from the approver. */
   readonly require_totp: boolean;
+  /**
+   * The weakest proof an approving answer may have (docs/assurance.md): A1 chat, SMS, voice or a web
+   * session alone; A2 a TOTP step-up or a fresh second-factor sign-in; A3 a passkey. Denying never needs it.
+   */
+  readonly min_assurance: AssuranceLevel;
   /** Run the steps again this many times (0..5), every `repeat_every_s`, while still pending. */
   readonly repeat: number;
   readonly repeat_every_s: number;
@@ -60,14 +66,21 @@ export interface EscalationPolicy {
 }
 
 const step0: EscalationStep = { after_s: 0, channel: 'console', targets: 'all' };
-const asked = { steps: [step0], required_approvals: 1, require_totp: false, repeat: 0, repeat_every_s: 600 };
+const asked = {
+  steps: [step0],
+  required_approvals: 1,
+  require_totp: false,
+  min_assurance: 'A1',
+  repeat: 0,
+  repeat_every_s: 600,
+} as const;
 
 export const defaultEscalationPolicy: EscalationPolicy = {
   levels: {
     low: { rule: 'allow', ...asked },
     medium: { rule: 'approve', ...asked },
     high: { rule: 'approve', ...asked },
-    critical: { rule: 'approve', ...asked },
+    critical: { rule: 'approve', ...asked, min_assurance: 'A2' },
   },
   timeout_s: { default: 900, min: 30, max: 86_400 },
   groups: {},
@@ -159,6 +172,9 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       errors.push(`levels.${level}.required_approvals must be 1..10`);
     const totp = raw.require_totp ?? base.require_totp;
     if (typeof totp !== 'boolean') errors.push(`levels.${level}.require_totp must be true or false`);
+    const minAssurance = raw.min_assurance ?? base.min_assurance;
+    if (!(ASSURANCE_LEVELS as readonly unknown[]).includes(minAssurance))
+      errors.push(`levels.${level}.min_assurance must be one of ${ASSURANCE_LEVELS.join(', ')}`);
     const repeat = raw.repeat ?? base.repeat;
     if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 0 || repeat > 5)
       errors.push(`levels.${level}.repeat must be 0..5`);
@@ -178,6 +194,7 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       steps,
       required_approvals: required as number,
       require_totp: totp as boolean,
+      min_assurance: minAssurance as AssuranceLevel,
       repeat: repeat as number,
       repeat_every_s: every as number,
     };

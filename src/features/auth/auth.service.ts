@@ -35,6 +35,7 @@ import {
   revokeSessions,
   touchSession,
   type SessionInfo,
+  type SignInProof,
   findLoginCandidates,
 } from './sessions.repository.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
@@ -96,6 +97,8 @@ export function createAuthService(deps: AuthDeps) {
     memberId: string,
     userAgent: string | null,
     ip?: string,
+    /** How the member proved who they are (docs/assurance.md); invites and setup set a password. */
+    signIn: SignInProof = { method: 'password' },
   ): Promise<NewSession> {
     const now = clock.now();
     if (ip !== undefined) {
@@ -114,6 +117,7 @@ export function createAuthService(deps: AuthDeps) {
       idleExpiresAt,
       absoluteExpiresAt,
       userAgent: userAgent?.slice(0, 300) ?? null,
+      signIn,
     });
     return { token, csrfToken: csrfTokenFor(token), orgId: tx.orgId, memberId, expiresAt: absoluteExpiresAt };
   }
@@ -193,7 +197,9 @@ export function createAuthService(deps: AuthDeps) {
         await attempt.failed();
         throw new AppError('totp_invalid');
       }
-      return createSession(tx, match.memberId, input.userAgent, input.ip);
+      return createSession(tx, match.memberId, input.userAgent, input.ip, {
+        method: cred?.totpEnabled ? 'password_mfa' : 'password',
+      });
     });
   }
 

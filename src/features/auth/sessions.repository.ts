@@ -40,6 +40,14 @@ const toSession = (r: SessionRow): SessionInfo => ({
   userAgent: r.user_agent,
 });
 
+/**
+ * How a session was signed in (docs/assurance.md): a password, a password and a second factor (TOTP or
+ * a recovery code), or single sign-on with the ID token's `amr`/`acr` claims as the provider sent them.
+ */
+export type SignInProof =
+  | { readonly method: 'password' | 'password_mfa' }
+  | { readonly method: 'sso'; readonly amr: readonly string[] | null; readonly acr: string | null };
+
 export async function insertSession(
   tx: TenantTx,
   s: {
@@ -49,6 +57,7 @@ export async function insertSession(
     idleExpiresAt: Date;
     absoluteExpiresAt: Date;
     userAgent: string | null;
+    signIn: SignInProof;
   },
 ): Promise<string> {
   const row = await tx.db
@@ -62,6 +71,9 @@ export async function insertSession(
       idle_expires_at: s.idleExpiresAt,
       absolute_expires_at: s.absoluteExpiresAt,
       user_agent: s.userAgent,
+      auth_method: s.signIn.method,
+      amr: s.signIn.method === 'sso' && s.signIn.amr !== null ? [...s.signIn.amr] : null,
+      acr: s.signIn.method === 'sso' ? s.signIn.acr : null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -90,6 +102,23 @@ export async function findSessionWithMember(
     .where('s.id', '=', id)
     .executeTakeFirst();
   return r && { ...toSession(r), memberRole: r.role, memberStatus: r.status };
+}
+
+/** A session's sign-in: when and how (for the assurance of a web answer); undefined if unknown. */
+export async function findSessionSignIn(
+  tx: TenantTx,
+  id: string,
+): Promise<{ readonly signedInAt: Date; readonly proof: SignInProof } | undefined> {
+  const r = await tx.db
+    .selectFrom('sessions')
+    .select(['created_at', 'auth_method', 'amr', 'acr'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (r === undefined) return undefined;
+  return {
+    signedInAt: r.created_at,
+    proof: r.auth_method === 'sso' ? { method: 'sso', amr: r.amr, acr: r.acr } : { method: r.auth_method },
+  };
 }
 
 export async function touchSession(tx: TenantTx, id: string, now: Date, idleExpiresAt: Date): Promise<void> {

@@ -8,6 +8,7 @@
  * One-time codes and claim links are ephemeral (the state store, with a TTL): losing them loses a
  * link attempt, never a decision.
  */
+import { isDecisionChannel } from '../../core/approval/assurance.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
@@ -80,6 +81,7 @@ const REFUSAL_TEXT: Record<InboundRefusal, string> = {
   totp_required: 'Approving this needs your 6-digit TOTP code.',
   totp_invalid: 'That TOTP code is wrong or was already used; nothing was changed.',
   totp_not_enrolled: 'Approving this needs TOTP, and you have not enrolled it. Enrol it in ony first.',
+  assurance_required: 'Approving this needs a stronger proof of who you are. Decide in the ony dashboard.',
   invalid_code: 'That link code is unknown, expired or already used. Ask ony for a new one.',
   unavailable: UNAVAILABLE_REPLY,
 };
@@ -100,6 +102,8 @@ function refusalOf(err: AppError): InboundRefusal | undefined {
       return 'totp_invalid';
     case 'forbidden':
       return 'totp_not_enrolled';
+    case 'assurance_required':
+      return 'assurance_required';
     case 'unprocessable':
       return 'unknown_option';
     case 'conflict':
@@ -197,6 +201,7 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
         }
         return refuse('not_allowed');
       }
+      if (!isDecisionChannel(channel)) throw new Error(`channel ${channel} cannot decide handoffs`);
       try {
         const r = await handoffs.decide(p, handoffId, vote, channel);
         return { ok: true, outcome: r.outcome, status: r.handoff.status, memberName: member.name };
@@ -205,6 +210,9 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
         if (err.code === 'not_found') continue;
         const reason = refusalOf(err);
         if (reason === undefined) throw err;
+        // Below the minimum: the decision path says how to step up; the link opens the handoff's page.
+        if (reason === 'assurance_required')
+          return { ok: false, reason, message: `${err.message} ${config.publicUrl}/handoffs/${handoffId}` };
         return refuse(reason);
       }
     }

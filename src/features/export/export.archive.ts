@@ -172,6 +172,8 @@ function approvals(tx: TenantTx, memberId?: string) {
         channel: a.channel,
         comment: a.comment,
         at: iso(a.at),
+        // docs/assurance.md; null for an approval recorded before migration 0018.
+        assurance: a.assurance ?? null,
         handoff: {
           short_code: a.short_code,
           title: a.title,

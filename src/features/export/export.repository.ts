@@ -299,7 +299,7 @@ export async function approvalsPage(
 ) {
   let q = tx.db
     .selectFrom('handoff_approvals')
-    .select(['handoff_id', 'member_id', 'option', 'channel', 'comment', 'at']);
+    .select(['handoff_id', 'member_id', 'option', 'channel', 'comment', 'at', 'assurance']);
   if (memberId !== undefined) q = q.where('member_id', '=', memberId);
   if (after !== null)
     q = q.where((eb) =>
@@ -367,12 +367,13 @@ export async function handoffDocsPage(tx: TenantTx, afterId: string | null, limi
       'title', title, 'summary', summary, 'options', options,
       'risk', json_build_object('level', risk_level, 'reasons', risk_reasons),
       'context', context, 'required_approvals', required_approvals, 'totp_required', totp_required,
+      'min_assurance', min_assurance,
       'callback_url', callback_url, 'payload_sha256', encode(payload_sha256, 'hex'),
       'payload_removed_at', ${iso('payload_removed_at')},
       'created_at', ${iso('created_at')}, 'expires_at', ${iso('expires_at')},
       'decision', case when decided_at is null then null else json_build_object(
         'option', decision_option, 'decided_by', decided_by, 'channel', decision_channel,
-        'comment', decision_comment, 'at', ${iso('decided_at')}) end,
+        'comment', decision_comment, 'at', ${iso('decided_at')}, 'assurance', decision_assurance) end,
       'consumed', case when consumed_at is null then null else json_build_object(
         'at', ${iso('consumed_at')}, 'by', consumed_by) end
     )::text as doc
@@ -406,7 +407,8 @@ export async function decisionDocsPage(
     select id, json_build_object(
       'handoff_id', id, 'short_code', short_code, 'title', title, 'action_type', action_type,
       'risk_level', risk_level, 'status', status, 'option', decision_option, 'channel', decision_channel,
-      'comment', decision_comment, 'decided_by', decided_by, 'decided_at', ${iso('decided_at')}
+      'comment', decision_comment, 'decided_by', decided_by, 'decided_at', ${iso('decided_at')},
+      'assurance', decision_assurance
     )::text as doc
     from handoffs
     where decided_at is not null

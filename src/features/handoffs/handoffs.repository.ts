@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import type { Assurance, AssuranceLevel } from '../../core/approval/assurance.js';
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
 import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
@@ -22,6 +23,8 @@ export interface Handoff {
   readonly context: Readonly<Record<string, string>>;
   readonly requiredApprovals: number;
   readonly totpRequired: boolean;
+  /** The policy's minimum assurance for approving, snapshotted at creation (docs/assurance.md). */
+  readonly minAssurance: AssuranceLevel;
   readonly callbackUrl: string | null;
   readonly idempotencyKey: string | null;
   readonly requestSha256: string;
@@ -32,6 +35,8 @@ export interface Handoff {
   readonly decidedBy: string | null;
   readonly decisionChannel: string | null;
   readonly decisionComment: string | null;
+  /** How strong the deciding answer was (a human's decision since migration 0018; else null). */
+  readonly decisionAssurance: Assurance | null;
   /** Agent integrations: the tool call's fingerprint (hex SHA-256), and when a tool call used the decision. */
   readonly fingerprint: string | null;
   readonly consumedAt: Date | null;
@@ -57,6 +62,7 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   context: r.context as Record<string, string>,
   requiredApprovals: r.required_approvals,
   totpRequired: r.totp_required,
+  minAssurance: r.min_assurance,
   callbackUrl: r.callback_url,
   idempotencyKey: r.idempotency_key,
   requestSha256: r.request_sha256,
@@ -67,6 +73,7 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   decidedBy: r.decided_by,
   decisionChannel: r.decision_channel,
   decisionComment: r.decision_comment,
+  decisionAssurance: (r.decision_assurance as Assurance | null) ?? null,
   fingerprint: r.fingerprint,
   consumedAt: r.consumed_at,
   hasPayload: r.payload_sha256 !== null,
@@ -83,6 +90,7 @@ export type NewHandoff = Omit<
   | 'decidedBy'
   | 'decisionChannel'
   | 'decisionComment'
+  | 'decisionAssurance'
   | 'fingerprint'
   | 'consumedAt'
   | 'hasPayload'
@@ -114,6 +122,7 @@ export async function insertHandoff(tx: TenantTx, h: NewHandoff): Promise<Handof
       context: JSON.stringify(h.context),
       required_approvals: h.requiredApprovals,
       totp_required: h.totpRequired,
+      min_assurance: h.minAssurance,
       callback_url: h.callbackUrl,
       idempotency_key: h.idempotencyKey,
       request_sha256: h.requestSha256,
@@ -195,6 +204,8 @@ export async function finishHandoff(
     decidedBy: string | null;
     channel: string | null;
     comment: string | null;
+    /** A human's decision: how strong the deciding answer was. */
+    assurance?: Assurance | null;
   },
 ): Promise<boolean> {
   const r = await tx.db
@@ -206,6 +217,7 @@ export async function finishHandoff(
       decided_by: d.decidedBy,
       decision_channel: d.channel,
       decision_comment: d.comment,
+      decision_assurance: d.assurance != null ? JSON.stringify(d.assurance) : null,
     })
     .where('id', '=', id)
     .where('status', '=', 'pending')
@@ -230,11 +242,17 @@ export async function findDecider(
 export async function listApprovals(tx: TenantTx, handoffId: string) {
   const rows = await tx.db
     .selectFrom('handoff_approvals')
-    .select(['member_id', 'option', 'channel', 'at'])
+    .select(['member_id', 'option', 'channel', 'at', 'assurance'])
     .where('handoff_id', '=', handoffId)
     .orderBy('at')
     .execute();
-  return rows.map((r) => ({ memberId: r.member_id, option: r.option, channel: r.channel, at: r.at }));
+  return rows.map((r) => ({
+    memberId: r.member_id,
+    option: r.option,
+    channel: r.channel,
+    at: r.at,
+    assurance: (r.assurance as Assurance | null) ?? null,
+  }));
 }
 
 export async function insertApproval(
@@ -246,6 +264,7 @@ export async function insertApproval(
     channel: string;
     comment: string | null;
     at: Date;
+    assurance: Assurance;
   },
 ): Promise<void> {
   await tx.db
@@ -258,6 +277,7 @@ export async function insertApproval(
       channel: a.channel,
       comment: a.comment,
       at: a.at,
+      assurance: JSON.stringify(a.assurance),
     })
     .execute();
 }

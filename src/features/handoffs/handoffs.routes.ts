@@ -11,7 +11,7 @@ import type { Principal } from '../auth/principal.js';
 import { revokedReason, type Revocation } from '../auth/revocation.js';
 import type { Handoff } from './handoffs.repository.js';
 import type { CreateInput, HandoffsService } from './handoffs.service.js';
-import { CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js';
+import { AssuranceSchema, CreateHandoffBody, HandoffViewSchema, lit } from './handoffs.schemas.js';
 import { createHandoffRenderer } from './handoffs.view.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
@@ -353,6 +353,8 @@ export function handoffsRoutes(
                 option: Type.String(),
                 channel: Type.String(),
                 at: Type.String({ format: 'date-time' }),
+                /** docs/assurance.md; null for an approval recorded before assurance was. */
+                assurance: Type.Union([AssuranceSchema, Type.Null()]),
               }),
             ),
             attempts: Type.Array(
@@ -394,6 +396,7 @@ export function handoffsRoutes(
           option: a.option,
           channel: a.channel,
           at: a.at.toISOString(),
+          assurance: a.assurance,
         })),
         attempts: d.attempts.map((a) => ({
           step: a.step,

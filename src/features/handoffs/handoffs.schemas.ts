@@ -4,6 +4,12 @@
  * to them, so the three cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import {
+  ASSURANCE_LEVELS,
+  DECISION_CHANNELS,
+  IDENTITY_PROOFS,
+  STEP_UPS,
+} from '../../core/approval/assurance.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { ACTION_TYPES, PAYLOAD_KINDS, RISK_LEVELS } from '../../core/risk/index.js';
 
@@ -65,6 +71,17 @@ export const CreateHandoffBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** An answer's assurance: the level and the three facts it comes from (docs/assurance.md). */
+export const AssuranceSchema = Type.Object({
+  level: lit(ASSURANCE_LEVELS),
+  channel: lit(DECISION_CHANNELS),
+  session_age_s: Type.Union([Type.Integer(), Type.Null()]),
+  step_up: lit(STEP_UPS),
+  identity: lit(IDENTITY_PROOFS),
+  amr: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  acr: Type.Union([Type.String(), Type.Null()]),
+});
+
 export const HandoffViewSchema = Type.Object(
   {
     id: Type.String(),
@@ -77,6 +94,7 @@ export const HandoffViewSchema = Type.Object(
     options: Type.Array(Type.Object({ id: Type.String(), label: Type.String() })),
     approvals: Type.Object({ required: Type.Integer(), received: Type.Integer() }),
     totp_required: Type.Boolean(),
+    min_assurance: lit(ASSURANCE_LEVELS),
     decision: Type.Union([
       Type.Null(),
       Type.Object({
@@ -86,6 +104,7 @@ export const HandoffViewSchema = Type.Object(
         channel: Type.String(),
         comment: Type.Union([Type.String(), Type.Null()]),
         at: Type.String(),
+        assurance: Type.Union([AssuranceSchema, Type.Null()]),
       }),
     ]),
     /** Retention (docs/privacy.md): whether the payload is held, and when retention removed it. */

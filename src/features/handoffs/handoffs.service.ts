@@ -5,6 +5,16 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import {
+  assess,
+  assuranceLevel,
+  atLeast,
+  requiredAssurance,
+  stepUpAdvice,
+  type AssuranceFacts,
+  type DecisionChannel,
+  type StepUp,
+} from '../../core/approval/assurance.js';
 import { applyVote, DEFAULT_OPTIONS, isDenyOption, type HandoffOption } from '../../core/approval/decide.js';
 import { auditEvents, type Actor, type CancelReason } from '../../core/audit-chain/events.js';
 import { canonicalize } from '../../core/audit-chain/entry.js';
@@ -25,6 +35,7 @@ import { hasMessages } from '../channels/channels.repository.js';
 import { findDevice } from '../devices/devices.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
+import { findSessionSignIn } from '../auth/sessions.repository.js';
 import { revokedError, type Revocation } from '../auth/revocation.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
@@ -146,6 +157,34 @@ export function createHandoffsService(deps: HandoffsDeps) {
     return h;
   }
 
+  /**
+   * The facts of an answer before any step-up (docs/assurance.md): the channel, and on the web the
+   * session's sign-in (how, and how long ago); a chat link or a verified number elsewhere.
+   */
+  async function factsOf(
+    tx: TenantTx,
+    p: Principal & { kind: 'member' },
+    channel: DecisionChannel,
+    now: Date,
+  ): Promise<AssuranceFacts> {
+    const none = { step_up: 'none', amr: null, acr: null, session_age_s: null } as const;
+    if (channel !== 'web')
+      return {
+        ...none,
+        channel,
+        identity: channel === 'sms' || channel === 'phone' ? 'phone_number' : 'chat_link',
+      };
+    const s = await findSessionSignIn(tx, p.sessionId);
+    if (s === undefined) return { ...none, channel, identity: 'password' };
+    return {
+      ...none,
+      channel,
+      session_age_s: Math.max(0, Math.floor((now.getTime() - s.signedInAt.getTime()) / 1000)),
+      identity: s.proof.method,
+      ...(s.proof.method === 'sso' && { amr: s.proof.amr, acr: s.proof.acr }),
+    };
+  }
+
   async function get(p: Principal, id: string): Promise<Handoff> {
     const { h, expired } = await withTenant(db, p.orgId, async (tx) => {
       const found = await readable(tx, p, id);
@@ -257,6 +296,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               ),
               requiredApprovals: level.required_approvals,
               totpRequired: level.require_totp,
+              minAssurance: level.min_assurance,
               callbackUrl: input.callback_url ?? null,
               idempotencyKey: idempotencyKey ?? null,
               requestSha256,
@@ -401,7 +441,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
         /** Ask for the TOTP code even where the policy does not (SMS approvals of high risk). */
         forceStepUp?: boolean | undefined;
       },
-      channel: string,
+      channel: DecisionChannel,
     ): Promise<{ handoff: Handoff; outcome: 'decided' | 'recorded' | 'replay' }> {
       const result = await withTenant(db, p.orgId, async (tx) => {
         const h = await readable(tx, p, id, true);
@@ -434,17 +474,45 @@ export function createHandoffsService(deps: HandoffsDeps) {
           case 'recorded':
           case 'decided': {
             const approving = !isDenyOption(vote.option);
-            if (approving && (h.totpRequired || vote.forceStepUp === true)) {
-              const step = await auth.checkStepUp(tx, p.memberId, vote.totpCode);
-              if (step === 'missing')
-                throw new AppError(
-                  'totp_required',
-                  'approving at this risk level needs your TOTP code (`totp`)',
-                );
-              if (step === 'invalid') throw new AppError('totp_invalid');
-              if (step === 'not_enrolled')
-                throw new AppError('forbidden', 'approving at this risk level needs TOTP; enrol it first');
+            // How strong this answer is (docs/assurance.md). A deny never needs a step-up; it is
+            // recorded with its assurance all the same.
+            const facts = await factsOf(tx, p, channel, now);
+            const required = requiredAssurance(h.minAssurance, h.riskLevel, channel);
+            // What was verified for this one answer. The passkey step-up (a verified assertion bound
+            // to this handoff and option) sets 'passkey' here.
+            let stepUp: StepUp = 'none';
+            if (approving) {
+              const below = !atLeast(assuranceLevel(facts), required);
+              const totpReaches = atLeast(assuranceLevel({ ...facts, step_up: 'totp' }), required);
+              const policyTotp = h.totpRequired || vote.forceStepUp === true;
+              if (policyTotp || (below && totpReaches) || vote.totpCode !== undefined) {
+                const step = await auth.checkStepUp(tx, p.memberId, vote.totpCode);
+                if (step === 'ok') stepUp = 'totp';
+                else if (step === 'invalid') throw new AppError('totp_invalid');
+                else if (policyTotp && step === 'missing')
+                  throw new AppError(
+                    'totp_required',
+                    'approving at this risk level needs your TOTP code (`totp`)',
+                  );
+                else if (policyTotp)
+                  throw new AppError('forbidden', 'approving at this risk level needs TOTP; enrol it first');
+                else if (below && totpReaches && step === 'missing')
+                  throw new AppError(
+                    'totp_required',
+                    `approving this needs assurance ${required}: send your TOTP code (\`totp\`)`,
+                    { required_assurance: required, assurance: assuranceLevel(facts) },
+                  );
+              }
+              const reached = assess({ ...facts, step_up: stepUp });
+              if (!atLeast(reached.level, required)) {
+                const enrolled = (await auth.checkStepUp(tx, p.memberId, undefined)) !== 'not_enrolled';
+                throw new AppError('assurance_required', stepUpAdvice(reached, required, enrolled), {
+                  required_assurance: required,
+                  assurance: reached.level,
+                });
+              }
             }
+            const assurance = assess({ ...facts, step_up: stepUp });
             const comment = vote.comment ?? null;
             if (approving)
               await insertApproval(tx, {
@@ -454,6 +522,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
                 channel,
                 comment,
                 at: now,
+                assurance,
               });
             const actor: Actor = actorOf(p);
             if (r.kind === 'recorded') {
@@ -464,6 +533,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
                   channel,
                   received: r.received,
                   required: r.required,
+                  assurance,
                 }),
                 now,
               );
@@ -476,11 +546,17 @@ export function createHandoffsService(deps: HandoffsDeps) {
               decidedBy: p.memberId,
               channel,
               comment,
+              assurance,
             });
             if (!ok) throw new AppError('conflict', 'the handoff was decided concurrently');
             await appendAudit(
               tx,
-              auditEvents.handoffDecided(actor, h, { option: vote.option, outcome: r.status, channel }),
+              auditEvents.handoffDecided(actor, h, {
+                option: vote.option,
+                outcome: r.status,
+                channel,
+                assurance,
+              }),
               now,
             );
             await finished(tx, h);

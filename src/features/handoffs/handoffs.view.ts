@@ -25,6 +25,7 @@ export function handoffView(
     options: h.options.map((o) => ({ id: o.id, label: o.label })),
     approvals: { required: h.requiredApprovals, received: approvals.length },
     totp_required: h.totpRequired,
+    min_assurance: h.minAssurance,
     // Only a human's decision has one; `expired` and `cancelled` say it in the status.
     decision:
       h.status === 'approved' || h.status === 'denied'
@@ -35,6 +36,7 @@ export function handoffView(
             channel: h.decisionChannel ?? 'web',
             comment: h.decisionComment,
             at: h.decidedAt!.toISOString(),
+            assurance: h.decisionAssurance,
           }
         : null,
     payload: payloadState(h),

@@ -158,7 +158,12 @@ export function createOidcClient(deps: { clock: Clock }): OidcClient {
       const wanted = ['email', 'email_verified', 'name', groupsClaim];
       if (wanted.some((c) => !(c in claims)) && config.serverMetadata().userinfo_endpoint !== undefined) {
         try {
-          const info = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
+          // How the person authenticated (amr, acr) counts only from the signed ID token.
+          const {
+            amr: _amr,
+            acr: _acr,
+            ...info
+          } = await oidc.fetchUserInfo(config, accessToken, String(claims.sub));
           claims = { ...info, ...claims };
         } catch (err) {
           throw new OidcExchangeError(classify(err), err);

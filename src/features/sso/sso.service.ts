@@ -53,6 +53,22 @@ import {
 } from './sso.repository.js';
 
 /** The cookie that binds a started sign-in to this browser (its value is never stored, only its hash). */
+
+/**
+ * The ID token's `amr` (RFC 8176 method references) and `acr`, kept on the session for the assurance
+ * of its answers (docs/assurance.md). Anything malformed is dropped, never guessed.
+ */
+function authContextOf(claims: Record<string, unknown>): { amr: string[] | null; acr: string | null } {
+  const amr =
+    Array.isArray(claims.amr) &&
+    claims.amr.length <= 16 &&
+    claims.amr.every((m) => typeof m === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(m))
+      ? (claims.amr as string[])
+      : null;
+  const acr = typeof claims.acr === 'string' && claims.acr.length <= 200 ? claims.acr : null;
+  return { amr, acr };
+}
+
 export const SSO_FLOW_COOKIE = 'ony_sso';
 export const SSO_FLOW_PREFIX = 'ony_ssof_';
 export const SSO_FLOW_TTL_SECONDS = 600;
@@ -452,7 +468,10 @@ export function createSsoService(deps: SsoDeps) {
               }
             }
             // With the ip, like a password sign-in: a new device is recorded and mailed (docs/mail.md).
-            return auth.createSession(tx, memberId, input.userAgent, input.ip);
+            return auth.createSession(tx, memberId, input.userAgent, input.ip, {
+              method: 'sso',
+              ...authContextOf(claims),
+            });
           });
         try {
           return await attempt();

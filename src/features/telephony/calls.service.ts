@@ -71,6 +71,8 @@ const SPOKEN_REFUSAL: Record<InboundRefusal, string> = {
   totp_invalid: 'That code is not right.',
   totp_not_enrolled:
     'Approving this needs a code from an authenticator app, and you have not set one up. Decide in the ony dashboard. Goodbye.',
+  assurance_required:
+    'Approving this needs a stronger proof of who you are than this call can give. Decide in the ony dashboard. Goodbye.',
   invalid_code: 'Goodbye.',
   unavailable:
     'ony could not record your answer just now. Nothing was changed. Please try again in a minute, or decide in the ony dashboard. Goodbye.',

@@ -1,5 +1,16 @@
 /** The API's answers as the dashboard reads them (see /openapi.json). */
 
+/** How strong an answer was (docs/assurance.md): the level and the three facts it comes from. */
+export interface Assurance {
+  readonly level: 'A1' | 'A2' | 'A3';
+  readonly channel: 'web' | 'slack' | 'telegram' | 'sms' | 'phone';
+  readonly session_age_s: number | null;
+  readonly step_up: 'none' | 'totp' | 'passkey';
+  readonly identity: 'password' | 'password_mfa' | 'sso' | 'chat_link' | 'phone_number';
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
+}
+
 export type Role = 'viewer' | 'member' | 'admin';
 export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
 export type HandoffStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
@@ -49,7 +60,10 @@ export interface Handoff {
     readonly channel: string;
     readonly comment: string | null;
     readonly at: string;
+    /** docs/assurance.md; null for a decision by policy or one made before assurance was recorded. */
+    readonly assurance: Assurance | null;
   } | null;
+  readonly min_assurance?: Assurance['level'];
   readonly expires_at: string;
   readonly created_at: string;
   /** What became of the payload (retention may remove it; an org may keep none). */
@@ -84,6 +98,7 @@ export interface HandoffDetail {
     readonly option: string;
     readonly channel: string;
     readonly at: string;
+    readonly assurance: Assurance | null;
   }[];
   readonly attempts: readonly {
     readonly step: number;

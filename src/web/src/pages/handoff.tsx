@@ -24,6 +24,7 @@ import { Link } from '../router';
 import { roleAtLeast, useMe } from '../session';
 import { shown } from '../shown';
 import type { CallRecord, Handoff, HandoffDetail } from '../types';
+import { describeAssurance } from '../../../core/approval/assurance';
 
 function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }) {
   const { lines, truncated } = payloadLines(payload.content, payload.kind);
@@ -113,7 +114,10 @@ function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry
   for (const a of d.attempts) entries.push({ at: a.at, text: attemptText(a) });
   for (const c of calls) entries.push({ at: c.ended_at, text: callText(c) });
   for (const a of d.approvals)
-    entries.push({ at: a.at, text: `${a.name ?? 'A member'} chose “${a.option}” (${a.channel})` });
+    entries.push({
+      at: a.at,
+      text: `${a.name ?? 'A member'} chose “${a.option}” (${a.assurance !== null ? describeAssurance(a.assurance) : a.channel})`,
+    });
   if (h.decision !== null)
     entries.push({
       at: h.decision.at,
@@ -368,6 +372,12 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
             </dd>
             <dt>Channel</dt>
             <dd>{h.decision.channel}</dd>
+            {h.decision.assurance !== null && (
+              <>
+                <dt>Assurance</dt>
+                <dd>{describeAssurance(h.decision.assurance)}</dd>
+              </>
+            )}
             <dt>At</dt>
             <dd>{formatTime(h.decision.at)}</dd>
             {h.decision.comment !== null && (

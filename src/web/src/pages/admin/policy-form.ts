@@ -9,6 +9,9 @@ export type RiskLevel = (typeof RISK_LEVELS)[number];
 export const RULES = ['allow', 'approve', 'deny'] as const;
 export type Rule = (typeof RULES)[number];
 export const STEP_CHANNELS = ['console', 'slack', 'telegram', 'email', 'phone', 'sms'] as const;
+/** docs/assurance.md: the weakest proof an approval may have. */
+export const ASSURANCE_LEVELS = ['A1', 'A2', 'A3'] as const;
+export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];
 
 export interface StepForm {
   channel: string;
@@ -21,6 +24,7 @@ export interface LevelForm {
   rule: Rule;
   required_approvals: string;
   require_totp: boolean;
+  min_assurance: AssuranceLevel;
   repeat: string;
   repeat_every_s: string;
   steps: StepForm[];
@@ -61,6 +65,11 @@ export function toForm(policy: unknown): PolicyForm {
       rule,
       required_approvals: str(l.required_approvals, '1'),
       require_totp: l.require_totp === true,
+      min_assurance: (ASSURANCE_LEVELS as readonly unknown[]).includes(l.min_assurance)
+        ? (l.min_assurance as AssuranceLevel)
+        : level === 'critical'
+          ? 'A2'
+          : 'A1',
       repeat: str(l.repeat, '0'),
       repeat_every_s: str(l.repeat_every_s, '600'),
       steps: Array.isArray(l.steps) && l.steps.length > 0 ? l.steps.map(stepForm) : [stepForm({})],
@@ -113,6 +122,7 @@ export function fromForm(form: PolicyForm): FormResult {
       steps,
       required_approvals: int(l.required_approvals, `${level} approvals needed`),
       require_totp: l.require_totp,
+      min_assurance: l.min_assurance,
       repeat: int(l.repeat, `${level} repeats`),
       repeat_every_s: int(l.repeat_every_s, `${level} repeat every (s)`),
     };

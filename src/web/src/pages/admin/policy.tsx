@@ -12,6 +12,7 @@ import {
   fromForm,
   RISK_LEVELS,
   RULES,
+  ASSURANCE_LEVELS,
   STEP_CHANNELS,
   toForm,
   type LevelForm,
@@ -142,6 +143,7 @@ function LevelFields({
 }) {
   const ruleId = useId();
   const totpId = useId();
+  const assuranceId = useId();
   const setStep = (i: number, s: StepForm) =>
     onChange({ ...value, steps: value.steps.map((x, j) => (j === i ? s : x)) });
   return (
@@ -183,6 +185,26 @@ function LevelFields({
             />{' '}
             Approving needs TOTP
           </label>
+        </div>
+        <div className="field">
+          <label htmlFor={assuranceId}>Minimum assurance</label>
+          <select
+            id={assuranceId}
+            value={value.min_assurance}
+            onChange={(e) =>
+              onChange({ ...value, min_assurance: e.target.value as LevelForm['min_assurance'] })
+            }
+          >
+            {ASSURANCE_LEVELS.map((a) => (
+              <option key={a} value={a}>
+                {a === 'A1'
+                  ? 'A1 (any channel)'
+                  : a === 'A2'
+                    ? 'A2 (TOTP or fresh MFA sign-in)'
+                    : 'A3 (passkey)'}
+              </option>
+            ))}
+          </select>
         </div>
         <NumberField
           label="Repeat the steps (times)"
