@@ -10,6 +10,7 @@
 import { sql } from 'kysely';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
 import {
   addMember,
   as,
@@ -474,6 +475,44 @@ describe('approving with a passkey (step-up bound to the handoff and option)', (
     );
     expect(used.rows[0]!.n).toBe(1);
     expect(await status(a)).toBe('approved');
+  });
+});
+
+describe('erasure and configuration', () => {
+  it('deleting a member deletes their passkeys and challenges', async () => {
+    const zed = await addMember(t, admin, 'zed@pk.test', 'member');
+    await enrol(zed, new SoftAuthenticator(ORIGIN));
+    await signInOptions('zed@pk.test');
+    const rows = async () =>
+      (
+        await sql<{
+          n: number;
+        }>`select (select count(*) from passkeys where member_id = ${zed.memberId})::int
+              + (select count(*) from passkey_challenges where member_id = ${zed.memberId})::int as n`.execute(
+          t.database.db,
+        )
+      ).rows[0]!.n;
+    expect(await rows()).toBeGreaterThan(0);
+    expect((await as(t, admin, 'DELETE', `/v1/admin/members/${zed.memberId}`)).statusCode).toBe(204);
+    expect(await rows()).toBe(0);
+  });
+
+  it('the relying party comes from ONY_PUBLIC_URL; a wrong override stops the start with what to set', () => {
+    const base = { ONY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
+    expect(loadConfig({ ...base, ONY_PUBLIC_URL: 'https://ony.example.com/' }).webauthn).toEqual({
+      rpId: 'ony.example.com',
+      rpName: 'ony',
+      origins: ['https://ony.example.com'],
+    });
+    expect(
+      loadConfig({ ...base, ONY_PUBLIC_URL: 'https://ony.example.com', ONY_WEBAUTHN_RP_ID: 'example.com' })
+        .webauthn.rpId,
+    ).toBe('example.com');
+    expect(() =>
+      loadConfig({ ...base, ONY_PUBLIC_URL: 'https://ony.example.com', ONY_WEBAUTHN_RP_ID: 'other.org' }),
+    ).toThrow(/not on the relying party id other\.org/);
+    expect(() => loadConfig({ ...base, ONY_WEBAUTHN_ORIGINS: 'ftp://x' })).toThrow(/ONY_WEBAUTHN_ORIGINS/);
+    expect(() => loadConfig({ ...base, ONY_WEBAUTHN_RP_ID: 'https://bad/' })).toThrow(/ONY_WEBAUTHN_RP_ID/);
   });
 });
 
