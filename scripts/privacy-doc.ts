@@ -51,6 +51,10 @@ const PURPOSE: Record<string, string> = {
   sessions: 'dashboard sessions (token stored only as a SHA-256 hash)',
   invites: 'pending invitations: email, role, token hash',
   recovery_codes: 'TOTP recovery codes (hashed)',
+  passkeys:
+    "members' passkeys (WebAuthn): credential id, public key, signature counter, transports, the name the member gave it, created and last used times (no secret)",
+  passkey_challenges:
+    'issued passkey challenges (SHA-256 only): purpose, member, expiry, when used; a step-up challenge names its handoff and option',
   devices: "agents' devices: name, token hash, webhook secret (encrypted)",
   setup_tokens: 'the one-time first-run setup token (hash)',
   handoffs:

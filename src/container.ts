@@ -25,6 +25,7 @@ import {
   WITNESS_JOBS,
 } from './features/audit/witness.service.js';
 import { createAuthService } from './features/auth/auth.service.js';
+import { createPasskeysService } from './features/passkeys/passkeys.service.js';
 import { createLoginThrottle } from './features/auth/login-throttle.js';
 import { createRevocation } from './features/auth/revocation.js';
 import { createDevicesService } from './features/devices/devices.service.js';
@@ -263,6 +264,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     revocation,
     loginThrottle,
   });
+  // Passkeys (WebAuthn): a sign-in second factor and a decision step-up (docs/passkeys.md).
+  const passkeys = createPasskeysService({ db, clock, config });
   const auth = createAuthService({
     db,
     keyring,
@@ -271,6 +274,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     notices: mailNotices,
     revocation,
     loginThrottle,
+    passkeys,
   });
   const members = createMembersService({ db, config, clock, auth, notices: mailNotices, revocation });
   // Payload retention (docs/privacy.md): the admin setting, the daily sweep and `ony retention run`.
@@ -347,6 +351,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     jobs,
     store,
     auth,
+    passkeys,
     callbacks,
     metrics,
     risk,
@@ -548,6 +553,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     erasure,
     keys,
     auth,
+    passkeys,
     members,
     retention,
     insights,

@@ -50,6 +50,16 @@ export interface Config {
   readonly session: { readonly idleSeconds: number; readonly absoluteSeconds: number };
   readonly cookieSecure: boolean;
   /**
+   * Passkeys (WebAuthn, docs/passkeys.md): the relying party id (a domain: ONY_WEBAUTHN_RP_ID,
+   * default the host name of ONY_PUBLIC_URL) and the origins the browser may sign for
+   * (ONY_WEBAUTHN_ORIGINS, comma-separated; default the origin of ONY_PUBLIC_URL).
+   */
+  readonly webauthn: {
+    readonly rpId: string;
+    readonly rpName: string;
+    readonly origins: readonly string[];
+  };
+  /**
    * Run migrations at start-up (default on in embedded mode and when ONY_MIGRATE_DATABASE_URL is
    * set, off with DATABASE_URL alone).
    */
@@ -494,6 +504,31 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       );
     return t;
   };
+  const webauthnConfig = (): Config['webauthn'] => {
+    const rpId = (str('ONY_WEBAUTHN_RP_ID') ?? new URL(publicUrl).hostname).toLowerCase();
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId))
+      problems.push(`ONY_WEBAUTHN_RP_ID must be a domain name such as ony.example.com (got "${rpId}")`);
+    const origins = (str('ONY_WEBAUTHN_ORIGINS') ?? new URL(publicUrl).origin)
+      .split(',')
+      .map((o) => o.trim().replace(/\/+$/, ''))
+      .filter((o) => o !== '');
+    for (const o of origins) {
+      let host: string | undefined;
+      try {
+        const u = new URL(o);
+        if ((u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o) host = u.hostname;
+      } catch {
+        host = undefined;
+      }
+      if (host === undefined)
+        problems.push(`ONY_WEBAUTHN_ORIGINS must list origins such as https://ony.example.com (got "${o}")`);
+      else if (host !== rpId && !host.endsWith(`.${rpId}`))
+        problems.push(
+          `the passkey origin ${o} is not on the relying party id ${rpId}: set ONY_WEBAUTHN_RP_ID to its domain (or a parent of it)`,
+        );
+    }
+    return { rpId, rpName: str('ONY_WEBAUTHN_RP_NAME') ?? 'ony', origins };
+  };
   const config: Config = {
     mode,
     host,
@@ -521,6 +556,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     // Browsers accept Secure cookies from http://localhost; a plain-http LAN address needs false.
     cookieSecure: bool('ONY_COOKIE_SECURE', true),
+    webauthn: webauthnConfig(),
     migrateOnStart: bool('ONY_MIGRATE_ON_START', mode === 'embedded' || migrateDatabaseUrl !== undefined),
     rateLimit: { perMinute: int('ONY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000) },
     loginThrottle: loginThrottleConfig(),
@@ -574,6 +610,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     loginThrottle: Object.freeze(config.loginThrottle),
     audit: Object.freeze({ ...config.audit, witness: Object.freeze(config.audit.witness) }),
     hooks: Object.freeze(config.hooks),
+    webauthn: Object.freeze({ ...config.webauthn, origins: Object.freeze([...config.webauthn.origins]) }),
     risk: Object.freeze(config.risk),
     metrics: Object.freeze(config.metrics),
     sso: Object.freeze({ allowHttpIssuers: Object.freeze([...config.sso.allowHttpIssuers]) }),

@@ -54,6 +54,34 @@ export interface RecoveryCodesTable {
   used_at: Timestamp | null;
 }
 
+/** Migration 0019: a member's WebAuthn credentials (public keys only). */
+export interface PasskeysTable {
+  org_id: string;
+  id: Generated<string>;
+  member_id: string;
+  credential_id: Buffer;
+  public_key: Buffer;
+  counter: number;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  name: string;
+  created_at: ColumnType<Date, Date | string, never>;
+  last_used_at: Timestamp | null;
+}
+
+/** Migration 0019: issued WebAuthn challenges (hash only), single use, bound for step-up. */
+export interface PasskeyChallengesTable {
+  org_id: string;
+  id: Generated<string>;
+  member_id: string;
+  purpose: 'register' | 'sign_in' | 'step_up';
+  challenge_hash: Buffer;
+  handoff_id: string | null;
+  option: string | null;
+  created_at: ColumnType<Date, Date | string, never>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface InvitesTable {
   org_id: string;
   id: Generated<string>;
@@ -433,4 +461,6 @@ export interface DB {
   sessions: SessionsTable;
   devices: DevicesTable;
   setup_tokens: SetupTokensTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
 }

@@ -28,6 +28,7 @@ import { exportRoutes } from '../features/export/export.routes.js';
 import { erasureRoutes } from '../features/erasure/erasure.routes.js';
 import { mailRoutes } from '../features/mail/mail.routes.js';
 import { membersRoutes } from '../features/members/members.routes.js';
+import { passkeysRoutes } from '../features/passkeys/passkeys.routes.js';
 import { metricsRoutes, registerHttpMetrics } from '../features/metrics/metrics.routes.js';
 import { retentionRoutes } from '../features/retention/retention.routes.js';
 import { insightsRoutes } from '../features/insights/insights.routes.js';
@@ -56,6 +57,7 @@ export type AppDeps = Pick<
   | 'readiness'
   | 'replay'
   | 'auth'
+  | 'passkeys'
   | 'members'
   | 'retention'
   | 'insights'
@@ -229,6 +231,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
   ssoRoutes(app, { sso: deps.sso, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
+  passkeysRoutes(app, { passkeys: deps.passkeys, auth: deps.auth, handoffs: deps.handoffs });
   retentionRoutes(app, { retention: deps.retention });
   insightsRoutes(app, { insights: deps.insights });
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/lib/crypto.js';
+import { SoftAuthenticator, type CreationOptions } from '../helpers/webauthn.js';
 import {
   addMember,
   as,
@@ -25,6 +26,8 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /v1/admin/members/{id}': { role: 'viewer' },
   'PATCH /v1/admin/devices/{id}': { name: 'renamed' },
   'POST /v1/handoffs/{id}/decision': { decision: 'approve' },
+  'PATCH /v1/me/passkeys/{id}': { name: 'renamed' },
+  'POST /v1/handoffs/{id}/passkey-options': { decision: 'approve' },
 };
 let aDeviceToken: string;
 
@@ -43,6 +46,8 @@ async function snapshotOfOrg(orgId: string): Promise<string> {
     'audit_checkpoints',
     'channel_identities',
     'channel_messages',
+    'passkeys',
+    'passkey_challenges',
   ]) {
     const key = table === 'orgs' ? 'id' : 'org_id';
     const rows = await sql<
@@ -87,6 +92,14 @@ beforeAll(async () => {
   await t.container.channelActions.linkWithCode('telegram', code, '4242', '@b');
   bIds.channelLink = (await as(t, bMember, 'GET', '/v1/me/channel-links')).json<{ id: string }[]>()[0]!.id;
   bIds.export = (await as(t, b, 'POST', '/v1/admin/exports')).json<{ id: string }>().id;
+  // A passkey of org B's member (and its used registration challenge).
+  const creation = (await as(t, bMember, 'POST', '/v1/me/passkeys/options')).json<CreationOptions>();
+  bIds.passkey = (
+    await as(t, bMember, 'POST', '/v1/me/passkeys', {
+      name: 'b key',
+      response: new SoftAuthenticator('https://ony.test').create(creation).response,
+    })
+  ).json<{ id: string }>().id;
   aDeviceToken = (await as(t, a, 'POST', '/v1/admin/devices', { name: 'a-agent' })).json<{ token: string }>()
     .token;
   // Let the background escalation step of B's handoff run first, so B's snapshot is stable.

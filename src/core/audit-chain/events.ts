@@ -26,6 +26,9 @@ export const AUDIT_ACTIONS = [
   'member.totp_enrolled',
   'member.totp_disabled',
   'member.totp_reset',
+  'member.passkey_added',
+  'member.passkey_removed',
+  'member.passkeys_reset',
   'member.password_reset',
   'member.email_changed',
   'member.channel_linked',
@@ -222,6 +225,24 @@ export const auditEvents = {
 
   memberTotpReset: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.totp_reset', 'member', member.id),
+
+  /** A passkey enrolled: its id and (redacted) name, never the credential id or public key. */
+  memberPasskeyAdded: (
+    actor: Actor,
+    member: { readonly id: string },
+    passkey: { readonly id: string; readonly name: string },
+  ) =>
+    event(actor, 'member.passkey_added', 'member', member.id, {
+      passkey_id: passkey.id,
+      name: safeLabel(passkey.name),
+    }),
+
+  memberPasskeyRemoved: (actor: Actor, member: { readonly id: string }, passkey: { readonly id: string }) =>
+    event(actor, 'member.passkey_removed', 'member', member.id, { passkey_id: passkey.id }),
+
+  /** An admin removed every passkey of a member (lost device): how many, nothing else. */
+  memberPasskeysReset: (actor: Actor, member: { readonly id: string }, removed: number) =>
+    event(actor, 'member.passkeys_reset', 'member', member.id, { removed }),
 
   /** A password set through a mailed reset link (the member's sessions ended). */
   memberPasswordReset: (actor: Actor, member: { readonly id: string }) =>

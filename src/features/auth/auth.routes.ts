@@ -20,6 +20,8 @@ import { maskPhone } from '../../lib/phone.js';
 import type { Member } from '../members/members.repository.js';
 import { csrfTokenFor, type AuthService, type NewSession } from './auth.service.js';
 import type { MembersService } from '../members/members.service.js';
+import { AuthenticationResponse } from '../passkeys/passkeys.schemas.js';
+import type { AuthenticationResponseJSON } from '../passkeys/passkeys.service.js';
 
 export const memberView = (m: Member, opts: { ownProfile: boolean }) => ({
   id: m.id,
@@ -65,7 +67,8 @@ export function authRoutes(
       config: { auth: 'none' },
       schema: {
         tags,
-        summary: 'Sign in with email and password (and a TOTP or recovery code when enrolled)',
+        summary:
+          'Sign in with email and password (and a TOTP code, a recovery code or a passkey when enrolled)',
         description:
           'Failed sign-ins are throttled per (account, client address) and per client address, never per account alone (no lockout): after a few failures from one address, each further attempt must wait a growing, capped delay, and an address that failed on many accounts is refused for a while. While held, the answer is 429 problem+json with `Retry-After` (and `retry_after` in the body) and no password is checked. A successful sign-in clears its own (account, address) throttle; a password reset clears the account at every address.',
         body: Type.Object(
@@ -74,6 +77,7 @@ export function authRoutes(
             password: Password,
             totp_code: Type.Optional(TotpCode),
             recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 40 })),
+            passkey: Type.Optional(AuthenticationResponse),
             org: Type.Optional(Type.String({ maxLength: 63 })),
           },
           { additionalProperties: false },
@@ -88,6 +92,7 @@ export function authRoutes(
           password: req.body.password,
           totpCode: req.body.totp_code,
           recoveryCode: req.body.recovery_code,
+          passkey: req.body.passkey as AuthenticationResponseJSON | undefined,
           org: req.body.org,
           ip: req.ip,
           userAgent: userAgentOf(req),

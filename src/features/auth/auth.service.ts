@@ -41,6 +41,7 @@ import {
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 import type { MailNotices } from '../mail/mail.notices.js';
 import { passwordLoginBlocked } from '../sso/sso.repository.js';
+import type { AuthenticationResponseJSON, PasskeysService } from '../passkeys/passkeys.service.js';
 
 export const SESSION_PREFIX = 'ony_ses_';
 const RECOVERY_CODE_COUNT = 10;
@@ -56,6 +57,8 @@ export interface AuthDeps {
   readonly notices: Pick<MailNotices, 'signIn'>;
   /** Closes the open streams and long-polls of sessions that end (sign out, revoke). */
   readonly revocation: Pick<Revocation, 'publish'>;
+  /** Passkeys as a second factor (passkeys.service.ts). */
+  readonly passkeys: Pick<PasskeysService, 'hasPasskeys' | 'signInOptions' | 'verifyAssertion'>;
 }
 
 export interface LoginInput {
@@ -63,6 +66,8 @@ export interface LoginInput {
   readonly password: string;
   readonly totpCode?: string | undefined;
   readonly recoveryCode?: string | undefined;
+  /** A passkey assertion answering the challenge of `POST /v1/auth/login/passkey-options`. */
+  readonly passkey?: AuthenticationResponseJSON | undefined;
   /** The org's slug, needed only when one email belongs to several orgs. */
   readonly org?: string | undefined;
   readonly ip: string;
@@ -87,7 +92,7 @@ const othersOf = (p: Principal & { kind: 'member' }) =>
   ({ kind: 'member', orgId: p.orgId, memberId: p.memberId, exceptSessionId: p.sessionId }) as const;
 
 export function createAuthService(deps: AuthDeps) {
-  const { db, keyring, config, clock, notices, revocation, loginThrottle } = deps;
+  const { db, keyring, config, clock, notices, revocation, loginThrottle, passkeys } = deps;
   /**
    * Opens a session. With the client's `ip` (a sign-in, not an invite acceptance or setup) the
    * device class is recorded and a new one is mailed to the member as a security notice.
@@ -144,8 +149,16 @@ export function createAuthService(deps: AuthDeps) {
     return true;
   }
 
-  /** The password (and second factor) check of a sign-in that passed the throttle. */
-  async function loginChecked(email: string, input: LoginInput, attempt: LoginAttempt): Promise<NewSession> {
+  /**
+   * The password check of a sign-in that passed the throttle; `then` runs in the member's org
+   * once the password proved right (the second factor and the session, or passkey options).
+   */
+  async function passwordChecked<T>(
+    email: string,
+    input: Pick<LoginInput, 'password' | 'org'>,
+    attempt: LoginAttempt,
+    then: (tx: TenantTx, memberId: string) => Promise<T>,
+  ): Promise<T> {
     const candidates = await withApp(db, (tx) => findLoginCandidates(tx, email));
     const matches: { orgId: string; memberId: string; slug: string; active: boolean }[] = [];
     for (const c of candidates) {
@@ -188,19 +201,78 @@ export function createAuthService(deps: AuthDeps) {
           { reason: 'sso_required' },
         );
       }
-      const cred = await getCredentials(tx, match.memberId);
-      if (cred?.totpEnabled && input.totpCode === undefined && input.recoveryCode === undefined) {
-        throw new AppError('totp_required', 'this account has two-factor sign-in: send `totp_code`');
-      }
-      if (!(await checkSecondFactor(tx, match.memberId, input))) {
-        // Counted outside this (rolled back) transaction: the store is not transactional.
-        await attempt.failed();
-        throw new AppError('totp_invalid');
-      }
-      return createSession(tx, match.memberId, input.userAgent, input.ip, {
-        method: cred?.totpEnabled ? 'password_mfa' : 'password',
-      });
+      return then(tx, match.memberId);
     });
+  }
+
+  /** The second factor of a sign-in (TOTP, a recovery code or a passkey), then the session. */
+  async function secondFactorThenSession(
+    tx: TenantTx,
+    memberId: string,
+    input: LoginInput,
+    attempt: LoginAttempt,
+  ): Promise<NewSession> {
+    const cred = await getCredentials(tx, memberId);
+    const totp = cred?.totpEnabled === true;
+    const passkey = await passkeys.hasPasskeys(tx, memberId);
+    // The factors this account can answer with, for the sign-in page to offer.
+    const factors = [...(totp ? ['totp', 'recovery_code'] : []), ...(passkey ? ['passkey'] : [])];
+    const none =
+      input.totpCode === undefined && input.recoveryCode === undefined && input.passkey === undefined;
+    if ((totp || passkey) && none) {
+      if (totp)
+        throw new AppError(
+          'totp_required',
+          passkey
+            ? 'this account has two-factor sign-in: send `totp_code` or use a passkey'
+            : 'this account has two-factor sign-in: send `totp_code`',
+          { factors },
+        );
+      throw new AppError('passkey_required', 'this account signs in with a passkey as its second factor', {
+        factors,
+      });
+    }
+    if (input.passkey !== undefined) {
+      if (!passkey) {
+        await attempt.failed();
+        throw new AppError('passkey_invalid', 'this account has no passkey');
+      }
+      try {
+        await passkeys.verifyAssertion(tx, memberId, 'sign_in', input.passkey);
+      } catch (err) {
+        await attempt.failed();
+        throw err;
+      }
+    } else if (!totp && passkey) {
+      // A TOTP or recovery code cannot stand in for a passkey on an account without TOTP.
+      throw new AppError('passkey_required', 'this account signs in with a passkey as its second factor', {
+        factors,
+      });
+    } else if (!(await checkSecondFactor(tx, memberId, input))) {
+      // Counted outside this (rolled back) transaction: the store is not transactional.
+      await attempt.failed();
+      throw new AppError('totp_invalid');
+    }
+    // A second factor (TOTP, a recovery code or a passkey) was checked when the account has one.
+    return createSession(tx, memberId, input.userAgent, input.ip, {
+      method: totp || passkey ? 'password_mfa' : 'password',
+    });
+  }
+
+  /** Runs `fn` behind the sign-in throttle (429 with `retry_after` before any password is checked). */
+  async function throttled<T>(
+    email: string,
+    ip: string,
+    fn: (attempt: LoginAttempt) => Promise<T>,
+  ): Promise<T> {
+    const attempt = await loginThrottle.begin(email, ip);
+    try {
+      const r = await fn(attempt);
+      await attempt.succeeded();
+      return r;
+    } finally {
+      await attempt.release();
+    }
   }
 
   return {
@@ -227,14 +299,23 @@ export function createAuthService(deps: AuthDeps) {
      */
     async login(input: LoginInput): Promise<NewSession> {
       const email = input.email.trim().toLowerCase();
-      const attempt = await loginThrottle.begin(email, input.ip);
-      try {
-        const session = await loginChecked(email, input, attempt);
-        await attempt.succeeded();
-        return session;
-      } finally {
-        await attempt.release();
-      }
+      return throttled(email, input.ip, (attempt) =>
+        passwordChecked(email, input, attempt, (tx, memberId) =>
+          secondFactorThenSession(tx, memberId, input, attempt),
+        ),
+      );
+    },
+
+    /**
+     * The first half of a sign-in with a passkey as the second factor: the password is checked
+     * (throttled like a sign-in) and the answer is WebAuthn request options with a fresh challenge
+     * for this member's passkeys; `login` with `passkey` finishes it.
+     */
+    async passkeySignInOptions(input: Pick<LoginInput, 'email' | 'password' | 'org' | 'ip'>) {
+      const email = input.email.trim().toLowerCase();
+      return throttled(email, input.ip, (attempt) =>
+        passwordChecked(email, input, attempt, (tx, memberId) => passkeys.signInOptions(tx, memberId)),
+      );
     },
 
     /** Resolves a session cookie to a principal, or throws 401. Slides the idle expiry. */

@@ -6,6 +6,8 @@ import { deviceOf, memberOf } from '../../http/plugins/auth.js';
 import { IdParams, problemResponses, TotpCode } from '../../http/schemas.js';
 import { REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
+import { AuthenticationResponse } from '../passkeys/passkeys.schemas.js';
+import type { AuthenticationResponseJSON } from '../passkeys/passkeys.service.js';
 import { AppError } from '../../lib/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { revokedReason, type Revocation } from '../auth/revocation.js';
@@ -440,6 +442,7 @@ export function handoffsRoutes(
             decision: Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }),
             comment: Type.Optional(Type.String({ maxLength: 1000 })),
             totp: Type.Optional(TotpCode),
+            passkey: Type.Optional(AuthenticationResponse),
           },
           { additionalProperties: false },
         ),
@@ -451,7 +454,12 @@ export function handoffsRoutes(
       const r = await handoffs.decide(
         p,
         req.params.id,
-        { option: req.body.decision, comment: req.body.comment, totpCode: req.body.totp },
+        {
+          option: req.body.decision,
+          comment: req.body.comment,
+          totpCode: req.body.totp,
+          passkey: req.body.passkey as AuthenticationResponseJSON | undefined,
+        },
         'web',
       );
       return reply.status(r.outcome === 'recorded' ? 202 : 200).send(await render(p, r.handoff));

@@ -34,6 +34,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import { hasMessages } from '../channels/channels.repository.js';
 import { findDevice } from '../devices/devices.repository.js';
 import type { AuthService } from '../auth/auth.service.js';
+import type { AuthenticationResponseJSON, PasskeysService } from '../passkeys/passkeys.service.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import { findSessionSignIn } from '../auth/sessions.repository.js';
 import { revokedError, type Revocation } from '../auth/revocation.js';
@@ -78,6 +79,8 @@ export interface HandoffsDeps {
   readonly jobs: Pick<JobQueue, 'send' | 'sendMany'>;
   readonly store: Pick<EphemeralStore, 'publish' | 'subscribe'>;
   readonly auth: Pick<AuthService, 'checkStepUp'>;
+  /** A passkey assertion bound to (handoff, option) satisfies the step-up (passkeys.service.ts). */
+  readonly passkeys: Pick<PasskeysService, 'verifyAssertion' | 'stepUpOptions'>;
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
   /** The risk engine off the event loop, within a budget, failing closed (risk-pool.ts). */
   readonly risk: Pick<RiskAnalyser, 'assess'>;
@@ -101,7 +104,7 @@ const wakeChannel = (id: string) => `handoff:${id}`;
 const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
 
 export function createHandoffsService(deps: HandoffsDeps) {
-  const { db, keyring, clock, jobs, store, auth, callbacks, risk: riskAnalyser, revocation } = deps;
+  const { db, keyring, clock, jobs, store, auth, passkeys, callbacks, risk: riskAnalyser, revocation } = deps;
   const metrics = deps.metrics ?? noMetrics;
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
@@ -428,6 +431,24 @@ export function createHandoffsService(deps: HandoffsDeps) {
       store.subscribe(orgChannel(orgId), onChange),
 
     /**
+     * Passkey step-up options to approve `option` of a pending handoff: the challenge is bound to
+     * this handoff and option, single-use and short-lived (passkeys.service.ts).
+     */
+    async passkeyStepUpOptions(p: Principal & { kind: 'member' }, id: string, option: string) {
+      return withTenant(db, p.orgId, async (tx) => {
+        const h = await readable(tx, p, id);
+        if (h.status !== 'pending') throw new AppError('conflict', `the handoff is already ${h.status}`);
+        if (!h.options.some((o) => o.id === option))
+          throw new AppError(
+            'unprocessable',
+            `unknown option "${option}"; choose one of ${h.options.map((o) => o.id).join(', ')}`,
+          );
+        if (isDenyOption(option)) throw new AppError('bad_request', 'a deny needs no step-up');
+        return passkeys.stepUpOptions(tx, p.memberId, id, option);
+      });
+    },
+
+    /**
      * The one decision path. Exactly once: the handoff row is locked, the vote applied by the pure
      * state machine, the final status written with a `status = 'pending'` guard.
      */
@@ -438,6 +459,8 @@ export function createHandoffsService(deps: HandoffsDeps) {
         option: string;
         comment?: string | undefined;
         totpCode?: string | undefined;
+        /** A passkey assertion answering a step-up challenge bound to this handoff and option. */
+        passkey?: AuthenticationResponseJSON | undefined;
         /** Ask for the TOTP code even where the policy does not (SMS approvals of high risk). */
         forceStepUp?: boolean | undefined;
       },
@@ -478,24 +501,37 @@ export function createHandoffsService(deps: HandoffsDeps) {
             // recorded with its assurance all the same.
             const facts = await factsOf(tx, p, channel, now);
             const required = requiredAssurance(h.minAssurance, h.riskLevel, channel);
-            // What was verified for this one answer. The passkey step-up (a verified assertion bound
-            // to this handoff and option) sets 'passkey' here.
+            // What was verified for this one answer.
             let stepUp: StepUp = 'none';
+            // A passkey assertion bound to this handoff and option (docs/passkeys.md), verified and
+            // its challenge used up in this transaction: the strongest step-up (A3).
+            if (vote.passkey !== undefined) {
+              if (!approving) throw new AppError('bad_request', 'a deny needs no step-up; send no `passkey`');
+              await passkeys.verifyAssertion(tx, p.memberId, 'step_up', vote.passkey, {
+                handoffId: id,
+                option: vote.option,
+              });
+              stepUp = 'passkey';
+            }
             if (approving) {
               const below = !atLeast(assuranceLevel(facts), required);
               const totpReaches = atLeast(assuranceLevel({ ...facts, step_up: 'totp' }), required);
               const policyTotp = h.totpRequired || vote.forceStepUp === true;
-              if (policyTotp || (below && totpReaches) || vote.totpCode !== undefined) {
+              const wantsTotp = policyTotp || (below && totpReaches) || vote.totpCode !== undefined;
+              if (stepUp !== 'passkey' && wantsTotp) {
                 const step = await auth.checkStepUp(tx, p.memberId, vote.totpCode);
                 if (step === 'ok') stepUp = 'totp';
                 else if (step === 'invalid') throw new AppError('totp_invalid');
                 else if (policyTotp && step === 'missing')
                   throw new AppError(
                     'totp_required',
-                    'approving at this risk level needs your TOTP code (`totp`)',
+                    'approving at this risk level needs your TOTP code (`totp`) or a passkey (`passkey`)',
                   );
                 else if (policyTotp)
-                  throw new AppError('forbidden', 'approving at this risk level needs TOTP; enrol it first');
+                  throw new AppError(
+                    'forbidden',
+                    'approving at this risk level needs TOTP or a passkey; enrol one on your Account page',
+                  );
                 else if (below && totpReaches && step === 'missing')
                   throw new AppError(
                     'totp_required',

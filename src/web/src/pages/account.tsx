@@ -1,11 +1,13 @@
 /**
  * Your account: profile and phone (proved with a 6-digit code by SMS or a call before ony calls or
  * texts it), two-factor sign-in (enrol with the secret or the otpauth URI, recovery codes shown
- * once; turn off), linked chats (link codes, removal) and sessions.
+ * once; turn off), passkeys (add, name, rename, remove), linked chats (link codes, removal) and
+ * sessions.
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
 import { ErrorBox, Field, formatTime, Loading, Notice, PageTitle, useLoad } from '../components';
+import { addPasskey, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
 import { useSession } from '../session';
 import type { Member } from '../types';
 
@@ -309,6 +311,141 @@ function TwoFactor() {
   );
 }
 
+/** Passkeys: a second factor at sign-in and a way to approve risky handoffs (docs/passkeys.md). */
+function Passkeys() {
+  const keys = useLoad(() => api<PasskeyRow[]>('GET', '/v1/me/passkeys'), []);
+  const [name, setName] = useState('');
+  const [renaming, setRenaming] = useState<{ id: string; name: string } | null>(null);
+  const [msg, setMsg] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (f: () => Promise<string>) => {
+    setError(null);
+    setMsg(null);
+    setBusy(true);
+    try {
+      setMsg(await f());
+      await keys.reload();
+    } catch (err) {
+      setError(ceremonyText(err) ?? errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="passkeys-h">
+      <h2 id="passkeys-h">Passkeys</h2>
+      <p>
+        A passkey (your device's screen lock, or a security key) is a second factor at sign-in and approves
+        handoffs that need a step-up, bound to the very handoff and answer you chose.
+      </p>
+      {keys.data === undefined ? (
+        <Loading />
+      ) : keys.data.length === 0 ? (
+        <p>You have no passkey.</p>
+      ) : (
+        <div className="table-wrap">
+          <table aria-label="Your passkeys">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Added</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="muted">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((k) => (
+                <tr key={k.id}>
+                  <td>
+                    {renaming?.id === k.id ? (
+                      <form
+                        aria-label={`Rename ${k.name}`}
+                        onSubmit={(e) => {
+                          e.preventDefault();
+                          void act(async () => {
+                            await api('PATCH', `/v1/me/passkeys/${k.id}`, { name: renaming.name.trim() });
+                            setRenaming(null);
+                            return 'Passkey renamed.';
+                          });
+                        }}
+                      >
+                        <Field
+                          label="New name"
+                          required
+                          maxLength={64}
+                          value={renaming.name}
+                          onChange={(e) => setRenaming({ id: k.id, name: e.target.value })}
+                        />
+                        <button type="submit" disabled={busy}>
+                          Save name
+                        </button>
+                      </form>
+                    ) : (
+                      k.name
+                    )}
+                  </td>
+                  <td>{formatTime(k.created_at)}</td>
+                  <td>{k.last_used_at === null ? 'never' : formatTime(k.last_used_at)}</td>
+                  <td>
+                    <button type="button" onClick={() => setRenaming({ id: k.id, name: k.name })}>
+                      Rename {k.name}
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className="deny"
+                      disabled={busy}
+                      onClick={() =>
+                        void act(async () => {
+                          await api('DELETE', `/v1/me/passkeys/${k.id}`);
+                          return `Passkey “${k.name}” removed.`;
+                        })
+                      }
+                    >
+                      Remove {k.name}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {passkeysSupported() ? (
+        <form
+          aria-label="Add a passkey"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              const k = await addPasskey(name.trim());
+              setName('');
+              return `Passkey “${k.name}” added.`;
+            });
+          }}
+        >
+          <Field
+            label="Passkey name"
+            hint="so you can tell your passkeys apart, e.g. “Work laptop”"
+            required
+            maxLength={64}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <button type="submit" className="primary" disabled={busy}>
+            Add a passkey
+          </button>
+        </form>
+      ) : (
+        <p className="muted">This browser cannot use passkeys.</p>
+      )}
+      <Notice>{msg}</Notice>
+      <ErrorBox error={error ?? keys.error} />
+    </section>
+  );
+}
+
 interface ChannelLink {
   id: string;
   channel: 'slack' | 'telegram';
@@ -483,6 +620,7 @@ export function AccountPage(_props: { params: Record<string, string> }) {
       <PageTitle title="Account">Your account</PageTitle>
       <Profile />
       <TwoFactor />
+      <Passkeys />
       <LinkedChats />
       <Sessions />
     </section>

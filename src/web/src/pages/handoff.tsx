@@ -1,7 +1,9 @@
 /**
  * One handoff: what the agent asks, the derived risk with its reasons, the payload as text, the
  * escalation timeline (with the phone calls made for it), the decision buttons (members and admins;
- * viewers see none and the API refuses them anyway) and the decision record. Live while pending.
+ * viewers see none and the API refuses them anyway; where a step-up is needed, a TOTP code or
+ * "Approve with passkey", bound to this handoff and option) and the decision record. Live while
+ * pending.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
@@ -18,6 +20,7 @@ import {
   useLoad,
 } from '../components';
 import { LiveIndicator, useEventStream } from '../live';
+import { answer, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
 import { payloadLines } from '../payload-lines';
 import { attemptText } from '../attempt-text';
 import { Link } from '../router';
@@ -133,6 +136,45 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [needTotp, setNeedTotp] = useState(h.totp_required);
+  // Whether this member has a passkey to step up with (loaded once; a failure just hides the buttons).
+  const [hasPasskey, setHasPasskey] = useState(false);
+  useEffect(() => {
+    if (!passkeysSupported()) return;
+    api<PasskeyRow[]>('GET', '/v1/me/passkeys')
+      .then((keys) => setHasPasskey(keys.length > 0))
+      .catch(() => setHasPasskey(false));
+  }, []);
+
+  /** Step-up with a passkey: options bound to (this handoff, option), the browser's answer, the decision. */
+  async function decideWithPasskey(option: string) {
+    setBusy(`passkey:${option}`);
+    setError(null);
+    try {
+      const optionsJSON = await api<Parameters<typeof answer>[0]>(
+        'POST',
+        `/v1/handoffs/${h.id}/passkey-options`,
+        {
+          decision: option,
+        },
+      );
+      const passkey = await answer(optionsJSON);
+      const next = await api<Handoff>('POST', `/v1/handoffs/${h.id}/decision`, {
+        decision: option,
+        ...(comment.trim() !== '' && { comment: comment.trim() }),
+        passkey,
+      });
+      onDone(next, next.status === 'pending');
+    } catch (err) {
+      setError(
+        ceremonyText(err) ??
+          (err instanceof ApiError && err.code === 'passkey_invalid'
+            ? `That passkey was not accepted: ${err.message}`
+            : errorText(err)),
+      );
+    } finally {
+      setBusy(null);
+    }
+  }
 
   async function decide(option: string) {
     setBusy(option);
@@ -148,7 +190,11 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required') {
         setNeedTotp(true);
-        setError('Enter the code from your authenticator app to approve this.');
+        setError(
+          hasPasskey
+            ? 'Enter the code from your authenticator app, or approve with your passkey.'
+            : 'Enter the code from your authenticator app to approve this.',
+        );
       } else if (err instanceof ApiError && err.code === 'totp_invalid') {
         setError('That code is wrong or was used already. Wait for the next one.');
         setTotp('');
@@ -202,6 +248,29 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
           );
         })}
       </div>
+      {needTotp && hasPasskey && (
+        <div className="actions" aria-label="Approve with a passkey" role="group">
+          {h.options
+            .filter((o) => o.id !== 'deny')
+            .map((o) => (
+              <button
+                key={o.id}
+                type="button"
+                className="approve"
+                disabled={busy !== null}
+                onClick={() => void decideWithPasskey(o.id)}
+              >
+                {busy === `passkey:${o.id}` ? (
+                  'Waiting for your passkey…'
+                ) : (
+                  <>
+                    <AgentText>{o.label}</AgentText> with passkey
+                  </>
+                )}
+              </button>
+            ))}
+        </div>
+      )}
     </form>
   );
 }

@@ -1,7 +1,11 @@
-/** Sign in: email + password, then a TOTP (or recovery) code when the account has one; SSO when configured. */
+/**
+ * Sign in: email + password, then a second factor when the account has one (a TOTP code, a
+ * recovery code or a passkey); SSO when configured.
+ */
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
 import { ErrorBox, Field, PageTitle } from '../components';
+import { answer, ceremonyText } from '../passkeys';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import type { SessionAnswer } from '../types';
@@ -43,6 +47,8 @@ export function SignInPage() {
   const [needOrg, setNeedOrg] = useState(false);
   const [step, setStep] = useState<'password' | 'totp'>('password');
   const [useRecovery, setUseRecovery] = useState(false);
+  /** The second factors the account has (from the server's answer): totp, recovery_code, passkey. */
+  const [factors, setFactors] = useState<string[]>(['totp', 'recovery_code']);
   const [code, setCode] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -72,6 +78,33 @@ export function SignInPage() {
     return () => window.clearTimeout(t);
   }, [org]);
 
+  const orgField = () => (org !== '' && (needOrg || SLUG.test(org)) ? { org } : {});
+
+  /** The second factor with a passkey: options for this account's passkeys, the browser's answer, sign-in. */
+  async function withPasskey() {
+    setBusy(true);
+    setError(null);
+    try {
+      const optionsJSON = await api<Parameters<typeof answer>[0]>('POST', '/v1/auth/login/passkey-options', {
+        email,
+        password,
+        ...orgField(),
+      });
+      const passkey = await answer(optionsJSON);
+      await api<SessionAnswer>('POST', '/v1/auth/login', { email, password, ...orgField(), passkey });
+      await refresh();
+    } catch (err) {
+      setError(
+        ceremonyText(err) ??
+          (err instanceof ApiError && err.code === 'passkey_invalid'
+            ? 'That passkey was not accepted. Use one of the passkeys you added to this account.'
+            : errorText(err)),
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
@@ -80,7 +113,7 @@ export function SignInPage() {
       await api<SessionAnswer>('POST', '/v1/auth/login', {
         email,
         password,
-        ...(org !== '' && (needOrg || SLUG.test(org)) && { org }),
+        ...orgField(),
         ...(step === 'totp' && (useRecovery ? { recovery_code: code.trim() } : { totp_code: code.trim() })),
       });
       try {
@@ -90,7 +123,15 @@ export function SignInPage() {
       }
       await refresh();
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'totp_required') {
+      if (err instanceof ApiError && (err.code === 'totp_required' || err.code === 'passkey_required')) {
+        const sent = (err.problem as { factors?: unknown }).factors;
+        setFactors(
+          Array.isArray(sent)
+            ? sent.filter((f): f is string => typeof f === 'string')
+            : err.code === 'passkey_required'
+              ? ['passkey']
+              : ['totp', 'recovery_code'],
+        );
         setStep('totp');
         setCode('');
       } else if (
@@ -154,7 +195,19 @@ export function SignInPage() {
               <p>
                 Two-factor sign-in for <strong>{email}</strong>.
               </p>
-              {useRecovery ? (
+              {factors.includes('passkey') && (
+                <p>
+                  <button
+                    type="button"
+                    className="primary"
+                    disabled={busy}
+                    onClick={() => void withPasskey()}
+                  >
+                    Use a passkey
+                  </button>
+                </p>
+              )}
+              {!factors.includes('totp') ? null : useRecovery ? (
                 <Field
                   label="Recovery code"
                   autoComplete="off"
@@ -176,16 +229,18 @@ export function SignInPage() {
                   onChange={(e) => setCode(e.target.value)}
                 />
               )}
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => {
-                  setUseRecovery((r) => !r);
-                  setCode('');
-                }}
-              >
-                {useRecovery ? 'Use an authenticator code' : 'Use a recovery code instead'}
-              </button>
+              {factors.includes('totp') && (
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => {
+                    setUseRecovery((r) => !r);
+                    setCode('');
+                  }}
+                >
+                  {useRecovery ? 'Use an authenticator code' : 'Use a recovery code instead'}
+                </button>
+              )}
             </>
           )}
           <Field
@@ -197,9 +252,15 @@ export function SignInPage() {
           />
           <ErrorBox error={error} />
           <div className="actions">
-            <button type="submit" className="primary" disabled={busy}>
-              {busy ? 'Signing in…' : step === 'password' ? 'Sign in' : 'Verify'}
-            </button>
+            {(step === 'password' || factors.includes('totp')) && (
+              <button
+                type="submit"
+                className={step === 'password' || !factors.includes('passkey') ? 'primary' : undefined}
+                disabled={busy}
+              >
+                {busy ? 'Signing in…' : step === 'password' ? 'Sign in' : 'Verify'}
+              </button>
+            )}
             {step === 'totp' && (
               <button
                 type="button"

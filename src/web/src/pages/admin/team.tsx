@@ -247,6 +247,24 @@ function MemberRow({
                 }
               />
             )}
+            <ConfirmButton
+              label="Reset passkeys"
+              confirmLabel={`Yes, remove ${m.name}'s passkeys`}
+              danger
+              onConfirm={() =>
+                run(async () => {
+                  const r = await api<{ removed: number }>(
+                    'POST',
+                    `/v1/admin/members/${m.id}/passkeys-reset`,
+                  );
+                  onDone(
+                    r.removed === 0
+                      ? `${m.name} had no passkey.`
+                      : `${m.name}'s ${r.removed} passkey${r.removed === 1 ? ' was' : 's were'} removed; they add new ones on their Account page.`,
+                  );
+                })
+              }
+            />
           </div>
         </td>
       </tr>
