@@ -366,7 +366,11 @@ describe('approving with a passkey (step-up bound to the handoff and option)', (
     const assertion = auth.get(await stepUp(hank, id));
     const ok = await decide(hank, id, { passkey: assertion });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json()).toMatchObject({ status: 'approved' });
+    // The strongest proof there is: A3, recorded on the decision (docs/assurance.md).
+    expect(ok.json()).toMatchObject({
+      status: 'approved',
+      decision: { assurance: { level: 'A3', step_up: 'passkey', channel: 'web' } },
+    });
     const decided = (await auditActions()).filter((e) => e.action === 'handoff.decided').length;
     // Replayed: the existing decision is the answer (exactly once), and nothing is written.
     const replay = await decide(hank, id, { passkey: assertion });
