@@ -70,6 +70,10 @@ const PURPOSE: Record<string, string> = {
   channel_identities: 'linked Slack / Telegram identities of members',
   channel_messages: 'provider message references, to update sent messages after a decision',
   sso_configs: "the org's OpenID Connect settings (client secret encrypted)",
+  slack_installations:
+    "the org's own Slack workspace: team id and name, bot user id, picked channel id, scopes, the bot token (encrypted with the org data key)",
+  slack_install_states:
+    'pending "Add to Slack" installs: SHA-256 of the single-use state and of the admin\'s session id, expiry',
   sso_identities: 'links of members to an OpenID provider subject',
   sso_break_glass: 'members allowed to sign in with a password while SSO is enforced',
   mail_tokens: 'email-change and reset tokens (hash only)',

@@ -16,6 +16,7 @@ import {
   type InboundDecision,
   type InboundLink,
   type InboundRefusal,
+  type InboundScope,
 } from '../../channels/channel.js';
 import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { withTenant } from '../../db/client.js';
@@ -64,6 +65,8 @@ interface IdentityClaim {
   readonly channel: LinkableChannel;
   readonly identity: string;
   readonly label: string;
+  /** The org the request was routed to (its own Slack installation): only its members may claim. */
+  readonly orgId?: string;
 }
 
 const codeKey = (code: string) => `link-code:${sha256Hex(code)}`;
@@ -146,8 +149,8 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
   }
 
   const actions: ChannelActions = {
-    decide: (channel, identity, handoffId, vote) =>
-      unlessUnavailable(() => decide(channel, identity, handoffId, vote)),
+    decide: (channel, identity, handoffId, vote, scope) =>
+      unlessUnavailable(() => decide(channel, identity, handoffId, vote, scope)),
     linkWithCode,
     claimUrl,
   };
@@ -157,8 +160,12 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     identity: string,
     handoffId: string,
     vote: Parameters<ChannelActions['decide']>[3],
+    scope: InboundScope | undefined,
   ): Promise<InboundDecision> {
-    const linked = await resolveIdentity(db, channel, identity);
+    // Routed to one org (a workspace it installed): a link or a handoff of any other org never counts.
+    const linked = (await resolveIdentity(db, channel, identity)).filter(
+      (l) => scope === undefined || l.orgId === scope.orgId,
+    );
     if (linked.length === 0) return refuse('not_linked');
     for (const { orgId, memberId } of linked) {
       // The handoff id is global; only the org that holds it can answer, as the member linked there.
@@ -212,10 +219,20 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     return { ok: true, memberName: done.memberName, orgName: done.orgName };
   }
 
-  async function claimUrl(channel: string, identity: string, label: string): Promise<string> {
+  async function claimUrl(
+    channel: string,
+    identity: string,
+    label: string,
+    scope?: InboundScope,
+  ): Promise<string> {
     if (!isLinkable(channel)) throw new Error(`channel ${channel} has no identities to link`);
     const token = randomBytes(24).toString('base64url');
-    const claim: IdentityClaim = { channel, identity, label: safeLabel(label) };
+    const claim: IdentityClaim = {
+      channel,
+      identity,
+      label: safeLabel(label),
+      ...(scope !== undefined && { orgId: scope.orgId }),
+    };
     await store.set(claimKey(token), JSON.stringify(claim), LINK_TTL_MS);
     return `${config.publicUrl}/link/${token}`;
   }
@@ -246,6 +263,11 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
       const raw = /^[A-Za-z0-9_-]{32}$/.test(token) ? await store.take(claimKey(token)) : null;
       if (raw === null) throw new AppError('gone', 'this link is unknown, expired or already used');
       const claim = JSON.parse(raw) as IdentityClaim;
+      if (claim.orgId !== undefined && claim.orgId !== p.orgId)
+        throw new AppError(
+          'forbidden',
+          'this link is for a Slack workspace of another ony organization; sign in to that organization to use it',
+        );
       const done = await link(p.orgId, p.memberId, claim);
       if (done === undefined) throw new AppError('forbidden', 'your membership is not active');
       return done.link;

@@ -114,6 +114,7 @@ export function createEscalationService({
               link: handoffPage(h.id),
             },
             recipients,
+            { orgId },
           );
           posted = sent.messages;
           skip = attemptOutcome(posted.length, sent.skipped ?? []);
@@ -183,7 +184,7 @@ export function createEscalationService({
       await Promise.all(
         messages.map(async (m) => {
           try {
-            await channels[m.channel]?.update(m.ref, notice);
+            await channels[m.channel]?.update(m.ref, notice, { orgId });
           } catch (err) {
             logger.warn({ err, channel: m.channel, handoff_id: h.id }, 'could not update a channel message');
           }

@@ -15,6 +15,7 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'devices', column: 'webhook_secret_enc', key: 'id', aad: (k: string) => `webhook:${k}` },
   { table: 'handoff_payloads', column: 'content_enc', key: 'handoff_id', aad: (k: string) => `payload:${k}` },
   { table: 'sso_configs', column: 'client_secret_enc', key: 'org_id', aad: () => 'sso-client-secret' },
+  { table: 'slack_installations', column: 'bot_token_enc', key: 'org_id', aad: () => 'slack-bot-token' },
 ] as const;
 export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
 
