@@ -116,7 +116,7 @@ beforeAll(async () => {
     escalation_policy: { levels: { medium: slackSteps } },
   });
   expect(put.statusCode, put.body).toBe(200);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await t?.close();
@@ -469,7 +469,7 @@ describe('socket mode', () => {
       escalation_policy: { levels: { medium: slackSteps } },
     });
     await eventually(() => (fake.socketCount > 0 ? true : undefined));
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => s?.close());
 
   it('connects with the app token, takes clicks as envelopes, and needs no public route', async () => {
