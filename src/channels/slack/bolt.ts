@@ -65,7 +65,14 @@ export interface SlackDispatch {
    * Runs the Bolt app on a verified, parsed body; resolves with what to acknowledge once a listener
    * acknowledged (or Bolt finished without one: an empty 200).
    */
-  dispatch(body: Record<string, unknown>, flags?: { readonly unavailable?: boolean }): Promise<unknown>;
+  dispatch(
+    body: Record<string, unknown>,
+    flags?: {
+      readonly unavailable?: boolean;
+      /** Resolve only once the listeners finished (events: Bolt acknowledges them before they run). */
+      readonly untilDone?: boolean;
+    },
+  ): Promise<unknown>;
 }
 
 /** A Bolt receiver fed by ony's Fastify routes (the requests are verified there). */
@@ -85,7 +92,7 @@ function createFastifyReceiver(): Receiver & SlackDispatch {
         const event: ReceiverEvent = {
           body,
           ack: async (response?: unknown) => {
-            if (acked) return;
+            if (acked || flags?.untilDone === true) return;
             acked = true;
             resolve(response);
           },

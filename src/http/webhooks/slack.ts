@@ -138,7 +138,8 @@ export async function slackWebhookRoutes(app: FastifyInstance, opts: SlackWebhoo
       }
       if (body.type !== 'event_callback') return reply.code(200).send();
       if (v.unavailable) throw new AppError('unavailable', 'the database is unavailable; Slack retries');
-      await bolt.dispatch(body);
+      // Answered once the installation is gone (Slack retries a failed delivery).
+      await bolt.dispatch(body, { untilDone: true });
       return reply.code(200).send();
     },
   );
