@@ -78,6 +78,10 @@ const PURPOSE: Record<string, string> = {
   sso_configs: "the org's OpenID Connect settings (client secret encrypted)",
   org_channel_credentials:
     "the org's own Telegram bot and telephony account: the credentials and webhook secret encrypted with the org data key (`config_enc`, write-only), a random webhook route id, a SHA-256 of the bot or account id (one org per bot), non-secret facts (bot @username, provider, masked From number)",
+  slack_installations:
+    "the org's own Slack workspace: team id and name, bot user id, picked channel id, scopes, the bot token (encrypted with the org data key)",
+  slack_install_states:
+    'pending "Add to Slack" installs: SHA-256 of the single-use state and of the admin\'s session id, expiry',
   sso_identities: 'links of members to an OpenID provider subject',
   sso_break_glass: 'members allowed to sign in with a password while SSO is enforced',
   mail_tokens: 'email-change and reset tokens (hash only)',

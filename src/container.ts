@@ -36,7 +36,11 @@ import { createCallRecordsService } from './features/telephony/call-records.serv
 import { createCallsService } from './features/telephony/calls.service.js';
 import { createPhoneVerificationService } from './features/telephony/phone-verification.service.js';
 import { createSmsService } from './features/telephony/sms.service.js';
-import { slackInteractionsFor, slackSocketModeFor } from './channels/slack/index.js';
+import { createSlackOAuthApi } from './channels/slack/api.js';
+import { createSlackBolt } from './channels/slack/bolt.js';
+import { slackAuthorizeUrl } from './channels/slack/index.js';
+import { createSlackInteractions } from './channels/slack/interactions.js';
+import { createSlackInstallationsService } from './features/slack/slack-installations.service.js';
 import { createTelegramBot } from './channels/telegram/bot.js';
 import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
@@ -335,11 +339,34 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Phone calls and SMS (docs/telephony.md): one provider, picked by ONY_TELEPHONY_PROVIDER.
   const telephonyProvider =
     config.telephony !== undefined ? createTelephonyProvider(config.telephony.provider) : undefined;
+  // Slack per organization (docs/channels.md): each org's own installation, encrypted with its data key.
+  const slackInstallations =
+    config.slack !== undefined
+      ? createSlackInstallationsService({
+          db,
+          keyring,
+          clock,
+          logger,
+          oauthApi: createSlackOAuthApi({ apiUrl: config.slack.apiUrl, logger }),
+          config: {
+            publicUrl: config.publicUrl,
+            oauth: config.slack.oauth,
+            authorizeUrl: slackAuthorizeUrl(config.slack),
+            hasDefault: config.slack.botToken !== undefined,
+          },
+        })
+      : undefined;
   const channels = createChannels(
     config,
     logger,
     telephonyProvider !== undefined
       ? { provider: telephonyProvider, store, replyCodes: { next: (phone) => nextSmsReplyCode(db, phone) } }
+      : undefined,
+    slackInstallations !== undefined
+      ? async (orgId) => {
+          const own = await slackInstallations.credentialsFor(orgId);
+          return own && { botToken: own.botToken, teamId: own.teamId, channelId: own.channelId };
+        }
       : undefined,
   );
   // The risk engine on worker threads, within a budget, failing closed (docs/risk.md).
@@ -434,11 +461,6 @@ export async function createContainer(config: Config, options: ContainerOptions 
           config: { ...config.telegram, publicUrl: config.publicUrl },
         })
       : undefined;
-  // Slack's inbound side: the interactivity route (http mode) or the Socket Mode listener.
-  const slackInteractions =
-    config.slack !== undefined ? slackInteractionsFor(config.slack, channelActions, logger) : undefined;
-  const slackSocket =
-    config.slack !== undefined ? slackSocketModeFor(config.slack, channelActions, logger) : undefined;
   // Each org's own bot and phone account (docs/channels.md); the server's are the fallback.
   const orgChannelsRuntime = createOrgChannelsRuntime({
     db,
@@ -469,6 +491,28 @@ export async function createContainer(config: Config, options: ContainerOptions 
       serverTelephony: config.telephony !== undefined,
     },
   });
+  // Slack's inbound side on Bolt: ony's routes feed its receiver (http mode), or Socket Mode.
+  const slackConfig = config.slack;
+  const slackBolt =
+    slackConfig !== undefined &&
+    slackInstallations !== undefined &&
+    ((slackConfig.mode === 'http' && slackConfig.signingSecret !== undefined) ||
+      (slackConfig.mode === 'socket' && slackConfig.appToken !== undefined))
+      ? createSlackBolt({
+          interactions: createSlackInteractions({ actions: channelActions, logger }),
+          routeTeam: async (teamId) => {
+            const own = await slackInstallations.routeTeam(teamId);
+            return (
+              own && { orgId: own.orgId, botToken: own.botToken, botUserId: own.botUserId, botId: own.botId }
+            );
+          },
+          removedBySlack: (teamId, reason, bots) => slackInstallations.removedBySlack(teamId, reason, bots),
+          defaultBotToken: slackConfig.botToken,
+          apiUrl: slackConfig.apiUrl,
+          logger,
+          socketAppToken: slackConfig.mode === 'socket' ? slackConfig.appToken : undefined,
+        })
+      : undefined;
   const escalation = createEscalationService({
     db,
     clock,
@@ -534,7 +578,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await telegramBot?.start();
     await orgChannelsRuntime.startPollers();
     // Not awaited: Slack being unreachable must not keep the server from starting (the client reconnects).
-    slackSocket?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
+    slackBolt?.start().catch((err: unknown) => logger.error({ err }, 'slack socket mode did not connect'));
   }
 
   return {
@@ -579,7 +623,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     orgChannelsRuntime,
     channelActions,
     telegramBot,
-    slackInteractions,
+    slackBolt,
+    slackInstallations,
     phoneVerification,
     callRecords,
     telephony,
@@ -587,7 +632,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     async close(): Promise<void> {
       await telegramBot?.stop();
       await orgChannelsRuntime.stop();
-      await slackSocket
+      await slackBolt
         ?.stop()
         .catch((err: unknown) => logger.warn({ err }, 'slack socket mode did not stop cleanly'));
       await jobs.stop().catch((err: unknown) => logger.warn({ err }, 'job queue did not stop cleanly'));

@@ -84,11 +84,11 @@ export interface ChannelAdapter {
   send(
     message: OutboundMessage,
     recipients: readonly Recipient[],
-    options?: { readonly directOnly?: boolean },
+    options?: { readonly directOnly?: boolean } & OrgContext,
   ): Promise<SendResult>;
   /** Rewrites a sent message to show the outcome (buttons removed). */
-  update(ref: string, notice: DecisionNotice): Promise<void>;
-  health(): Promise<ChannelHealth>;
+  update(ref: string, notice: DecisionNotice, options?: OrgContext): Promise<void>;
+  health(options?: OrgContext): Promise<ChannelHealth>;
 }
 
 /** Why an inbound action from a channel was refused: each maps to a clear reply to the person. */
@@ -141,6 +141,8 @@ export interface ChannelActions {
       /** Approving needs the TOTP code whatever the policy says (an SMS approval of high risk). */
       readonly forceStepUp?: boolean;
     },
+    /** The org the request was routed to (its own installation): only that org's link and handoffs count. */
+    scope?: InboundScope,
   ): Promise<InboundDecision>;
   /** Links `identity` to the member who was given `code` (Telegram `/start <code>`). */
   linkWithCode(channel: string, code: string, identity: string, label: string): Promise<InboundLink>;
@@ -148,5 +150,15 @@ export interface ChannelActions {
    * For an unlinked person: a one-time, expiring URL where a signed-in member connects `identity`
    * to their account (Slack's ephemeral "connect your account" message).
    */
-  claimUrl(channel: string, identity: string, label: string): Promise<string>;
+  claimUrl(channel: string, identity: string, label: string, scope?: InboundScope): Promise<string>;
+}
+
+/** An inbound request routed to one org (a Slack team that org installed). */
+export interface InboundScope {
+  readonly orgId: string;
+}
+
+/** Which org an outbound call is for: an adapter with per-org credentials picks that org's. */
+export interface OrgContext {
+  readonly orgId?: string | undefined;
 }

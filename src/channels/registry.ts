@@ -8,7 +8,7 @@ import type { ChannelAdapter } from './channel.js';
 import { createConsoleChannel } from './console.js';
 import { createEmailChannel } from './email/adapter.js';
 import { createSmtpTransport } from './email/transport.js';
-import { slackChannelFor } from './slack/index.js';
+import { slackChannelFor, type OrgSlackLookup } from './slack/index.js';
 import { createTelegramChannel } from './telegram/adapter.js';
 import { createTelegramApi } from './telegram/client.js';
 import type { EphemeralStore } from '../state/store.js';
@@ -26,11 +26,13 @@ export function createChannels(
     readonly store: Pick<EphemeralStore, 'set' | 'hit' | 'claim'>;
     readonly replyCodes: ReplyCodeCounter;
   },
+  /** Each org's own Slack installation (the installation store); none: the default bot only. */
+  slackOrgs: OrgSlackLookup = async () => undefined,
 ): Channels {
   const channels: Record<string, ChannelAdapter> = { console: createConsoleChannel(logger) };
   if (config.telegram !== undefined)
     channels.telegram = createTelegramChannel({ api: createTelegramApi(config.telegram), logger });
-  if (config.slack !== undefined) channels.slack = slackChannelFor(config.slack, logger);
+  if (config.slack !== undefined) channels.slack = slackChannelFor(config.slack, logger, slackOrgs);
   if (config.mail !== undefined) channels.email = createEmailChannel(createSmtpTransport(config.mail));
   if (config.telephony !== undefined && telephony !== undefined) {
     const deps = {

@@ -125,8 +125,17 @@ export interface Config {
 }
 
 export interface SlackConfig {
-  /** Bot token (`xoxb-…`): chat:write, chat:write.public if it posts to channels it was not invited to. */
-  readonly botToken: string;
+  /**
+   * The server's default bot token (`xoxb-…`): chat:write, chat:write.public if it posts to channels it
+   * was not invited to. Used by every org without its own installation; undefined: only orgs that
+   * installed the app ("Add to Slack") have Slack.
+   */
+  readonly botToken: string | undefined;
+  /**
+   * The Slack app's OAuth client (ONY_SLACK_CLIENT_ID / ONY_SLACK_CLIENT_SECRET): lets each org's admin
+   * install the app in the org's own workspace (docs/channels.md). Undefined: no per-org installs.
+   */
+  readonly oauth: { readonly clientId: string; readonly clientSecret: string } | undefined;
   /** http: Slack POSTs interactions to ONY_PUBLIC_URL/webhooks/slack/interactions; socket: Socket Mode. */
   readonly mode: 'http' | 'socket';
   /** Verifies the HTTP interactions (required in http mode). */
@@ -397,8 +406,22 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
 
   let slack: SlackConfig | undefined;
   const slackToken = str('ONY_SLACK_BOT_TOKEN');
-  if (slackToken !== undefined) {
-    if (!/^xoxb-[A-Za-z0-9-]{8,200}$/.test(slackToken))
+  const slackClientId = str('ONY_SLACK_CLIENT_ID');
+  const slackClientSecret = str('ONY_SLACK_CLIENT_SECRET');
+  if (slackToken !== undefined || slackClientId !== undefined || slackClientSecret !== undefined) {
+    if (slackClientId !== undefined && !/^\d{4,20}\.\d{4,20}$/.test(slackClientId))
+      problems.push(
+        "ONY_SLACK_CLIENT_ID must be your Slack app's Client ID, like 1234567890.1234567890 (Basic Information > App Credentials)",
+      );
+    if (slackClientSecret !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(slackClientSecret))
+      problems.push(
+        "ONY_SLACK_CLIENT_SECRET must be your Slack app's Client Secret (Basic Information > App Credentials)",
+      );
+    if ((slackClientId === undefined) !== (slackClientSecret === undefined))
+      problems.push(
+        'ONY_SLACK_CLIENT_ID and ONY_SLACK_CLIENT_SECRET go together: set both to let each org install the app in its own workspace, or neither',
+      );
+    if (slackToken !== undefined && !/^xoxb-[A-Za-z0-9-]{8,200}$/.test(slackToken))
       problems.push(
         'ONY_SLACK_BOT_TOKEN must be the bot token of your Slack app, xoxb-… (OAuth & Permissions)',
       );
@@ -429,6 +452,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       problems.push(`ONY_SLACK_API_URL must be an http(s) URL (got "${apiUrl}"); leave it unset for Slack`);
     slack = Object.freeze({
       botToken: slackToken,
+      oauth:
+        slackClientId !== undefined && slackClientSecret !== undefined
+          ? Object.freeze({ clientId: slackClientId, clientSecret: slackClientSecret })
+          : undefined,
       mode: rawMode === 'socket' ? 'socket' : 'http',
       signingSecret,
       appToken,

@@ -8,6 +8,32 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type Role = 'admin' | 'member' | 'viewer';
 export const ROLES = ['admin', 'member', 'viewer'] as const satisfies readonly Role[];
 
+export interface SlackInstallationsTable {
+  org_id: string;
+  team_id: string;
+  team_name: string;
+  enterprise_id: string | null;
+  app_id: string | null;
+  bot_user_id: string;
+  bot_id: string | null;
+  channel_id: string | null;
+  scopes: string;
+  bot_token_enc: Buffer;
+  installed_by: string;
+  created_at: Timestamp;
+}
+
+export interface SlackInstallStatesTable {
+  org_id: string;
+  id: Generated<string>;
+  state_sha256: string;
+  session_sha256: string;
+  member_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface OrgsTable {
   id: string;
   name: string;
@@ -437,6 +463,8 @@ export interface DB {
   sso_identities: SsoIdentitiesTable;
   sso_break_glass: SsoBreakGlassTable;
   channel_identities: ChannelIdentitiesTable;
+  slack_installations: SlackInstallationsTable;
+  slack_install_states: SlackInstallStatesTable;
   channel_messages: ChannelMessagesTable;
   org_settings: OrgSettingsTable;
   handoffs: HandoffsTable;

@@ -34,6 +34,7 @@ import { retentionRoutes } from '../features/retention/retention.routes.js';
 import { insightsRoutes } from '../features/insights/insights.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { ssoRoutes } from '../features/sso/sso.routes.js';
+import { slackRoutes } from '../features/slack/slack.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
 import { AppError } from '../lib/errors.js';
 import type { AppInstance } from './app-types.js';
@@ -80,7 +81,8 @@ export type AppDeps = Pick<
   | 'orgChannelsRuntime'
   | 'channelActions'
   | 'telegramBot'
-  | 'slackInteractions'
+  | 'slackBolt'
+  | 'slackInstallations'
   | 'phoneVerification'
   | 'callRecords'
   | 'telephony'
@@ -240,6 +242,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   exportRoutes(app, { exports: deps.dataExports });
   channelsAdminRoutes(app, { channelsAdmin: deps.channelsAdmin });
   orgChannelsRoutes(app, { orgChannels: deps.orgChannels });
+  if (deps.slackInstallations !== undefined)
+    slackRoutes(app, { slackInstallations: deps.slackInstallations });
   erasureRoutes(app, { erasure: deps.erasure });
   handoffsRoutes(app, {
     handoffs: deps.handoffs,
@@ -281,12 +285,12 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     });
   // Only in http mode (Socket Mode needs no route); its raw-body parser is scoped to the plugin.
   if (
-    deps.slackInteractions !== undefined &&
+    deps.slackBolt?.receiver !== undefined &&
     config.slack?.signingSecret !== undefined &&
     config.slack.mode === 'http'
   )
     await app.register(slackWebhookRoutes, {
-      interactions: deps.slackInteractions,
+      bolt: deps.slackBolt.receiver,
       signingSecret: config.slack.signingSecret,
       clock: deps.clock,
       replay: deps.replay,

@@ -532,7 +532,7 @@ describe('socket mode', () => {
       escalation_policy: { levels: { medium: slackSteps } },
     });
     await eventually(() => (fake.socketCount > 0 ? true : undefined));
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => s?.close());
 
   it('connects with the app token, takes clicks as envelopes, and needs no public route', async () => {

@@ -12,7 +12,15 @@
  *   (the buttons' values, the opened view's private_metadata), signs them with the signing secret
  *   (v0) and POSTs them form-encoded to our server, as Slack does;
  * - Socket Mode: `apps.connections.open` (app-level token) answers a ws:// URL on this server, which
- *   says hello and delivers envelopes, resolving with the client's acknowledgement.
+ *   says hello and delivers envelopes, resolving with the client's acknowledgement;
+ * - several workspaces (teams), each with its own bot token: a token works only in its own
+ *   workspace (a message posted with one cannot be updated with another's: `message_not_found`),
+ *   and every call records the token it came with;
+ * - OAuth v2 install: `GET /oauth/v2/authorize` (the person approves at once, for the workspace named
+ *   by `team=`) redirects to the app's redirect_uri with a single-use code; `oauth.v2.access`
+ *   exchanges it (client id and secret checked) for a new bot token of that workspace;
+ *   `auth.revoke` revokes a token (then `token_revoked`);
+ * - Events API: `event()` POSTs a signed `event_callback` (app_uninstalled, tokens_revoked) as JSON.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -51,6 +59,8 @@ export interface SlackUser {
 }
 
 interface PostedMessage {
+  /** The workspace whose bot posted it. */
+  team: string;
   channel: string;
   ts: string;
   text: string;
@@ -139,8 +149,19 @@ function elementErrors(e: unknown, at: string): string[] {
   return errors;
 }
 
+export interface FakeWorkspace {
+  readonly teamId: string;
+  readonly name: string;
+  /** The live bot token (undefined until the app is installed there by OAuth). */
+  botToken: string | undefined;
+  readonly botUserId: string;
+  readonly botId: string;
+}
+
 export interface FakeSlackOptions {
   readonly botToken?: string;
+  readonly clientId?: string;
+  readonly clientSecret?: string;
   readonly appToken?: string;
   readonly signingSecret?: string;
   readonly teamId?: string;
@@ -154,6 +175,22 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
   const signingSecret = options.signingSecret ?? 'fake-signing-secret-0123456789abcdef';
   const teamId = options.teamId ?? 'T0FAKE001';
   const now = options.now ?? Date.now;
+  const clientId = options.clientId ?? '1111111111.2222222222';
+  const clientSecret = options.clientSecret ?? 'fakeclientsecret0123456789abcdef';
+  const workspaces = new Map<string, FakeWorkspace>();
+  workspaces.set(teamId, {
+    teamId,
+    name: 'Fake Workspace',
+    botToken,
+    botUserId: 'U0BOT0001',
+    botId: 'B0BOT0001',
+  });
+  const revoked = new Set<string>();
+  const codes = new Map<
+    string,
+    { team: string; redirectUri: string; issuedAt: number; channelId: string | null }
+  >();
+  const workspaceOf = (token: string) => [...workspaces.values()].find((w) => w.botToken === token);
 
   const calls: RecordedCall[] = [];
   const messages = new Map<string, PostedMessage>();
@@ -205,11 +242,57 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
     return args;
   }
 
-  function handle(method: string, token: string | undefined, args: Record<string, unknown>): [number, Obj] {
+  function oauthAccess(args: Record<string, unknown>, basic: [string, string] | undefined): [number, Obj] {
+    const fail = (error: string): [number, Obj] => [200, { ok: false, error }];
+    const id = basic?.[0] ?? args.client_id;
+    const secret = basic?.[1] ?? args.client_secret;
+    if (id !== clientId) return fail('invalid_client_id');
+    if (secret !== clientSecret) return fail('bad_client_secret');
+    const grant = typeof args.code === 'string' ? codes.get(args.code) : undefined;
+    if (grant === undefined || now() - grant.issuedAt > 600_000) return fail('invalid_code');
+    codes.delete(args.code as string);
+    if (args.redirect_uri !== grant.redirectUri) return fail('bad_redirect_uri');
+    const w = workspaces.get(grant.team)!;
+    w.botToken = `xoxb-${w.teamId}-${randomBytes(12).toString('hex')}`;
+    return [
+      200,
+      {
+        ok: true,
+        app_id: 'A0FAKEAPP',
+        authed_user: { id: 'U0INSTALL1' },
+        scope: 'chat:write,chat:write.public,incoming-webhook',
+        token_type: 'bot',
+        access_token: w.botToken,
+        bot_user_id: w.botUserId,
+        team: { id: w.teamId, name: w.name },
+        enterprise: null,
+        is_enterprise_install: false,
+        ...(grant.channelId !== null && {
+          incoming_webhook: {
+            channel: '#approvals',
+            channel_id: grant.channelId,
+            configuration_url: `https://${w.teamId}.slack.test/services/B0HOOK`,
+            url: `https://hooks.slack.test/services/${w.teamId}/B0HOOK/${randomBytes(12).toString('hex')}`,
+          },
+        }),
+      },
+    ];
+  }
+
+  function handle(
+    method: string,
+    token: string | undefined,
+    args: Record<string, unknown>,
+    basic?: [string, string],
+  ): [number, Obj] {
     const fail = (error: string, extra: Obj = {}): [number, Obj] => [200, { ok: false, error, ...extra }];
-    const wants = method === 'apps.connections.open' ? appToken : botToken;
+    if (method === 'oauth.v2.access') return oauthAccess(args, basic);
     if (token === undefined || token === '') return fail('not_authed');
-    if (token !== wants) return fail('invalid_auth');
+    if (revoked.has(token)) return fail('token_revoked');
+    const ws = method === 'apps.connections.open' ? undefined : workspaceOf(token);
+    if (method === 'apps.connections.open' ? token !== appToken : ws === undefined)
+      return fail('invalid_auth');
+    const team = ws?.teamId ?? teamId;
     const messageErrors = (a: Obj): [number, Obj] | undefined => {
       const text = typeof a.text === 'string' ? a.text : undefined;
       if ((text === undefined || text === '') && a.blocks === undefined) return fail('no_text');
@@ -226,15 +309,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
           200,
           {
             ok: true,
-            url: 'https://fake-workspace.slack.com/',
-            team: 'Fake Workspace',
+            url: `https://${team.toLowerCase()}.slack.test/`,
+            team: ws!.name,
             user: 'ony',
-            team_id: teamId,
-            user_id: 'U0BOT0001',
-            bot_id: 'B0BOT0001',
+            team_id: team,
+            user_id: ws!.botUserId,
+            bot_id: ws!.botId,
             is_enterprise_install: false,
           },
         ];
+      case 'auth.revoke':
+        revoked.add(token);
+        if (ws !== undefined) ws.botToken = undefined;
+        return [200, { ok: true, revoked: true }];
       case 'chat.postMessage': {
         const channel = typeof args.channel === 'string' ? channelIdOf(args.channel) : undefined;
         if (channel === undefined) return fail('channel_not_found');
@@ -243,7 +330,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
         const ts = nextTs();
         const text = typeof args.text === 'string' ? args.text : '';
         const blocks = Array.isArray(args.blocks) ? args.blocks : [];
-        messages.set(`${channel}:${ts}`, { channel, ts, text, blocks });
+        messages.set(`${channel}:${ts}`, { team, channel, ts, text, blocks });
         return [
           200,
           { ok: true, channel, ts, message: { type: 'message', text, blocks, bot_id: 'B0BOT0001', ts } },
@@ -252,7 +339,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
       case 'chat.update': {
         const channel = typeof args.channel === 'string' ? args.channel : '';
         const ts = typeof args.ts === 'string' ? args.ts : '';
-        const m = messages.get(`${channel}:${ts}`);
+        const found = messages.get(`${channel}:${ts}`);
+        // Another workspace's bot cannot see (or touch) this message.
+        const m = found?.team === team ? found : undefined;
         if (m === undefined)
           return channel.length > 0 && channelIdOf(channel) === undefined
             ? fail('channel_not_found')
@@ -308,11 +397,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse) {
-    const m = /^\/api\/([a-zA-Z.]+)$/.exec((req.url ?? '').split('?')[0]!);
+    const path = (req.url ?? '').split('?')[0]!;
+    if (req.method === 'GET' && path === '/oauth/v2/authorize') return authorize(req, res);
+    const m = /^\/api\/([a-zA-Z0-9.]+)$/.exec(path);
     const raw = await readBody(req);
     const contentType = req.headers['content-type'] ?? '';
     const auth = req.headers.authorization;
     const token = typeof auth === 'string' ? /^Bearer (.+)$/.exec(auth)?.[1] : undefined;
+    const basicRaw = typeof auth === 'string' ? /^Basic (.+)$/.exec(auth)?.[1] : undefined;
+    const basic =
+      basicRaw !== undefined
+        ? (Buffer.from(basicRaw, 'base64').toString('utf8').split(':') as [string, string])
+        : undefined;
     let args: Record<string, unknown> = {};
     let status = 200;
     let answer: Obj;
@@ -332,7 +428,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
         } else if (next !== undefined) {
           answer = { ok: false, error: next.error };
         } else {
-          [status, answer] = handle(m[1]!, token, args);
+          [status, answer] = handle(m[1]!, token, args, basic);
         }
       } catch {
         answer = { ok: false, error: 'invalid_json' };
@@ -340,6 +436,37 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
     }
     calls.push({ method: m?.[1] ?? req.url ?? '', token, contentType, raw, args, status, answer });
     res.writeHead(status, headers).end(JSON.stringify(answer));
+  }
+
+  /** Slack's install page: the person approves at once, for the workspace named by `team=`. */
+  function authorize(req: IncomingMessage, res: ServerResponse) {
+    const q = new URL(req.url ?? '/', 'http://fake').searchParams;
+    const redirectUri = q.get('redirect_uri') ?? '';
+    const state = q.get('state') ?? '';
+    const team = q.get('team') ?? teamId;
+    calls.push({
+      method: 'oauth/v2/authorize',
+      token: undefined,
+      contentType: '',
+      raw: req.url ?? '',
+      args: Object.fromEntries(q),
+      status: 302,
+      answer: {},
+    });
+    if (q.get('client_id') !== clientId || !workspaces.has(team) || !/^https?:\/\//.test(redirectUri)) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid_client_id or unknown team');
+      return;
+    }
+    const back = new URL(redirectUri);
+    if (q.get('deny') === '1') back.searchParams.set('error', 'access_denied');
+    else {
+      const code = `${team}.${randomBytes(16).toString('hex')}`;
+      const channelId = q.get('channel_id');
+      codes.set(code, { team, redirectUri, issuedAt: now(), channelId });
+      back.searchParams.set('code', code);
+    }
+    back.searchParams.set('state', state);
+    res.writeHead(302, { location: back.toString() }).end();
   }
 
   const server: Server = createServer((req, res) => {
@@ -385,6 +512,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
     /** Base URL for the WebClient's slackApiUrl (ends in /api/). */
     apiUrl: `http://127.0.0.1:${port}/api/`,
     botToken,
+    clientId,
+    clientSecret,
+    workspaces,
     appToken,
     signingSecret,
     teamId,
@@ -402,6 +532,52 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
       const list = injected.get(method) ?? [];
       for (let i = 0; i < count; i++) list.push(failure);
       injected.set(method, list);
+    },
+
+    /** Another workspace the app may be installed in (no bot token until it is). */
+    addWorkspace(id: string, name: string): FakeWorkspace {
+      const n = workspaces.size + 1;
+      const w: FakeWorkspace = {
+        teamId: id,
+        name,
+        botToken: undefined,
+        botUserId: `U0BOT${String(n).padStart(4, '0')}`,
+        botId: `B0BOT${String(n).padStart(4, '0')}`,
+      };
+      workspaces.set(id, w);
+      return w;
+    },
+
+    /** Revokes a bot token (as an admin of the workspace would): it answers `token_revoked` from now on. */
+    revoke(token: string): void {
+      revoked.add(token);
+    },
+
+    /** POSTs a signed Events API callback (JSON) to our server, as Slack does. */
+    async event(url: string, team: string, event: Record<string, unknown>, opts: { secret?: string } = {}) {
+      const body = JSON.stringify({
+        token: 'deprecated-verification-token',
+        team_id: team,
+        api_app_id: 'A0FAKEAPP',
+        event: { ...event, event_ts: `${now() / 1000}` },
+        type: 'event_callback',
+        event_id: `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
+        event_time: Math.floor(now() / 1000),
+      });
+      const ts = String(Math.floor(now() / 1000));
+      const sig = `v0=${createHmac('sha256', opts.secret ?? signingSecret)
+        .update(`v0:${ts}:${body}`)
+        .digest('hex')}`;
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-slack-request-timestamp': ts,
+          'x-slack-signature': sig,
+        },
+        body,
+      });
+      return { status: res.status, body: await res.text() };
     },
 
     /** Forgets injected failures not used yet. */

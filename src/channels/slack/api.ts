@@ -140,3 +140,58 @@ export function createSlackApi(options: SlackApiOptions): SlackApi {
     },
   };
 }
+
+/**
+ * The install flow's calls (`oauth.v2.access`, `auth.test` with the new token, `auth.revoke`), through
+ * the same WebClient, one client per call so no token outlives it in memory.
+ */
+export function createSlackOAuthApi(options: {
+  readonly apiUrl?: string | undefined;
+  readonly logger: Logger;
+  readonly timeoutMs?: number;
+}) {
+  // The SDK's debug lines include request bodies (the client secret, the code): only its warnings pass.
+  const quiet = slackLogger(options.logger);
+  const logger: SlackLogger = { ...quiet, debug: () => {}, info: () => {} };
+  const client = (token?: string) =>
+    new WebClient(token, {
+      ...(options.apiUrl !== undefined && { slackApiUrl: options.apiUrl }),
+      logger,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: options.timeoutMs ?? 10_000,
+    });
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  return {
+    async exchangeCode(args: { clientId: string; clientSecret: string; code: string; redirectUri: string }) {
+      const r = await client().oauth.v2.access({
+        client_id: args.clientId,
+        client_secret: args.clientSecret,
+        code: args.code,
+        redirect_uri: args.redirectUri,
+      });
+      const team = r.team as { id?: unknown; name?: unknown } | undefined;
+      const hook = r.incoming_webhook as { channel_id?: unknown } | undefined;
+      const teamId = str(team?.id);
+      return {
+        accessToken: str(r.access_token) ?? '',
+        tokenType: str(r.token_type) ?? '',
+        scope: str(r.scope) ?? '',
+        botUserId: str(r.bot_user_id) ?? '',
+        appId: str(r.app_id),
+        team: teamId !== null ? { id: teamId, name: str(team?.name) ?? teamId } : null,
+        enterpriseId: str((r.enterprise as { id?: unknown } | undefined)?.id),
+        isEnterpriseInstall: r.is_enterprise_install === true,
+        installerUserId: str((r.authed_user as { id?: unknown } | undefined)?.id),
+        channelId: str(hook?.channel_id),
+      };
+    },
+    async authTest(token: string) {
+      const r = await client(token).auth.test();
+      return { teamId: r.team_id ?? '', userId: r.user_id ?? '', botId: str(r.bot_id) };
+    },
+    async revoke(token: string) {
+      await client(token).auth.revoke();
+    },
+  };
+}

@@ -1,44 +1,51 @@
 /** The Slack channel's parts, built from the operator's configuration. */
 import type { SlackConfig } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
-import type { ChannelActions, ChannelAdapter } from '../channel.js';
-import { createSlackChannel } from './adapter.js';
-import { createSlackApi, type SlackApi } from './api.js';
-import { createSlackInteractions, type SlackInteractions } from './interactions.js';
-import { createSlackSocketMode, type SlackSocketMode } from './socket-mode.js';
+import type { ChannelAdapter } from '../channel.js';
+import { createSlackChannel, type SlackBot } from './adapter.js';
+import { createSlackApi } from './api.js';
 
-export function slackApiFor(config: SlackConfig, logger: Logger): SlackApi {
-  return createSlackApi({ token: config.botToken, apiUrl: config.apiUrl, logger });
-}
+/** An org's own bot token and channel (the installation store's answer), or none. */
+export type OrgSlackLookup = (
+  orgId: string,
+) => Promise<
+  { readonly botToken: string; readonly teamId: string; readonly channelId: string | null } | undefined
+>;
 
-export function slackChannelFor(config: SlackConfig, logger: Logger): ChannelAdapter {
+/**
+ * The adapter: the operator's default bot (when ONY_SLACK_BOT_TOKEN is set) and each org's own
+ * installation, looked up per call (a fresh client each time, so no token stays in memory).
+ */
+export function slackChannelFor(
+  config: SlackConfig,
+  logger: Logger,
+  orgLookup: OrgSlackLookup,
+): ChannelAdapter {
+  const defaultBot: SlackBot | undefined =
+    config.botToken !== undefined
+      ? {
+          api: createSlackApi({ token: config.botToken, apiUrl: config.apiUrl, logger }),
+          channel: config.channel,
+          teamId: undefined,
+        }
+      : undefined;
   return createSlackChannel({
-    api: slackApiFor(config, logger),
-    channel: config.channel,
+    defaultBot,
+    orgBot: async (orgId) => {
+      const own = await orgLookup(orgId);
+      if (own === undefined) return undefined;
+      return {
+        api: createSlackApi({ token: own.botToken, apiUrl: config.apiUrl, logger }),
+        channel: own.channelId ?? undefined,
+        teamId: own.teamId,
+      };
+    },
     dm: config.dm,
     logger,
   });
 }
 
-export function slackInteractionsFor(
-  config: SlackConfig,
-  actions: ChannelActions,
-  logger: Logger,
-): SlackInteractions {
-  return createSlackInteractions({ api: slackApiFor(config, logger), actions, logger });
-}
-
-/** The Socket Mode listener, when the operator chose it; undefined in http mode. */
-export function slackSocketModeFor(
-  config: SlackConfig,
-  actions: ChannelActions,
-  logger: Logger,
-): SlackSocketMode | undefined {
-  if (config.mode !== 'socket' || config.appToken === undefined) return undefined;
-  return createSlackSocketMode({
-    appToken: config.appToken,
-    apiUrl: config.apiUrl,
-    interactions: slackInteractionsFor(config, actions, logger),
-    logger,
-  });
+/** Slack's authorize page: beside the Web API (https://slack.com/oauth/v2/authorize; a fake in tests). */
+export function slackAuthorizeUrl(config: SlackConfig): string {
+  return new URL('../oauth/v2/authorize', config.apiUrl ?? 'https://slack.com/api/').toString();
 }

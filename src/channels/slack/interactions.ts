@@ -30,14 +30,20 @@ export type InteractionResult =
     };
 
 export interface SlackInteractionsDeps {
-  readonly api: Pick<SlackApi, 'postEphemeral' | 'openView'>;
   readonly actions: ChannelActions;
   readonly logger: Logger;
 }
 
+/** Where one interaction came from: the org its team is routed to (none: the server's default bot), and that bot. */
+export interface InteractionContext {
+  readonly api: Pick<SlackApi, 'postEphemeral' | 'openView'>;
+  /** The org that installed the workspace; undefined: the server's default workspace. */
+  readonly orgId: string | undefined;
+}
+
 const say = (text: string): SlackMessage => ({ text, blocks: [] });
 
-export function createSlackInteractions({ api, actions, logger }: SlackInteractionsDeps) {
+export function createSlackInteractions({ actions, logger }: SlackInteractionsDeps) {
   const log = (i: Exclude<SlackInteraction, { kind: 'ignored' }>, r: InboundDecision) =>
     logger.info(
       {
@@ -49,24 +55,35 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
       'slack interaction',
     );
 
-  const ephemeral = (channelId: string | null, userId: string, message: SlackMessage) => async () => {
-    if (channelId === null) return;
-    try {
-      await api.postEphemeral(channelId, userId, message);
-    } catch (err) {
-      logger.warn({ channel: 'slack', error: slackErrorOf(err) }, 'slack ephemeral reply failed');
-    }
-  };
+  const ephemeral =
+    (api: InteractionContext['api'], channelId: string | null, userId: string, message: SlackMessage) =>
+    async () => {
+      if (channelId === null) return;
+      try {
+        await api.postEphemeral(channelId, userId, message);
+      } catch (err) {
+        logger.warn({ channel: 'slack', error: slackErrorOf(err) }, 'slack ephemeral reply failed');
+      }
+    };
 
-  async function vote(i: Extract<SlackInteraction, { kind: 'vote' }>): Promise<InteractionResult> {
-    const r = await actions.decide('slack', i.person.identity, i.handoffId, { option: i.option });
+  async function vote(
+    i: Extract<SlackInteraction, { kind: 'vote' }>,
+    { api, orgId }: InteractionContext,
+  ): Promise<InteractionResult> {
+    const scope = orgId !== undefined ? { orgId } : undefined;
+    const r = await actions.decide('slack', i.person.identity, i.handoffId, { option: i.option }, scope);
     log(i, r);
     if (r.ok) {
       const followUp =
         r.outcome === 'recorded'
-          ? ephemeral(i.channelId, i.person.userId, say('Your answer was recorded; it needs more approvers.'))
+          ? ephemeral(
+              api,
+              i.channelId,
+              i.person.userId,
+              say('Your answer was recorded; it needs more approvers.'),
+            )
           : r.outcome === 'replay'
-            ? ephemeral(i.channelId, i.person.userId, say('You already answered this; nothing changed.'))
+            ? ephemeral(api, i.channelId, i.person.userId, say('You already answered this; nothing changed.'))
             : undefined;
       return { ok: true, ack: undefined, followUp };
     }
@@ -76,8 +93,8 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
           ok: true,
           ack: undefined,
           followUp: async () => {
-            const url = await actions.claimUrl('slack', i.person.identity, i.person.label);
-            await ephemeral(i.channelId, i.person.userId, renderClaim(url))();
+            const url = await actions.claimUrl('slack', i.person.identity, i.person.label, scope);
+            await ephemeral(api, i.channelId, i.person.userId, renderClaim(url))();
           },
         };
       case 'totp_required':
@@ -93,6 +110,7 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
             } catch (err) {
               logger.warn({ channel: 'slack', error: slackErrorOf(err) }, 'slack TOTP modal did not open');
               await ephemeral(
+                api,
                 i.channelId,
                 i.person.userId,
                 say('This needs your TOTP code, but the code window could not open. Click the button again.'),
@@ -104,12 +122,15 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
         return {
           ok: true,
           ack: undefined,
-          followUp: ephemeral(i.channelId, i.person.userId, say(r.message)),
+          followUp: ephemeral(api, i.channelId, i.person.userId, say(r.message)),
         };
     }
   }
 
-  async function totp(i: Extract<SlackInteraction, { kind: 'totp' }>): Promise<InteractionResult> {
+  async function totp(
+    i: Extract<SlackInteraction, { kind: 'totp' }>,
+    { api, orgId }: InteractionContext,
+  ): Promise<InteractionResult> {
     const code = i.code.trim();
     if (!/^\d{6}$/.test(code)) {
       return {
@@ -118,10 +139,13 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
         followUp: undefined,
       };
     }
-    const r = await actions.decide('slack', i.person.identity, i.handoffId, {
-      option: i.option,
-      totpCode: code,
-    });
+    const r = await actions.decide(
+      'slack',
+      i.person.identity,
+      i.handoffId,
+      { option: i.option, totpCode: code },
+      orgId !== undefined ? { orgId } : undefined,
+    );
     log(i, r);
     if (!r.ok) {
       return {
@@ -135,7 +159,12 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
       ack: { response_action: 'clear' },
       followUp:
         r.outcome === 'recorded'
-          ? ephemeral(i.channelId, i.person.userId, say('Your answer was recorded; it needs more approvers.'))
+          ? ephemeral(
+              api,
+              i.channelId,
+              i.person.userId,
+              say('Your answer was recorded; it needs more approvers.'),
+            )
           : undefined,
     };
   }
@@ -145,7 +174,7 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
      * A verified payload that cannot be handled because the database (the replay guard) is
      * unavailable: nothing is decided; the person is told to try again.
      */
-    unavailable(payload: unknown): InteractionResult {
+    unavailable(payload: unknown, { api }: Pick<InteractionContext, 'api'>): InteractionResult {
       const i = parseInteraction(payload);
       if (i === undefined) return { ok: false };
       switch (i.kind) {
@@ -155,7 +184,7 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
           return {
             ok: true,
             ack: undefined,
-            followUp: ephemeral(i.channelId, i.person.userId, say(UNAVAILABLE_REPLY)),
+            followUp: ephemeral(api, i.channelId, i.person.userId, say(UNAVAILABLE_REPLY)),
           };
         case 'totp':
           return {
@@ -166,16 +195,16 @@ export function createSlackInteractions({ api, actions, logger }: SlackInteracti
       }
     },
     /** A verified payload in; what to acknowledge and what to do next out. */
-    async handle(payload: unknown): Promise<InteractionResult> {
+    async handle(payload: unknown, ctx: InteractionContext): Promise<InteractionResult> {
       const i = parseInteraction(payload);
       if (i === undefined) return { ok: false };
       switch (i.kind) {
         case 'ignored':
           return { ok: true, ack: undefined, followUp: undefined };
         case 'vote':
-          return vote(i);
+          return vote(i, ctx);
         case 'totp':
-          return totp(i);
+          return totp(i, ctx);
       }
     },
   };

@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = [
   'member.erased',
   'sso.configured',
   'sso.removed',
+  'slack.installed',
+  'slack.uninstalled',
   'device.created',
   'device.renamed',
   'device.revoked',
@@ -200,6 +202,16 @@ export const auditEvents = {
 
   channelCredentialsRemoved: (actor: Actor, orgId: string, kind: 'telegram' | 'telephony') =>
     event(actor, 'channel.credentials_removed', 'org', orgId, { kind }),
+  /** The org's own Slack workspace was connected ("Add to Slack"); never the bot token. */
+  slackInstalled: (actor: Actor, team: { readonly id: string }, replaced: boolean) =>
+    event(actor, 'slack.installed', 'slack_team', team.id, { replaced }),
+
+  /** The org's Slack installation was removed: by an admin, or by Slack (app uninstalled, token revoked). */
+  slackUninstalled: (
+    actor: Actor,
+    team: { readonly id: string },
+    reason: 'admin' | 'app_uninstalled' | 'tokens_revoked',
+  ) => event(actor, 'slack.uninstalled', 'slack_team', team.id, { reason }),
 
   memberReactivated: (actor: Actor, member: { readonly id: string }) =>
     event(actor, 'member.reactivated', 'member', member.id),

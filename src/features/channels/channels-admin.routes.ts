@@ -26,7 +26,7 @@ export function channelsAdminRoutes(app: AppInstance, deps: { channelsAdmin: Cha
         response: { 200: Type.Array(ChannelStatusView), ...problemResponses },
       },
     },
-    async (req) => channelsAdmin.list(memberOf(req)),
+    async (req) => channelsAdmin.list(memberOf(req).orgId),
   );
 
   app.post(

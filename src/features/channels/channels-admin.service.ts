@@ -59,7 +59,7 @@ export const TEST_WINDOW_MS = 10 * 60_000;
 /** Not a handoff id: nothing can be decided through a test message. */
 const TEST_HANDOFF_ID = '00000000-0000-0000-0000-000000000000';
 
-async function healthOf(adapter: ChannelAdapter): Promise<ChannelHealth> {
+async function healthOf(adapter: ChannelAdapter, orgId: string): Promise<ChannelHealth> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ChannelHealth>((resolve) => {
     timer = setTimeout(
@@ -69,7 +69,7 @@ async function healthOf(adapter: ChannelAdapter): Promise<ChannelHealth> {
   });
   try {
     return await Promise.race([
-      adapter.health().catch(() => ({ ok: false, detail: 'the health check failed' })),
+      adapter.health({ orgId }).catch(() => ({ ok: false, detail: 'the health check failed' })),
       timeout,
     ]);
   } finally {
@@ -119,13 +119,18 @@ export function createChannelsAdminService({
 
   return {
     /** Every channel a policy step may name, configured or not, with the health of the configured ones. */
-    async list(p: Principal): Promise<ChannelStatus[]> {
-      const channels = await channelsOf(p.orgId);
+    async list(orgId: string): Promise<ChannelStatus[]> {
+      const channels = await channelsOf(orgId);
       return Promise.all(
         names().map(async (name): Promise<ChannelStatus> => {
           const adapter = channels[name];
           if (adapter === undefined) return { name, configured: false, transmits: [], health: null };
-          return { name, configured: true, transmits: adapter.transmits, health: await healthOf(adapter) };
+          return {
+            name,
+            configured: true,
+            transmits: adapter.transmits,
+            health: await healthOf(adapter, orgId),
+          };
         }),
       );
     },
@@ -160,7 +165,10 @@ export function createChannelsAdminService({
         );
       let result: ChannelTestResult;
       try {
-        const sent = await adapter.send(testMessage(config.publicUrl), [recipient], { directOnly: true });
+        const sent = await adapter.send(testMessage(config.publicUrl), [recipient], {
+          directOnly: true,
+          orgId: p.orgId,
+        });
         const n = sent.messages.length;
         result =
           n > 0

@@ -17,6 +17,7 @@ import {
   type InboundDecision,
   type InboundLink,
   type InboundRefusal,
+  type InboundScope,
 } from '../../channels/channel.js';
 import { auditEvents, safeLabel } from '../../core/audit-chain/events.js';
 import { withTenant } from '../../db/client.js';
@@ -65,6 +66,8 @@ interface IdentityClaim {
   readonly channel: LinkableChannel;
   readonly identity: string;
   readonly label: string;
+  /** The org the request was routed to (its own Slack installation): only its members may claim. */
+  readonly orgId?: string;
 }
 
 const codeKey = (code: string) => `link-code:${sha256Hex(code)}`;
@@ -150,8 +153,8 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
   }
 
   const actions: ChannelActions = {
-    decide: (channel, identity, handoffId, vote) =>
-      unlessUnavailable(() => decide(channel, identity, handoffId, vote)),
+    decide: (channel, identity, handoffId, vote, scope) =>
+      unlessUnavailable(() => decide(channel, identity, handoffId, vote, scope)),
     linkWithCode,
     claimUrl,
   };
@@ -163,7 +166,7 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
   function actionsOf(orgId: string): ChannelActions {
     return {
       decide: (channel, identity, handoffId, vote) =>
-        unlessUnavailable(() => decide(channel, identity, handoffId, vote, orgId)),
+        unlessUnavailable(() => decide(channel, identity, handoffId, vote, { orgId })),
       linkWithCode: (channel, code, identity, label) => linkWithCode(channel, code, identity, label, orgId),
       claimUrl,
     };
@@ -174,10 +177,11 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     identity: string,
     handoffId: string,
     vote: Parameters<ChannelActions['decide']>[3],
-    onlyOrg?: string,
+    scope: InboundScope | undefined,
   ): Promise<InboundDecision> {
+    // Routed to one org (a workspace it installed): a link or a handoff of any other org never counts.
     const linked = (await resolveIdentity(db, channel, identity)).filter(
-      (l) => onlyOrg === undefined || l.orgId === onlyOrg,
+      (l) => scope === undefined || l.orgId === scope.orgId,
     );
     if (linked.length === 0) return refuse('not_linked');
     for (const { orgId, memberId } of linked) {
@@ -243,10 +247,20 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
     return { ok: true, memberName: done.memberName, orgName: done.orgName };
   }
 
-  async function claimUrl(channel: string, identity: string, label: string): Promise<string> {
+  async function claimUrl(
+    channel: string,
+    identity: string,
+    label: string,
+    scope?: InboundScope,
+  ): Promise<string> {
     if (!isLinkable(channel)) throw new Error(`channel ${channel} has no identities to link`);
     const token = randomBytes(24).toString('base64url');
-    const claim: IdentityClaim = { channel, identity, label: safeLabel(label) };
+    const claim: IdentityClaim = {
+      channel,
+      identity,
+      label: safeLabel(label),
+      ...(scope !== undefined && { orgId: scope.orgId }),
+    };
     await store.set(claimKey(token), JSON.stringify(claim), LINK_TTL_MS);
     return `${config.publicUrl}/link/${token}`;
   }
@@ -278,6 +292,11 @@ export function createChannelsService({ db, store, clock, handoffs, config }: Ch
       const raw = /^[A-Za-z0-9_-]{32}$/.test(token) ? await store.take(claimKey(token)) : null;
       if (raw === null) throw new AppError('gone', 'this link is unknown, expired or already used');
       const claim = JSON.parse(raw) as IdentityClaim;
+      if (claim.orgId !== undefined && claim.orgId !== p.orgId)
+        throw new AppError(
+          'forbidden',
+          'this link is for a Slack workspace of another ony organization; sign in to that organization to use it',
+        );
       const done = await link(p.orgId, p.memberId, claim);
       if (done === undefined) throw new AppError('forbidden', 'your membership is not active');
       return done.link;

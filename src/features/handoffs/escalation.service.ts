@@ -126,6 +126,7 @@ export function createEscalationService({
               link: handoffPage(h.id),
             },
             recipients,
+            { orgId },
           );
           posted = sent.messages;
           skip = attemptOutcome(posted.length, sent.skipped ?? []);
@@ -196,7 +197,7 @@ export function createEscalationService({
       await Promise.all(
         messages.map(async (m) => {
           try {
-            await adapters[m.channel]?.update(m.ref, notice);
+            await adapters[m.channel]?.update(m.ref, notice, { orgId });
           } catch (err) {
             logger.warn({ err, channel: m.channel, handoff_id: h.id }, 'could not update a channel message');
           }

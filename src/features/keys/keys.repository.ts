@@ -21,6 +21,7 @@ export const ENCRYPTED_COLUMNS = [
     key: 'id',
     aad: (k: string) => `channel-credentials:${k}`,
   },
+  { table: 'slack_installations', column: 'bot_token_enc', key: 'org_id', aad: () => 'slack-bot-token' },
 ] as const;
 export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
 

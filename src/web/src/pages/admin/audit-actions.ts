@@ -36,5 +36,7 @@ export const AUDIT_ACTION_SUGGESTIONS: readonly string[] = [
   'member.provisioned',
   'sso.configured',
   'sso.removed',
+  'slack.installed',
+  'slack.uninstalled',
   'org.created',
 ];
