@@ -25,6 +25,15 @@ interface OwnChannels {
   };
 }
 
+/** GET /v1/admin/channels/slack/installation: answered only when the server runs Slack. */
+interface SlackStatus {
+  source: 'own' | 'server' | 'none';
+  team_name: string | null;
+  channel_id: string | null;
+  installed_at: string | null;
+  install_available: boolean;
+}
+
 const SOURCE: Record<OwnChannels['telegram']['source'], string> = {
   own: "this organization's own",
   server: "the server's (set by the operator)",
@@ -73,6 +82,11 @@ function TextField(props: { label: string; value: string; secret?: boolean; onCh
 
 export function OwnChannelsSection() {
   const own = useLoad(() => api<OwnChannels>('GET', '/v1/admin/channels/own'), []);
+  // The Slack routes exist only when the operator configured Slack: without them, no Slack block.
+  const slack = useLoad(
+    () => api<SlackStatus>('GET', '/v1/admin/channels/slack/installation').catch(() => null),
+    [],
+  );
   const [token, setToken] = useState('');
   const [provider, setProvider] = useState('twilio');
   const [from, setFrom] = useState('');
@@ -87,7 +101,7 @@ export function OwnChannelsSection() {
     try {
       await what();
       setSaved(done);
-      await own.reload();
+      await Promise.all([own.reload(), slack.reload()]);
     } catch (err) {
       setError(errorText(err));
     }
@@ -112,19 +126,53 @@ export function OwnChannelsSection() {
     }, 'Phone account saved: the provider accepted it.');
   };
 
+  const addToSlack = () =>
+    void run(async () => {
+      const { url } = await api<{ url: string }>('POST', '/v1/admin/channels/slack/install');
+      window.location.assign(url);
+    }, 'Opening Slack…');
+
   const o = own.data;
+  const s = slack.data ?? null;
   return (
-    <Section title="Own bot and phone account">
+    <Section title="Own Slack workspace, bot and phone account">
       <p className="muted">
-        On a shared server this organization can use its own Telegram bot and phone account instead of the
-        server&apos;s. They are checked with the provider before they are stored, stored encrypted, and never
-        shown again.
+        On a shared server this organization can use its own Slack workspace, Telegram bot and phone account
+        instead of the server&apos;s. They are checked with the provider before they are stored, stored
+        encrypted, and never shown again.
       </p>
       <ErrorBox error={own.error} />
       {o === undefined ? (
         own.loading && <Loading what="Loading the channel configuration" />
       ) : (
         <>
+          {s !== null && (
+            <>
+              <h3>Slack</h3>
+              <p>
+                Workspace in use: <strong>{SOURCE[s.source]}</strong>
+                {s.team_name !== null && <> ({s.team_name})</>}
+              </p>
+              {s.install_available && (
+                <button type="button" onClick={addToSlack}>
+                  {s.source === 'own' ? 'Reinstall in Slack' : 'Add to Slack'}
+                </button>
+              )}
+              {s.source === 'own' && (
+                <ConfirmButton
+                  label="Uninstall the own workspace"
+                  confirmLabel="Yes, revoke its token and go back to the server's bot"
+                  danger
+                  onConfirm={() =>
+                    run(
+                      () => api('DELETE', '/v1/admin/channels/slack/installation'),
+                      'Slack workspace uninstalled.',
+                    )
+                  }
+                />
+              )}
+            </>
+          )}
           <h3>Telegram</h3>
           <p>
             Bot in use: <strong>{SOURCE[o.telegram.source]}</strong>
