@@ -408,3 +408,19 @@ describe('keys and removal', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('saves at the same moment', () => {
+  it('two orgs saving the same new bot at once: one keeps it, the other gets 409, never a 500', async () => {
+    const token = '7400004:AAHorgDbotTokenForTestsOnly_qrstuvwx';
+    fake.addBot(token, 'race_bot').resolve('ony.test', base);
+    const d = await createOrgWithAdmin(t, 'orgd');
+    const e = await createOrgWithAdmin(t, 'orge');
+    const answers = await Promise.all(
+      [d, e].map((a) => as(t, a, 'PUT', '/v1/admin/channels/own/telegram', { bot_token: token })),
+    );
+    const statuses = answers.map((r) => r.statusCode).sort();
+    expect(statuses, answers.map((r) => r.body).join('\n')).toEqual([200, 409]);
+    const owners = (await storedRows()).filter((r) => r.org_id === d.orgId || r.org_id === e.orgId);
+    expect(owners).toHaveLength(1);
+  });
+});

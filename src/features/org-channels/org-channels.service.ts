@@ -138,16 +138,27 @@ export function createOrgChannelsService({ db, keyring, clock, runtime, config }
       Buffer.from(JSON.stringify(secrets), 'utf8'),
       credentialsAad(id),
     );
-    await saveOwnChannel(tx, {
-      id,
-      kind,
-      routeId: existing?.routeId ?? routeId,
-      accountKey,
-      configEnc,
-      summary,
-      now: clock.now(),
-      exists: existing !== undefined,
-    });
+    try {
+      await saveOwnChannel(tx, {
+        id,
+        kind,
+        routeId: existing?.routeId ?? routeId,
+        accountKey,
+        configEnc,
+        summary,
+        now: clock.now(),
+        exists: existing !== undefined,
+      });
+    } catch (err) {
+      // Two saves at the same moment (this org's twice, or the same account in two orgs): the
+      // unique indexes keep one; the other is a conflict, not a 500.
+      if ((err as { code?: string }).code === '23505')
+        throw new AppError(
+          'conflict',
+          'this account was connected at the same moment by another save (here or in another organization); reload and try again',
+        );
+      throw err;
+    }
   }
 
   /** The org's row of `kind`, if any; 409 when another org already connected this account. */
