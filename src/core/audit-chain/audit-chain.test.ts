@@ -299,6 +299,18 @@ describe('event builders', () => {
       auditEvents.channelTested(actor, 'slack', 'sent'),
       auditEvents.exportRequested(actor, { id: 'x', scope: 'org', ...junk }),
       auditEvents.exportDownloaded(actor, { id: 'x', scope: 'member', ...junk }),
+      auditEvents.memberPasskeyAdded(actor, { id: 'm', ...junk }, { id: 'pk', name: 'YubiKey 5', ...junk }),
+      auditEvents.memberPasskeyRemoved(actor, { id: 'm', ...junk }, { id: 'pk', ...junk }),
+      auditEvents.memberPasskeysReset(actor, { id: 'm', ...junk }, 2),
+      auditEvents.channelCredentialsSet(actor, 'o', {
+        kind: 'telephony',
+        provider: 'twilio',
+        created: true,
+        ...junk,
+      }),
+      auditEvents.channelCredentialsRemoved(actor, 'o', 'telegram'),
+      auditEvents.slackInstalled(actor, { id: 'T0123', ...junk }, false),
+      auditEvents.slackUninstalled(actor, { id: 'T0123', ...junk }, 'tokens_revoked'),
     ];
     expect(new Set(events.map((e) => e.action))).toEqual(new Set(AUDIT_ACTIONS));
     for (const e of events) {
