@@ -249,6 +249,29 @@ describe('web approvals below the minimum', () => {
     }
   });
 
+  it('require_totp below the minimum, without TOTP enrolled: 403 assurance_required says how to step up', async () => {
+    const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
+      escalation_policy: { levels: { critical: { require_totp: true } } },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    try {
+      const m = await addMember(t, admin, 'nototp@assure.test', 'member');
+      const h = await critical('needs TOTP, none enrolled');
+      const res = await decide(m, h.id, { decision: 'approve' });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({
+        code: 'assurance_required',
+        required_assurance: 'A2',
+        assurance: 'A1',
+      });
+      expect(res.json().detail).toMatch(/Enrol TOTP/);
+      expect((await view(h.id)).status).toBe('pending');
+      expect(await approvalRows(h.id)).toBe(0);
+    } finally {
+      await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: {} });
+    }
+  });
+
   it('a policy change applies to new handoffs only (the minimum is snapshotted at creation)', async () => {
     const m = await addMember(t, admin, 'snap@assure.test', 'member');
     const before = await critical('created under A2');

@@ -527,7 +527,9 @@ export function createHandoffsService(deps: HandoffsDeps) {
                     'totp_required',
                     'approving at this risk level needs your TOTP code (`totp`) or a passkey (`passkey`)',
                   );
-                else if (policyTotp)
+                // Not enrolled: below the minimum too, the assurance refusal says how to step up
+                // (enrol TOTP, or the dashboard; channels add the link), as docs/assurance.md says.
+                else if (policyTotp && !below)
                   throw new AppError(
                     'forbidden',
                     'approving at this risk level needs TOTP or a passkey; enrol one on your Account page',
