@@ -90,6 +90,12 @@ beforeAll(async () => {
   t = await startTestServer();
   admin = await createOrgWithAdmin(t, 'cc');
   token = await newDevice(admin, 'claude-code');
+  // A password session approves here: this file is about the hook, not the assurance minimum
+  // (test/handoffs/assurance.test.ts), so critical accepts A1.
+  const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
+    escalation_policy: { levels: { critical: { min_assurance: 'A1' } } },
+  });
+  expect(put.statusCode, put.body).toBe(200);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });

@@ -160,7 +160,9 @@ beforeAll(async () => {
     targets: 'all',
   }));
   const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
-    escalation_policy: { levels: { critical: { rule: 'approve', steps } } },
+    // A password session approves here: this file is about egress, not the assurance minimum
+    // (test/handoffs/assurance.test.ts), so critical accepts A1.
+    escalation_policy: { levels: { critical: { rule: 'approve', steps, min_assurance: 'A1' } } },
   });
   expect(put.statusCode, put.body).toBe(200);
 }, 90_000);
