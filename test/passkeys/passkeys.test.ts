@@ -362,7 +362,9 @@ describe('approving with a passkey (step-up bound to the handoff and option)', (
     const id = await createCritical();
     const noProof = await decide(hank, id, {});
     expect(noProof.statusCode).toBe(403);
-    expect(noProof.json().detail).toMatch(/TOTP or a passkey/);
+    // Below the critical minimum (A2): the assurance refusal says how to step up, passkey included.
+    expect(noProof.json()).toMatchObject({ code: 'assurance_required', required_assurance: 'A2' });
+    expect(noProof.json().detail).toMatch(/approve with a passkey \(`passkey`\)/);
     const assertion = auth.get(await stepUp(hank, id));
     const ok = await decide(hank, id, { passkey: assertion });
     expect(ok.statusCode, ok.body).toBe(200);

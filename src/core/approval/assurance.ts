@@ -128,8 +128,8 @@ export function stepUpAdvice(a: Assurance, required: AssuranceLevel, totpEnrolle
   if (required === 'A3') return `${head} Approve it in the ony dashboard with a passkey.`;
   if (a.channel === 'web')
     return totpEnrolled
-      ? `${head} Send your TOTP code with the decision (\`totp\`), or sign in again with a second factor.`
-      : `${head} Enrol TOTP on your account page and send its code with the decision, or sign in again with a second factor or single sign-on with MFA.`;
+      ? `${head} Send your TOTP code with the decision (\`totp\`) or approve with a passkey (\`passkey\`), or sign in again with a second factor.`
+      : `${head} Enrol TOTP on your account page and send its code with the decision, or approve with a passkey (\`passkey\`), or sign in again with a second factor or single sign-on with MFA.`;
   return totpEnrolled
     ? `${head} Answer with your TOTP code, or decide in the ony dashboard.`
     : `${head} Enrol TOTP in ony to approve from here, or decide in the ony dashboard after signing in with a second factor.`;
