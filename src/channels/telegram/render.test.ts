@@ -132,6 +132,7 @@ describe('replies', () => {
     'totp_not_enrolled',
     'invalid_code',
     'unavailable',
+    'assurance_required',
   ];
 
   it('has a clear answer within 200 characters for every refusal', () => {
