@@ -38,6 +38,12 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const admin = await createOrgWithAdmin(t, 'python');
   approver = await addMember(t, admin, 'pia@python.test', 'member');
+  // The approver here signs in with a password only: this file is about the client, not the
+  // assurance minimum (test/handoffs/assurance.test.ts), so critical accepts A1.
+  const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
+    escalation_policy: { levels: { critical: { min_assurance: 'A1' } } },
+  });
+  expect(put.statusCode, put.body).toBe(200);
   const r = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'python-agent' })).json<{
     token: string;
     webhook_secret: string;
