@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/db/client.js';
+import { isNoTransaction } from '../../src/core/migrations/plan.js';
 import { loadMigrations } from '../../src/db/migrator.js';
 import { runInMemory } from '../helpers/cli.js';
 import { asServerAdmin, emptyDatabase, realDatabaseUrl, uniqueRoleName, urlAs } from '../helpers/db.js';
@@ -60,10 +61,15 @@ async function asOwner(statement: string): Promise<unknown[]> {
 
 describe('ony migrate --dry-run', () => {
   it('lists what is pending and changes nothing; then nothing is pending; a changed file fails', async () => {
-    const names = (await loadMigrations()).map((m) => m.name);
+    const migrations = await loadMigrations();
+    const names = migrations.map((m) => m.name);
+    // A migration marked `-- ony:no-transaction` (a concurrent index build) is listed as such.
+    const line = (m: { name: string; sql: string }) =>
+      `  ${m.name}${isNoTransaction(m.sql) ? '  (outside a transaction, alone)' : ''}\n`;
     const dry = await cli(['--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toBe(`pending (${names.length}):\n${names.map((n) => `  ${n}\n`).join('')}`);
+    expect(dry.stdout).toBe(`pending (${migrations.length}):\n${migrations.map(line).join('')}`);
+    expect(dry.stdout).toContain('0023_handoff_list_index.sql  (outside a transaction, alone)');
     expect(await asOwner(`select to_regclass('ony_migrations')::text as t`)).toEqual([{ t: null }]);
 
     const applied = await cli([]);
