@@ -132,9 +132,11 @@ describe.skipIf(realDatabaseUrl === undefined)('the previous version on the new 
       method: 'POST',
       headers: agent,
       body: JSON.stringify({
-        action: { type: 'shell.exec', target: 'web-1' },
-        title: 'remove the database files',
-        payload: { kind: 'command', content: 'rm -rf /var/lib/postgresql/15/main' },
+        // Medium, not critical: a password session approves it on either version (critical needs
+        // assurance A2 since 0018, docs/assurance.md).
+        action: { type: 'deploy', target: 'web-staging' },
+        title: 'restart web on staging',
+        payload: { kind: 'command', content: 'kubectl rollout restart deployment/web -n staging' },
       }),
     });
     expect(created.status).toBe(201);

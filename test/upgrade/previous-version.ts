@@ -143,6 +143,8 @@ function installDependencies(root: string, dir: string): void {
             ', ',
           )}, …) and are not all in the npm cache (npm ci --offline failed):\n${npm.stderr.slice(-2000)}`,
       );
+    // npm ci with --ignore-scripts builds nothing: the workspace packages still need their output.
+    buildWorkspaces(dir);
     return;
   }
   // Every top-level entry of the current node_modules, linked; the version's own workspace packages
@@ -166,8 +168,12 @@ function installDependencies(root: string, dir: string): void {
     }
   }
   for (const [name, resolved] of links) link(join(dir, resolved), join(modules, name));
-  // The server imports its workspace packages (@ony/client) from their build output.
-  if (links.size === 0) return;
+  if (links.size > 0) buildWorkspaces(dir);
+}
+
+/** The server imports its workspace packages (@ony/client) from their build output. */
+function buildWorkspaces(dir: string): void {
+  if (!existsSync(join(dir, 'packages'))) return;
   const build = spawnSync('npm', ['run', 'build', '--workspaces', '--if-present', '--silent'], {
     cwd: dir,
     encoding: 'utf8',
