@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
+import { checkScreen } from './screen-checks.js';
 
 export const CHROMIUM = process.env.ONY_CHROMIUM ?? '/usr/bin/chromium';
 const REQUIRED = process.env.ONY_REQUIRE_BROWSER === '1';
@@ -101,7 +102,10 @@ export interface E2eBrowser {
   readonly browser: Browser;
   /** A page in a fresh context (its own cookies), phone-sized when `mobile`. */
   newPage(opts?: { mobile?: boolean }): Promise<Page>;
-  /** Saves a full-page screenshot to test-results/<suite>/<name>.png. */
+  /**
+   * Saves a full-page screenshot to test-results/<suite>/<name>.png, after checking the screen as
+   * it stands: axe-core's WCAG 2.1 AA rules and no horizontal overflow (./screen-checks.ts).
+   */
   shot(page: Page, name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -141,6 +145,7 @@ export async function openBrowser(suite: string): Promise<E2eBrowser> {
       return page;
     },
     async shot(page, name) {
+      await checkScreen(page, `${suite}/${name}`);
       await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
     },
     async close() {

@@ -344,7 +344,7 @@ function Passkeys() {
       ) : keys.data.length === 0 ? (
         <p>You have no passkey.</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Passkeys">
           <table aria-label="Your passkeys">
             <thead>
               <tr>
@@ -554,7 +554,7 @@ function Sessions() {
       {sessions.data === undefined ? (
         <Loading />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Sessions">
           <table>
             <thead>
               <tr>

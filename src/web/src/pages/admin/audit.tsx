@@ -196,7 +196,7 @@ export function AuditPage() {
         ) : page.data.entries.length === 0 ? (
           <p className="muted">No entries match.</p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit entries">
             <table className="admin-table">
               <caption className="visually-hidden">Audit entries, newest first</caption>
               <thead>

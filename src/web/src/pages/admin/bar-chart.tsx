@@ -81,7 +81,7 @@ export function BarChart({
           </svg>
           <details className="table-view">
             <summary>Table view</summary>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title} as a table`}>
               <table aria-label={title}>
                 <thead>
                   <tr>

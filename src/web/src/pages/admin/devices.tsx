@@ -102,7 +102,7 @@ export function DevicesPage() {
         ) : devices.data.length === 0 ? (
           <p className="muted">No devices yet.</p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Devices">
             <table className="admin-table stack">
               <caption className="visually-hidden">Agent devices</caption>
               <thead>

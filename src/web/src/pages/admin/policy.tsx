@@ -446,7 +446,7 @@ function Channels({ channels }: { channels: ReturnType<typeof useLoad<ChannelSta
       {channels.data === undefined ? (
         channels.loading && <Loading what="Checking the channels" />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Policy rules">
           <table className="admin-table">
             <caption className="visually-hidden">Channel status</caption>
             <thead>

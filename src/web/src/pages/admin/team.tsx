@@ -302,7 +302,7 @@ export function TeamPage() {
         {members.data === undefined ? (
           members.loading && <Loading what="Loading the team" />
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Members">
             <table className="admin-table stack">
               <caption className="visually-hidden">Members of your organization</caption>
               <thead>
