@@ -64,6 +64,14 @@ const PURPOSE: Record<string, string> = {
   handoff_approvals: 'votes: member, option, comment, channel, time',
   handoff_views:
     'insights (docs/insights.md): when each member first opened a handoff and first fetched its payload (times only; per org; admins see them per approver, others only in aggregate)',
+  insight_handoff_days:
+    'insights rollup (docs/insights.md): per day, level, action type and deciding channel, counts of finished handoffs by outcome (no content)',
+  insight_vote_days:
+    "insights rollup: per day, member, level, action type and channel, counts of people's decisions and of fast or unread approvals (no content; admins see them per approver, others only in aggregate)",
+  insight_second_days:
+    'insights rollup: per day, histograms of seconds from escalation to decision, by level, action type or member (counts and sums only)',
+  insight_noisy_days:
+    'insights rollup: per day, action type, normalised target and device, counts of finished handoffs and of those approved within 5 s',
   escalation_attempts:
     'escalation steps run: step, channel, outcome (sent, skipped with a closed-enum reason, failed…), time (no content)',
   phone_calls:

@@ -62,7 +62,7 @@ import { erasureLedger } from './features/backup/erasure-ledger-config.js';
 import { createErasureService, ERASURE_JOBS } from './features/erasure/erasure.service.js';
 import { createKeysService } from './features/keys/keys.service.js';
 import { createRetentionService, RETENTION_JOBS } from './features/retention/retention.service.js';
-import { createInsightsService } from './features/insights/insights.service.js';
+import { createInsightsService, INSIGHTS_JOBS } from './features/insights/insights.service.js';
 import { createSmtpTransport } from './channels/email/transport.js';
 import { createAccountMailService } from './features/mail/account-mail.service.js';
 import { createMailNotices } from './features/mail/mail.notices.js';
@@ -232,7 +232,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const ownerDb = (options.ownerDatabase ?? database).db;
   // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
   const metrics = createMetrics({
-    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS].flatMap((q) =>
+    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS, INSIGHTS_JOBS].flatMap((q) =>
       Object.values(q),
     ),
   });
@@ -284,7 +284,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Payload retention (docs/privacy.md): the admin setting, the daily sweep and `ony retention run`.
   const retention = createRetentionService({ db, clock, logger, jobs });
   // Approval-fatigue insights (docs/insights.md): GET /v1/admin/insights.
-  const insights = createInsightsService({ db, clock });
+  const insights = createInsightsService({ db, clock, logger, jobs });
   const devices = createDevicesService({ db, clock, keyring, revocation });
   const setup = createSetupService({ db, keyring, clock, auth });
   const sso = createSsoService({
@@ -572,6 +572,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(ERASURE_JOBS.erase, (data) => erasure.runJob(data));
     await jobs.work(RETENTION_JOBS.sweep, () => retention.sweepJob());
     await retention.scheduleNext();
+    await jobs.work(INSIGHTS_JOBS.fold, () => insights.foldJob());
+    await insights.scheduleNext();
     await jobs.work(WITNESS_JOBS.tick, (data) => witness.tickJob(data));
     await jobs.work(WITNESS_JOBS.push, (data) => witness.pushJob(data));
     await witness.scheduleNext();

@@ -5,6 +5,8 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../src/db/client.js';
+import { foldFinished } from '../../src/features/insights/insights.repository.js';
 import { sleep } from '../helpers/jobs.js';
 import {
   addMember,
@@ -314,6 +316,62 @@ describe('GET /v1/admin/insights', () => {
         },
       ],
     });
+  });
+
+  it('answers the same numbers from the daily rollups (whole days) as from the handoffs (partial days)', async () => {
+    const asJson = async (query?: string) => {
+      const res = await insights(admin, query);
+      expect(res.statusCode, res.body).toBe(200);
+      const { window: _window, ...rest } = res.json<Record<string, unknown>>();
+      return rest;
+    };
+    // Within ±1 h: partial days, counted from the handoffs themselves.
+    const raw = await asJson();
+    // The request folded every finished handoff into the rollups; only pending ones stay unfolded.
+    const { rows } = await sql<{ unfolded: number; pending: number; days: number }>`
+      select count(*) filter (where not insights_folded)::int as unfolded,
+        count(*) filter (where status = 'pending')::int as pending,
+        (select count(*)::int from insight_handoff_days where org_id = ${admin.orgId}) as days
+      from handoffs where org_id = ${admin.orgId}`.execute(t.database.db);
+    expect(rows[0]!.unfolded).toBe(rows[0]!.pending);
+    expect(rows[0]!.days).toBeGreaterThan(0);
+    // Whole UTC days around T0: the finished handoffs are read from the rollups.
+    const day = Math.floor(T0.getTime() / 86_400_000) * 86_400_000;
+    const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const rolled = await asJson(`from=${date(day - 86_400_000)}&to=${date(day + 2 * 86_400_000)}`);
+    expect(rolled).toEqual(raw);
+  });
+
+  it('folds each finished handoff exactly once, however many folds run at the same time', async () => {
+    const org = await createOrgWithAdmin(t, 'fold-race');
+    const token = (await as(t, org, 'POST', '/v1/admin/devices', { name: 'racer' })).json<{ token: string }>()
+      .token;
+    const made: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/handoffs',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { title: `race ${k}`, action: { type: 'file.delete', target: 'tmp/cache' } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      made.push(res.json<{ id: string }>().id);
+    }
+    for (const id of made.slice(0, 9)) await decide(org, id, id === made[0] ? 'deny' : 'approve');
+    // Three folds of at most 2 handoffs each, at once, until none folds any more.
+    let total = 0;
+    for (;;) {
+      const n = await Promise.all(
+        [1, 2, 3].map(() => withTenant(t.database.db, org.orgId, (tx) => foldFinished(tx, 2))),
+      );
+      total += n.reduce((a, b) => a + b, 0);
+      if (n.every((x) => x === 0)) break;
+    }
+    expect(total).toBe(9);
+    const { rows } = await sql<{ handoffs: number; approved: number; denied: number }>`
+      select sum(handoffs)::int as handoffs, sum(approved)::int as approved, sum(denied)::int as denied
+      from insight_handoff_days where org_id = ${org.orgId}`.execute(t.database.db);
+    expect(rows[0]).toEqual({ handoffs: 9, approved: 8, denied: 1 });
   });
 
   it('records the first view and the first payload fetch once, and nothing when the payload is omitted', async () => {

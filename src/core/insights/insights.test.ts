@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isNoisy, noisySuggestion, parseWindow, rate } from './insights.js';
+import fc from 'fast-check';
+import { isNoisy, noisySuggestion, parseWindow, percentileOfBuckets, rate } from './insights.js';
 
 const now = new Date('2026-12-07T12:00:00Z');
 
@@ -58,5 +59,68 @@ describe('noisy actions', () => {
   it('rounds rates and answers null for nothing', () => {
     expect(rate(1, 3)).toBe(0.3333);
     expect(rate(0, 0)).toBeNull();
+  });
+});
+
+describe('percentileOfBuckets', () => {
+  // percentile_cont over a plain list, as Postgres computes it.
+  const cont = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const pos = p * (s.length - 1);
+    const lo = Math.floor(pos);
+    return s[lo]! + (pos - lo) * (s[Math.ceil(pos)]! - s[lo]!);
+  };
+
+  it('is null with no observations', () => {
+    expect(percentileOfBuckets([], 0.5)).toBeNull();
+    expect(percentileOfBuckets([[3, 0]], 0.5)).toBeNull();
+  });
+
+  it('interpolates between the observations around the rank', () => {
+    expect(
+      percentileOfBuckets(
+        [
+          [2, 1],
+          [51, 1],
+        ],
+        0.9,
+      ),
+    ).toBeCloseTo(46.1);
+    expect(
+      percentileOfBuckets(
+        [
+          [2, 3],
+          [10, 1],
+        ],
+        0.5,
+      ),
+    ).toBe(2);
+    expect(
+      percentileOfBuckets(
+        [
+          [10, 1],
+          [2, 3],
+        ],
+        1,
+      ),
+    ).toBe(10);
+  });
+
+  it('equals percentile_cont over the expanded list, whatever the order and counts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -50, max: 100_000 }), fc.integer({ min: 0, max: 20 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (pairs, p) => {
+          const xs = pairs.flatMap(([v, n]) => Array<number>(n).fill(v));
+          const got = percentileOfBuckets(pairs, p);
+          if (xs.length === 0) return got === null;
+          return Math.abs(got! - cont(xs, p)) < 1e-6 * Math.max(1, Math.abs(cont(xs, p)));
+        },
+      ),
+    );
   });
 });

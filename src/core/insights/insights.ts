@@ -90,3 +90,30 @@ export function noisySuggestion(g: NoisyGroup): string {
   const from = g.deviceName !== null ? ` from device ${quoted(g.deviceName)}` : ' from a removed device';
   return `${pct}% of ${what} handoffs${from} were approved within ${FAST_SECONDS} s: allow by policy?`;
 }
+
+/**
+ * Postgres's percentile_cont over a histogram: `buckets` are [value, count] pairs (each value stands
+ * for `count` equal observations); the answer interpolates between the two observations around
+ * rank p·(N−1), as percentile_cont does over the expanded list. Null when there is none.
+ */
+export function percentileOfBuckets(
+  buckets: readonly (readonly [number, number])[],
+  p: number,
+): number | null {
+  const sorted = buckets.filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  const total = sorted.reduce((s, [, n]) => s + n, 0);
+  if (total === 0) return null;
+  const pos = p * (total - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const at = (rank: number): number => {
+    let seen = 0;
+    for (const [v, n] of sorted) {
+      seen += n;
+      if (rank < seen) return v;
+    }
+    return sorted[sorted.length - 1]![0];
+  };
+  const a = at(lo);
+  return lo === hi ? a : a + (pos - lo) * (at(hi) - a);
+}

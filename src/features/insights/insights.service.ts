@@ -4,10 +4,13 @@
  * numbers without any per-person row (no approvers, no per-approver channels).
  */
 import type { Kysely } from 'kysely';
-import { withTenant } from '../../db/client.js';
+import { withApp, withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { JobQueue } from '../../jobs/queue.js';
+import { listRetentionOrgs } from '../retention/retention.repository.js';
 import {
   FAST_SECONDS,
   NOISY_MIN_FAST_SHARE,
@@ -20,6 +23,8 @@ import {
 } from '../../core/insights/insights.js';
 import { roleAtLeast, type Principal } from '../auth/principal.js';
 import {
+  FOLD_BATCH,
+  foldFinished,
   windowInsights,
   type ChannelCount,
   type HandoffCounts,
@@ -67,12 +72,70 @@ const channelsOf = (rows: readonly ChannelCount[]) =>
     .map((r) => ({ channel: r.channel ?? 'unknown', decisions: r.decisions }))
     .sort((a, b) => b.decisions - a.decisions || a.channel.localeCompare(b.channel));
 
-export function createInsightsService(deps: { readonly db: Kysely<DB>; readonly clock: Clock }) {
-  const { db, clock } = deps;
+export const INSIGHTS_JOBS = { fold: 'insights.fold' } as const;
+
+/** What a request folds before it reads: bounded, so a backlog never makes one request slow. */
+const REQUEST_FOLD = 5_000;
+const HOUR_MS = 3_600_000;
+
+export interface InsightsDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly jobs: Pick<JobQueue, 'send'>;
+}
+
+export function createInsightsService(deps: InsightsDeps) {
+  const { db, clock, jobs } = deps;
+  const log = deps.logger.child({ component: 'insights' });
+
+  /** Folds the org's finished handoffs into the rollups, batch by batch, until none is left. */
+  async function foldOrg(orgId: string): Promise<number> {
+    let folded = 0;
+    for (;;) {
+      const n = await withTenant(db, orgId, (tx) => foldFinished(tx, FOLD_BATCH));
+      folded += n;
+      if (n < FOLD_BATCH) return folded;
+    }
+  }
+
+  /** Enqueues the next hourly fold; a singleton per hour, so replicas and restarts add no duplicates. */
+  async function scheduleNext(): Promise<void> {
+    const at = new Date((Math.floor(clock.now().getTime() / HOUR_MS) + 1) * HOUR_MS);
+    await jobs.send(
+      INSIGHTS_JOBS.fold,
+      { hour: at.toISOString() },
+      { startAfter: at, singletonKey: `hour:${at.toISOString()}`, retryLimit: 3, expireInSeconds: 3600 },
+    );
+  }
+
   return {
+    foldOrg,
+    scheduleNext,
+
+    /** The hourly job: fold every org (one org's failure does not stop the others), then enqueue the next. */
+    async foldJob(): Promise<void> {
+      try {
+        const orgs = await withApp(db, (tx) => listRetentionOrgs(tx));
+        let folded = 0;
+        for (const { orgId } of orgs) {
+          try {
+            folded += await foldOrg(orgId);
+          } catch (err) {
+            log.error({ err, orgId }, 'insights fold failed for an org');
+          }
+        }
+        log.info({ orgs: orgs.length, folded }, 'insights fold done');
+      } finally {
+        await scheduleNext();
+      }
+    },
+
     async get(p: Principal & { kind: 'member' }, q: { from?: string | undefined; to?: string | undefined }) {
       const w = parseWindow(q.from, q.to, clock.now());
       if (!w.ok) throw new AppError('bad_request', w.error);
+      // Fold what finished since the last fold (bounded); what is left unfolded is read raw.
+      await withTenant(db, p.orgId, (tx) => foldFinished(tx, REQUEST_FOLD));
       const rows = await withTenant(db, p.orgId, (tx) => windowInsights(tx, w.from, w.to));
       const perPerson = roleAtLeast(p.role, 'admin');
 
