@@ -372,6 +372,16 @@ describe('GET /v1/admin/insights', () => {
       select sum(handoffs)::int as handoffs, sum(approved)::int as approved, sum(denied)::int as denied
       from insight_handoff_days where org_id = ${org.orgId}`.execute(t.database.db);
     expect(rows[0]).toEqual({ handoffs: 9, approved: 8, denied: 1 });
+
+    // The hourly job folds what finished since (every org), and queues its next run.
+    await decide(org, made[9]!, 'approve');
+    await t.container.insights.foldJob();
+    const after = await sql<{ unfolded: number; handoffs: number }>`
+      select (select count(*)::int from handoffs where org_id = ${org.orgId} and not insights_folded) as unfolded,
+        (select sum(handoffs)::int from insight_handoff_days where org_id = ${org.orgId}) as handoffs`.execute(
+      t.database.db,
+    );
+    expect(after.rows[0]).toEqual({ unfolded: 2, handoffs: 10 });
   });
 
   it('records the first view and the first payload fetch once, and nothing when the payload is omitted', async () => {
