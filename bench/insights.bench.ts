@@ -11,7 +11,11 @@
  */
 import { sql } from 'kysely';
 import { withTenant } from '../src/db/client.js';
-import { foldFinished, insightsStatement } from '../src/features/insights/insights.repository.js';
+import {
+  foldFinished,
+  insightsStatement,
+  plannedByIndex,
+} from '../src/features/insights/insights.repository.js';
 import {
   addMember,
   as,
@@ -55,7 +59,7 @@ async function seed(t: TestServer, admin: Actor, devices: string[], members: str
           case when i % 10 in (0, 2) then null else (${members}::uuid[])[1 + i % ${members.length}] end,
           case i % 10 when 0 then 'policy' when 2 then null else (array['web', 'slack', 'sms'])[1 + i % 3] end
         from generate_series(${lo}::int, ${hi}::int) as i,
-          lateral (select ${end}::timestamptz - (i % ${30 * DAY_S}) * interval '1 second' - interval '1 hour' as c) x`.execute(
+          lateral (select ${end}::timestamptz - (i::float8 / ${n}) * ${30 * DAY_S} * interval '1 second' - interval '1 hour' as c) x`.execute(
         tx.db,
       );
       await sql`
@@ -154,17 +158,24 @@ export async function run(): Promise<void> {
         `${n} handoffs seeded in ${seedS.toFixed(1)} s, folded in ${foldS.toFixed(1)} s; insights p50 ${median(ms).toFixed(0)} ms (whole days), ${median(edgeMs).toFixed(0)} ms (partial edges)`,
       );
       if (process.env.BENCH_INSIGHTS_EXPLAIN === '1' && n === SIZES[SIZES.length - 1]) {
-        const explained = await withTenant(t.database.db, admin.orgId, async (tx) => {
-          const { rows } = await sql<{
-            'QUERY PLAN': string;
-          }>`explain (analyze, costs off) ${insightsStatement(
-            admin.orgId,
+        const windows: [string, Date, Date][] = [
+          [
+            'whole days',
             new Date(`${date(end.getTime() - 31 * DAY_S * 1000)}T00:00:00Z`),
             new Date(`${date(end.getTime() + DAY_S * 1000)}T00:00:00Z`),
-          )}`.execute(tx.db);
-          return rows.map((r) => r['QUERY PLAN']);
-        });
-        console.log(explained.join('\n'));
+          ],
+          ['partial edges', new Date(from), end],
+        ];
+        for (const [name, a, b] of windows) {
+          const explained = await withTenant(t.database.db, admin.orgId, async (tx) => {
+            await plannedByIndex(tx);
+            const { rows } = await sql<{
+              'QUERY PLAN': string;
+            }>`explain (analyze, costs off) ${insightsStatement(admin.orgId, a, b)}`.execute(tx.db);
+            return rows.map((r) => r['QUERY PLAN']);
+          });
+          console.log(`\n--- plan, ${name} ---\n${explained.join('\n')}`);
+        }
       }
     }
   } finally {

@@ -128,6 +128,18 @@ interface WindowDoc {
   readonly seconds: readonly SecondsBucket[];
 }
 
+/**
+ * Both statements read a bounded slice of the handoffs (the unfolded ones, the partial edge days, a
+ * batch) and look each one's attempts, votes and views up by key. Statistics taken before a fold
+ * still say "every handoff is unfolded", and then the planner scans whole tables of every org (a
+ * second and more at 100k): the slice is read through its indexes whatever the statistics say.
+ * Sorts fit in memory, and JIT is off (compiling costs seconds on a loaded machine, saves nothing).
+ */
+export async function plannedByIndex(tx: TenantTx): Promise<void> {
+  await sql`select set_config('work_mem', '64MB', true), set_config('jit', 'off', true),
+    set_config('enable_seqscan', 'off', true)`.execute(tx.db);
+}
+
 /** Handoffs folded into the rollups per statement (one transaction each). */
 export const FOLD_BATCH = 20_000;
 
@@ -140,9 +152,7 @@ const isoDay = (d: Date) => d.toISOString().slice(0, 10);
  * edges, and handoffs not folded yet: pending or finished since the last fold) from the handoffs.
  */
 export async function windowInsights(tx: TenantTx, from: Date, to: Date): Promise<InsightRows> {
-  // Plain aggregation over small inputs: planned fast rather than compiled (JIT costs seconds on a
-  // loaded machine and saves nothing here).
-  await sql`select set_config('work_mem', '64MB', true), set_config('jit', 'off', true)`.execute(tx.db);
+  await plannedByIndex(tx);
   const { rows } = await insightsStatement(tx.orgId, from, to).execute(tx.db);
   return withPercentiles(rows[0]!.doc);
 }
@@ -153,7 +163,7 @@ export async function windowInsights(tx: TenantTx, from: Date, to: Date): Promis
  * are that fold's), so concurrent folds never count a handoff twice. Answers how many it folded.
  */
 export async function foldFinished(tx: TenantTx, limit = FOLD_BATCH): Promise<number> {
-  await sql`select set_config('work_mem', '64MB', true), set_config('jit', 'off', true)`.execute(tx.db);
+  await plannedByIndex(tx);
   const org = tx.orgId;
   const { rows } = await sql<{ folded: number }>`
     with base as (
