@@ -8,8 +8,10 @@
  * trimmed, runs of white space made one space. Case is kept (paths and commands are case
  * sensitive) and hidden characters are kept, so a lookalike never joins a batch.
  */
-import type { RiskLevel } from '../risk/index.js';
-import type { HandoffStatus } from './decide.js';
+// Self-contained (no imports): the dashboard bundles this file too, to offer only sets the
+// server accepts.
+type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
+type HandoffStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 
 export const MAX_BATCH = 50;
 export const BATCH_DECISIONS = ['approve', 'deny'] as const;
