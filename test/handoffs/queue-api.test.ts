@@ -58,8 +58,7 @@ const critical = () =>
     title: 'drop it',
     payload: { kind: 'sql', content: 'DROP DATABASE prod;' },
   });
-const statusOf = async (id: string) =>
-  (await as(t, admin, 'GET', `/v1/handoffs/${id}`)).json<View>().status;
+const statusOf = async (id: string) => (await as(t, admin, 'GET', `/v1/handoffs/${id}`)).json<View>().status;
 const decidedEntries = async (id: string) =>
   (await as(t, admin, 'GET', `/v1/admin/audit?subject_id=${id}&action=handoff.decided`)).json<{
     entries: { actor_id?: string; meta: Record<string, unknown> }[];
@@ -123,9 +122,7 @@ describe('batch decisions', () => {
       if (refusal !== undefined) expect(res.json<{ refusal: string }>().refusal).toBe(refusal);
     }
     for (const h of [a, b, otherTarget, otherDevice, crit]) expect(await statusOf(h.id)).toBe('pending');
-    expect(
-      (await as(t, other, 'GET', `/v1/handoffs/${foreign.id}`)).json<View>().status,
-    ).toBe('pending');
+    expect((await as(t, other, 'GET', `/v1/handoffs/${foreign.id}`)).json<View>().status).toBe('pending');
     // A viewer may not decide at all.
     const asViewer = await as(t, viewer, 'POST', '/v1/handoffs/batch-decision', {
       ids: [a.id, b.id],
@@ -134,7 +131,10 @@ describe('batch decisions', () => {
     expect(asViewer.statusCode).toBe(403);
     expect(await statusOf(a.id)).toBe('pending');
     // And the right set goes through.
-    const ok = await as(t, admin, 'POST', '/v1/handoffs/batch-decision', { ids: [a.id, b.id], decision: 'deny' });
+    const ok = await as(t, admin, 'POST', '/v1/handoffs/batch-decision', {
+      ids: [a.id, b.id],
+      decision: 'deny',
+    });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(await statusOf(a.id)).toBe('denied');
     expect(await statusOf(b.id)).toBe('denied');
@@ -143,7 +143,10 @@ describe('batch decisions', () => {
 
 describe('list search and filters', () => {
   it('filters by action type and free text (title, target, short code), server-side', async () => {
-    const h = await create({ action: { type: 'file.delete', target: '/srv/app/Needle_1%.log' }, title: 'Remove a log' });
+    const h = await create({
+      action: { type: 'file.delete', target: '/srv/app/Needle_1%.log' },
+      title: 'Remove a log',
+    });
     const list = async (q: string) => {
       const r = await as(t, admin, 'GET', `/v1/dashboard/handoffs?status=pending&${q}`);
       expect(r.statusCode, r.body).toBe(200);

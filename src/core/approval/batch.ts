@@ -32,7 +32,9 @@ export interface BatchCandidate {
 export const normaliseAction = (text: string): string => text.normalize('NFC').trim().replace(/\s+/g, ' ');
 
 /** The equivalence key: equal keys, equivalent actions. */
-export function equivalenceKey(h: Pick<BatchCandidate, 'deviceId' | 'actionType' | 'actionTarget' | 'title'>) {
+export function equivalenceKey(
+  h: Pick<BatchCandidate, 'deviceId' | 'actionType' | 'actionTarget' | 'title'>,
+) {
   const what =
     h.actionTarget !== null && normaliseAction(h.actionTarget) !== ''
       ? ['target', normaliseAction(h.actionTarget)]

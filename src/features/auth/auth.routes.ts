@@ -164,7 +164,7 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Change your name, phone number (E.164) or timezone (IANA name; null = the browser\'s)',
+        summary: "Change your name, phone number (E.164) or timezone (IANA name; null = the browser's)",
         body: Type.Object(
           {
             name: Type.Optional(Name),

@@ -15,7 +15,8 @@ export function batchDecisionRoutes(app: AppInstance, deps: { batch: BatchDecisi
       config: { auth: 'session', role: 'member' },
       schema: {
         tags: ['handoffs'],
-        summary: 'Decide several equivalent pending handoffs with one confirmation (each decided and audited on its own)',
+        summary:
+          'Decide several equivalent pending handoffs with one confirmation (each decided and audited on its own)',
         description:
           `Up to ${MAX_BATCH} ids of pending, non-critical handoffs from the same device with the same action type and the same normalised target (docs/dashboard.md). ` +
           'The set is checked first and a refused set changes nothing: an empty list, duplicates or more than ' +
@@ -38,7 +39,10 @@ export function batchDecisionRoutes(app: AppInstance, deps: { batch: BatchDecisi
                 id: Type.String(),
                 outcome: lit(['decided', 'recorded', 'replay', 'failed', 'not_attempted'] as const),
                 status: Type.Union([lit(HANDOFF_STATUSES), Type.Null()]),
-                problem: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()]),
+                problem: Type.Union([
+                  Type.Object({ code: Type.String(), detail: Type.String() }),
+                  Type.Null(),
+                ]),
               }),
             ),
           }),

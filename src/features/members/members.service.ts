@@ -280,7 +280,7 @@ export function createMembersService(deps: MembersDeps) {
         if (canonical === null)
           throw new AppError(
             'validation_failed',
-            'timezone must be an IANA timezone name, e.g. Europe/Paris or America/New_York (or null for the browser\'s)',
+            "timezone must be an IANA timezone name, e.g. Europe/Paris or America/New_York (or null for the browser's)",
           );
         timezone = canonical;
       }

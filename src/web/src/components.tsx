@@ -91,7 +91,10 @@ const BADGE_ICON: Record<RiskLevel | HandoffStatus, string> = {
   cancelled: '⊘',
 };
 
-export function Badge({ kind, value }: { kind: 'risk'; value: RiskLevel } | { kind: 'status'; value: HandoffStatus }) {
+export function Badge({
+  kind,
+  value,
+}: { kind: 'risk'; value: RiskLevel } | { kind: 'status'; value: HandoffStatus }) {
   return (
     <span className={`badge ${kind}-${value}`} data-badge={`${kind}-${value}`}>
       <span className="badge-icon" aria-hidden="true">

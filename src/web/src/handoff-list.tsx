@@ -1,14 +1,14 @@
 /** Shared by the queue and the history: sorting, filtering and one handoff as a card. */
-import { memo, type ReactNode } from 'react';
+import { memo } from 'react';
 import {
   AgentText,
   browserTimeZone,
-  RelativeTime,
+  formatTime,
+  relativeTime,
   RiskBadge,
   StatusBadge,
   reasonText,
   timeLeft,
-  useNow,
 } from './components';
 import { Link } from './router';
 import { useSession } from './session';
@@ -35,7 +35,12 @@ export interface QueueFilters {
 
 export function filtersFromSearch(search: string): QueueFilters {
   const p = new URLSearchParams(search);
-  return { q: p.get('q') ?? '', risk: p.get('risk') ?? '', device: p.get('device') ?? '', type: p.get('type') ?? '' };
+  return {
+    q: p.get('q') ?? '',
+    risk: p.get('risk') ?? '',
+    device: p.get('device') ?? '',
+    type: p.get('type') ?? '',
+  };
 }
 
 export function searchOfFilters(f: QueueFilters): string {
@@ -64,34 +69,33 @@ export function useTimeZone(): string {
   return member?.timezone ?? browserTimeZone();
 }
 
-export interface CardControls {
-  /** The keyboard cursor is on this card (roving tab stop). */
-  readonly current: boolean;
-  /** A checkbox for batch selection; undefined when the card cannot be batched. */
-  readonly selected?: boolean | undefined;
-  readonly onSelect?: ((selected: boolean) => void) | undefined;
-  /** Inline decision buttons (low and medium, members); undefined when not allowed. */
-  readonly actions?: ReactNode;
-  readonly onFocus?: () => void;
+/** "2 h 5 min left", "12 min left", seconds only in the last 5 minutes (so a tick re-renders few cards). */
+export function coarseTimeLeft(expiresAt: string, now: number): string {
+  const ms = new Date(expiresAt).getTime() - now;
+  if (!(ms > 5 * 60_000)) return timeLeft(expiresAt, now);
+  const m = Math.floor(ms / 60_000);
+  return m < 60 ? `${m} min left` : `${Math.floor(m / 60)} h ${m % 60} min left`;
 }
 
-/** One handoff; `now` comes from the list's one timer. Memoised: a tick re-renders only changed text. */
-export const HandoffCardAt = memo(function HandoffCardAt({
+/**
+ * One handoff's content (title, badges, meta, reasons); the list wraps it in its own `<li>`.
+ * Memoised on strings: a clock tick re-renders only the cards whose displayed times changed.
+ */
+export const HandoffCardBody = memo(function HandoffCardBody({
   row,
-  now,
+  relative,
+  left,
   timeZone,
-  controls,
 }: {
   row: HandoffRow;
-  now: number;
+  relative: string;
+  left: string | null;
   timeZone: string;
-  controls?: CardControls;
 }) {
   const h = row.handoff;
-  const titleId = `card-${h.id}`;
-  const body = (
-    <div>
-      <h2 id={titleId}>
+  return (
+    <>
+      <h2 id={`card-${h.id}`}>
         <Link to={`/handoffs/${h.id}`}>
           <AgentText>{h.title}</AgentText>
         </Link>
@@ -99,7 +103,7 @@ export const HandoffCardAt = memo(function HandoffCardAt({
       <div className="meta">
         <RiskBadge level={h.risk.level} />
         <StatusBadge status={h.status} />
-        {h.status === 'pending' && <time dateTime={h.expires_at}>{timeLeft(h.expires_at, now)}</time>}
+        {left !== null && <time dateTime={h.expires_at}>{left}</time>}
         <span>
           <span className="mono">{h.short_code}</span> · {h.action.type}
           {h.action.target !== null && (
@@ -115,7 +119,9 @@ export const HandoffCardAt = memo(function HandoffCardAt({
         <span>
           from <AgentText>{row.device?.name ?? 'a removed device'}</AgentText>
         </span>
-        <RelativeTime iso={h.created_at} now={now} timeZone={timeZone} />
+        <time dateTime={h.created_at} title={formatTime(h.created_at, timeZone)}>
+          {relative}
+        </time>
         {h.approvals.required > 1 && (
           <span>
             approvals {h.approvals.received}/{h.approvals.required}
@@ -131,39 +137,21 @@ export const HandoffCardAt = memo(function HandoffCardAt({
           ))}
         </ul>
       )}
-      {controls?.actions}
-    </div>
-  );
-  if (controls === undefined)
-    return (
-      <li className="card" data-testid="handoff-card" data-status={h.status}>
-        {body}
-      </li>
-    );
-  return (
-    <li
-      className={`card queue-card${controls.current ? ' current' : ''}${controls.selected === true ? ' selected' : ''}`}
-      data-testid="handoff-card"
-      data-status={h.status}
-      data-id={h.id}
-      data-current={controls.current}
-      tabIndex={controls.current ? 0 : -1}
-      aria-labelledby={titleId}
-      onFocus={(e) => {
-        if (e.target === e.currentTarget) controls.onFocus?.();
-      }}
-    >
-      <div className="select">
-        {controls.onSelect !== undefined && (
-          <input
-            type="checkbox"
-            checked={controls.selected === true}
-            aria-label={`Select ${h.short_code} for a batch decision`}
-            onChange={(e) => controls.onSelect?.(e.target.checked)}
-          />
-        )}
-      </div>
-      {body}
-    </li>
+    </>
   );
 });
+
+/** A plain card (history, "just decided"), with the list's clock. */
+export function HandoffCardAt({ row, now, timeZone }: { row: HandoffRow; now: number; timeZone: string }) {
+  const h = row.handoff;
+  return (
+    <li className="card" data-testid="handoff-card" data-status={h.status}>
+      <HandoffCardBody
+        row={row}
+        relative={relativeTime(h.created_at, now)}
+        left={h.status === 'pending' ? coarseTimeLeft(h.expires_at, now) : null}
+        timeZone={timeZone}
+      />
+    </li>
+  );
+}

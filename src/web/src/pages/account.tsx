@@ -6,7 +6,16 @@
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
-import { browserTimeZone, ErrorBox, Field, formatTime, Loading, Notice, PageTitle, useLoad } from '../components';
+import {
+  browserTimeZone,
+  ErrorBox,
+  Field,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  useLoad,
+} from '../components';
 import { addPasskey, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
 import { useSession } from '../session';
 import type { Member } from '../types';

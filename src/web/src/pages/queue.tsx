@@ -6,9 +6,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { equivalenceKey } from '../../../core/approval/batch';
 import { api, ApiError, errorText } from '../api';
-import { ErrorBox, Loading, Notice, PageTitle, useLoad, useNow } from '../components';
+import { ErrorBox, Loading, Notice, PageTitle, relativeTime, useLoad, useNow } from '../components';
 import {
   byRiskThenNewest,
+  coarseTimeLeft,
+  HandoffCardBody,
   filtersFromSearch,
   HandoffCardAt,
   matchesFilters,
@@ -47,7 +49,9 @@ const STEP_UP = new Set(['totp_required', 'assurance_required', 'passkey_require
 
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement &&
-  (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) || t.closest('dialog') !== null);
+  (t.isContentEditable ||
+    ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) ||
+    t.closest('dialog') !== null);
 
 interface BatchResult {
   id: string;
@@ -107,13 +111,15 @@ export function QueuePage(_props: { params: Record<string, string> }) {
     return [...m].sort((a, b) => a[1].localeCompare(b[1]));
   }, [all]);
   const types = useMemo(() => [...new Set(all.map((r) => r.handoff.action.type))].sort(), [all]);
+  const visibleIndex = useMemo(() => new Map(pending.map((r, i) => [r.handoff.id, i])), [pending]);
   const at = Math.min(cursor, Math.max(0, pending.length - 1));
   const current = pending[at];
 
   // The filters live in the URL (replace, not push: typing is not navigation).
   useEffect(() => {
     const next = window.location.pathname + searchOfFilters(filters);
-    if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
+    if (next !== window.location.pathname + window.location.search)
+      window.history.replaceState(null, '', next);
   }, [filters]);
 
   const chosen = useMemo(() => all.filter((r) => selected.has(r.handoff.id)), [all, selected]);
@@ -121,7 +127,9 @@ export function QueuePage(_props: { params: Record<string, string> }) {
 
   const focusCard = (i: number) => {
     setCursor(i);
-    const el = listRef.current?.querySelectorAll<HTMLElement>('li[data-testid="handoff-card"]')[i];
+    const el = listRef.current?.querySelectorAll<HTMLElement>('li[data-testid="handoff-card"]:not([hidden])')[
+      i
+    ];
     el?.focus();
     el?.scrollIntoView({ block: 'nearest' });
   };
@@ -192,7 +200,10 @@ export function QueuePage(_props: { params: Record<string, string> }) {
         `${decision === 'approve' ? 'Approved' : 'Denied'} ${done.length} of ${r.results.length}.` +
           (failed.length > 0
             ? ` Not decided: ${failed
-                .map((f) => `${all.find((x) => x.handoff.id === f.id)?.handoff.short_code ?? f.id} (${f.problem?.detail ?? 'not attempted'})`)
+                .map(
+                  (f) =>
+                    `${all.find((x) => x.handoff.id === f.id)?.handoff.short_code ?? f.id} (${f.problem?.detail ?? 'not attempted'})`,
+                )
                 .join('; ')}.`
             : ''),
       );
@@ -274,7 +285,12 @@ export function QueuePage(_props: { params: Record<string, string> }) {
           Keyboard shortcuts
         </button>
       </p>
-      <form className="queue-tools" role="search" aria-label="Search and filter the queue" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="queue-tools"
+        role="search"
+        aria-label="Queue filters"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div className="field">
           <label htmlFor="queue-q">Search</label>
           <input
@@ -303,7 +319,11 @@ export function QueuePage(_props: { params: Record<string, string> }) {
         </div>
         <div className="field">
           <label htmlFor="queue-device">Device</label>
-          <select id="queue-device" value={filters.device} onChange={(e) => setFilter('device', e.target.value)}>
+          <select
+            id="queue-device"
+            value={filters.device}
+            onChange={(e) => setFilter('device', e.target.value)}
+          >
             <option value="">any</option>
             {devices.map(([id, name]) => (
               <option key={id} value={id}>
@@ -364,58 +384,82 @@ export function QueuePage(_props: { params: Record<string, string> }) {
           <p className="muted" role="status" data-testid="queue-count">
             {filtered ? `${pending.length} of ${all.length} pending match` : `${all.length} pending`}
           </p>
-          {pending.length === 0 ? (
-            <p>No pending handoff matches these filters.</p>
-          ) : (
-            <ul className="cards" aria-label="Pending handoffs" ref={listRef}>
-              {pending.map((row, i) => {
-                const h = row.handoff;
-                const isSelectable = canDecide && batchable(h);
-                return (
-                  <HandoffCardAt
-                    key={h.id}
-                    row={row}
-                    now={now}
-                    timeZone={timeZone}
-                    controls={{
-                      current: i === at,
-                      selected: selected.has(h.id),
-                      onSelect: isSelectable ? (on) => toggle(h.id, on) : undefined,
-                      onFocus: () => setCursor(i),
-                      actions: !canDecide ? null : inlineDecidable(h) ? (
-                        <div className="actions">
-                          <button
-                            type="button"
-                            className="approve"
-                            disabled={busy !== null}
-                            aria-label={`Approve ${h.short_code}`}
-                            onClick={() => decideInline(row, 'approve')}
-                          >
-                            Approve{h.totp_required ? '…' : ''}
-                          </button>
-                          <button
-                            type="button"
-                            className="deny"
-                            disabled={busy !== null}
-                            aria-label={`Deny ${h.short_code}`}
-                            onClick={() => decideInline(row, 'deny')}
-                          >
-                            Deny
-                          </button>
-                        </div>
-                      ) : (
-                        <div className="actions">
+          {pending.length === 0 && <p>No pending handoff matches these filters.</p>}
+          <ul className="cards" aria-label="Pending handoffs" ref={listRef}>
+            {all.map((row) => {
+              const h = row.handoff;
+              // Filtered-out cards stay mounted, hidden: filtering toggles attributes, never
+              // re-creates 500 cards (the memoised body re-renders only when its text changes).
+              const i = visibleIndex.get(h.id);
+              const isCurrent = i !== undefined && i === at;
+              const isSelected = selected.has(h.id);
+              return (
+                <li
+                  key={h.id}
+                  hidden={i === undefined}
+                  className={`card queue-card${isCurrent ? ' current' : ''}${isSelected ? ' selected' : ''}`}
+                  data-testid="handoff-card"
+                  data-status={h.status}
+                  data-id={h.id}
+                  data-current={isCurrent}
+                  tabIndex={isCurrent ? 0 : -1}
+                  aria-labelledby={`card-${h.id}`}
+                  onFocus={(e) => {
+                    if (e.target === e.currentTarget && i !== undefined) setCursor(i);
+                  }}
+                >
+                  <div className="select">
+                    {canDecide && batchable(h) && (
+                      <input
+                        type="checkbox"
+                        checked={isSelected}
+                        aria-label={`Select ${h.short_code} for a batch decision`}
+                        onChange={(e) => toggle(h.id, e.target.checked)}
+                      />
+                    )}
+                  </div>
+                  <div>
+                    <HandoffCardBody
+                      row={row}
+                      relative={relativeTime(h.created_at, now)}
+                      left={coarseTimeLeft(h.expires_at, now)}
+                      timeZone={timeZone}
+                    />
+                    {canDecide && (
+                      <div className="actions">
+                        {inlineDecidable(h) ? (
+                          <>
+                            <button
+                              type="button"
+                              className="approve"
+                              disabled={busy !== null}
+                              aria-label={`Approve ${h.short_code}`}
+                              onClick={() => decideInline(row, 'approve')}
+                            >
+                              Approve{h.totp_required ? '…' : ''}
+                            </button>
+                            <button
+                              type="button"
+                              className="deny"
+                              disabled={busy !== null}
+                              aria-label={`Deny ${h.short_code}`}
+                              onClick={() => decideInline(row, 'deny')}
+                            >
+                              Deny
+                            </button>
+                          </>
+                        ) : (
                           <Link to={`/handoffs/${h.id}`} className="button">
                             Open to decide
                           </Link>
-                        </div>
-                      ),
-                    }}
-                  />
-                );
-              })}
-            </ul>
-          )}
+                        )}
+                      </div>
+                    )}
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
         </>
       )}
       {left.length > 0 && (
