@@ -75,6 +75,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
   });
 
   async function signIn(page: Page, email: string) {
+    page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
     await page.goto(`${base}/`);
     await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
     await page.getByLabel('Email').fill(email);
