@@ -120,7 +120,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await page.locator('body').press('?');
     const help = page.getByTestId('shortcuts-dialog');
     await help.waitFor({ state: 'visible' });
-    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true);
+    expect(await page.evaluate("document.activeElement?.closest('dialog') !== null")).toBe(true);
     await browser.shot(page, '01-help-desktop');
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'hidden' });
@@ -133,7 +133,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await page.keyboard.press('j');
     const second = await currentId(page);
     expect(second).toBe(ids[1]);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-id'))).toBe(second);
+    expect(await page.evaluate("document.activeElement?.getAttribute('data-id')")).toBe(second);
     await page.keyboard.press('k');
     expect(await currentId(page)).toBe(firstId);
     // `a` on the high one does nothing.
@@ -142,7 +142,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
 
     // `/` focuses the search; typing j there filters, it does not move.
     await page.keyboard.press('/');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('queue-q');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('queue-q');
     await page.keyboard.type('jk');
     expect(await page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe('jk');
     await page.getByRole('searchbox', { name: 'Search' }).fill('');
@@ -280,38 +280,39 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     await page.getByTestId('queue-count').filter({ hasText: '500 pending' }).waitFor({ timeout: 60_000 });
     console.log(`queue with 500 pending: shown ${Date.now() - t0} ms after the sign-in page loaded`);
     // Typing into the search: from the input event to the updated list painted, measured in the page.
-    const ms = await page.evaluate(async () => {
-      const input = document.getElementById('queue-q') as HTMLInputElement;
-      const count = document.querySelector('[data-testid="queue-count"]')!;
-      const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+    // In the page: from the input event to the updated list, painted (the next animation frame).
+    const ms = await page.evaluate<number>(`(async () => {
+      const input = document.getElementById('queue-q');
+      const count = document.querySelector('[data-testid="queue-count"]');
+      const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
       const t0 = performance.now();
       setValue.call(input, 'log-123.txt');
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      await new Promise<void>((resolve) => {
-        const done = () => (count.textContent?.startsWith('1 of') === true ? resolve() : undefined);
+      await new Promise((resolve) => {
+        const done = () => (count.textContent.startsWith('1 of') ? resolve() : undefined);
         new MutationObserver(done).observe(count, { childList: true, characterData: true, subtree: true });
         done();
       });
-      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      await new Promise((r) => requestAnimationFrame(r));
       return performance.now() - t0;
-    });
+    })()`);
     console.log(`filter 500 pending to 1 (typing -> list updated and painted): ${ms.toFixed(1)} ms`);
-    const back = await page.evaluate(async () => {
-      const input = document.getElementById('queue-q') as HTMLInputElement;
-      const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+    const back = await page.evaluate<number>(`(async () => {
+      const input = document.getElementById('queue-q');
+      const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
       const t0 = performance.now();
       setValue.call(input, '');
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      await new Promise<void>((resolve) => {
+      await new Promise((resolve) => {
         const check = () =>
           document.querySelectorAll('[data-testid="handoff-card"]:not([hidden])').length >= 500
             ? resolve()
             : requestAnimationFrame(check);
         check();
       });
-      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      await new Promise((r) => requestAnimationFrame(r));
       return performance.now() - t0;
-    });
+    })()`);
     console.log(`clear the filter, 1 back to 500 (list updated and painted): ${back.toFixed(1)} ms`);
     await page.getByTestId('handoff-card').first().waitFor();
     await page.context().close();
