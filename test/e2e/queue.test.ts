@@ -102,7 +102,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
     // Badges: shape + text; the critical/high distinction is not colour alone.
     await card(page, high).getByText('high risk').waitFor();
     await card(page, med)
-      .getByText(/^(low|medium) risk$/)
+      .getByText(/(low|medium) risk$/)
       .waitFor();
     // Times: relative, absolute on hover.
     const time = card(page, med).locator('time[title]');
