@@ -47,7 +47,7 @@ const PURPOSE: Record<string, string> = {
     "the org's data keys, wrapped by a master key (`wrapped_key`, with the master key id for rotation)",
   org_settings: 'per-org settings: risk and escalation policies, payload retention window',
   members:
-    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), TOTP secret (encrypted), password (argon2id)",
+    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), timezone (an IANA name for the dashboard's times, shown only to its owner), TOTP secret (encrypted), password (argon2id)",
   sessions: 'dashboard sessions (token stored only as a SHA-256 hash)',
   invites: 'pending invitations: email, role, token hash',
   recovery_codes: 'TOTP recovery codes (hashed)',
@@ -173,7 +173,9 @@ export async function tableFacts(): Promise<TableFact[]> {
 function columnNotes(columns: readonly string[]): string {
   const enc = columns.filter((c) => c.endsWith('_enc'));
   const hashed = columns.filter((c) => /(_hash|sha256)$/.test(c));
-  const personal = columns.filter((c) => /^(email|name|phone\w*|address\w*|display_name|label)$/.test(c));
+  const personal = columns.filter((c) =>
+    /^(email|name|phone\w*|address\w*|display_name|label|timezone)$/.test(c),
+  );
   const notes: string[] = [];
   if (personal.length > 0) notes.push(`personal data: ${personal.map((c) => `\`${c}\``).join(', ')}`);
   if (enc.length > 0) notes.push(`encrypted: ${enc.map((c) => `\`${c}\``).join(', ')}`);

@@ -48,6 +48,7 @@ import { createChannelsAdminService } from './features/channels/channels-admin.s
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createOrgChannelsRuntime } from './features/org-channels/org-channels.runtime.js';
 import { createOrgChannelsService } from './features/org-channels/org-channels.service.js';
+import { createBatchDecisionService } from './features/handoffs/batch.service.js';
 import { createHandoffsService, JOBS } from './features/handoffs/handoffs.service.js';
 import { createPoliciesService } from './features/policies/policies.service.js';
 import { createRiskPool } from './features/risk/risk-pool.js';
@@ -385,6 +386,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     revocation,
   });
   const policies = createPoliciesService({ db, clock });
+  const batchDecisions = createBatchDecisionService({ db, clock, handoffs });
   const claudeCode = createClaudeCodeService({ db, clock, handoffs });
   const channelLinks = createChannelsService({
     db,
@@ -614,6 +616,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     jobs,
     risk,
     handoffs,
+    batchDecisions,
     policies,
     claudeCode,
     escalation,

@@ -71,6 +71,8 @@ export interface MembersTable {
   phone_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Migration 0013: the person replied STOP; no SMS until START. */
   sms_opted_out_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Migration 0024: the member's IANA timezone for the dashboard's times; null = the browser's. */
+  timezone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RecoveryCodesTable {

@@ -21,6 +21,7 @@ import { authRoutes } from '../features/auth/auth.routes.js';
 import { lazyCompilersFactory } from './lazy-schemas.js';
 import { RequestLog } from './request-log.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
+import { batchDecisionRoutes } from '../features/handoffs/batch.routes.js';
 import { policiesRoutes } from '../features/policies/policies.routes.js';
 import { claudeCodeRoutes } from '../features/integrations/claude-code.routes.js';
 import { devicesRoutes } from '../features/devices/devices.routes.js';
@@ -71,6 +72,7 @@ export type AppDeps = Pick<
   | 'audit'
   | 'erasure'
   | 'handoffs'
+  | 'batchDecisions'
   | 'policies'
   | 'claudeCode'
   | 'channels'
@@ -251,6 +253,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     publicUrl: config.publicUrl,
     revocation: deps.revocation,
   });
+  batchDecisionRoutes(app, { batch: deps.batchDecisions });
   policiesRoutes(app, { policies: deps.policies });
   claudeCodeRoutes(app, { claudeCode: deps.claudeCode, hooks: config.hooks });
   mcpRoutes(app, {

@@ -56,6 +56,8 @@ export const MemberView = Type.Object({
   totp_enabled: Type.Boolean(),
   created_at: DateTime,
   deactivated_at: NullableDateTime,
+  /** Only on your own profile: the IANA timezone the dashboard shows times in; null = the browser's. */
+  timezone: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 export const SessionAnswer = Type.Object({

@@ -220,10 +220,10 @@ export const auditEvents = {
   memberProfileUpdated: (
     actor: Actor,
     member: { readonly id: string },
-    changed: { readonly name?: unknown; readonly phone?: unknown },
+    changed: { readonly name?: unknown; readonly phone?: unknown; readonly timezone?: unknown },
   ) =>
     event(actor, 'member.profile_updated', 'member', member.id, {
-      fields: (['name', 'phone'] as const).filter((f) => changed[f] !== undefined),
+      fields: (['name', 'phone', 'timezone'] as const).filter((f) => changed[f] !== undefined),
     }),
 
   memberPasswordChanged: (actor: Actor, member: { readonly id: string }) =>

@@ -34,6 +34,7 @@ export const memberView = (m: Member, opts: { ownProfile: boolean }) => ({
   totp_enabled: m.totpEnabled,
   created_at: m.createdAt.toISOString(),
   deactivated_at: m.deactivatedAt?.toISOString() ?? null,
+  ...(opts.ownProfile && { timezone: m.timezone }),
 });
 
 export function setSessionCookie(reply: FastifyReply, session: NewSession, secure: boolean) {
@@ -163,11 +164,12 @@ export function authRoutes(
       config: { auth: 'session' },
       schema: {
         tags,
-        summary: 'Change your name or phone number (E.164)',
+        summary: "Change your name, phone number (E.164) or timezone (IANA name; null = the browser's)",
         body: Type.Object(
           {
             name: Type.Optional(Name),
             phone: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
+            timezone: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
           },
           { additionalProperties: false, minProperties: 1 },
         ),

@@ -169,6 +169,9 @@ export async function listHandoffs(
     status?: HandoffStatus | undefined;
     riskLevel?: RiskLevel | undefined;
     deviceId?: string | undefined;
+    actionType?: ActionType | undefined;
+    /** Free text: a case-insensitive substring of the title, the target or the short code. */
+    text?: string | undefined;
     /** Keyset paging: only handoffs listed after this one (newest first). */
     before?: string | undefined;
     limit: number;
@@ -179,6 +182,17 @@ export async function listHandoffs(
   if (f.status !== undefined) q = q.where('status', '=', f.status);
   if (f.riskLevel !== undefined) q = q.where('risk_level', '=', f.riskLevel);
   if (f.deviceId !== undefined) q = q.where('device_id', '=', f.deviceId);
+  if (f.actionType !== undefined) q = q.where('action_type', '=', f.actionType);
+  if (f.text !== undefined && f.text !== '') {
+    const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) =>
+      eb.or([
+        eb('title', 'ilike', like),
+        eb('action_target', 'ilike', like),
+        eb('short_code', 'ilike', like),
+      ]),
+    );
+  }
   if (f.before !== undefined) {
     const cursor = await tx.db
       .selectFrom('handoffs')
@@ -190,6 +204,18 @@ export async function listHandoffs(
     q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
   }
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
+  return rows.map(toHandoff);
+}
+
+/** The handoffs with these ids that the org can see (RLS), in no particular order. */
+export async function findHandoffsByIds(tx: TenantTx, ids: readonly string[]): Promise<Handoff[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.db
+    .selectFrom('handoffs')
+    .selectAll()
+    .where('org_id', '=', tx.orgId)
+    .where('id', 'in', [...ids])
+    .execute();
   return rows.map(toHandoff);
 }
 

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../../http/app-types.js';
 import { deviceOf, memberOf } from '../../http/plugins/auth.js';
 import { IdParams, problemResponses, TotpCode } from '../../http/schemas.js';
-import { REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js';
+import { ACTION_TYPES, REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
 import { AuthenticationResponse } from '../passkeys/passkeys.schemas.js';
 import type { AuthenticationResponseJSON } from '../passkeys/passkeys.service.js';
@@ -25,6 +25,13 @@ const ListQuery = Type.Object(
     status: Type.Optional(lit(HANDOFF_STATUSES)),
     risk: Type.Optional(lit(RISK_LEVELS)),
     device_id: Type.Optional(Type.String({ format: 'uuid' })),
+    action_type: Type.Optional(lit(ACTION_TYPES)),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Free text: a case-insensitive part of the title, the target or the short code',
+      }),
+    ),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' })),
     before: Type.Optional(
       Type.String({
@@ -39,6 +46,8 @@ const listFilter = (q: Static<typeof ListQuery>) => ({
   status: q.status,
   riskLevel: q.risk,
   deviceId: q.device_id,
+  actionType: q.action_type,
+  text: q.q?.trim(),
   before: q.before,
   limit: q.limit !== undefined ? Number(q.limit) : 100,
 });

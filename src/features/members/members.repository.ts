@@ -15,6 +15,8 @@ export interface Member {
   readonly totpEnabled: boolean;
   readonly createdAt: Date;
   readonly deactivatedAt: Date | null;
+  /** The IANA timezone the dashboard shows times in; null = the browser's (migration 0024). */
+  readonly timezone: string | null;
 }
 
 /** What login and TOTP checks need; never leaves the auth service. */
@@ -37,6 +39,7 @@ const toMember = (r: Selectable<MembersTable>): Member => ({
   totpEnabled: r.totp_enabled_at !== null,
   createdAt: r.created_at,
   deactivatedAt: r.deactivated_at,
+  timezone: r.timezone,
 });
 
 export async function insertMember(
@@ -115,6 +118,7 @@ export async function updateMember(
     totpEnabledAt: Date | null;
     totpLastStep: number | null;
     deactivatedAt: Date | null;
+    timezone: string | null;
   }>,
   now: Date,
 ): Promise<void> {
@@ -123,6 +127,7 @@ export async function updateMember(
     .set({
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.role !== undefined && { role: patch.role }),
+      ...(patch.timezone !== undefined && { timezone: patch.timezone }),
       ...(patch.status !== undefined && { status: patch.status }),
       ...(patch.phone !== undefined && {
         phone_e164: patch.phone,

@@ -33,6 +33,7 @@ import {
 import { insertInvite, listOpenInvites, lockInvite, markInvite, type Invite } from './invites.repository.js';
 import { ssoRequired } from '../sso/sso.repository.js';
 import type { MailNotices } from '../mail/mail.notices.js';
+import { canonicalTimeZone } from '../../core/time/time-zone.js';
 
 export const INVITE_PREFIX = 'ony_inv_';
 const INVITE_TTL_MS = 7 * 86400 * 1000;
@@ -268,14 +269,24 @@ export function createMembersService(deps: MembersDeps) {
 
     async updateProfile(
       p: MemberPrincipal,
-      patch: { name?: string; phone?: string | null },
+      patch: { name?: string; phone?: string | null; timezone?: string | null },
     ): Promise<Member> {
       if (patch.phone != null && !isE164(patch.phone)) {
         throw new AppError('validation_failed', 'phone must be in E.164 form, e.g. +14155550123');
       }
+      let timezone = patch.timezone;
+      if (timezone != null) {
+        const canonical = canonicalTimeZone(timezone);
+        if (canonical === null)
+          throw new AppError(
+            'validation_failed',
+            "timezone must be an IANA timezone name, e.g. Europe/Paris or America/New_York (or null for the browser's)",
+          );
+        timezone = canonical;
+      }
       return withTenant(db, p.orgId, async (tx) => {
         const now = clock.now();
-        await updateMember(tx, p.memberId, patch, now);
+        await updateMember(tx, p.memberId, { ...patch, ...(timezone !== undefined && { timezone }) }, now);
         await appendAudit(tx, auditEvents.memberProfileUpdated(actorOf(p), { id: p.memberId }, patch), now);
         const m = await findMember(tx, p.memberId);
         if (m === undefined) throw notFound('member');

@@ -75,12 +75,42 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
   );
 }
 
+/**
+ * One badge for every risk level and status, never colour alone: each kind has its own shape
+ * (icon) and its text. Critical is filled and bold; pending is dashed with a clock.
+ */
+const BADGE_ICON: Record<RiskLevel | HandoffStatus, string> = {
+  critical: '⛔',
+  high: '▲',
+  medium: '◆',
+  low: '●',
+  pending: '◷',
+  approved: '✓',
+  denied: '✕',
+  expired: '⌛',
+  cancelled: '⊘',
+};
+
+export function Badge({
+  kind,
+  value,
+}: { kind: 'risk'; value: RiskLevel } | { kind: 'status'; value: HandoffStatus }) {
+  return (
+    <span className={`badge ${kind}-${value}`} data-badge={`${kind}-${value}`}>
+      <span className="badge-icon" aria-hidden="true">
+        {BADGE_ICON[value]}
+      </span>{' '}
+      {kind === 'risk' ? `${value} risk` : value}
+    </span>
+  );
+}
+
 export function RiskBadge({ level }: { level: RiskLevel }) {
-  return <span className={`badge risk-${level}`}>risk: {level}</span>;
+  return <Badge kind="risk" value={level} />;
 }
 
 export function StatusBadge({ status }: { status: HandoffStatus }) {
-  return <span className={`badge status-${status}`}>{status}</span>;
+  return <Badge kind="status" value={status} />;
 }
 
 export function Field({
@@ -102,9 +132,52 @@ export function Field({
   );
 }
 
-export function formatTime(iso: string): string {
+/** The browser's timezone (the default until a member picks one on the Account page). */
+export const browserTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** An absolute time, in `timeZone` (the member's) when given, else the browser's. */
+export function formatTime(iso: string, timeZone?: string | null): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    return d.toLocaleString(undefined, {
+      dateStyle: 'medium',
+      timeStyle: 'long',
+      ...(timeZone != null && { timeZone }),
+    });
+  } catch {
+    return d.toLocaleString();
+  }
+}
+
+/** "just now", "3 min ago", "2 h ago", "yesterday", "4 days ago"; "in 3 min" for a future time. */
+export function relativeTime(iso: string, now: number): string {
+  const ms = now - new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const future = ms < 0;
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const say = (n: number, unit: string) => (future ? `in ${n} ${unit}` : `${n} ${unit} ago`);
+  if (s < 45) return future ? 'in a moment' : 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return say(m, 'min');
+  const h = Math.round(m / 60);
+  if (h < 24) return say(h, 'h');
+  const d = Math.round(h / 24);
+  if (d === 1) return future ? 'tomorrow' : 'yesterday';
+  return say(d, 'days');
+}
+
+/**
+ * A time as "3 min ago", with the absolute time (in the member's timezone) on hover and for
+ * assistive technology. `now` comes from the list's one timer (useNow), not one per row.
+ */
+export function RelativeTime({ iso, now, timeZone }: { iso: string; now: number; timeZone?: string | null }) {
+  const absolute = formatTime(iso, timeZone);
+  return (
+    <time dateTime={iso} title={absolute}>
+      {relativeTime(iso, now)}
+    </time>
+  );
 }
 
 /** "4 min 10 s left", ticking every second; "expired" after the deadline. */

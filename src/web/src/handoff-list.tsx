@@ -1,9 +1,21 @@
-/** Shared by the queue and the history: sorting and one handoff as a card. */
-import { AgentText, RiskBadge, StatusBadge, TimeLeft, formatTime, reasonText } from './components';
+/** Shared by the queue and the history: sorting, filtering and one handoff as a card. */
+import { memo } from 'react';
+import {
+  AgentText,
+  browserTimeZone,
+  formatTime,
+  relativeTime,
+  RiskBadge,
+  StatusBadge,
+  reasonText,
+  timeLeft,
+} from './components';
 import { Link } from './router';
+import { useSession } from './session';
 import type { HandoffRow, RiskLevel } from './types';
 
 const RISK_RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+export const RISK_LEVELS: readonly RiskLevel[] = ['critical', 'high', 'medium', 'low'];
 
 /** Riskiest first, then newest. */
 export function byRiskThenNewest(a: HandoffRow, b: HandoffRow): number {
@@ -13,11 +25,77 @@ export function byRiskThenNewest(a: HandoffRow, b: HandoffRow): number {
   );
 }
 
-export function HandoffCard({ row }: { row: HandoffRow }) {
+/** The queue's filters, as they sit in the URL (`?q=&risk=&device=&type=`). */
+export interface QueueFilters {
+  readonly q: string;
+  readonly risk: string;
+  readonly device: string;
+  readonly type: string;
+}
+
+export function filtersFromSearch(search: string): QueueFilters {
+  const p = new URLSearchParams(search);
+  return {
+    q: p.get('q') ?? '',
+    risk: p.get('risk') ?? '',
+    device: p.get('device') ?? '',
+    type: p.get('type') ?? '',
+  };
+}
+
+export function searchOfFilters(f: QueueFilters): string {
+  const p = new URLSearchParams();
+  for (const k of ['q', 'risk', 'device', 'type'] as const) if (f[k] !== '') p.set(k, f[k]);
+  const s = p.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+/** Whether a row passes the filters: text is a case-insensitive part of title, target, code or device. */
+export function matchesFilters(row: HandoffRow, f: QueueFilters): boolean {
+  const h = row.handoff;
+  if (f.risk !== '' && h.risk.level !== f.risk) return false;
+  if (f.device !== '' && row.device?.id !== f.device) return false;
+  if (f.type !== '' && h.action.type !== f.type) return false;
+  const q = f.q.trim().toLowerCase();
+  if (q === '') return true;
+  return [h.title, h.action.target ?? '', h.short_code, h.action.type, row.device?.name ?? ''].some((s) =>
+    s.toLowerCase().includes(q),
+  );
+}
+
+/** The member's timezone (Account page), else the browser's. */
+export function useTimeZone(): string {
+  const { member } = useSession();
+  return member?.timezone ?? browserTimeZone();
+}
+
+/** "2 h 5 min left", "12 min left", seconds only in the last 5 minutes (so a tick re-renders few cards). */
+export function coarseTimeLeft(expiresAt: string, now: number): string {
+  const ms = new Date(expiresAt).getTime() - now;
+  if (!(ms > 5 * 60_000)) return timeLeft(expiresAt, now);
+  const m = Math.floor(ms / 60_000);
+  return m < 60 ? `${m} min left` : `${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+/**
+ * One handoff's content (title, badges, meta, reasons); the list wraps it in its own `<li>`.
+ * Memoised on strings: a clock tick re-renders only the cards whose displayed times changed.
+ */
+export const HandoffCardBody = memo(function HandoffCardBody({
+  row,
+  relative,
+  left,
+  timeZone,
+}: {
+  row: HandoffRow;
+  relative: string;
+  left: string | null;
+  timeZone: string;
+}) {
   const h = row.handoff;
   return (
-    <li className="card" data-testid="handoff-card" data-status={h.status}>
-      <h2>
+    <>
+      <h2 id={`card-${h.id}`}>
         <Link to={`/handoffs/${h.id}`}>
           <AgentText>{h.title}</AgentText>
         </Link>
@@ -25,7 +103,7 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
       <div className="meta">
         <RiskBadge level={h.risk.level} />
         <StatusBadge status={h.status} />
-        {h.status === 'pending' && <TimeLeft expiresAt={h.expires_at} />}
+        {left !== null && <time dateTime={h.expires_at}>{left}</time>}
         <span>
           <span className="mono">{h.short_code}</span> · {h.action.type}
           {h.action.target !== null && (
@@ -41,7 +119,9 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
         <span>
           from <AgentText>{row.device?.name ?? 'a removed device'}</AgentText>
         </span>
-        <span>{formatTime(h.created_at)}</span>
+        <time dateTime={h.created_at} title={formatTime(h.created_at, timeZone)}>
+          {relative}
+        </time>
         {h.approvals.required > 1 && (
           <span>
             approvals {h.approvals.received}/{h.approvals.required}
@@ -57,6 +137,21 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
           ))}
         </ul>
       )}
+    </>
+  );
+});
+
+/** A plain card (history, "just decided"), with the list's clock. */
+export function HandoffCardAt({ row, now, timeZone }: { row: HandoffRow; now: number; timeZone: string }) {
+  const h = row.handoff;
+  return (
+    <li className="card" data-testid="handoff-card" data-status={h.status}>
+      <HandoffCardBody
+        row={row}
+        relative={relativeTime(h.created_at, now)}
+        left={h.status === 'pending' ? coarseTimeLeft(h.expires_at, now) : null}
+        timeZone={timeZone}
+      />
     </li>
   );
 }

@@ -27,6 +27,8 @@ export interface Member {
   readonly totp_enabled: boolean;
   readonly created_at: string;
   readonly deactivated_at: string | null;
+  /** Your own profile only: the IANA timezone times are shown in; null = the browser's. */
+  readonly timezone?: string | null;
 }
 
 export interface SessionInfo {

@@ -6,15 +6,31 @@
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
-import { ErrorBox, Field, formatTime, Loading, Notice, PageTitle, useLoad } from '../components';
+import {
+  browserTimeZone,
+  ErrorBox,
+  Field,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  useLoad,
+} from '../components';
 import { addPasskey, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
 import { useSession } from '../session';
 import type { Member } from '../types';
+
+/** The runtime's IANA timezones (the server checks the same way), keeping a saved one listed. */
+function timeZones(saved: string): string[] {
+  const list = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
+  return saved === '' || list.includes(saved) ? list : [saved, ...list];
+}
 
 function Profile() {
   const { member, refresh } = useSession();
   const [name, setName] = useState(member?.name ?? '');
   const [phone, setPhone] = useState(member?.phone ?? '');
+  const [timezone, setTimezone] = useState(member?.timezone ?? '');
   const [msg, setMsg] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   if (member == null) return null;
@@ -24,7 +40,11 @@ function Profile() {
     setError(null);
     setMsg(null);
     try {
-      await api<Member>('PATCH', '/v1/me', { name, phone: phone.trim() === '' ? null : phone.trim() });
+      await api<Member>('PATCH', '/v1/me', {
+        name,
+        phone: phone.trim() === '' ? null : phone.trim(),
+        timezone: timezone === '' ? null : timezone,
+      });
       await refresh();
       setMsg('Saved.');
     } catch (err) {
@@ -48,6 +68,17 @@ function Profile() {
           value={phone}
           onChange={(e) => setPhone(e.target.value)}
         />
+        <div className="field">
+          <label htmlFor="profile-timezone">Timezone (for the times the dashboard shows)</label>
+          <select id="profile-timezone" value={timezone} onChange={(e) => setTimezone(e.target.value)}>
+            <option value="">this browser&apos;s ({browserTimeZone()})</option>
+            {timeZones(timezone).map((z) => (
+              <option key={z} value={z}>
+                {z}
+              </option>
+            ))}
+          </select>
+        </div>
         {member.phone !== null && (
           <p className="phone-state" data-testid="phone-state">
             Saved number <span className="mono">{member.phone}</span>:{' '}

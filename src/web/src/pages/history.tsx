@@ -1,8 +1,8 @@
 /** History: every handoff, newest first, filtered by status, risk, device and date (kept in the URL). */
 import { type ChangeEvent } from 'react';
 import { api, qs } from '../api';
-import { ErrorBox, Loading, PageTitle, useLoad } from '../components';
-import { HandoffCard } from '../handoff-list';
+import { ErrorBox, Loading, PageTitle, useLoad, useNow } from '../components';
+import { HandoffCardAt, useTimeZone } from '../handoff-list';
 import { navigate, useLocation } from '../router';
 import { shown } from '../shown';
 import type { DeviceName, HandoffRow } from '../types';
@@ -12,6 +12,9 @@ const RISKS = ['low', 'medium', 'high', 'critical'];
 
 export function HistoryPage(_props: { params: Record<string, string> }) {
   const { search } = useLocation();
+  // One clock for the whole list (relative times), and the member's timezone for absolute ones.
+  const now = useNow(15_000);
+  const timeZone = useTimeZone();
   const q = new URLSearchParams(search);
   const status = q.get('status') ?? '';
   const risk = q.get('risk') ?? '';
@@ -100,7 +103,7 @@ export function HistoryPage(_props: { params: Record<string, string> }) {
           </p>
           <ul className="cards" aria-label="Handoffs">
             {rows.map((row) => (
-              <HandoffCard key={row.handoff.id} row={row} />
+              <HandoffCardAt key={row.handoff.id} row={row} now={now} timeZone={timeZone} />
             ))}
           </ul>
         </>
