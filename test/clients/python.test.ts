@@ -87,8 +87,8 @@ function runPythonTests(env: Record<string, string>): Promise<PythonRun> {
       confirmed(t, approver, id, { decision: option, ...(comment !== '' ? { comment } : {}) })
         .then((body) => as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, body))
         .then((res) => {
-        if (res.statusCode !== 200) decideErrors.push(`${option} ${id}: ${res.statusCode} ${res.body}`);
-      }),
+          if (res.statusCode !== 200) decideErrors.push(`${option} ${id}: ${res.statusCode} ${res.body}`);
+        }),
     );
   });
   return new Promise((resolve, reject) => {

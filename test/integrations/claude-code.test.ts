@@ -12,7 +12,12 @@ import { isHookAnswer, type HookAnswer } from '../../src/core/integrations/claud
 import { runInMemory } from '../helpers/cli.js';
 import {
   as,
-  confirmed, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+  confirmed,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 
 let t: TestServer;
 let admin: Actor;

@@ -20,7 +20,12 @@ import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import {
   as,
-  confirmed, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+  confirmed,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp.js';
 
 const MARKER = `PAYLOADMARK${randomBytes(6).toString('hex')}`;

@@ -12,11 +12,15 @@ describe('typedConfirmation', () => {
       'not_needed',
     );
     expect(
-      typedConfirmation({ ...critical, riskLevel: 'high' }, { approving: true, channel: 'web', typed: undefined }),
+      typedConfirmation(
+        { ...critical, riskLevel: 'high' },
+        { approving: true, channel: 'web', typed: undefined },
+      ),
     ).toBe('not_needed');
   });
   it('refuses a missing or wrong code and accepts the code however it is typed', () => {
-    const web = (typed: string | undefined) => typedConfirmation(critical, { approving: true, channel: 'web', typed });
+    const web = (typed: string | undefined) =>
+      typedConfirmation(critical, { approving: true, channel: 'web', typed });
     expect(web(undefined)).toBe('missing');
     expect(web('  ')).toBe('missing');
     expect(web('AB7KQ3')).toBe('wrong');

@@ -15,7 +15,11 @@ const normalise = (code: string) => code.replace(/[\s-]+/g, '').toUpperCase();
 
 export function typedConfirmation(
   h: { readonly riskLevel: RiskLevel; readonly shortCode: string },
-  vote: { readonly approving: boolean; readonly channel: DecisionChannel; readonly typed: string | undefined },
+  vote: {
+    readonly approving: boolean;
+    readonly channel: DecisionChannel;
+    readonly typed: string | undefined;
+  },
 ): TypedConfirmation {
   if (!vote.approving || vote.channel !== 'web' || h.riskLevel !== 'critical') return 'not_needed';
   if (vote.typed === undefined || vote.typed.trim() === '') return 'missing';

@@ -9,11 +9,7 @@
  * answer is `{"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision":
  * "allow" | "deny" | "ask", "permissionDecisionReason": "…"}}`.
  */
-import {
-  isRejectionReason,
-  REJECTION_REASON_TEXT,
-  type RejectionReason,
-} from '../approval/rejection.js';
+import { isRejectionReason, REJECTION_REASON_TEXT, type RejectionReason } from '../approval/rejection.js';
 import { createHash } from 'node:crypto';
 import { canonicalize } from '../audit-chain/entry.js';
 import type { RiskInput } from '../risk/types.js';

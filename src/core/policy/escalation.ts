@@ -199,12 +199,7 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       errors.push(`levels.${level}.repeat_every_s must be 60..86400 and longer than the last step's after_s`);
     }
     const lifetime = raw.max_lifetime_s ?? base.max_lifetime_s;
-    if (
-      typeof lifetime !== 'number' ||
-      !Number.isInteger(lifetime) ||
-      lifetime < 60 ||
-      lifetime > 7 * 86_400
-    )
+    if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60 || lifetime > 7 * 86_400)
       errors.push(`levels.${level}.max_lifetime_s must be an integer 60..604800 (seconds)`);
     levels[level] = {
       rule: rule as Rule,

@@ -42,7 +42,10 @@ export function createExtensionService(deps: ExtensionDeps) {
         const check = checkExtension(found, byS, max, now);
         switch (check.kind) {
           case 'not_pending':
-            throw new AppError('conflict', `only a pending handoff can be extended; this one is ${check.status}`);
+            throw new AppError(
+              'conflict',
+              `only a pending handoff can be extended; this one is ${check.status}`,
+            );
           case 'beyond_max':
             throw new AppError(
               'unprocessable',

@@ -237,12 +237,7 @@ export async function finishHandoff(
  * Extend: moves a pending handoff's expiry to `expiresAt`, guarded by the status and by the expiry
  * the caller read (a concurrent Extend or decision makes it answer false and change nothing).
  */
-export async function extendExpiry(
-  tx: TenantTx,
-  id: string,
-  from: Date,
-  expiresAt: Date,
-): Promise<boolean> {
+export async function extendExpiry(tx: TenantTx, id: string, from: Date, expiresAt: Date): Promise<boolean> {
   const r = await tx.db
     .updateTable('handoffs')
     .set({ expires_at: expiresAt })

@@ -453,7 +453,10 @@ export function handoffsRoutes(
             reason: Type.Optional(
               Type.Union(
                 REJECTION_REASONS.map((r) => Type.Literal(r)),
-                { description: 'why a deny denies (with "deny" only; 400 otherwise); the free text is `comment`' },
+                {
+                  description:
+                    'why a deny denies (with "deny" only; 400 otherwise); the free text is `comment`',
+                },
               ),
             ),
             comment: Type.Optional(Type.String({ maxLength: 1000 })),
@@ -463,7 +466,7 @@ export function handoffsRoutes(
               Type.String({
                 maxLength: 32,
                 description:
-                  "approving a critical handoff: its short code, typed by the approver as a deliberate confirmation (422 when missing or wrong)",
+                  'approving a critical handoff: its short code, typed by the approver as a deliberate confirmation (422 when missing or wrong)',
               }),
             ),
           },
@@ -497,7 +500,7 @@ export function handoffsRoutes(
       config: { auth: 'session', role: 'member' },
       schema: {
         tags,
-        summary: 'Extend: give a pending handoff more time, within the escalation policy\'s maximum',
+        summary: "Extend: give a pending handoff more time, within the escalation policy's maximum",
         description:
           "Moves `expires_at` later by `by_s` seconds. The handoff's whole life (creation to expiry) stays within its risk level's `max_lifetime_s` (default 24 h): beyond it 422 with `max_extend_s` and `max_expires_at`. A decided or expired handoff: 409. Audited as `handoff.extended`; the agent's long-poll keeps waiting and its SSE stream sends the handoff with the new `expires_at`.",
         params: IdParams,

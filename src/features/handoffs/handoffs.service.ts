@@ -103,7 +103,6 @@ export const CANCEL_REASON_TEXT: Readonly<Record<CancelReason, string>> = {
     "withdrawn by the agent's hook: the decision moved to the agent's local prompt (ONY_HOOK_ON_PENDING=ask)",
 };
 
-
 export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, passkeys, callbacks, risk: riskAnalyser, revocation } = deps;
   const metrics = deps.metrics ?? noMetrics;

@@ -122,7 +122,7 @@ const Decision = z.object({
   reason: z
     .enum(REJECTION_REASONS)
     .nullable()
-    .describe("why the approver denied, when they picked a reason; their own words are in comment"),
+    .describe('why the approver denied, when they picked a reason; their own words are in comment'),
   comment: z.string().nullable(),
   at: z.string(),
 });
