@@ -116,7 +116,7 @@ describeWithBrowser('deciding on the detail page (headless Chromium)', () => {
     await page.goto(`${base}/handoffs/${h.id}`);
     await page.getByRole('heading', { name: 'Deploy to staging' }).waitFor();
     const extend = page.getByRole('form', { name: 'Extend' });
-    await extend.getByText(/Expires in/).waitFor();
+    await extend.getByText(/Time left:/).waitFor();
     await browser.shot(page, '03-extend-phone');
     await extend.getByLabel('Add').selectOption({ label: '1 hour' });
     await extend.getByRole('button', { name: 'Extend' }).click();

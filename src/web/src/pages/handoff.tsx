@@ -378,7 +378,7 @@ function ExtendForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff) => void })
     >
       <h2>More time</h2>
       <p>
-        Expires in <TimeLeft expiresAt={h.expires_at} /> (at {formatTime(h.expires_at)}).
+        Time left: <TimeLeft expiresAt={h.expires_at} /> (expires at {formatTime(h.expires_at)}).
       </p>
       <div className="field">
         <label htmlFor="extend-by">Add</label>
