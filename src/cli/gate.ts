@@ -471,6 +471,7 @@ async function openGate(
           decidedBy: decided.decision?.decided_by?.name ?? null,
           channel: decided.decision?.channel ?? null,
           comment: decided.decision?.comment ?? null,
+          reason: decided.decision?.reason ?? null,
         }),
       );
     }

@@ -255,6 +255,8 @@ export interface HandoffsTable {
   /** Migration 0018: the policy's minimum assurance, snapshotted at creation, and the decision's assurance. */
   min_assurance: ColumnType<'A1' | 'A2' | 'A3', 'A1' | 'A2' | 'A3' | undefined, never>;
   decision_assurance: ColumnType<unknown, string | null | undefined, string | null>;
+  /** Migration 0025: why a deny denied (a closed code, src/core/approval/rejection.ts). */
+  decision_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface HandoffPayloadsTable {

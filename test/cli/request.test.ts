@@ -170,6 +170,7 @@ class FakeOny {
             outcome,
             decided_by: { member_id: randomUUID(), name },
             channel,
+            reason: null,
             comment,
             assurance: null,
             at: new Date().toISOString(),

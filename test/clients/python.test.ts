@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
   as,
+  confirmed,
   createOrgWithAdmin,
   startTestServer,
   type Actor,
@@ -83,12 +84,11 @@ function runPythonTests(env: Record<string, string>): Promise<PythonRun> {
     const [, id, option, comment] = m as unknown as [string, string, string, string];
     decisions.push(`${option} ${id}`);
     pending.push(
-      as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, {
-        decision: option,
-        ...(comment !== '' ? { comment } : {}),
-      }).then((res) => {
-        if (res.statusCode !== 200) decideErrors.push(`${option} ${id}: ${res.statusCode} ${res.body}`);
-      }),
+      confirmed(t, approver, id, { decision: option, ...(comment !== '' ? { comment } : {}) })
+        .then((body) => as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, body))
+        .then((res) => {
+          if (res.statusCode !== 200) decideErrors.push(`${option} ${id}: ${res.statusCode} ${res.body}`);
+        }),
     );
   });
   return new Promise((resolve, reject) => {
@@ -166,7 +166,11 @@ describe('the curl-only script of docs/integrations.md', () => {
       const m = /^ask-ony: waiting for approval of \S+ \((\S+)\)$/.exec(line);
       if (m !== null) {
         id = m[1]!;
-        decided.push(as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, { decision: option }));
+        decided.push(
+          confirmed(t, approver, id, { decision: option }).then((body) =>
+            as(t, approver, 'POST', `/v1/handoffs/${id}/decision`, body),
+          ),
+        );
       }
     });
     const [code] = (await once(child, 'close')) as [number | null];

@@ -145,10 +145,12 @@ describeWithBrowser('passkeys (headless Chromium, virtual authenticator)', () =>
       }),
     });
     expect(created.status).toBe(201);
-    const h = (await created.json()) as { id: string; risk: { level: string } };
+    const h = (await created.json()) as { id: string; short_code: string; risk: { level: string } };
     expect(h.risk.level).toBe('critical');
     await page.goto(`${base}/handoffs/${h.id}`);
     await page.getByRole('heading', { name: 'Drop the production database' }).waitFor();
+    // Critical: the short code typed as a deliberate confirmation, on top of the passkey.
+    await page.getByLabel(/type the short code/i).fill(h.short_code);
     const withPasskey = page.getByRole('button', { name: 'Approve with passkey' });
     await withPasskey.waitFor();
     await browser.shot(page, '03-handoff-step-up');

@@ -12,6 +12,7 @@ import { verifyWebhook } from '../../src/lib/webhook-signature.js';
 import {
   addMember,
   as,
+  confirmed,
   createOrgWithAdmin,
   login,
   startTestServer,
@@ -43,8 +44,9 @@ const critical = (title: string, extra: Record<string, unknown> = {}) =>
       return h;
     });
 
-const decide = (who: Actor, id: string, body: Record<string, unknown>) =>
-  as(t, who, 'POST', `/v1/handoffs/${id}/decision`, body);
+// Critical approvals on the web carry the typed short code (typed-confirmation.ts).
+const decide = async (who: Actor, id: string, body: Record<string, unknown>) =>
+  as(t, who, 'POST', `/v1/handoffs/${id}/decision`, await confirmed(t, who, id, body));
 
 const view = async (id: string) =>
   (

@@ -273,3 +273,17 @@ export function as(
     ...(payload !== undefined && { payload: payload as Record<string, unknown> }),
   });
 }
+
+/**
+ * The body of a web approval with the typed confirmation a critical handoff needs
+ * (`confirm_short_code`, docs/handoffs.md): reads the handoff's short code as the member.
+ */
+export async function confirmed(
+  t: TestServer,
+  actor: Actor,
+  id: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const h = (await as(t, actor, 'GET', `/v1/handoffs/${id}`)).json<{ short_code?: string }>();
+  return h.short_code !== undefined ? { confirm_short_code: h.short_code, ...body } : body;
+}

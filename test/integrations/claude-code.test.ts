@@ -10,7 +10,14 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHookAnswer, type HookAnswer } from '../../src/core/integrations/claude-code.js';
 import { runInMemory } from '../helpers/cli.js';
-import { as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import {
+  as,
+  confirmed,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 
 let t: TestServer;
 let admin: Actor;
@@ -75,10 +82,13 @@ async function handoffByCode(code: string) {
 
 const decide = async (code: string, decision: 'approve' | 'deny', comment?: string) => {
   const h = await handoffByCode(code);
-  const res = await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, {
-    decision,
-    ...(comment !== undefined && { comment }),
-  });
+  const res = await as(
+    t,
+    admin,
+    'POST',
+    `/v1/handoffs/${h.id}/decision`,
+    await confirmed(t, admin, h.id, { decision, ...(comment !== undefined && { comment }) }),
+  );
   expect(res.statusCode, res.body).toBe(200);
 };
 

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/index.js';
 import {
   addMember,
   as,
+  confirmed,
   createOrgWithAdmin,
   login,
   PASSWORD,
@@ -350,8 +351,14 @@ describe('approving with a passkey (step-up bound to the handoff and option)', (
     expect(res.statusCode, res.body).toBe(200);
     return res.json<RequestOptions>();
   };
-  const decide = (actor: Actor, id: string, body: Record<string, unknown>) =>
-    as(t, actor, 'POST', `/v1/handoffs/${id}/decision`, { decision: 'approve', ...body });
+  const decide = async (actor: Actor, id: string, body: Record<string, unknown>) =>
+    as(
+      t,
+      actor,
+      'POST',
+      `/v1/handoffs/${id}/decision`,
+      await confirmed(t, actor, id, { decision: 'approve', ...body }),
+    );
 
   beforeAll(async () => {
     hank = await addMember(t, admin, 'hank@pk.test', 'member');

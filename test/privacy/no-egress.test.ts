@@ -18,7 +18,14 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
-import { as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import {
+  as,
+  confirmed,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp.js';
 
 const MARKER = `PAYLOADMARK${randomBytes(6).toString('hex')}`;
@@ -206,7 +213,13 @@ describe('no egress beyond configured providers and callbacks', () => {
     await eventually(() => smtp.received.some((m) => m.subject.includes('clean the disk')));
 
     // Decided in the dashboard; the signed callback and the message updates follow.
-    const decided = await as(t, admin, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
+    const decided = await as(
+      t,
+      admin,
+      'POST',
+      `/v1/handoffs/${h.id}/decision`,
+      await confirmed(t, admin, h.id, { decision: 'approve' }),
+    );
     expect(decided.statusCode, decided.body).toBe(200);
     await eventually(() => callbacks.length > 0);
     await eventually(() => slack.callsTo('chat.update').length > 0);

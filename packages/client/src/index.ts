@@ -126,6 +126,9 @@ export type TerminalHandoffStatus = Exclude<HandoffStatus, 'pending'>;
 
 export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
 
+/** Why an approver denied (docs/handoffs.md "Rejection reasons"). */
+export type RejectionReason = 'too_risky' | 'wrong_target' | 'needs_context' | 'not_now' | 'policy' | 'other';
+
 export interface HandoffDecision {
   /** The option id chosen (`approve`, `deny` or a custom option). */
   readonly option: string;
@@ -133,6 +136,11 @@ export interface HandoffDecision {
   readonly decided_by: { readonly member_id: string; readonly name: string } | null;
   /** `web`, `slack`, `telegram`, `sms`, `phone`, … or `policy` (decided by the org's rule, no human). */
   readonly channel: string;
+  /**
+   * Why a deny denied, when the approver picked a reason (a closed code; the approver's own words
+   * are `comment`); null for an approval or a deny without one.
+   */
+  readonly reason: RejectionReason | null;
   readonly comment: string | null;
   /** ISO 8601. */
   readonly at: string;

@@ -296,6 +296,11 @@ describe('event builders', () => {
       auditEvents.handoffStepUpFailed(actor, { id: 'h', ...junk }, { channel: 'phone', attempts: 3 }),
       auditEvents.handoffExpired({ id: 'h', ...junk }),
       auditEvents.handoffCancelled(actor, { id: 'h', ...junk }),
+      auditEvents.handoffExtended(
+        actor,
+        { id: 'h', ...junk },
+        { from: new Date('2026-12-07T10:15:00Z'), to: new Date('2026-12-07T10:45:00Z') },
+      ),
       auditEvents.channelTested(actor, 'slack', 'sent'),
       auditEvents.exportRequested(actor, { id: 'x', scope: 'org', ...junk }),
       auditEvents.exportDownloaded(actor, { id: 'x', scope: 'member', ...junk }),

@@ -6,6 +6,7 @@
  */
 import { redact } from '../redact/index.js';
 import type { Assurance } from '../approval/assurance.js';
+import { isRejectionReason, type RejectionReason } from '../approval/rejection.js';
 import type { ActorType, AuditEvent } from './entry.js';
 import type { SkipReason } from '../policy/attempt-outcome.js';
 
@@ -57,6 +58,7 @@ export const AUDIT_ACTIONS = [
   'handoff.step_up_failed',
   'handoff.expired',
   'handoff.cancelled',
+  'handoff.extended',
   'export.requested',
   'export.downloaded',
 ] as const;
@@ -362,17 +364,39 @@ export const auditEvents = {
   handoffStepUpFailed: (actor: Actor, h: { readonly id: string }, f: { channel: string; attempts: number }) =>
     event(actor, 'handoff.step_up_failed', 'handoff', h.id, { channel: f.channel, attempts: f.attempts }),
 
-  /** The comment is a human's free text: the handoff row keeps it, the chain does not. */
+  /**
+   * The comment is a human's free text: the handoff row keeps it, the chain does not. A deny's
+   * `reason` is a closed code (src/core/approval/rejection.ts), so it is.
+   */
   handoffDecided: (
     actor: Actor,
     h: { readonly id: string },
-    d: { option: string; outcome: 'approved' | 'denied'; channel: string; assurance: Assurance },
+    d: {
+      option: string;
+      outcome: 'approved' | 'denied';
+      channel: string;
+      assurance: Assurance;
+      reason?: RejectionReason | null;
+    },
   ) =>
     event(actor, 'handoff.decided', 'handoff', h.id, {
       option: d.option,
       outcome: d.outcome,
       channel: d.channel,
       assurance: assuranceMeta(d.assurance),
+      ...(d.reason != null && isRejectionReason(d.reason) ? { reason: d.reason } : {}),
+    }),
+
+  /** A member gave a pending handoff more time: the expiry before and after, and the seconds added. */
+  handoffExtended: (
+    actor: Actor,
+    h: { readonly id: string },
+    e: { readonly from: Date; readonly to: Date },
+  ) =>
+    event(actor, 'handoff.extended', 'handoff', h.id, {
+      expires_at_before: e.from.toISOString(),
+      expires_at: e.to.toISOString(),
+      added_s: Math.round((e.to.getTime() - e.from.getTime()) / 1000),
     }),
 
   /** The org's rule for this risk level decided it on arrival (no human asked). */

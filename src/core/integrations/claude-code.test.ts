@@ -394,6 +394,24 @@ describe('the answer', () => {
     ...o,
   });
 
+  it("a deny says the approver's reason and comment", () => {
+    const a = answerFor(
+      outcome({
+        status: 'denied',
+        decisionOption: 'deny',
+        decisionChannel: 'web',
+        deciderName: 'Alice',
+        decisionReason: 'needs_context',
+        decisionComment: 'which table?',
+      }),
+      'deny',
+    );
+    expect(a.hookSpecificOutput.permissionDecision).toBe('deny');
+    expect(a.hookSpecificOutput.permissionDecisionReason).toBe(
+      'Denied by Alice via web (reason: needs more context, needs_context): "which table?" (ony K7MZQ2, risk critical: recursive_delete_root). Do not retry this action or work around it unless the user asks.',
+    );
+  });
+
   it('allows only an approval, naming the approver and the channel', () => {
     const a = answerFor(
       outcome({

@@ -9,6 +9,7 @@
  * answer is `{"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision":
  * "allow" | "deny" | "ask", "permissionDecisionReason": "…"}}`.
  */
+import { isRejectionReason, REJECTION_REASON_TEXT, type RejectionReason } from '../approval/rejection.js';
 import { createHash } from 'node:crypto';
 import { canonicalize } from '../audit-chain/entry.js';
 import type { RiskInput } from '../risk/types.js';
@@ -372,6 +373,8 @@ export interface HandoffOutcome {
   /** The approver's name; null for a decision by policy. */
   readonly deciderName: string | null;
   readonly decisionComment: string | null;
+  /** A deny's reason code, when the approver gave one (src/core/approval/rejection.ts). */
+  readonly decisionReason?: RejectionReason | null;
 }
 
 function riskText(h: HandoffOutcome): string {
@@ -390,7 +393,11 @@ function decisionText(h: HandoffOutcome): string {
     h.decisionComment !== null && oneLine(h.decisionComment, HOOK_LIMITS.commentMaxChars) !== ''
       ? `: "${oneLine(h.decisionComment, HOOK_LIMITS.commentMaxChars)}"`
       : '';
-  return `${option}${by}${via}${comment}`;
+  const reason =
+    h.decisionReason != null && isRejectionReason(h.decisionReason)
+      ? ` (reason: ${REJECTION_REASON_TEXT[h.decisionReason]}, ${h.decisionReason})`
+      : '';
+  return `${option}${by}${via}${reason}${comment}`;
 }
 
 /**

@@ -95,6 +95,11 @@ it('refusalText carries the reason and the comment', () => {
   expect(refusalText('fs', 'write_file', { ...o, status: 'denied', decidedBy: 'Mia' })).toBe(
     'DENIED by Mia via slack: not today. The tool "write_file" of "fs" was not run (handoff h1, code K7PQ2M, risk medium).',
   );
+  expect(
+    refusalText('fs', 'write_file', { ...o, status: 'denied', decidedBy: 'Mia', reason: 'wrong_target' }),
+  ).toBe(
+    'DENIED by Mia via slack (reason: wrong target, wrong_target): not today. The tool "write_file" of "fs" was not run (handoff h1, code K7PQ2M, risk medium).',
+  );
   expect(refusalText('fs', 'w', { ...o, status: 'expired', decidedBy: null, comment: null })).toMatch(
     /^EXPIRED/,
   );

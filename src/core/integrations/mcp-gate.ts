@@ -11,6 +11,7 @@
  * an explicit `destructiveHint: true` raises (the action becomes `file.delete`, which the server
  * reads as `delete_files`, medium even when the org lowered `mcp_tool`); nothing lowers.
  */
+import { isRejectionReason, REJECTION_REASON_TEXT } from '../approval/rejection.js';
 import { globMatch } from '../risk/glob.js';
 import { LIMITS, type RiskInput } from '../risk/types.js';
 import { argumentsGist } from './tool-arguments-gist.js';
@@ -241,6 +242,8 @@ export interface GateOutcome {
   readonly decidedBy: string | null;
   readonly channel: string | null;
   readonly comment: string | null;
+  /** A deny's reason code, when the approver gave one (src/core/approval/rejection.ts). */
+  readonly reason?: string | null;
 }
 
 /** The tool error a call that will not run answers (denied, expired, cancelled, still pending). */
@@ -250,8 +253,12 @@ export function refusalText(upstream: string, tool: string, o: GateOutcome): str
   if (o.status === 'denied') {
     const by = o.decidedBy !== null ? ` by ${o.decidedBy}` : o.channel === 'policy' ? ' by policy' : '';
     const via = o.channel !== null && o.channel !== 'policy' ? ` via ${o.channel}` : '';
+    const reason =
+      o.reason != null && isRejectionReason(o.reason)
+        ? ` (reason: ${REJECTION_REASON_TEXT[o.reason]}, ${o.reason})`
+        : '';
     const comment = o.comment !== null && o.comment.trim() !== '' ? `: ${o.comment.trim()}` : '';
-    return `DENIED${by}${via}${comment}. ${what} ${ref}.`;
+    return `DENIED${by}${via}${reason}${comment}. ${what} ${ref}.`;
   }
   if (o.status === 'expired') return `EXPIRED: nobody decided in time. ${what} ${ref}.`;
   if (o.status === 'cancelled') return `CANCELLED. ${what} ${ref}.`;

@@ -55,7 +55,15 @@ export interface LevelPolicy {
   /** Run the steps again this many times (0..5), every `repeat_every_s`, while still pending. */
   readonly repeat: number;
   readonly repeat_every_s: number;
+  /**
+   * The longest a handoff of this level may live, from its creation to its expiry, counting every
+   * Extend a member adds (docs/handoffs.md "Extend"); the agent's own timeout is bounded by timeout_s.
+   */
+  readonly max_lifetime_s: number;
 }
+
+/** Default total life of a handoff, extensions included: a day. */
+export const DEFAULT_MAX_LIFETIME_S = 86_400;
 
 export interface EscalationPolicy {
   readonly levels: Readonly<Record<RiskLevel, LevelPolicy>>;
@@ -73,6 +81,7 @@ const asked = {
   min_assurance: 'A1',
   repeat: 0,
   repeat_every_s: 600,
+  max_lifetime_s: DEFAULT_MAX_LIFETIME_S,
 } as const;
 
 export const defaultEscalationPolicy: EscalationPolicy = {
@@ -189,6 +198,9 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
     ) {
       errors.push(`levels.${level}.repeat_every_s must be 60..86400 and longer than the last step's after_s`);
     }
+    const lifetime = raw.max_lifetime_s ?? base.max_lifetime_s;
+    if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60 || lifetime > 7 * 86_400)
+      errors.push(`levels.${level}.max_lifetime_s must be an integer 60..604800 (seconds)`);
     levels[level] = {
       rule: rule as Rule,
       steps,
@@ -197,6 +209,7 @@ export function parseEscalationPolicy(value: unknown): PolicyParse {
       min_assurance: minAssurance as AssuranceLevel,
       repeat: repeat as number,
       repeat_every_s: every as number,
+      max_lifetime_s: lifetime as number,
     };
   }
   const t = value.timeout_s ?? defaultEscalationPolicy.timeout_s;

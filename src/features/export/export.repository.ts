@@ -373,7 +373,8 @@ export async function handoffDocsPage(tx: TenantTx, afterId: string | null, limi
       'created_at', ${iso('created_at')}, 'expires_at', ${iso('expires_at')},
       'decision', case when decided_at is null then null else json_build_object(
         'option', decision_option, 'decided_by', decided_by, 'channel', decision_channel,
-        'comment', decision_comment, 'at', ${iso('decided_at')}, 'assurance', decision_assurance) end,
+        'reason', decision_reason, 'comment', decision_comment, 'at', ${iso('decided_at')},
+        'assurance', decision_assurance) end,
       'consumed', case when consumed_at is null then null else json_build_object(
         'at', ${iso('consumed_at')}, 'by', consumed_by) end
     )::text as doc
@@ -407,7 +408,7 @@ export async function decisionDocsPage(
     select id, json_build_object(
       'handoff_id', id, 'short_code', short_code, 'title', title, 'action_type', action_type,
       'risk_level', risk_level, 'status', status, 'option', decision_option, 'channel', decision_channel,
-      'comment', decision_comment, 'decided_by', decided_by, 'decided_at', ${iso('decided_at')},
+      'reason', decision_reason, 'comment', decision_comment, 'decided_by', decided_by, 'decided_at', ${iso('decided_at')},
       'assurance', decision_assurance
     )::text as doc
     from handoffs

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Assurance, AssuranceLevel } from '../../core/approval/assurance.js';
+import { isRejectionReason, type RejectionReason } from '../../core/approval/rejection.js';
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
 import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
@@ -35,6 +36,8 @@ export interface Handoff {
   readonly decidedBy: string | null;
   readonly decisionChannel: string | null;
   readonly decisionComment: string | null;
+  /** Why a deny denied, when the approver said (a closed code; the free text is the comment). */
+  readonly decisionReason: RejectionReason | null;
   /** How strong the deciding answer was (a human's decision since migration 0018; else null). */
   readonly decisionAssurance: Assurance | null;
   /** Agent integrations: the tool call's fingerprint (hex SHA-256), and when a tool call used the decision. */
@@ -73,6 +76,7 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   decidedBy: r.decided_by,
   decisionChannel: r.decision_channel,
   decisionComment: r.decision_comment,
+  decisionReason: isRejectionReason(r.decision_reason) ? r.decision_reason : null,
   decisionAssurance: (r.decision_assurance as Assurance | null) ?? null,
   fingerprint: r.fingerprint,
   consumedAt: r.consumed_at,
@@ -90,6 +94,7 @@ export type NewHandoff = Omit<
   | 'decidedBy'
   | 'decisionChannel'
   | 'decisionComment'
+  | 'decisionReason'
   | 'decisionAssurance'
   | 'fingerprint'
   | 'consumedAt'
@@ -232,6 +237,8 @@ export async function finishHandoff(
     comment: string | null;
     /** A human's decision: how strong the deciding answer was. */
     assurance?: Assurance | null;
+    /** A human's deny: why (a closed code). */
+    reason?: RejectionReason | null;
   },
 ): Promise<boolean> {
   const r = await tx.db
@@ -244,9 +251,25 @@ export async function finishHandoff(
       decision_channel: d.channel,
       decision_comment: d.comment,
       decision_assurance: d.assurance != null ? JSON.stringify(d.assurance) : null,
+      decision_reason: d.reason ?? null,
     })
     .where('id', '=', id)
     .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Extend: moves a pending handoff's expiry to `expiresAt`, guarded by the status and by the expiry
+ * the caller read (a concurrent Extend or decision makes it answer false and change nothing).
+ */
+export async function extendExpiry(tx: TenantTx, id: string, from: Date, expiresAt: Date): Promise<boolean> {
+  const r = await tx.db
+    .updateTable('handoffs')
+    .set({ expires_at: expiresAt })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('expires_at', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }

@@ -6,6 +6,7 @@ import { deviceOf, memberOf } from '../../http/plugins/auth.js';
 import { IdParams, problemResponses, TotpCode } from '../../http/schemas.js';
 import { ACTION_TYPES, REASONS, RISK_LEVELS, type ReasonCode } from '../../core/risk/index.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
+import { REJECTION_REASONS } from '../../core/approval/rejection.js';
 import { AuthenticationResponse } from '../passkeys/passkeys.schemas.js';
 import type { AuthenticationResponseJSON } from '../passkeys/passkeys.service.js';
 import { AppError } from '../../lib/errors.js';
@@ -200,6 +201,8 @@ export function handoffsRoutes(
           if (closed) return;
           res.write(`event: handoff\ndata: ${data}\n\n`);
           if (h.status !== 'pending') finish();
+          // An Extend moved the expiry: the expiry event comes at the new deadline.
+          else if (h.expiresAt.getTime() !== armedFor) armDeadline(h.expiresAt);
         } catch (err) {
           // Unsure whether the caller is still allowed: end the stream (the client reconnects).
           req.log.warn({ err, handoff: id }, 'handoff events: could not send an event');
@@ -209,10 +212,17 @@ export function handoffsRoutes(
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       let unsubscribe: () => void = () => undefined;
       let untrack: () => void = () => undefined;
-      const deadline = setTimeout(
-        () => void handoffs.get(p, id).then(send, finish),
-        Math.max(0, first.expiresAt.getTime() - Date.now()) + 100,
-      );
+      let deadline: NodeJS.Timeout | undefined;
+      let armedFor = 0;
+      function armDeadline(at: Date) {
+        clearTimeout(deadline);
+        armedFor = at.getTime();
+        deadline = setTimeout(
+          () => void handoffs.get(p, id).then(send, finish),
+          Math.max(0, at.getTime() - Date.now()) + 100,
+        );
+      }
+      armDeadline(first.expiresAt);
       function finish() {
         if (closed) return;
         closed = true;
@@ -449,9 +459,25 @@ export function handoffsRoutes(
         body: Type.Object(
           {
             decision: Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }),
+            reason: Type.Optional(
+              Type.Union(
+                REJECTION_REASONS.map((r) => Type.Literal(r)),
+                {
+                  description:
+                    'why a deny denies (with "deny" only; 400 otherwise); the free text is `comment`',
+                },
+              ),
+            ),
             comment: Type.Optional(Type.String({ maxLength: 1000 })),
             totp: Type.Optional(TotpCode),
             passkey: Type.Optional(AuthenticationResponse),
+            confirm_short_code: Type.Optional(
+              Type.String({
+                maxLength: 32,
+                description:
+                  'approving a critical handoff: its short code, typed by the approver as a deliberate confirmation (422 when missing or wrong)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -468,10 +494,35 @@ export function handoffsRoutes(
           comment: req.body.comment,
           totpCode: req.body.totp,
           passkey: req.body.passkey as AuthenticationResponseJSON | undefined,
+          reason: req.body.reason,
+          confirmShortCode: req.body.confirm_short_code,
         },
         'web',
       );
       return reply.status(r.outcome === 'recorded' ? 202 : 200).send(await render(p, r.handoff));
+    },
+  );
+
+  app.post(
+    '/v1/handoffs/:id/extend',
+    {
+      config: { auth: 'session', role: 'member' },
+      schema: {
+        tags,
+        summary: "Extend: give a pending handoff more time, within the escalation policy's maximum",
+        description:
+          "Moves `expires_at` later by `by_s` seconds. The handoff's whole life (creation to expiry) stays within its risk level's `max_lifetime_s` (default 24 h): beyond it 422 with `max_extend_s` and `max_expires_at`. A decided or expired handoff: 409. Audited as `handoff.extended`; the agent's long-poll keeps waiting and its SSE stream sends the handoff with the new `expires_at`.",
+        params: IdParams,
+        body: Type.Object(
+          { by_s: Type.Integer({ minimum: 60, maximum: 86_400, description: 'seconds to add (60..86400)' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: ViewRef, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const p = memberOf(req);
+      return render(p, await handoffs.extend(p, req.params.id, req.body.by_s));
     },
   );
 

@@ -11,6 +11,7 @@ import {
   STEP_UPS,
 } from '../../core/approval/assurance.js';
 import { HANDOFF_STATUSES } from '../../core/approval/decide.js';
+import { REJECTION_REASONS } from '../../core/approval/rejection.js';
 import { ACTION_TYPES, PAYLOAD_KINDS, RISK_LEVELS } from '../../core/risk/index.js';
 
 export const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -102,6 +103,8 @@ export const HandoffViewSchema = Type.Object(
         outcome: lit(['approved', 'denied'] as const),
         decided_by: Type.Union([Type.Null(), Type.Object({ member_id: Type.String(), name: Type.String() })]),
         channel: Type.String(),
+        /** A deny's reason, when the approver gave one (a closed code); the free text is `comment`. */
+        reason: Type.Union([lit(REJECTION_REASONS), Type.Null()]),
         comment: Type.Union([Type.String(), Type.Null()]),
         at: Type.String(),
         assurance: Type.Union([AssuranceSchema, Type.Null()]),

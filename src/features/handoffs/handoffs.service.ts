@@ -58,6 +58,10 @@ import {
   type Handoff,
 } from './handoffs.repository.js';
 import { recordPayloadExpanded, recordView } from '../insights/insights.repository.js';
+import { orgChannel, wakeChannel } from './wake-channels.js';
+import { createExtensionService } from './extension.service.js';
+import type { RejectionReason } from '../../core/approval/rejection.js';
+import { typedConfirmation } from '../../core/approval/typed-confirmation.js';
 
 export const JOBS = {
   expire: 'handoff-expire',
@@ -99,13 +103,10 @@ export const CANCEL_REASON_TEXT: Readonly<Record<CancelReason, string>> = {
     "withdrawn by the agent's hook: the decision moved to the agent's local prompt (ONY_HOOK_ON_PENDING=ask)",
 };
 
-const wakeChannel = (id: string) => `handoff:${id}`;
-/** Org-wide: a handoff of the org was created or changed (the dashboard's live queue); the message is its id. */
-const orgChannel = (orgId: string) => `org-handoffs:${orgId}`;
-
 export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, passkeys, callbacks, risk: riskAnalyser, revocation } = deps;
   const metrics = deps.metrics ?? noMetrics;
+  const extension = createExtensionService({ db, clock, jobs, store, expireJob: JOBS.expire });
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
   async function changed(orgId: string, id: string, status: string): Promise<void> {
@@ -396,32 +397,51 @@ export function createHandoffsService(deps: HandoffsDeps) {
     async wait(p: Principal, id: string, seconds: number): Promise<Handoff> {
       const first = await get(p, id);
       if (first.status !== 'pending' || seconds <= 0) return first;
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
+      // A change may arrive while the handoff is being read: remembered, it ends the next sleep at once.
+      let signalled = false;
+      let wake: () => void = () => undefined;
+      const signal = () => {
+        signalled = true;
+        wake();
+      };
       let revoked = false;
       const untrack = await revocation.track(p, () => {
         revoked = true;
-        wake();
+        signal();
       });
       let unsubscribe: () => void = () => undefined;
+      // The caller's wait is wall-clock time (a timer); the expiry is the server clock's.
+      const deadline = Date.now() + seconds * 1000;
       try {
-        unsubscribe = await store.subscribe(wakeChannel(id), () => wake());
-        const again = await get(p, id);
-        if (again.status !== 'pending') return again;
-        const untilExpiry = again.expiresAt.getTime() - clock.now().getTime() + 50;
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>(
-          (resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(seconds * 1000, untilExpiry)))),
-        );
-        await Promise.race([woken, timeout]);
-        clearTimeout(timer);
-        if (revoked || !(await revocation.isValid(p))) throw revokedError(p);
-        return await get(p, id);
+        unsubscribe = await store.subscribe(wakeChannel(id), signal);
+        let h = await get(p, id);
+        // Woken by any change: a decision ends the wait; an Extend moved the expiry, so the wait
+        // goes on until the caller's deadline or the new expiry, whichever comes first.
+        while (h.status === 'pending') {
+          const left = deadline - Date.now();
+          if (left <= 0) return h;
+          const untilExpiry = h.expiresAt.getTime() - clock.now().getTime() + 50;
+          let timer: NodeJS.Timeout | undefined;
+          const woken = new Promise<void>((resolve) => {
+            wake = resolve;
+            if (signalled) resolve();
+            timer = setTimeout(resolve, Math.max(0, Math.min(left, untilExpiry)));
+          });
+          await woken;
+          clearTimeout(timer);
+          signalled = false;
+          if (revoked || !(await revocation.isValid(p))) throw revokedError(p);
+          h = await get(p, id);
+        }
+        return h;
       } finally {
         unsubscribe();
         untrack();
       }
     },
+
+    /** Extend: more time for a pending handoff, within its policy's maximum (extension.service.ts). */
+    extend: extension.extend,
 
     /** Subscribes to a handoff's changes (for Server-Sent Events); answers the unsubscribe. */
     subscribe: (id: string, onChange: () => void) => store.subscribe(wakeChannel(id), onChange),
@@ -463,9 +483,18 @@ export function createHandoffsService(deps: HandoffsDeps) {
         passkey?: AuthenticationResponseJSON | undefined;
         /** Ask for the TOTP code even where the policy does not (SMS approvals of high risk). */
         forceStepUp?: boolean | undefined;
+        /** A deny's reason (a closed code); refused on an approving option. */
+        reason?: RejectionReason | undefined;
+        /** Web approvals of critical handoffs: the short code, typed (typed-confirmation.ts). */
+        confirmShortCode?: string | undefined;
       },
       channel: DecisionChannel,
     ): Promise<{ handoff: Handoff; outcome: 'decided' | 'recorded' | 'replay' }> {
+      if (vote.reason !== undefined && !isDenyOption(vote.option))
+        throw new AppError(
+          'bad_request',
+          'a `reason` says why a handoff was denied: send it with "deny" only (use `comment` to explain an approval)',
+        );
       const result = await withTenant(db, p.orgId, async (tx) => {
         const h = await readable(tx, p, id, true);
         const now = clock.now();
@@ -497,6 +526,16 @@ export function createHandoffsService(deps: HandoffsDeps) {
           case 'recorded':
           case 'decided': {
             const approving = !isDenyOption(vote.option);
+            // Before any step-up, so a refused confirmation uses up no TOTP code or passkey challenge.
+            const typed = typedConfirmation(h, { approving, channel, typed: vote.confirmShortCode });
+            if (typed === 'missing' || typed === 'wrong')
+              throw new AppError(
+                'unprocessable',
+                typed === 'missing'
+                  ? `approving a critical handoff needs its short code typed as a confirmation: send \`confirm_short_code\` ("${h.shortCode}")`
+                  : `the confirmation code does not match this handoff's short code; type "${h.shortCode}" to approve it`,
+                { field: 'confirm_short_code', confirmation: typed },
+              );
             // How strong this answer is (docs/assurance.md). A deny never needs a step-up; it is
             // recorded with its assurance all the same.
             const facts = await factsOf(tx, p, channel, now);
@@ -585,6 +624,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               channel,
               comment,
               assurance,
+              reason: vote.reason ?? null,
             });
             if (!ok) throw new AppError('conflict', 'the handoff was decided concurrently');
             await appendAudit(
@@ -594,6 +634,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
                 outcome: r.status,
                 channel,
                 assurance,
+                reason: vote.reason ?? null,
               }),
               now,
             );

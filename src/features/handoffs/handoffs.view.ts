@@ -34,6 +34,7 @@ export function handoffView(
             outcome: isDenyOption(h.decisionOption ?? 'deny') ? ('denied' as const) : ('approved' as const),
             decided_by: decider && { member_id: decider.id, name: decider.name },
             channel: h.decisionChannel ?? 'web',
+            reason: h.decisionReason,
             comment: h.decisionComment,
             at: h.decidedAt!.toISOString(),
             assurance: h.decisionAssurance,

@@ -80,6 +80,7 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
           decisionChannel: h.decisionChannel,
           deciderName: result.name,
           decisionComment: h.decisionComment,
+          decisionReason: h.decisionReason,
         },
         'deny',
       ),
@@ -96,6 +97,7 @@ export function createClaudeCodeService(deps: ClaudeCodeDeps) {
     decisionChannel: h.decisionChannel,
     deciderName: null,
     decisionComment: h.decisionComment,
+    decisionReason: h.decisionReason,
   });
 
   /** Cancels `h` because the hook answers `ask`; answers it as it is now (cancelled, or decided meanwhile). */

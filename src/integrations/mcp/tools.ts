@@ -12,6 +12,7 @@
  * structured content; invalid input, a refused request or an unreachable server is a tool error
  * (`isError`) with a message the model can act on. Nothing here imports the server.
  */
+import { REJECTION_REASONS, REJECTION_REASON_TEXT } from '../../core/approval/rejection.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -118,6 +119,10 @@ const Decision = z.object({
   option: z.string(),
   decided_by: z.string().nullable().describe('the approver, or null when the org policy decided'),
   channel: z.string(),
+  reason: z
+    .enum(REJECTION_REASONS)
+    .nullable()
+    .describe('why the approver denied, when they picked a reason; their own words are in comment'),
   comment: z.string().nullable(),
   at: z.string(),
 });
@@ -167,6 +172,7 @@ export function toResult(h: Handoff): ApprovalResult {
             option: d.option,
             decided_by: d.decided_by?.name ?? null,
             channel: d.channel,
+            reason: d.reason,
             comment: d.comment,
             at: d.at,
           },
@@ -194,6 +200,7 @@ export function describeResult(r: ApprovalResult, waitedS: number): string {
       d.decided_by !== null
         ? ` by ${oneLine(d.decided_by)} via ${oneLine(d.channel)}`
         : ` by ${oneLine(d.channel)}`;
+    if (d.reason !== null) line += ` (reason: ${REJECTION_REASON_TEXT[d.reason]}, ${d.reason})`;
     if (d.comment !== null && oneLine(d.comment) !== '') line += `: ${oneLine(d.comment)}`;
   }
   line += ` (${ref}).`;

@@ -11,6 +11,10 @@ export interface Problem {
   readonly code?: string;
   readonly errors?: readonly { path: string; message: string }[];
   readonly reason?: string;
+  /** Which body field a 422 is about (e.g. `confirm_short_code`). */
+  readonly field?: string;
+  /** Extend beyond the policy's maximum: how many seconds may still be added. */
+  readonly max_extend_s?: number;
 }
 
 export class ApiError extends Error {

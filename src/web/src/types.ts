@@ -1,3 +1,4 @@
+import type { RejectionReason } from '../../core/approval/rejection.js';
 /** The API's answers as the dashboard reads them (see /openapi.json). */
 
 /** How strong an answer was (docs/assurance.md): the level and the three facts it comes from. */
@@ -60,6 +61,8 @@ export interface Handoff {
     readonly outcome: 'approved' | 'denied';
     readonly decided_by: { readonly member_id: string; readonly name: string } | null;
     readonly channel: string;
+    /** A deny's reason code (src/core/approval/rejection.ts); older servers send none. */
+    readonly reason?: RejectionReason | null;
     readonly comment: string | null;
     readonly at: string;
     /** docs/assurance.md; null for a decision by policy or one made before assurance was recorded. */

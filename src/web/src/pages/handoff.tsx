@@ -3,7 +3,9 @@
  * escalation timeline (with the phone calls made for it), the decision buttons (members and admins;
  * viewers see none and the API refuses them anyway; where a step-up is needed, a TOTP code or
  * "Approve with passkey", bound to this handoff and option) and the decision record. Live while
- * pending.
+ * pending. A deny may say why (a preset reason plus the comment); approving a critical handoff asks
+ * for its short code typed as a deliberate confirmation; Extend gives a pending handoff more time
+ * within the policy's maximum.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
@@ -28,6 +30,11 @@ import { roleAtLeast, useMe } from '../session';
 import { shown } from '../shown';
 import type { CallRecord, Handoff, HandoffDetail } from '../types';
 import { describeAssurance } from '../../../core/approval/assurance';
+import {
+  REJECTION_REASONS,
+  REJECTION_REASON_TEXT,
+  type RejectionReason,
+} from '../../../core/approval/rejection';
 
 function Payload({ payload }: { payload: NonNullable<HandoffDetail['payload']> }) {
   const { lines, truncated } = payloadLines(payload.content, payload.kind);
@@ -124,7 +131,7 @@ function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry
   if (h.decision !== null)
     entries.push({
       at: h.decision.at,
-      text: `${h.decision.outcome === 'approved' ? 'Approved' : 'Denied'} by ${h.decision.decided_by?.name ?? 'the org policy'} via ${h.decision.channel}`,
+      text: `${h.decision.outcome === 'approved' ? 'Approved' : 'Denied'} by ${h.decision.decided_by?.name ?? 'the org policy'} via ${h.decision.channel}${h.decision.reason != null ? ` (${REJECTION_REASON_TEXT[h.decision.reason]})` : ''}`,
     });
   if (h.status === 'expired') entries.push({ at: h.expires_at, text: 'Expired without a decision (denied)' });
   return entries.sort((a, b) => a.at.localeCompare(b.at));
@@ -132,6 +139,11 @@ function timeline(d: HandoffDetail, calls: readonly CallRecord[]): TimelineEntry
 
 function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded: boolean) => void }) {
   const [comment, setComment] = useState('');
+  const [reason, setReason] = useState<RejectionReason | ''>('');
+  // Critical handoffs: the short code, typed by the approver before approving (the server checks it).
+  const critical = h.risk.level === 'critical';
+  const [typedCode, setTypedCode] = useState('');
+  const confirmation = critical ? { confirm_short_code: typedCode.trim() } : {};
   const [totp, setTotp] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -161,6 +173,7 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
       const next = await api<Handoff>('POST', `/v1/handoffs/${h.id}/decision`, {
         decision: option,
         ...(comment.trim() !== '' && { comment: comment.trim() }),
+        ...confirmation,
         passkey,
       });
       onDone(next, next.status === 'pending');
@@ -184,6 +197,8 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
       const next = await api<Handoff>('POST', `/v1/handoffs/${h.id}/decision`, {
         decision: option,
         ...(comment.trim() !== '' && { comment: comment.trim() }),
+        ...(isDeny && reason !== '' && { reason }),
+        ...(!isDeny && confirmation),
         ...(!isDeny && totp.trim() !== '' && { totp: totp.trim() }),
       });
       onDone(next, next.status === 'pending');
@@ -194,6 +209,12 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
           hasPasskey
             ? 'Enter the code from your authenticator app, or approve with your passkey.'
             : 'Enter the code from your authenticator app to approve this.',
+        );
+      } else if (err instanceof ApiError && err.problem.field === 'confirm_short_code') {
+        setError(
+          typedCode.trim() === ''
+            ? `Type the short code ${h.short_code} to confirm this critical approval.`
+            : `That is not this handoff's short code. Type ${h.short_code} to approve it.`,
         );
       } else if (err instanceof ApiError && err.code === 'totp_invalid') {
         setError('That code is wrong or was used already. Wait for the next one.');
@@ -209,6 +230,21 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
     <form onSubmit={submit} aria-label="Decision">
       <h2>Your decision</h2>
       <div className="field">
+        <label htmlFor="decision-reason">Reason, if you deny (sent back to the agent)</label>
+        <select
+          id="decision-reason"
+          value={reason}
+          onChange={(e) => setReason(e.target.value as RejectionReason | '')}
+        >
+          <option value="">No reason given</option>
+          {REJECTION_REASONS.map((r) => (
+            <option key={r} value={r}>
+              {REJECTION_REASON_TEXT[r][0]!.toUpperCase() + REJECTION_REASON_TEXT[r].slice(1)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
         <label htmlFor="decision-comment">Comment (optional, sent back to the agent)</label>
         <textarea
           id="decision-comment"
@@ -217,6 +253,23 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
           onChange={(e) => setComment(e.target.value)}
         />
       </div>
+      {critical && (
+        <div className="field">
+          <label htmlFor="decision-confirm">
+            Critical: type the short code <span className="mono">{h.short_code}</span> to approve
+          </label>
+          <input
+            id="decision-confirm"
+            className="mono"
+            autoComplete="off"
+            autoCapitalize="characters"
+            spellCheck={false}
+            maxLength={32}
+            value={typedCode}
+            onChange={(e) => setTypedCode(e.target.value)}
+          />
+        </div>
+      )}
       {needTotp && (
         <div className="field">
           <label htmlFor="decision-totp">Authentication code (needed to approve at this risk)</label>
@@ -275,6 +328,78 @@ function DecisionForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff, recorded
   );
 }
 
+/** What Extend offers: more time, in seconds, and how it reads. */
+const EXTEND_CHOICES: readonly { readonly s: number; readonly label: string }[] = [
+  { s: 900, label: '15 minutes' },
+  { s: 3600, label: '1 hour' },
+  { s: 4 * 3600, label: '4 hours' },
+];
+
+/** "1 h 30 min", "45 min", "30 s". */
+function spanText(s: number): string {
+  if (s < 60) return `${s} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/**
+ * Extend: more time for a pending handoff (POST /v1/handoffs/{id}/extend), within its risk level's
+ * maximum life; the agent's wait sees the new expiry. Shows the time left beside the button.
+ */
+function ExtendForm({ h, onDone }: { h: Handoff; onDone: (h: Handoff) => void }) {
+  const [by, setBy] = useState(EXTEND_CHOICES[0]!.s);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function extend() {
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await api<Handoff>('POST', `/v1/handoffs/${h.id}/extend`, { by_s: by }));
+    } catch (err) {
+      setError(
+        err instanceof ApiError && err.problem.max_extend_s !== undefined
+          ? err.problem.max_extend_s < 60
+            ? 'This handoff already lives as long as the policy allows.'
+            : `The policy allows at most ${spanText(err.problem.max_extend_s)} more.`
+          : errorText(err),
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form
+      aria-label="Extend"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void extend();
+      }}
+    >
+      <h2>More time</h2>
+      <p>
+        Time left: <TimeLeft expiresAt={h.expires_at} /> (expires at {formatTime(h.expires_at)}).
+      </p>
+      <div className="field">
+        <label htmlFor="extend-by">Add</label>
+        <select id="extend-by" value={by} onChange={(e) => setBy(Number(e.target.value))}>
+          {EXTEND_CHOICES.map((c) => (
+            <option key={c.s} value={c.s}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <ErrorBox error={error} />
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Extending…' : 'Extend'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function HandoffPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
   const me = useMe();
@@ -312,6 +437,9 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
     (next) => {
       if (h !== undefined && (next.status !== h.status || next.approvals.received !== h.approvals.received))
         void reload();
+      // Extended (here or by another member): the new expiry shows at once.
+      else if (data !== undefined && h !== undefined && next.expires_at !== h.expires_at)
+        setData({ ...data, handoff: { ...h, expires_at: next.expires_at } });
     },
   );
 
@@ -425,6 +553,15 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
           }}
         />
       )}
+      {pending && canDecide && (
+        <ExtendForm
+          h={h}
+          onDone={(next) => {
+            setNotice(`Extended: it now expires at ${formatTime(next.expires_at)}.`);
+            setData({ ...data, handoff: next });
+          }}
+        />
+      )}
       {pending && !canDecide && <p className="muted">Viewers can follow handoffs but not decide them.</p>}
 
       {h.decision !== null && (
@@ -449,6 +586,12 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
             )}
             <dt>At</dt>
             <dd>{formatTime(h.decision.at)}</dd>
+            {h.decision.reason != null && (
+              <>
+                <dt>Reason</dt>
+                <dd>{REJECTION_REASON_TEXT[h.decision.reason]}</dd>
+              </>
+            )}
             {h.decision.comment !== null && (
               <>
                 <dt>Comment</dt>

@@ -6,6 +6,7 @@ export const AUDIT_ACTION_SUGGESTIONS: readonly string[] = [
   'handoff.decided',
   'handoff.expired',
   'handoff.cancelled',
+  'handoff.extended',
   'policy.updated',
   'device.created',
   'device.renamed',

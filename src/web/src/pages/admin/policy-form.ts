@@ -27,6 +27,8 @@ export interface LevelForm {
   min_assurance: AssuranceLevel;
   repeat: string;
   repeat_every_s: string;
+  /** The longest a handoff of this level may live, Extend included (seconds). */
+  max_lifetime_s: string;
   steps: StepForm[];
 }
 
@@ -72,6 +74,7 @@ export function toForm(policy: unknown): PolicyForm {
           : 'A1',
       repeat: str(l.repeat, '0'),
       repeat_every_s: str(l.repeat_every_s, '600'),
+      max_lifetime_s: str(l.max_lifetime_s, '86400'),
       steps: Array.isArray(l.steps) && l.steps.length > 0 ? l.steps.map(stepForm) : [stepForm({})],
     };
   }
@@ -125,6 +128,7 @@ export function fromForm(form: PolicyForm): FormResult {
       min_assurance: l.min_assurance,
       repeat: int(l.repeat, `${level} repeats`),
       repeat_every_s: int(l.repeat_every_s, `${level} repeat every (s)`),
+      max_lifetime_s: int(l.max_lifetime_s, `${level} longest life with Extend (s)`),
     };
   }
   const timeout_s = {

@@ -216,6 +216,11 @@ function LevelFields({
           value={value.repeat_every_s}
           onChange={(v) => onChange({ ...value, repeat_every_s: v })}
         />
+        <NumberField
+          label="Longest life with Extend (s)"
+          value={value.max_lifetime_s}
+          onChange={(v) => onChange({ ...value, max_lifetime_s: v })}
+        />
       </div>
       {value.rule === 'approve' ? (
         <>
