@@ -9,7 +9,9 @@ export function compactTime(at: Date, now: Date): string {
   if (Number.isNaN(at.getTime())) return '—';
   const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
   const sameDay =
-    at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate();
+    at.getFullYear() === now.getFullYear() &&
+    at.getMonth() === now.getMonth() &&
+    at.getDate() === now.getDate();
   if (sameDay) return `${hm}:${pad(at.getSeconds())}`;
   const day = `${at.getDate()} ${MONTHS[at.getMonth()]}`;
   return at.getFullYear() === now.getFullYear() ? `${day} ${hm}` : `${day} ${at.getFullYear()}`;

@@ -315,7 +315,9 @@ export function AuditPage() {
           <a href={`/v1/admin/audit/csv?${csv.toString()}`} download="audit.csv">
             Download these entries as CSV
           </a>{' '}
-          <span className="muted">(every page of the filtered view; the download is recorded in the chain)</span>
+          <span className="muted">
+            (every page of the filtered view; the download is recorded in the chain)
+          </span>
         </p>
         <ErrorBox error={page.error} />
         {/* Never the previous filter's rows while the new ones load. */}
