@@ -5,11 +5,12 @@
  * the result, the first bad seq if any, and the latest signed checkpoint's text.
  */
 import { Fragment, useId, useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api';
+import { api } from '../../api';
 import { absoluteTime, compactTime } from '../../compact-time';
 import { AgentText, ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
 import { Link } from '../../router';
 import type { Member } from '../../types';
+import { useAction } from '../../use-action';
 import { Section, shortId, type AuditEntry, type Checkpoint, type VerifyReport } from './admin-kit';
 import { AUDIT_ACTION_SUGGESTIONS } from './audit-actions';
 import { auditQuery } from './policy-form';
@@ -25,33 +26,17 @@ const PAGE = 50;
 
 function VerifyPanel() {
   const [report, setReport] = useState<VerifyReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [signed, setSigned] = useState<string | null>(null);
-  const sign = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, notice: signed, run, setNotice } = useAction();
+  const sign = () =>
+    run(async () => {
       const c = await api<Checkpoint>('POST', '/v1/admin/audit/checkpoints');
-      setSigned(`Checkpoint signed at seq ${c.seq}. Verify the chain to check it.`);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const verify = async () => {
-    setSigned(null);
-    setBusy(true);
-    setError(null);
-    try {
+      return `Checkpoint signed at seq ${c.seq}. Verify the chain to check it.`;
+    });
+  const verify = () =>
+    run(async () => {
+      setNotice(null);
       setReport(await api<VerifyReport>('GET', '/v1/admin/audit/verify'));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Section title="Verify">
       <div className="actions">
