@@ -95,6 +95,12 @@ describeWithBrowser('no horizontal overflow with hostile text (headless Chromium
       await signIn(page);
       for (const [name, path] of SCREENS) {
         await visit(page, path);
+        if (name === 'policy') {
+          // Each level says what it will do, in words.
+          await page
+            .getByText('a high-risk handoff will: show it to everyone on the server console')
+            .waitFor();
+        }
         await browser.shot(page, `${name}-${size}`);
       }
       for (const [i, id] of handoffs.entries()) {
