@@ -61,6 +61,7 @@ export const AUDIT_ACTIONS = [
   'handoff.extended',
   'export.requested',
   'export.downloaded',
+  'audit.exported',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -428,4 +429,21 @@ export const auditEvents = {
   /** Its single-use link was used: the zip was streamed to the one who asked. */
   exportDownloaded: (actor: Actor, x: { readonly id: string; readonly scope: 'org' | 'member' }) =>
     event(actor, 'export.downloaded', 'export', x.id, { scope: x.scope }),
+
+  /** An admin downloaded the audit view as CSV; which filters it had (ids, action, times). */
+  auditExported: (
+    actor: Actor,
+    filters: {
+      readonly action: string | null;
+      readonly actorId: string | null;
+      readonly from: string | null;
+      readonly to: string | null;
+    },
+  ) =>
+    event(actor, 'audit.exported', 'audit', null, {
+      action: filters.action,
+      actor_id: filters.actorId,
+      from: filters.from,
+      to: filters.to,
+    }),
 } satisfies Record<string, (...args: never[]) => AuditEvent>;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { entryTemplate, type AuditEvent } from '../../core/audit-chain/entry.js';
+import type { ReadableNames } from '../../core/audit-chain/readable.js';
 import type { StoredEntry } from '../../core/audit-chain/verify.js';
 import type { TenantTx, Tx } from '../../db/client.js';
 
@@ -115,6 +116,56 @@ export async function listAudit(tx: TenantTx, f: AuditFilter, limit: number): Pr
     meta: r.meta,
     hash: hex(r.hash),
   }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The names behind a page's actor and subject ids: one look-up per kind (members, devices,
+ * handoffs) for the whole page, never one per row. Ids that are not uuids cannot name a row.
+ */
+export async function auditNames(tx: TenantTx, rows: readonly AuditRow[]): Promise<ReadableNames> {
+  const ids = { member: new Set<string>(), device: new Set<string>(), handoff: new Set<string>() };
+  const add = (type: string, id: string | null) => {
+    if (id === null || !UUID.test(id)) return;
+    if (type === 'member' || type === 'device' || type === 'handoff') ids[type].add(id);
+  };
+  for (const r of rows) {
+    add(r.actorType, r.actorId);
+    add(r.subjectType, r.subjectId);
+  }
+  const members =
+    ids.member.size === 0
+      ? []
+      : await tx.db
+          .selectFrom('members')
+          .select(['id', 'name', 'erased_at'])
+          .where('org_id', '=', tx.orgId)
+          .where('id', 'in', [...ids.member])
+          .execute();
+  const devices =
+    ids.device.size === 0
+      ? []
+      : await tx.db
+          .selectFrom('devices')
+          .select(['id', 'name'])
+          .where('org_id', '=', tx.orgId)
+          .where('id', 'in', [...ids.device])
+          .execute();
+  const handoffs =
+    ids.handoff.size === 0
+      ? []
+      : await tx.db
+          .selectFrom('handoffs')
+          .select(['id', 'short_code', 'title'])
+          .where('org_id', '=', tx.orgId)
+          .where('id', 'in', [...ids.handoff])
+          .execute();
+  return {
+    members: new Map(members.map((m) => [m.id, { name: m.name, erased: m.erased_at !== null }])),
+    devices: new Map(devices.map((d) => [d.id, d.name])),
+    handoffs: new Map(handoffs.map((h) => [h.id, { shortCode: h.short_code, title: h.title }])),
+  };
 }
 
 export interface StoredCheckpoint {

@@ -1,10 +1,13 @@
-import { Type } from '@sinclair/typebox';
+import { Readable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
 import type { AppInstance } from '../../http/app-types.js';
 import { memberOf } from '../../http/plugins/auth.js';
 import { DateTime, problemResponses } from '../../http/schemas.js';
 import { AUDIT_ACTIONS } from '../../core/audit-chain/events.js';
 import type { ChainReport } from '../../core/audit-chain/verify.js';
-import type { StoredCheckpoint } from './audit.repository.js';
+import { nameOf } from '../../core/audit-chain/readable.js';
+import { actorOf } from '../auth/principal.js';
+import type { AuditFilter, StoredCheckpoint } from './audit.repository.js';
 import type { AuditService } from './audit.service.js';
 
 const Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -55,6 +58,40 @@ export const reportView = (r: ChainReport) =>
         checkpoints_verified: r.checkpointsVerified,
       };
 
+const Filters = {
+  actor_id: Type.Optional(Type.String({ maxLength: 64 })),
+  action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
+  subject_type: Type.Optional(Type.String({ maxLength: 32 })),
+  subject_id: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(DateTime),
+  to: Type.Optional(DateTime),
+};
+const ListQuery = Type.Object(
+  {
+    ...Filters,
+    // Query strings are text and the validator does not coerce types: digits, bounded here.
+    before_seq: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
+        description: '1 to 500, default 100',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const CsvQuery = Type.Object(Filters, { additionalProperties: false });
+
+const filterOf = (q: Static<typeof CsvQuery> & { before_seq?: string }): AuditFilter => ({
+  actorId: q.actor_id,
+  action: q.action,
+  subjectType: q.subject_type,
+  subjectId: q.subject_id,
+  from: q.from !== undefined ? new Date(q.from) : undefined,
+  to: q.to !== undefined ? new Date(q.to) : undefined,
+  beforeSeq: q.before_seq !== undefined ? Number(q.before_seq) : undefined,
+});
+
 export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
   const { audit } = deps;
   const tags = ['audit'];
@@ -66,25 +103,7 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
       schema: {
         tags,
         summary: 'The audit chain, newest first, with filters; page with before_seq = next_before_seq',
-        querystring: Type.Object(
-          {
-            actor_id: Type.Optional(Type.String({ maxLength: 64 })),
-            action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
-            subject_type: Type.Optional(Type.String({ maxLength: 32 })),
-            subject_id: Type.Optional(Type.String({ maxLength: 64 })),
-            from: Type.Optional(DateTime),
-            to: Type.Optional(DateTime),
-            // Query strings are text and the validator does not coerce types: digits, bounded here.
-            before_seq: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
-            limit: Type.Optional(
-              Type.String({
-                pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
-                description: '1 to 500, default 100',
-              }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: ListQuery,
         response: {
           200: Type.Object({
             entries: Type.Array(
@@ -96,6 +115,15 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
                 action: Type.String(),
                 subject_type: Type.String(),
                 subject_id: Type.Union([Type.String(), Type.Null()]),
+                actor_name: Type.Union([Type.String(), Type.Null()], {
+                  description: 'the member or device name (an erased member: its pseudonym); display only',
+                }),
+                subject_name: Type.Union([Type.String(), Type.Null()], {
+                  description: "the member's or device's name, or the handoff's (redacted) title",
+                }),
+                subject_short_code: Type.Union([Type.String(), Type.Null()], {
+                  description: "a handoff's short code",
+                }),
                 meta: Type.Unknown(),
                 hash: Hex,
               }),
@@ -109,33 +137,58 @@ export function auditRoutes(app: AppInstance, deps: { audit: AuditService }) {
     async (req) => {
       const q = req.query;
       const limit = q.limit !== undefined ? Number(q.limit) : 100;
-      const rows = await audit.list(
-        memberOf(req).orgId,
-        {
-          actorId: q.actor_id,
-          action: q.action,
-          subjectType: q.subject_type,
-          subjectId: q.subject_id,
-          from: q.from !== undefined ? new Date(q.from) : undefined,
-          to: q.to !== undefined ? new Date(q.to) : undefined,
-          beforeSeq: q.before_seq !== undefined ? Number(q.before_seq) : undefined,
-        },
-        limit,
-      );
+      const { rows, names } = await audit.listNamed(memberOf(req).orgId, filterOf(q), limit);
       return {
-        entries: rows.map((r) => ({
-          seq: r.seq,
-          at: r.at.toISOString(),
-          actor_type: r.actorType,
-          actor_id: r.actorId,
-          action: r.action,
-          subject_type: r.subjectType,
-          subject_id: r.subjectId,
-          meta: r.meta,
-          hash: r.hash,
-        })),
+        entries: rows.map((r) => {
+          const actor = nameOf(names, r.actorType, r.actorId);
+          const subject = nameOf(names, r.subjectType, r.subjectId);
+          return {
+            seq: r.seq,
+            at: r.at.toISOString(),
+            actor_type: r.actorType,
+            actor_id: r.actorId,
+            action: r.action,
+            subject_type: r.subjectType,
+            subject_id: r.subjectId,
+            actor_name: actor.name,
+            subject_name: subject.name,
+            subject_short_code: subject.shortCode,
+            meta: r.meta,
+            hash: r.hash,
+          };
+        }),
         next_before_seq: rows.length === limit ? rows[rows.length - 1]!.seq : null,
       };
+    },
+  );
+
+  app.get(
+    '/v1/admin/audit/csv',
+    {
+      config: { auth: 'session', role: 'admin' },
+      schema: {
+        tags,
+        summary:
+          'The filtered audit view as CSV (same filters as GET /v1/admin/audit, every page), with names; recorded as audit.exported',
+        querystring: CsvQuery,
+        produces: ['text/csv'],
+        response: { ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      const p = memberOf(req);
+      const lines = audit.exportCsv(p.orgId, actorOf(p), filterOf(req.query));
+      // The first line comes after the export is recorded: a failure there is still a clean problem.
+      const first = await lines.next();
+      async function* rest() {
+        if (first.done !== true) yield first.value;
+        yield* lines;
+      }
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audit.csv"')
+        .header('cache-control', 'no-store')
+        .send(Readable.from(rest()));
     },
   );
 

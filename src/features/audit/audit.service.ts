@@ -15,6 +15,13 @@ import {
   type SigningKey,
   type VerifierKey,
 } from '../../core/audit-chain/checkpoint.js';
+import { auditEvents, type Actor } from '../../core/audit-chain/events.js';
+import {
+  AUDIT_CSV_HEADER,
+  auditCsvLine,
+  csvLine,
+  type ReadableNames,
+} from '../../core/audit-chain/readable.js';
 import { genesisHash } from '../../core/audit-chain/entry.js';
 import { verifyChain, type ChainReport, type StoredEntry } from '../../core/audit-chain/verify.js';
 import { withApp, withTenant, type TenantTx } from '../../db/client.js';
@@ -28,6 +35,8 @@ import {
   useSigningKey,
   getHead,
   insertCheckpoint,
+  appendAudit,
+  auditNames,
   listAudit,
   listCheckpoints,
   type AuditFilter,
@@ -36,6 +45,7 @@ import {
 } from './audit.repository.js';
 
 const PAGE = 5000;
+const CSV_PAGE = 500;
 
 /** The checkpoint key pair and how it is named (docs/audit.md, "The signing key's name"). */
 export interface AuditKeyConfig {
@@ -213,6 +223,45 @@ export function createAuditService({ db, clock, signing, publish }: AuditDeps) {
 
     list(orgId: string, filter: AuditFilter, limit: number): Promise<AuditRow[]> {
       return withTenant(db, orgId, (tx) => listAudit(tx, filter, limit));
+    },
+
+    /** A page with the names behind its ids (one look-up per kind for the page, same transaction). */
+    listNamed(
+      orgId: string,
+      filter: AuditFilter,
+      limit: number,
+    ): Promise<{ rows: AuditRow[]; names: ReadableNames }> {
+      return withTenant(db, orgId, async (tx) => {
+        const rows = await listAudit(tx, filter, limit);
+        return { rows, names: await auditNames(tx, rows) };
+      });
+    },
+
+    /**
+     * The filtered view as CSV lines (header first), newest first, read page by page. The export
+     * itself is recorded in the chain before the first line leaves (as the org exports are).
+     */
+    async *exportCsv(orgId: string, actor: Actor, filter: AuditFilter): AsyncGenerator<string> {
+      await withTenant(db, orgId, (tx) =>
+        appendAudit(
+          tx,
+          auditEvents.auditExported(actor, {
+            action: filter.action ?? null,
+            actorId: filter.actorId ?? null,
+            from: filter.from?.toISOString() ?? null,
+            to: filter.to?.toISOString() ?? null,
+          }),
+          clock.now(),
+        ),
+      );
+      yield csvLine(AUDIT_CSV_HEADER);
+      let beforeSeq = filter.beforeSeq;
+      for (;;) {
+        const { rows, names } = await this.listNamed(orgId, { ...filter, beforeSeq }, CSV_PAGE);
+        for (const r of rows) yield auditCsvLine(r, names);
+        if (rows.length < CSV_PAGE) return;
+        beforeSeq = rows[rows.length - 1]!.seq;
+      }
     },
 
     /**

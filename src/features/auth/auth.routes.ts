@@ -150,6 +150,49 @@ export function authRoutes(
   );
 
   app.get(
+    '/v1/auth/session/state',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags,
+        summary:
+          'Whether this browser is signed in, answered 200 either way (the dashboard probes it on load); when signed in, the same as GET /v1/auth/session',
+        response: {
+          200: Type.Union([
+            Type.Object({ signed_in: Type.Literal(false) }),
+            Type.Object({
+              signed_in: Type.Literal(true),
+              csrf_token: Type.String(),
+              org_id: Uuid,
+              member: MemberView,
+            }),
+          ]),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req) => {
+      const token = req.cookies[SESSION_COOKIE];
+      if (token === undefined || token === '') return { signed_in: false as const };
+      let p;
+      try {
+        p = await auth.resolveSession(token);
+      } catch (err) {
+        // Signed out, expired or deactivated: all read as "not signed in"; anything else is an error.
+        if (err instanceof AppError && err.status === 401) return { signed_in: false as const };
+        throw err;
+      }
+      const me = await auth.me(p);
+      return {
+        signed_in: true as const,
+        csrf_token: csrfTokenFor(token),
+        org_id: p.orgId,
+        member: memberView(me, { ownProfile: true }),
+      };
+    },
+  );
+
+  app.get(
     '/v1/me',
     {
       config: { auth: 'session' },

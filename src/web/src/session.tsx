@@ -1,9 +1,9 @@
 /**
- * Who is signed in: loaded from GET /v1/auth/session (which also hands out the CSRF token), cleared
+ * Who is signed in: loaded from GET /v1/auth/session/state (which also hands out the CSRF token), cleared
  * when the API says the session is gone.
  */
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { api, ApiError, onUnauthenticated, setCsrfToken } from './api';
+import { api, onUnauthenticated, setCsrfToken } from './api';
 import type { Member, Role, SessionInfo } from './types';
 
 export interface SessionState {
@@ -13,6 +13,8 @@ export interface SessionState {
   refresh(): Promise<void>;
   signOut(): Promise<void>;
 }
+
+type SessionState200 = { readonly signed_in: false } | ({ readonly signed_in: true } & SessionInfo);
 
 const SessionContext = createContext<SessionState | null>(null);
 
@@ -25,20 +27,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [orgId, setOrgId] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
-    try {
-      const s = await api<SessionInfo>('GET', '/v1/auth/session');
-      setCsrfToken(s.csrf_token);
-      setOrgId(s.org_id);
-      setMember(s.member);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        setCsrfToken(null);
-        setMember(null);
-        setOrgId(null);
-        return;
-      }
-      throw err;
+    // The probe answers 200 either way: a signed-out first load logs no failed request.
+    const s = await api<SessionState200>('GET', '/v1/auth/session/state');
+    if (!s.signed_in) {
+      setCsrfToken(null);
+      setMember(null);
+      setOrgId(null);
+      return;
     }
+    setCsrfToken(s.csrf_token);
+    setOrgId(s.org_id);
+    setMember(s.member);
   }, []);
 
   const signOut = useCallback(async () => {

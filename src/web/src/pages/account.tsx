@@ -19,6 +19,8 @@ import {
 import { addPasskey, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
 import { useSession } from '../session';
 import type { Member } from '../types';
+import { useAction } from '../use-action';
+import { describeUserAgent } from '../user-agent';
 
 /** The runtime's IANA timezones (the server checks the same way), keeping a saved one listed. */
 function timeZones(saved: string): string[] {
@@ -568,16 +570,9 @@ interface SessionRow {
 
 function Sessions() {
   const sessions = useLoad(() => api<SessionRow[]>('GET', '/v1/me/sessions'), []);
-  const [msg, setMsg] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const act = async (f: () => Promise<string>) => {
-    setError(null);
-    try {
-      setMsg(await f());
-      await sessions.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    if (await action.run(f)) await sessions.reload();
   };
   return (
     <section aria-labelledby="sessions-h">
@@ -601,7 +596,8 @@ function Sessions() {
               {sessions.data.map((s) => (
                 <tr key={s.id}>
                   <td>
-                    {s.user_agent ?? 'unknown'} {s.current && <strong>(this one)</strong>}
+                    <span title={s.user_agent ?? undefined}>{describeUserAgent(s.user_agent)}</span>{' '}
+                    {s.current && <strong>(this one)</strong>}
                   </td>
                   <td>{formatTime(s.created_at)}</td>
                   <td>{formatTime(s.last_seen_at)}</td>
@@ -609,6 +605,7 @@ function Sessions() {
                     {!s.current && (
                       <button
                         type="button"
+                        disabled={action.busy}
                         onClick={() =>
                           void act(async () => {
                             await api('DELETE', `/v1/me/sessions/${s.id}`);
@@ -629,6 +626,7 @@ function Sessions() {
       <div className="actions">
         <button
           type="button"
+          disabled={action.busy}
           onClick={() =>
             void act(async () => {
               const r = await api<{ revoked: number }>('POST', '/v1/me/sessions/revoke-others');
@@ -639,8 +637,8 @@ function Sessions() {
           Sign out everywhere else
         </button>
       </div>
-      <Notice>{msg}</Notice>
-      <ErrorBox error={error ?? sessions.error} />
+      <Notice>{action.notice}</Notice>
+      <ErrorBox error={action.error ?? sessions.error} />
     </section>
   );
 }

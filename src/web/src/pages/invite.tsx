@@ -1,9 +1,10 @@
 /** Accept an invite (#token from the invite link): choose a name and password; signs you in. */
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../api';
+import { api } from '../api';
 import { ErrorBox, Field, PageTitle } from '../components';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { useAction } from '../use-action';
 import { takeFragmentToken } from './link-token';
 
 export function InvitePage() {
@@ -11,30 +12,23 @@ export function InvitePage() {
   const [token] = useState(takeFragmentToken);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(
+  const { busy, error, run } = useAction(
     token === '' ? 'This invite link is incomplete: open the link from the invite mail again.' : null,
   );
-  const [busy, setBusy] = useState(false);
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await api('POST', '/v1/invites/accept', { token, name, password });
       await refresh();
       navigate('/account', { replace: true });
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
     <section className="narrow">
       <PageTitle title="Accept invite">Join your team on ony</PageTitle>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit}>
         <Field
           label="Your name"
           required

@@ -1,37 +1,27 @@
 /** Password reset: ask for a link (no hash) or choose a new password with the link's token (#token). */
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../api';
+import { api } from '../api';
 import { ErrorBox, Field, Notice, PageTitle } from '../components';
 import { Link } from '../router';
+import { useAction } from '../use-action';
 import { takeFragmentToken } from './link-token';
 
 export function ResetPasswordPage() {
   const [token] = useState(takeFragmentToken);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [done, setDone] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, notice: done, run } = useAction();
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       if (token === '') {
         await api('POST', '/v1/auth/password-reset', { email });
-        setDone(
-          'If that address belongs to an account, a reset link is on its way. It works once and expires soon.',
-        );
-      } else {
-        await api('POST', '/v1/auth/password-reset/confirm', { token, password });
-        setDone('Your password is changed and every session was signed out. Sign in with the new password.');
+        return 'If that address belongs to an account, a reset link is on its way. It works once and expires soon.';
       }
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+      await api('POST', '/v1/auth/password-reset/confirm', { token, password });
+      return 'Your password is changed and every session was signed out. Sign in with the new password.';
+    });
   }
 
   return (
@@ -47,7 +37,7 @@ export function ResetPasswordPage() {
           </p>
         </>
       ) : (
-        <form onSubmit={(e) => void submit(e)}>
+        <form onSubmit={submit}>
           {token === '' ? (
             <Field
               label="Email"

@@ -44,6 +44,10 @@ export interface AuditEntry {
   readonly action: string;
   readonly subject_type: string;
   readonly subject_id: string | null;
+  /** Display names looked up by the server (an erased member: its pseudonym). */
+  readonly actor_name: string | null;
+  readonly subject_name: string | null;
+  readonly subject_short_code: string | null;
   readonly meta: unknown;
   readonly hash: string;
 }

@@ -40,4 +40,7 @@ export const AUDIT_ACTION_SUGGESTIONS: readonly string[] = [
   'slack.installed',
   'slack.uninstalled',
   'org.created',
+  'export.requested',
+  'export.downloaded',
+  'audit.exported',
 ];

@@ -1,12 +1,16 @@
 /**
- * Audit (admin): the hash chain, newest first, with filters (action, actor, time) and paging by
- * sequence number; "Verify chain" re-checks every hash and signed checkpoint on the server and shows
+ * Audit (admin): the hash chain, newest first, with names (members, devices, handoffs linked by
+ * short code), filters (action, actor, time), a CSV download of the filtered view, paging by
+ * sequence number and a disclosure per row for its details; "Verify chain" re-checks every hash and signed checkpoint on the server and shows
  * the result, the first bad seq if any, and the latest signed checkpoint's text.
  */
-import { useId, useMemo, useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api';
+import { Fragment, useId, useState, type FormEvent } from 'react';
+import { api } from '../../api';
+import { absoluteTime, compactTime } from '../../compact-time';
 import { AgentText, ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
+import { Link } from '../../router';
 import type { Member } from '../../types';
+import { useAction } from '../../use-action';
 import { Section, shortId, type AuditEntry, type Checkpoint, type VerifyReport } from './admin-kit';
 import { AUDIT_ACTION_SUGGESTIONS } from './audit-actions';
 import { auditQuery } from './policy-form';
@@ -22,33 +26,17 @@ const PAGE = 50;
 
 function VerifyPanel() {
   const [report, setReport] = useState<VerifyReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [signed, setSigned] = useState<string | null>(null);
-  const sign = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, notice: signed, run, setNotice } = useAction();
+  const sign = () =>
+    run(async () => {
       const c = await api<Checkpoint>('POST', '/v1/admin/audit/checkpoints');
-      setSigned(`Checkpoint signed at seq ${c.seq}. Verify the chain to check it.`);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const verify = async () => {
-    setSigned(null);
-    setBusy(true);
-    setError(null);
-    try {
+      return `Checkpoint signed at seq ${c.seq}. Verify the chain to check it.`;
+    });
+  const verify = () =>
+    run(async () => {
+      setNotice(null);
       setReport(await api<VerifyReport>('GET', '/v1/admin/audit/verify'));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Section title="Verify">
       <div className="actions">
@@ -98,9 +86,127 @@ function VerifyPanel() {
   );
 }
 
+/** Who did it: a member's or device's name (an erased member's pseudonym), or "system". */
+function Actor({ e }: { e: AuditEntry }) {
+  if (e.actor_id === null) return <span className="muted">{e.actor_type}</span>;
+  const name = e.actor_name ?? shortId(e.actor_id);
+  return e.actor_type === 'member' ? (
+    <AgentText>{name}</AgentText>
+  ) : (
+    <>
+      <span className="muted">{e.actor_type} </span>
+      <AgentText>{name}</AgentText>
+    </>
+  );
+}
+
+/** What it was done to: a handoff links to its page by short code and title. */
+function Subject({ e }: { e: AuditEntry }) {
+  if (e.subject_type === 'handoff' && e.subject_id !== null && e.subject_short_code !== null) {
+    return (
+      <Link to={`/handoffs/${e.subject_id}`} className="audit-subject">
+        <code>{e.subject_short_code}</code> <AgentText>{e.subject_name ?? ''}</AgentText>
+      </Link>
+    );
+  }
+  return (
+    <span className="audit-subject">
+      <span className="muted">{e.subject_type} </span>
+      {e.subject_name !== null ? (
+        <AgentText>{e.subject_name}</AgentText>
+      ) : (
+        e.subject_id !== null && <span className="mono">{shortId(e.subject_id)}</span>
+      )}
+    </span>
+  );
+}
+
+/** The disclosed details of one entry: ids, every meta field, the hash. */
+function Details({ e, id }: { e: AuditEntry; id: string }) {
+  const meta =
+    typeof e.meta === 'object' && e.meta !== null && !Array.isArray(e.meta)
+      ? Object.entries(e.meta as Record<string, unknown>)
+      : [];
+  return (
+    <dl className="facts audit-details" id={id}>
+      <dt>Time</dt>
+      <dd>{absoluteTime(new Date(e.at))}</dd>
+      {e.actor_id !== null && (
+        <>
+          <dt>Actor id</dt>
+          <dd className="mono">{e.actor_id}</dd>
+        </>
+      )}
+      {e.subject_id !== null && (
+        <>
+          <dt>Subject id</dt>
+          <dd className="mono">{e.subject_id}</dd>
+        </>
+      )}
+      {meta.map(([k, v]) => (
+        <Fragment key={k}>
+          <dt>{k}</dt>
+          <dd>
+            <code>
+              <AgentText>{typeof v === 'string' ? v : JSON.stringify(v)}</AgentText>
+            </code>
+          </dd>
+        </Fragment>
+      ))}
+      <dt>Hash</dt>
+      <dd className="mono">{e.hash}</dd>
+    </dl>
+  );
+}
+
+function EntryRows({ e, now }: { e: AuditEntry; now: Date }) {
+  const [open, setOpen] = useState(false);
+  const detailsId = useId();
+  const at = new Date(e.at);
+  return (
+    <>
+      <tr>
+        <th scope="row">{e.seq}</th>
+        <td className="nowrap">
+          <time dateTime={e.at} title={absoluteTime(at)}>
+            {compactTime(at, now)}
+          </time>
+        </td>
+        <td>
+          <Actor e={e} />
+        </td>
+        <td>
+          <code>{e.action}</code>
+        </td>
+        <td>
+          <Subject e={e} />
+        </td>
+        <td>
+          <button
+            type="button"
+            className="link-button"
+            aria-expanded={open}
+            aria-controls={open ? detailsId : undefined}
+            onClick={() => setOpen(!open)}
+          >
+            {open ? 'Hide' : 'Show'}
+            <span className="visually-hidden"> details of entry {e.seq}</span>
+          </button>
+        </td>
+      </tr>
+      {open && (
+        <tr className="audit-details-row">
+          <td colSpan={6}>
+            <Details e={e} id={detailsId} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
 export function AuditPage() {
   const members = useLoad(() => api<Member[]>('GET', '/v1/admin/members'), []);
-  const names = useMemo(() => new Map((members.data ?? []).map((m) => [m.id, m.name])), [members.data]);
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   // The before_seq of each page seen, to go back to newer pages.
@@ -120,9 +226,10 @@ export function AuditPage() {
     setApplied(draft);
     setCursors([null]);
   };
-  const actor = (e: AuditEntry) =>
-    e.actor_id === null ? e.actor_type : `${e.actor_type} ${names.get(e.actor_id) ?? shortId(e.actor_id)}`;
-
+  // The CSV has the applied filters and every page, not only the one shown.
+  const csv = new URLSearchParams(auditQuery(applied));
+  csv.delete('limit');
+  const now = new Date();
   return (
     <section>
       <PageTitle title="Audit">Audit chain</PageTitle>
@@ -189,6 +296,14 @@ export function AuditPage() {
             Clear
           </button>
         </form>
+        <p>
+          <a href={`/v1/admin/audit/csv?${csv.toString()}`} download="audit.csv">
+            Download these entries as CSV
+          </a>{' '}
+          <span className="muted">
+            (every page of the filtered view; the download is recorded in the chain)
+          </span>
+        </p>
         <ErrorBox error={page.error} />
         {/* Never the previous filter's rows while the new ones load. */}
         {page.data === undefined || page.loading ? (
@@ -197,7 +312,7 @@ export function AuditPage() {
           <p className="muted">No entries match.</p>
         ) : (
           <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit entries">
-            <table className="admin-table">
+            <table className="admin-table audit-table">
               <caption className="visually-hidden">Audit entries, newest first</caption>
               <thead>
                 <tr>
@@ -207,30 +322,11 @@ export function AuditPage() {
                   <th scope="col">Action</th>
                   <th scope="col">Subject</th>
                   <th scope="col">Details</th>
-                  <th scope="col">Hash</th>
                 </tr>
               </thead>
               <tbody>
                 {page.data.entries.map((e) => (
-                  <tr key={e.seq}>
-                    <th scope="row">{e.seq}</th>
-                    <td>{formatTime(e.at)}</td>
-                    <td>{actor(e)}</td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td>
-                      {e.subject_type} <span className="mono">{shortId(e.subject_id)}</span>
-                    </td>
-                    <td>
-                      <code>
-                        <AgentText>{JSON.stringify(e.meta)}</AgentText>
-                      </code>
-                    </td>
-                    <td>
-                      <code title={e.hash}>{e.hash.slice(0, 12)}…</code>
-                    </td>
-                  </tr>
+                  <EntryRows key={e.seq} e={e} now={now} />
                 ))}
               </tbody>
             </table>

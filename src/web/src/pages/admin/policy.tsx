@@ -5,7 +5,9 @@
  */
 import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../../api';
-import { ErrorBox, Loading, Notice, PageTitle, useLoad } from '../../components';
+import { previewSentence, type PreviewPolicy } from '../../../../core/policy/preview';
+import { AgentText, ErrorBox, Loading, Notice, PageTitle, useLoad } from '../../components';
+import type { Member } from '../../types';
 import { ConfirmButton, Section, type ChannelStatus } from './admin-kit';
 import { OwnChannelsSection } from './own-channels';
 import {
@@ -64,6 +66,7 @@ function StepRow({
   onChange,
   onRemove,
   unconfigured,
+  choices,
 }: {
   level: RiskLevel;
   index: number;
@@ -71,10 +74,21 @@ function StepRow({
   onChange: (s: StepForm) => void;
   onRemove: (() => void) | undefined;
   unconfigured: ReadonlySet<string>;
+  choices: readonly TargetChoice[];
 }) {
   const channelId = useId();
   const afterId = useId();
   const targetsId = useId();
+  const pickId = useId();
+  const pick = (value: string) => {
+    if (value === '') return;
+    const current = step.targets
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter((x) => x !== '' && x !== 'all');
+    const targets = value === 'all' ? 'all' : [...new Set([...current, value])].join(', ');
+    onChange({ ...step, targets });
+  };
   const n = index + 1;
   return (
     <div className="step" role="group" aria-label={`${level} step ${n}`}>
@@ -110,8 +124,19 @@ function StepRow({
           onChange={(e) => onChange({ ...step, targets: e.target.value })}
         />
         <small id={`${targetsId}-hint`} className="muted">
-          all, or member ids and group:&lt;name&gt;, comma separated
+          all, or member ids and group:&lt;name&gt;, comma separated; or pick below
         </small>
+        <label htmlFor={pickId} className="visually-hidden">
+          Add a target to {level} step {n}
+        </label>
+        <select id={pickId} value="" onChange={(e) => pick(e.target.value)}>
+          <option value="">Add a target…</option>
+          {choices.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
+          ))}
+        </select>
       </div>
       {unconfigured.has(step.channel) && (
         <p className="error step-warning" role="note">
@@ -130,16 +155,27 @@ function StepRow({
   );
 }
 
+/** A member or on-call group a step can reach, as the Targets picker lists it. */
+interface TargetChoice {
+  readonly value: string;
+  readonly label: string;
+}
+
 function LevelFields({
   level,
   value,
   onChange,
   unconfigured,
+  choices,
+  preview,
 }: {
   level: RiskLevel;
   value: LevelForm;
   onChange: (l: LevelForm) => void;
   unconfigured: ReadonlySet<string>;
+  choices: readonly TargetChoice[];
+  /** The level's plan in one sentence; null while the form has errors. */
+  preview: string | null;
 }) {
   const ruleId = useId();
   const totpId = useId();
@@ -231,6 +267,7 @@ function LevelFields({
               index={i}
               step={s}
               unconfigured={unconfigured}
+              choices={choices}
               onChange={(x) => setStep(i, x)}
               onRemove={
                 value.steps.length > 1
@@ -262,12 +299,21 @@ function LevelFields({
           at once and recorded in the audit chain; nobody is asked.
         </p>
       )}
+      <p className="policy-preview">
+        <strong>Preview:</strong>{' '}
+        {preview === null ? (
+          <span className="muted">fix the fields above to see what this level will do.</span>
+        ) : (
+          <AgentText>{preview}</AgentText>
+        )}
+      </p>
     </fieldset>
   );
 }
 
 function PolicyEditor({ unconfigured }: { unconfigured: ReadonlySet<string> }) {
   const loaded = useLoad(() => api<Policies>('GET', '/v1/admin/policies'), []);
+  const members = useLoad(() => api<Member[]>('GET', '/v1/admin/members'), []);
   const [form, setForm] = useState<PolicyForm | null>(null);
   const [errors, setErrors] = useState<string[]>([]);
   const [saved, setSaved] = useState<string | null>(null);
@@ -278,6 +324,18 @@ function PolicyEditor({ unconfigured }: { unconfigured: ReadonlySet<string> }) {
   }, [loaded.data]);
   if (loaded.error !== null) return <ErrorBox error={loaded.error} />;
   if (form === null) return <Loading what="Loading the policy" />;
+  const active = (members.data ?? []).filter((m) => m.status === 'active');
+  const names = new Map(active.map((m) => [m.id, m.name]));
+  const groups = form.rest.groups;
+  const choices: TargetChoice[] = [
+    { value: 'all', label: 'everyone (members and admins)' },
+    ...active.map((m) => ({ value: m.id, label: `${m.name} (${m.role})` })),
+    ...(typeof groups === 'object' && groups !== null
+      ? Object.keys(groups).map((g) => ({ value: `group:${g}`, label: `on-call group ${g}` }))
+      : []),
+  ];
+  // The same plan the escalation runs: the form as it would be saved.
+  const plan = fromForm(form);
   const save = async (e: FormEvent) => {
     e.preventDefault();
     setSaved(null);
@@ -306,6 +364,8 @@ function PolicyEditor({ unconfigured }: { unconfigured: ReadonlySet<string> }) {
           level={level}
           value={form.levels[level]}
           unconfigured={unconfigured}
+          choices={choices}
+          preview={plan.ok ? previewSentence(level, plan.value as unknown as PreviewPolicy, names) : null}
           onChange={(l) => setForm({ ...form, levels: { ...form.levels, [level]: l } })}
         />
       ))}
