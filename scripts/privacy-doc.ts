@@ -36,6 +36,8 @@ const FIELDS: Record<TransmittedField, string> = {
   riskLevel: 'derived risk level',
   title: 'redacted, bounded title',
   gist: 'gist text (action, risk reasons, the redacted summary cut to a bound; speech, SMS or chat form)',
+  summary:
+    "the optional summarizer's summary of the redacted payload, labelled as a model's (checked plain text, 1-3 sentences, at most 300 characters; docs/summarizer.md)",
   options: 'answer labels (redacted, bounded) and their ids',
   link: "link to the handoff's dashboard page",
 };

@@ -23,6 +23,7 @@ const message = (over: Partial<OutboundMessage> = {}): OutboundMessage => ({
   actionType: 'deploy',
   riskLevel: 'high',
   title: 'Deploy api to production',
+  summary: null,
   gist: {
     speech: 's',
     sms: 's',

@@ -149,3 +149,5 @@ export function checkSummary(content: unknown): SummaryCheck {
 
 /** How a channel labels a model summary, so the approver always knows which text they read. */
 export const MODEL_SUMMARY_LABEL = 'Summary (model)';
+/** The same label, spoken on a call. */
+export const SPOKEN_SUMMARY_LABEL = 'Summary written by a model';

@@ -1,7 +1,7 @@
 /** Shared by the queue and the history: sorting and one handoff as a card. */
 import { AgentText, RiskBadge, StatusBadge, TimeLeft, formatTime, reasonText } from './components';
 import { Link } from './router';
-import type { HandoffRow, RiskLevel } from './types';
+import type { Handoff, HandoffRow, RiskLevel } from './types';
 
 const RISK_RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
@@ -10,6 +10,19 @@ export function byRiskThenNewest(a: HandoffRow, b: HandoffRow): number {
   return (
     RISK_RANK[b.handoff.risk.level] - RISK_RANK[a.handoff.risk.level] ||
     b.handoff.created_at.localeCompare(a.handoff.created_at)
+  );
+}
+
+/**
+ * The optional summarizer's summary (docs/summarizer.md), always labelled as a model's, so the
+ * approver knows which text they read; nothing when there is none.
+ */
+export function ModelSummary({ h }: { h: Pick<Handoff, 'summary_source' | 'model_summary'> }) {
+  if (h.summary_source !== 'model' || h.model_summary === null) return null;
+  return (
+    <p className="model-summary" data-testid="model-summary">
+      <strong>Summary (model):</strong> <AgentText>{h.model_summary}</AgentText>
+    </p>
   );
 }
 
@@ -22,6 +35,7 @@ export function HandoffCard({ row }: { row: HandoffRow }) {
           <AgentText>{h.title}</AgentText>
         </Link>
       </h2>
+      <ModelSummary h={h} />
       <div className="meta">
         <RiskBadge level={h.risk.level} />
         <StatusBadge status={h.status} />
