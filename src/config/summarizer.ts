@@ -46,6 +46,6 @@ export function parseSummarizerConfig(
     url: url.replace(/\/+$/, ''),
     apiKey: str('ONY_SUMMARIZER_API_KEY'),
     model,
-    timeoutMs: int('ONY_SUMMARIZER_TIMEOUT_MS', 10_000, 100, 120_000),
+    timeoutMs: int('ONY_SUMMARIZER_TIMEOUT_MS', 5_000, 100, 120_000),
   });
 }
