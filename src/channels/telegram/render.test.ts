@@ -74,6 +74,13 @@ describe('renderRequest', () => {
     }
   });
 
+  it('labels a model summary and keeps the gist', () => {
+    const text = renderRequest(message({ summary: 'Drops the <old> table.' })).text;
+    expect(text).toContain('<b>Summary (model):</b> Drops the &lt;old&gt; table.');
+    expect(text).toContain('Why: it deletes data');
+    expect(renderRequest(message()).text).not.toContain('Summary (model)');
+  });
+
   it('marks the risk level and reads neither the title nor the action type', () => {
     const r = renderRequest(message({ title: 'TITLE-SENTINEL', actionType: 'ACTION-SENTINEL' }));
     expect(r.text).not.toContain('SENTINEL');
