@@ -522,8 +522,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     orgChannels: orgChannelsRuntime,
     logger,
     metrics,
-    summarizer:
-      config.summarizer !== undefined ? createSummarizer(config.summarizer, { logger }) : undefined,
+    summarizer: config.summarizer !== undefined ? createSummarizer(config.summarizer, { logger }) : undefined,
     config: { publicUrl: config.publicUrl, callbacks },
   });
 

@@ -42,9 +42,17 @@ const PEM = [
   'VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK',
   '-----END RSA PRIVATE KEY-----',
 ].join('\n');
-const SECRETS = [AWS_KEY, GH_TOKEN, SLACK_TOKEN, GITLAB_TOKEN, PASSWORD, 'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgO'];
+const SECRETS = [
+  AWS_KEY,
+  GH_TOKEN,
+  SLACK_TOKEN,
+  GITLAB_TOKEN,
+  PASSWORD,
+  'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgO',
+];
 
-const GOOD = 'Pushes two commits to the main branch of the billing repository. They change how invoices are rounded.';
+const GOOD =
+  'Pushes two commits to the main branch of the billing repository. They change how invoices are rounded.';
 
 /** What the fake model answers, by the case named in the handoff's title (`case:<name>`). */
 const ANSWERS: Readonly<Record<string, ModelReply>> = {

@@ -46,8 +46,7 @@ export const SUMMARY_REFUSALS = [
 export type SummaryRefusal = (typeof SUMMARY_REFUSALS)[number];
 
 export type SummaryCheck =
-  | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly reason: SummaryRefusal };
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: SummaryRefusal };
 
 /** What the model is given; every text field is redacted again here, whatever the caller did. */
 export interface SummaryInput {
@@ -113,7 +112,8 @@ const MARKUP = /&(?:[a-z]+|#\d+|#x[0-9a-f]+);|__|(?:^|\s)#{1,6}\s|(?:^|\s)_[^_\s
 const CODE =
   /\$[({A-Za-z_]|&&|;\s*\S+\s*;|(?:^|\s)-{1,2}[A-Za-z][\w-]*(?:=\S*)?(?=\s|$|[.,;:!?])|^\s*(?:sudo|rm|curl|wget|chmod|chown|ssh|bash|sh|python|node|npm|git|kubectl|docker|psql|mysql)\s|\b(?:SELECT|INSERT|UPDATE|DELETE|DROP|ALTER|TRUNCATE)\s+(?:\*|INTO|FROM|TABLE|\w+\s+SET)\b|=>|\(\)|;\s*$/;
 /** A summary that tells the approver what to decide is not a summary. */
-const ADVICE = /\b(?:you should|please|safe to|recommend|go ahead and)\b.{0,30}\b(?:approve|deny|allow|reject)\b/i;
+const ADVICE =
+  /\b(?:you should|please|safe to|recommend|go ahead and)\b.{0,30}\b(?:approve|deny|allow|reject)\b/i;
 
 /** Sentences: runs ended by . ! or ? followed by a space or the end (so "v1.2.3" stays one). */
 export function countSentences(text: string): number {

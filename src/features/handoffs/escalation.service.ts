@@ -22,7 +22,13 @@ import type { Keyring } from '../orgs/keyring.js';
 import { addressesOf, insertMessages, listMessages } from '../channels/channels.repository.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SummaryInput } from '../../core/summary/index.js';
-import { findHandoff, findPayload, insertAttempt, storeSummary, type Handoff } from './handoffs.repository.js';
+import {
+  findHandoff,
+  findPayload,
+  insertAttempt,
+  storeSummary,
+  type Handoff,
+} from './handoffs.repository.js';
 import type { Summarizer } from './summarizer.client.js';
 import { loadPolicies } from '../policies/policies.js';
 import { handoffView } from './handoffs.view.js';
@@ -89,7 +95,11 @@ export function createEscalationService({
    * to run), within the summarizer's timeout, and stored with its source before anything is sent;
    * later steps read what is stored.
    */
-  async function summaryOf(orgId: string, h: Handoff, input: SummaryInput | undefined): Promise<string | null> {
+  async function summaryOf(
+    orgId: string,
+    h: Handoff,
+    input: SummaryInput | undefined,
+  ): Promise<string | null> {
     if (h.summarySource !== null) return h.summarySource === 'model' ? h.modelSummary : null;
     if (summarizer === undefined || input === undefined) return null;
     const outcome = await summarizer.summarize(input);

@@ -349,7 +349,10 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
             <dd className="model-summary" data-testid="model-summary">
               <AgentText>{h.model_summary}</AgentText>
               <br />
-              <small>Written by a model from the redacted payload; the gist and the payload below are what the agent sent.</small>
+              <small>
+                Written by a model from the redacted payload; the gist and the payload below are what the
+                agent sent.
+              </small>
             </dd>
           </>
         )}
