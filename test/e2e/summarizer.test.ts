@@ -49,7 +49,12 @@ describeWithBrowser('model summary in the dashboard (headless Chromium)', () => 
 
   async function signIn(page: Page) {
     await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
+    await page
+      .getByRole('heading', { name: 'Sign in to ony' })
+      .waitFor()
+      .catch(async (err: unknown) => {
+        throw new Error(`no sign-in page: ${(await page.content()).slice(0, 2000)}`, { cause: err });
+      });
     await page.getByLabel('Email').fill('admin@e2esum.test');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
