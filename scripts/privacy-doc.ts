@@ -36,6 +36,8 @@ const FIELDS: Record<TransmittedField, string> = {
   riskLevel: 'derived risk level',
   title: 'redacted, bounded title',
   gist: 'gist text (action, risk reasons, the redacted summary cut to a bound; speech, SMS or chat form)',
+  summary:
+    "a model's summary of the redacted payload, labelled as such (optional; plain text, at most 300 characters)",
   options: 'answer labels (redacted, bounded) and their ids',
   link: "link to the handoff's dashboard page",
 };
@@ -340,6 +342,8 @@ export async function renderPrivacyPage(): Promise<string> {
       ' |',
     '',
     "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
+    '',
+    'The payload summarizer (docs/summarizer.md), only when configured (`ONY_SUMMARIZER_URL`), receives the action type and the redacted title, summary and payload (cut to a bound after redaction). Not the target, the context, ids, names or anything unredacted; its checked answer is stored on the handoff, its raw response never.',
     '',
     "Audit witnesses (docs/audit.md), only when configured (`ONY_AUDIT_WITNESS_URL`, `ONY_AUDIT_WITNESS_S3_BUCKET`), receive the signed checkpoints of each org's chain: the org id, the head seq and hash, the signing time and the Ed25519 signature. No entry, payload, name or other personal data.",
     '',

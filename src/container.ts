@@ -46,6 +46,7 @@ import { createTelegramApi } from './channels/telegram/client.js';
 import { createChannelsService } from './features/channels/channels.service.js';
 import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
+import { createSummarizer } from './features/handoffs/summarizer.client.js';
 import { createOrgChannelsRuntime } from './features/org-channels/org-channels.runtime.js';
 import { createOrgChannelsService } from './features/org-channels/org-channels.service.js';
 import { createBatchDecisionService } from './features/handoffs/batch.service.js';
@@ -523,6 +524,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     orgChannels: orgChannelsRuntime,
     logger,
     metrics,
+    summarizer: config.summarizer !== undefined ? createSummarizer(config.summarizer, { logger }) : undefined,
     config: { publicUrl: config.publicUrl, callbacks },
   });
 

@@ -20,6 +20,12 @@ export interface OutboundMessage {
   /** Redacted and bounded. */
   readonly title: string;
   readonly gist: Gist;
+  /**
+   * The optional summarizer's summary of the redacted payload (docs/summarizer.md): checked plain
+   * text, 1-3 sentences, at most 300 characters. Null: none (off, failed or refused), the gist
+   * alone is read. An adapter that shows it labels it (`MODEL_SUMMARY_LABEL`) and keeps the gist.
+   */
+  readonly summary: string | null;
   /** The answers an approver may pick (labels redacted and bounded); `deny` denies. */
   readonly options: readonly { readonly id: string; readonly label: string }[];
   /** Where a human can decide (the dashboard's page of the handoff). */

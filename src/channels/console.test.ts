@@ -21,6 +21,7 @@ describe('console channel', () => {
       actionType: 'shell.exec',
       riskLevel: 'critical',
       title: 'clean up',
+      summary: null,
       gist: { speech: 'speech text', sms: 'sms text', chat: 'chat text' },
       link: 'https://ony.test/v1/handoffs/x',
       // Fields a careless caller might pass along: the adapter must not send them.

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMasterKeys } from '../lib/crypto.js';
+import { parseSummarizerConfig, type SummarizerConfig } from './summarizer.js';
 import { parseTelephonyConfig, type TelephonyConfig } from './telephony.js';
 
 export type Mode = 'embedded' | 'production';
@@ -92,6 +93,8 @@ export interface Config {
   readonly orgChannels: OrgChannelsConfig;
   /** Phone calls and SMS (docs/telephony.md); undefined unless ONY_TELEPHONY_PROVIDER is set. */
   readonly telephony: TelephonyConfig | undefined;
+  /** The optional payload summarizer (docs/summarizer.md); undefined unless ONY_SUMMARIZER_URL is set. */
+  readonly summarizer: SummarizerConfig | undefined;
   readonly audit: {
     /** 32-byte Ed25519 seed for checkpoint signatures; undefined: derived from the master key. */
     readonly signingSeed: Buffer | undefined;
@@ -593,6 +596,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     mail,
     slack,
     telephony: parseTelephonyConfig(env, problems, int, bool),
+    summarizer: parseSummarizerConfig(env, problems, int),
     callbacks: {
       allowHosts: (str('ONY_CALLBACK_ALLOW_HOSTS') ?? '')
         .split(',')

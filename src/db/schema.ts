@@ -252,6 +252,13 @@ export interface HandoffsTable {
   consumed_by: string | null;
   /** Migration 0010: when retention removed the payload (or, at creation, that it was never stored). */
   payload_removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Migration 0028: where the summary people read came from, and the model's checked summary. */
+  summary_source: ColumnType<
+    'model' | 'deterministic' | null,
+    'model' | 'deterministic' | null | undefined,
+    'model' | 'deterministic' | null
+  >;
+  model_summary: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0018: the policy's minimum assurance, snapshotted at creation, and the decision's assurance. */
   min_assurance: ColumnType<'A1' | 'A2' | 'A3', 'A1' | 'A2' | 'A3' | undefined, never>;
   decision_assurance: ColumnType<unknown, string | null | undefined, string | null>;

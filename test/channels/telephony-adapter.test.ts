@@ -21,6 +21,7 @@ const B = '+14155550112';
 const message = (id: string, riskLevel = 'medium'): OutboundMessage => ({
   handoffId: id,
   shortCode: 'K7QX2P',
+  summary: null,
   actionType: 'deploy',
   riskLevel,
   title: 'Deploy api',

@@ -122,6 +122,8 @@ class FakeOny {
         action: { type: input.action.type, target: input.action.target ?? null },
         title: input.title,
         summary: '',
+        summary_source: null,
+        model_summary: null,
         risk: { level: 'high', reasons: ['protected_branch'] },
         options: input.options ?? [
           { id: 'approve', label: 'Approve' },
@@ -509,6 +511,8 @@ describe('client', () => {
     status,
     action: { type: 'deploy', target: null },
     title: 't',
+    summary_source: null,
+    model_summary: null,
     summary: '',
     risk: { level: 'low', reasons: [] },
     options: [],

@@ -46,6 +46,9 @@ class Handoff(TypedDict):
     action: Dict[str, Optional[str]]
     title: str
     summary: str
+    # docs/summarizer.md: "model" when model_summary holds a model's checked summary.
+    summary_source: Optional[str]
+    model_summary: Optional[str]
     risk: Dict[str, Any]
     options: List[HandoffOption]
     approvals: Dict[str, int]

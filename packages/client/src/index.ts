@@ -173,6 +173,13 @@ export interface Handoff {
   readonly title: string;
   /** Redacted; empty when none was given. */
   readonly summary: string;
+  /**
+   * The server's optional summarizer (docs/summarizer.md): `model` when `model_summary` holds a
+   * model's checked summary of the redacted payload; `deterministic` when the model failed or was
+   * refused; null when it is off or has not run yet.
+   */
+  readonly summary_source: 'model' | 'deterministic' | null;
+  readonly model_summary: string | null;
   /** Derived by the server (the agent's own claim is ignored); reasons are closed-enum codes. */
   readonly risk: { readonly level: RiskLevel; readonly reasons: readonly string[] };
   readonly options: readonly HandoffOption[];

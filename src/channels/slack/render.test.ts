@@ -23,6 +23,7 @@ const message = (over: Partial<OutboundMessage> = {}): OutboundMessage => ({
   actionType: 'deploy',
   riskLevel: 'high',
   title: 'Deploy api to production',
+  summary: null,
   gist: {
     speech: 's',
     sms: 's',
@@ -57,6 +58,10 @@ type AnyBlock = { type: string; text?: { type: string; text: string }; elements?
 
 describe('renderRequest', () => {
   it('carries the gist, risk, short code, link and one button per option, valid Block Kit', () => {
+    const labelled = JSON.stringify(renderRequest(message({ summary: 'Deploys the api.' })).blocks);
+    expect(labelled).toContain('"Summary (model): Deploys the api."');
+    expect(labelled).toContain('Why: targets production');
+    expect(JSON.stringify(renderRequest(message()).blocks)).not.toContain('Summary (model)');
     const r = renderRequest(message());
     expect(blockErrors(r.blocks)).toEqual([]);
     const blocks = r.blocks as AnyBlock[];

@@ -10,6 +10,7 @@
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, ModalView } from '@slack/web-api';
 import { isDenyOption } from '../../core/approval/decide.js';
 import { showHidden, trimPartialEscape } from '../../core/hidden-characters.js';
+import { MODEL_SUMMARY_LABEL } from '../../core/summary/index.js';
 import type { DecisionNotice, OutboundMessage, TransmittedField } from '../channel.js';
 
 /** Slack's limits (docs.slack.dev Block Kit reference, chat.postMessage). */
@@ -36,6 +37,7 @@ export const SLACK_TRANSMITS: readonly TransmittedField[] = [
   'riskLevel',
   'title',
   'gist',
+  'summary',
   'options',
   'link',
 ];
@@ -122,6 +124,15 @@ export function renderRequest(message: OutboundMessage): SlackMessage {
   });
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(`Approval needed: ${message.title}`, SLACK_LIMITS.headerTextChars) },
+    // The model's summary, labelled as such, above the gist, which stays (docs/summarizer.md).
+    ...(message.summary !== null
+      ? [
+          {
+            type: 'section' as const,
+            text: plain(`${MODEL_SUMMARY_LABEL}: ${message.summary}`, SLACK_LIMITS.sectionTextChars),
+          },
+        ]
+      : []),
     { type: 'section', text: plain(message.gist.chat, SLACK_LIMITS.sectionTextChars) },
     context(message),
     ...actions,

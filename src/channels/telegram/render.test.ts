@@ -23,6 +23,7 @@ function message(over: Partial<OutboundMessage> = {}): OutboundMessage {
     actionType: 'shell.exec',
     riskLevel: 'high',
     title: 'unused',
+    summary: null,
     gist: {
       speech: 'unused',
       sms: 'unused',
@@ -71,6 +72,13 @@ describe('renderRequest', () => {
         option: message().options[i]!.id,
       });
     }
+  });
+
+  it('labels a model summary and keeps the gist', () => {
+    const text = renderRequest(message({ summary: 'Drops the <old> table.' })).text;
+    expect(text).toContain('<b>Summary (model):</b> Drops the &lt;old&gt; table.');
+    expect(text).toContain('Why: it deletes data');
+    expect(renderRequest(message()).text).not.toContain('Summary (model)');
   });
 
   it('marks the risk level and reads neither the title nor the action type', () => {
@@ -167,6 +175,7 @@ describe('replies', () => {
 describe('hidden characters (Trojan Source)', () => {
   it('shows them as escapes in the request, its buttons and the notice, never applies them', () => {
     const r = renderRequest({
+      summary: null,
       handoffId: '0b6f7c1e-8a43-4f0e-9d2a-3c5b1e7f9a10',
       shortCode: 'K7QX',
       actionType: 'shell.exec',
@@ -204,6 +213,7 @@ describe('hidden characters (Trojan Source)', () => {
     for (let n = 50; n < 62; n++) {
       const label = `${'x'.repeat(n)}\u202E${'y'.repeat(20)}`;
       const text = renderRequest({
+        summary: null,
         handoffId: '0b6f7c1e-8a43-4f0e-9d2a-3c5b1e7f9a10',
         shortCode: 'K7QX',
         actionType: 'deploy',

@@ -7,12 +7,13 @@
  * right-to-left override can never reorder what the approver reads.
  *
  * A request reads only these OutboundMessage fields: handoffId (inside callback_data, as bytes),
- * shortCode, riskLevel, gist (the `chat` form), options and link. Not the title on its own: the
+ * shortCode, riskLevel, gist (the `chat` form), the model summary (labelled), options and link. Not the title on its own: the
  * gist carries the redacted title already.
  */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
 import { showHidden, trimPartialEscape } from '../../core/hidden-characters.js';
 import { redact } from '../../core/redact/index.js';
+import { MODEL_SUMMARY_LABEL } from '../../core/summary/index.js';
 import type {
   DecisionNotice,
   InboundDecision,
@@ -28,6 +29,7 @@ export const TELEGRAM_TRANSMITS: readonly TransmittedField[] = [
   'shortCode',
   'riskLevel',
   'gist',
+  'summary',
   'options',
   'link',
 ];
@@ -78,6 +80,10 @@ export function renderRequest(message: OutboundMessage): RenderedMessage {
   const text = [
     `${RISK_MARK[risk] ?? '⚪'} <b>Approval needed</b> · <code>${escapeHtml(oneLine(message.shortCode, 20))}</code>`,
     '',
+    // The model's summary, labelled as such, above the gist, which stays (docs/summarizer.md).
+    ...(message.summary !== null
+      ? [`<b>${MODEL_SUMMARY_LABEL}:</b> ${escapeHtml(message.summary)}`, '']
+      : []),
     escapeHtml(message.gist.chat),
     '',
     `Decide below, or in ony: ${escapeHtml(message.link)}`,

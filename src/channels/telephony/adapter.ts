@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { startCall } from '../../core/telephony/call-flow.js';
 import { approvalSms, smsNeedsTotp } from '../../core/telephony/sms.js';
+import { SPOKEN_SUMMARY_LABEL } from '../../core/summary/index.js';
 import type { EphemeralStore } from '../../state/store.js';
 import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ChannelAdapter, OutboundMessage, Recipient, SendResult, SentMessage } from '../channel.js';
@@ -123,8 +124,13 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
     name: 'phone',
     // Spoken: the gist's speech and the option labels (the voice agent's model may also get the
     // action type and risk level); the call state holds nothing else.
-    transmits: ['gist', 'options', 'actionType', 'riskLevel'],
+    transmits: ['gist', 'summary', 'options', 'actionType', 'riskLevel'],
     async send(message: OutboundMessage, recipients) {
+      // The model's summary, said as one, after the gist (docs/summarizer.md).
+      const speech =
+        message.summary === null
+          ? message.gist.speech
+          : `${message.gist.speech} ${SPOKEN_SUMMARY_LABEL}: ${message.summary}`;
       return each(recipients, logger, 'phone', async (r) => {
         const { count } = await store.hit(keys.callsWindow(r.address), WINDOW_15_MIN_MS);
         if (count > config.callsPer15Min) {
@@ -138,7 +144,7 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
                 phone: r.address,
                 callId: undefined,
                 memberId: r.memberId,
-                speech: message.gist.speech,
+                speech,
               }
             : {
                 kind: 'approval',
@@ -146,7 +152,7 @@ export function createPhoneChannel(deps: TelephonyChannelDeps): ChannelAdapter {
                 callId: undefined,
                 answered: false,
                 call: startCall(message.handoffId, r.memberId, {
-                  speech: message.gist.speech,
+                  speech,
                   options: message.options,
                   actionType: message.actionType,
                   riskLevel: message.riskLevel,
@@ -182,8 +188,9 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
 
   return {
     name: 'sms',
-    // The gist's SMS text and a reply code; option labels are not sent (A approves, D denies).
-    transmits: ['gist'],
+    // The gist's SMS text, the model summary (labelled) and a reply code; option labels are not
+    // sent (A approves, D denies).
+    transmits: ['gist', 'summary'],
     async send(message, recipients) {
       return each(recipients, logger, 'sms', async (r) => {
         const { count } = await store.hit(keys.smsWindow(r.address), WINDOW_15_MIN_MS);
@@ -209,7 +216,7 @@ export function createSmsChannel(deps: TelephonyChannelDeps): ChannelAdapter {
           logger.warn({ channel: 'sms', to: maskPhone(r.address) }, 'SMS skipped: no reply code free');
           return { skipped: 'no_reply_code' };
         }
-        const text = approvalSms(message.gist.sms, code, smsNeedsTotp(message.riskLevel));
+        const text = approvalSms(message.gist.sms, code, smsNeedsTotp(message.riskLevel), message.summary);
         const { messageId } = await retryProvider(() =>
           provider.sendSms({ to: r.address, from: config.from, text }),
         );

@@ -4,6 +4,13 @@ import { gsm7Length } from '../gist/gsm7.js';
 import { approvalSms, parseSmsReply, SMS_MAX_SEPTETS, smsNeedsTotp } from './sms.js';
 
 describe('approval SMS', () => {
+  it('adds a model summary labelled, after the bounded gist and before the reply instructions', () => {
+    const text = approvalSms('ony MEDIUM deploy: Deploy api (deploys)', 4, false, 'Deploys the api service.');
+    expect(text).toBe(
+      'ony MEDIUM deploy: Deploy api (deploys) Summary (model): Deploys the api service. Reply 4A to approve, 4D to deny.',
+    );
+  });
+
   it('ends with the reply instructions and fits one SMS, shortening only the gist', () => {
     const text = approvalSms('ony MEDIUM deploy: Deploy api to staging (deploys)', 3, false);
     expect(text).toBe('ony MEDIUM deploy: Deploy api to staging (deploys) Reply 3A to approve, 3D to deny.');

@@ -6,6 +6,7 @@
  * critical handoff by SMS needs the approver's TOTP code in the reply (`1A 123456`).
  */
 import { gsm7Length, toGsm7, truncateGsm7 } from '../gist/gsm7.js';
+import { MODEL_SUMMARY_LABEL } from '../summary/index.js';
 
 export const SMS_MAX_SEPTETS = 160;
 /** The largest reply code number (a number's counter wraps to 1 after it). */
@@ -22,12 +23,21 @@ export function smsNeedsTotp(riskLevel: string): boolean {
  * "ony HIGH deploy: <title> (why). Reply 1A to approve, 1D to deny." bounded to one SMS: the gist
  * is shortened, never the reply instructions.
  */
-export function approvalSms(gistSms: string, code: number, needsTotp: boolean): string {
+export function approvalSms(
+  gistSms: string,
+  code: number,
+  needsTotp: boolean,
+  /** The model's checked summary (docs/summarizer.md): added, labelled, before the reply instructions. */
+  modelSummary: string | null = null,
+): string {
   const tail = needsTotp
     ? ` Reply ${code}A and your 6-digit code to approve (${code}A 123456), ${code}D to deny.`
     : ` Reply ${code}A to approve, ${code}D to deny.`;
   const room = SMS_MAX_SEPTETS - gsm7Length(toGsm7(tail));
-  return truncateGsm7(toGsm7(gistSms), room) + toGsm7(tail);
+  // The gist and the instructions keep their one-SMS bound; a model summary (at most 300
+  // characters) makes the text a concatenated SMS of up to 4 parts.
+  const summary = modelSummary === null ? '' : toGsm7(` ${MODEL_SUMMARY_LABEL}: ${modelSummary}`);
+  return truncateGsm7(toGsm7(gistSms), room) + summary + toGsm7(tail);
 }
 
 export type SmsReply =

@@ -86,6 +86,7 @@ export function testMessage(publicUrl: string): OutboundMessage {
     actionType: 'other',
     riskLevel: 'low',
     title,
+    summary: null,
     gist: gist(
       {
         action: { type: 'other' },

@@ -370,6 +370,7 @@ export async function handoffDocsPage(tx: TenantTx, afterId: string | null, limi
       'min_assurance', min_assurance,
       'callback_url', callback_url, 'payload_sha256', encode(payload_sha256, 'hex'),
       'payload_removed_at', ${iso('payload_removed_at')},
+      'summary_source', summary_source, 'model_summary', model_summary,
       'created_at', ${iso('created_at')}, 'expires_at', ${iso('expires_at')},
       'decision', case when decided_at is null then null else json_build_object(
         'option', decision_option, 'decided_by', decided_by, 'channel', decision_channel,

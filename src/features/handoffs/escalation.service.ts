@@ -11,7 +11,7 @@ import { gist } from '../../core/gist/index.js';
 import type { ReasonCode, RiskInput } from '../../core/risk/index.js';
 import { attemptOutcome, type AttemptOutcome } from '../../core/policy/attempt-outcome.js';
 import { resolveTargets } from '../../core/policy/escalation.js';
-import { withTenant } from '../../db/client.js';
+import { withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -21,7 +21,15 @@ import { appendAudit } from '../audit/audit.repository.js';
 import type { Keyring } from '../orgs/keyring.js';
 import { addressesOf, insertMessages, listMessages } from '../channels/channels.repository.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
-import { findHandoff, insertAttempt } from './handoffs.repository.js';
+import type { SummaryInput } from '../../core/summary/index.js';
+import {
+  findHandoff,
+  findPayload,
+  insertAttempt,
+  storeSummary,
+  type Handoff,
+} from './handoffs.repository.js';
+import type { Summarizer } from './summarizer.client.js';
 import { loadPolicies } from '../policies/policies.js';
 import { handoffView } from './handoffs.view.js';
 
@@ -35,6 +43,8 @@ export interface EscalationDeps {
     adaptersFor(orgId: string): Promise<Partial<Record<string, ChannelAdapter>>>;
   };
   readonly logger: Logger;
+  /** The optional payload summarizer (docs/summarizer.md); undefined: off, the gist alone is sent. */
+  readonly summarizer?: Summarizer | undefined;
   /** Escalation attempts by channel and outcome (closed enums); default: counts nothing. */
   readonly metrics?: Pick<Metrics, 'escalationAttempt'>;
   readonly config: {
@@ -51,6 +61,7 @@ export function createEscalationService({
   orgChannels,
   logger,
   config,
+  summarizer,
   metrics = noMetrics,
 }: EscalationDeps) {
   /** The adapters of this org: its own where it has them, else the server's. */
@@ -62,17 +73,58 @@ export function createEscalationService({
   });
   // The dashboard's page of the handoff: where a human reads it all and decides.
   const handoffPage = (id: string) => `${config.publicUrl}/handoffs/${id}`;
+  /** What the model may be given: the handoff's redacted text and its payload (redacted by the core). */
+  async function summaryInputOf(tx: TenantTx, h: Handoff): Promise<SummaryInput> {
+    const stored = await findPayload(tx, h.id);
+    return {
+      actionType: h.actionType,
+      title: h.title,
+      summary: h.summary,
+      payload:
+        stored === undefined
+          ? undefined
+          : {
+              kind: stored.kind,
+              content: (await keyring.decrypt(tx, stored.contentEnc, `payload:${h.id}`)).toString('utf8'),
+            },
+    };
+  }
+
+  /**
+   * The model summary to send, or null for the gist alone. Asked once per handoff (the first step
+   * to run), within the summarizer's timeout, and stored with its source before anything is sent;
+   * later steps read what is stored.
+   */
+  async function summaryOf(
+    orgId: string,
+    h: Handoff,
+    input: SummaryInput | undefined,
+  ): Promise<string | null> {
+    if (h.summarySource !== null) return h.summarySource === 'model' ? h.modelSummary : null;
+    if (summarizer === undefined || input === undefined) return null;
+    const outcome = await summarizer.summarize(input);
+    const stored = await withTenant(db, orgId, (tx) =>
+      storeSummary(tx, h.id, outcome.source === 'model' ? outcome : { source: 'deterministic', text: null }),
+    );
+    return stored?.source === 'model' ? stored.text : null;
+  }
+
   const service = {
     /** Job: one escalation step. A handoff no longer pending is left alone. */
     async escalate(orgId: string, handoffId: string, step: number): Promise<void> {
       const prepared = await withTenant(db, orgId, async (tx) => {
         const h = await findHandoff(tx, handoffId);
         if (h === undefined || h.status !== 'pending') return undefined;
+        // The first step to run asks for the summary; the payload is decrypted for it here and
+        // redacted before anything leaves (core/summary).
+        const summaryInput =
+          summarizer !== undefined && h.summarySource === null ? await summaryInputOf(tx, h) : undefined;
         const escalation = (await loadPolicies(tx)).escalation;
         const s = escalation.levels[h.riskLevel].steps[step];
         if (s === undefined) return undefined;
         const targets = resolveTargets(escalation, s);
-        if (targets !== undefined && targets.length === 0) return { h, channel: s.channel, recipients: [] };
+        if (targets !== undefined && targets.length === 0)
+          return { h, channel: s.channel, recipients: [], summaryInput };
         let q = tx.db
           .selectFrom('members')
           .select(['id', 'name', 'email'])
@@ -88,6 +140,7 @@ export function createEscalationService({
         return {
           h,
           channel: s.channel,
+          summaryInput,
           recipients: members.map((m) => ({
             memberId: m.id,
             name: m.name,
@@ -97,7 +150,8 @@ export function createEscalationService({
         };
       });
       if (prepared === undefined) return;
-      const { h, channel, recipients } = prepared;
+      const { h, channel, recipients, summaryInput } = prepared;
+      const summary = await summaryOf(orgId, h, summaryInput);
       const adapter = (await channelsOf(orgId))[channel];
       let outcome: string = 'sent';
       let posted: readonly SentMessage[] = [];
@@ -123,6 +177,7 @@ export function createEscalationService({
                 level: h.riskLevel,
                 reasons: h.riskReasons as readonly ReasonCode[] /* written from deriveRisk's own codes */,
               }),
+              summary,
               link: handoffPage(h.id),
             },
             recipients,

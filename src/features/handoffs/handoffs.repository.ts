@@ -4,6 +4,7 @@ import { isRejectionReason, type RejectionReason } from '../../core/approval/rej
 import type { HandoffOption, HandoffStatus } from '../../core/approval/decide.js';
 import type { SkipReason } from '../../core/policy/attempt-outcome.js';
 import type { ActionType, RiskLevel } from '../../core/risk/index.js';
+import type { SummarySource } from '../../core/summary/index.js';
 import type { TenantTx } from '../../db/client.js';
 import type { HandoffsTable } from '../../db/schema.js';
 import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../../core/retention/retention.js';
@@ -46,6 +47,10 @@ export interface Handoff {
   /** Retention (docs/privacy.md): whether the agent sent a payload, and when it was removed (or not stored). */
   readonly hasPayload: boolean;
   readonly payloadRemovedAt: Date | null;
+  /** Migration 0028 (docs/summarizer.md): null until the summarizer ran, or when it is off. */
+  readonly summarySource: SummarySource | null;
+  /** The model's checked summary (only when `summarySource` is `model`). */
+  readonly modelSummary: string | null;
 }
 
 const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
@@ -82,6 +87,8 @@ const toHandoff = (r: Selectable<HandoffsTable>): Handoff => ({
   consumedAt: r.consumed_at,
   hasPayload: r.payload_sha256 !== null,
   payloadRemovedAt: r.payload_removed_at,
+  summarySource: r.summary_source,
+  modelSummary: r.model_summary,
 });
 
 /** A new handoff: everything but what the org, the status and the decision fill in later. */
@@ -100,6 +107,8 @@ export type NewHandoff = Omit<
   | 'consumedAt'
   | 'hasPayload'
   | 'payloadRemovedAt'
+  | 'summarySource'
+  | 'modelSummary'
 > & {
   readonly payloadSha256: Buffer | null;
   readonly fingerprint?: string | null;
@@ -354,6 +363,33 @@ export async function findPayload(tx: TenantTx, handoffId: string) {
     .where('handoff_id', '=', handoffId)
     .executeTakeFirst();
   return row && { kind: row.kind, contentEnc: Buffer.from(row.content_enc) };
+}
+
+/**
+ * Stores the summary of a handoff once: the first writer wins (two steps running at once store one),
+ * and every caller gets what is stored. Undefined when the handoff is gone.
+ */
+export async function storeSummary(
+  tx: TenantTx,
+  handoffId: string,
+  summary: { readonly source: SummarySource; readonly text: string | null },
+): Promise<{ source: SummarySource; text: string | null } | undefined> {
+  await tx.db
+    .updateTable('handoffs')
+    .set({
+      summary_source: summary.source,
+      model_summary: summary.source === 'model' ? summary.text : null,
+    })
+    .where('id', '=', handoffId)
+    .where('summary_source', 'is', null)
+    .execute();
+  const row = await tx.db
+    .selectFrom('handoffs')
+    .select(['summary_source', 'model_summary'])
+    .where('id', '=', handoffId)
+    .executeTakeFirst();
+  if (row?.summary_source == null) return undefined;
+  return { source: row.summary_source, text: row.model_summary };
 }
 
 export async function insertAttempt(

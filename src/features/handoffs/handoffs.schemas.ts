@@ -91,6 +91,13 @@ export const HandoffViewSchema = Type.Object(
     action: Type.Object({ type: lit(ACTION_TYPES), target: Type.Union([Type.String(), Type.Null()]) }),
     title: Type.String(),
     summary: Type.String(),
+    /**
+     * The optional summarizer (docs/summarizer.md): `model` when `model_summary` holds the model's
+     * checked summary; `deterministic` when the model failed or was refused and people read the
+     * gist; null when it is off or has not run yet.
+     */
+    summary_source: Type.Union([lit(['model', 'deterministic'] as const), Type.Null()]),
+    model_summary: Type.Union([Type.String(), Type.Null()]),
     risk: Type.Object({ level: lit(RISK_LEVELS), reasons: Type.Array(Type.String()) }),
     options: Type.Array(Type.Object({ id: Type.String(), label: Type.String() })),
     approvals: Type.Object({ required: Type.Integer(), received: Type.Integer() }),

@@ -21,6 +21,8 @@ export function handoffView(
     action: { type: h.actionType, target: h.actionTarget },
     title: h.title,
     summary: h.summary,
+    summary_source: h.summarySource,
+    model_summary: h.summarySource === 'model' ? h.modelSummary : null,
     risk: { level: h.riskLevel, reasons: [...h.riskReasons] },
     options: h.options.map((o) => ({ id: o.id, label: o.label })),
     approvals: { required: h.requiredApprovals, received: approvals.length },

@@ -12,7 +12,7 @@ import {
 } from './components';
 import { Link } from './router';
 import { useSession } from './session';
-import type { HandoffRow, RiskLevel } from './types';
+import type { Handoff, HandoffRow, RiskLevel } from './types';
 
 const RISK_RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 export const RISK_LEVELS: readonly RiskLevel[] = ['critical', 'high', 'medium', 'low'];
@@ -22,6 +22,19 @@ export function byRiskThenNewest(a: HandoffRow, b: HandoffRow): number {
   return (
     RISK_RANK[b.handoff.risk.level] - RISK_RANK[a.handoff.risk.level] ||
     b.handoff.created_at.localeCompare(a.handoff.created_at)
+  );
+}
+
+/**
+ * The optional summarizer's summary (docs/summarizer.md), always labelled as a model's, so the
+ * approver knows which text they read; nothing when there is none.
+ */
+export function ModelSummary({ h }: { h: Pick<Handoff, 'summary_source' | 'model_summary'> }) {
+  if (h.summary_source !== 'model' || h.model_summary === null) return null;
+  return (
+    <p className="model-summary" data-testid="model-summary">
+      <strong>Summary (model):</strong> <AgentText>{h.model_summary}</AgentText>
+    </p>
   );
 }
 
@@ -100,6 +113,7 @@ export const HandoffCardBody = memo(function HandoffCardBody({
           <AgentText>{h.title}</AgentText>
         </Link>
       </h2>
+      <ModelSummary h={h} />
       <div className="meta">
         <RiskBadge level={h.risk.level} />
         <StatusBadge status={h.status} />

@@ -52,6 +52,9 @@ export interface Handoff {
   readonly action: { readonly type: string; readonly target: string | null };
   readonly title: string;
   readonly summary: string;
+  /** docs/summarizer.md: `model` when model_summary holds a model's checked summary. */
+  readonly summary_source: 'model' | 'deterministic' | null;
+  readonly model_summary: string | null;
   readonly risk: { readonly level: RiskLevel; readonly reasons: readonly string[] };
   readonly options: readonly { readonly id: string; readonly label: string }[];
   readonly approvals: { readonly required: number; readonly received: number };

@@ -471,6 +471,27 @@ export function HandoffPage({ params }: { params: Record<string, string> }) {
       <dl className="facts">
         <dt>Summary</dt>
         <dd className="summary">{h.summary === '' ? '—' : <AgentText>{h.summary}</AgentText>}</dd>
+        {h.summary_source === 'model' && h.model_summary !== null && (
+          <>
+            <dt>Summary (model)</dt>
+            <dd className="model-summary" data-testid="model-summary">
+              <AgentText>{h.model_summary}</AgentText>
+              <br />
+              <small>
+                Written by a model from the redacted payload; the gist and the payload below are what the
+                agent sent.
+              </small>
+            </dd>
+          </>
+        )}
+        {h.summary_source === 'deterministic' && (
+          <>
+            <dt>Summary (model)</dt>
+            <dd data-testid="model-summary-unused">
+              not used: the model failed or its answer was refused, so channels sent the gist alone
+            </dd>
+          </>
+        )}
         <dt>Action</dt>
         <dd>
           {h.action.type}
