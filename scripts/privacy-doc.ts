@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransmittedField } from '../src/channels/channel.js';
 import { createChannels } from '../src/channels/registry.js';
+import { createPushChannel } from '../src/channels/push/adapter.js';
 import { createTelephonyProvider } from '../src/channels/telephony/index.js';
 import { createMemoryStore } from '../src/state/store.js';
 import { loadConfig } from '../src/config/index.js';
@@ -47,7 +48,7 @@ const PURPOSE: Record<string, string> = {
     "the org's data keys, wrapped by a master key (`wrapped_key`, with the master key id for rotation)",
   org_settings: 'per-org settings: risk and escalation policies, payload retention window',
   members:
-    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), TOTP secret (encrypted), password (argon2id)",
+    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), TOTP secret (encrypted), password (argon2id), the risk levels that notify them",
   sessions: 'dashboard sessions (token stored only as a SHA-256 hash)',
   invites: 'pending invitations: email, role, token hash',
   recovery_codes: 'TOTP recovery codes (hashed)',
@@ -78,6 +79,8 @@ const PURPOSE: Record<string, string> = {
   sso_configs: "the org's OpenID Connect settings (client secret encrypted)",
   org_channel_credentials:
     "the org's own Telegram bot and telephony account: the credentials and webhook secret encrypted with the org data key (`config_enc`, write-only), a random webhook route id, a SHA-256 of the bot or account id (one org per bot), non-secret facts (bot @username, provider, masked From number)",
+  push_subscriptions:
+    "members' browsers that receive Web Push (docs/notifications.md): the push service's endpoint URL, the browser's public key and auth secret (encrypted with the org data key), created and last sent times; deleted when the push service answers 404/410, or the member is deactivated or erased",
   slack_installations:
     "the org's own Slack workspace: team id and name, bot user id, picked channel id, scopes, the bot token (encrypted with the org data key)",
   slack_install_states:
@@ -255,11 +258,15 @@ export async function routeFacts(): Promise<RouteFact[]> {
 function allChannels() {
   const config = everythingConfigured();
   // The phone and SMS adapters need a provider, the ephemeral store and a code counter (never called here).
-  return createChannels(config, createLogger('silent'), {
-    provider: createTelephonyProvider(config.telephony!.provider),
-    store: createMemoryStore(),
-    replyCodes: { next: () => Promise.reject(new Error('not used')) },
-  });
+  return {
+    ...createChannels(config, createLogger('silent'), {
+      provider: createTelephonyProvider(config.telephony!.provider),
+      store: createMemoryStore(),
+      replyCodes: { next: () => Promise.reject(new Error('not used')) },
+    }),
+    // Web Push is not an escalation step: the push job sends through it (docs/notifications.md).
+    push: createPushChannel({ vapid: { subject: '', publicKey: '', privateKey: '' }, allowHosts: [] }),
+  };
 }
 
 const code = (s: string) => `\`${s}\``;
@@ -329,7 +336,9 @@ export async function renderPrivacyPage(): Promise<string> {
       names.map(() => 'never').join(' | ') +
       ' |',
     '',
-    "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
+    "Web Push (docs/notifications.md) goes to the push service of each browser a member subscribed (their browser vendor's: Google, Mozilla, Apple…), after an SSRF check of its endpoint. The push service sees the endpoint, this server's VAPID token and an encrypted blob (aes128gcm); only the member's browser can read the fields marked under `push`.",
+    '',
+        "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
     '',
     "Audit witnesses (docs/audit.md), only when configured (`ONY_AUDIT_WITNESS_URL`, `ONY_AUDIT_WITNESS_S3_BUCKET`), receive the signed checkpoints of each org's chain: the org id, the head seq and hash, the signing time and the Ed25519 signature. No entry, payload, name or other personal data.",
     '',
