@@ -11,7 +11,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TransmittedField } from '../src/channels/channel.js';
+import type { ChannelAdapter, TransmittedField } from '../src/channels/channel.js';
 import { createChannels } from '../src/channels/registry.js';
 import { createPushChannel } from '../src/channels/push/adapter.js';
 import { createTelephonyProvider } from '../src/channels/telephony/index.js';
@@ -255,7 +255,7 @@ export async function routeFacts(): Promise<RouteFact[]> {
     .sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
 }
 
-function allChannels() {
+function allChannels(): Readonly<Record<string, Pick<ChannelAdapter, 'transmits'>>> {
   const config = everythingConfigured();
   // The phone and SMS adapters need a provider, the ephemeral store and a code counter (never called here).
   return {
@@ -338,7 +338,7 @@ export async function renderPrivacyPage(): Promise<string> {
     '',
     "Web Push (docs/notifications.md) goes to the push service of each browser a member subscribed (their browser vendor's: Google, Mozilla, Apple…), after an SSRF check of its endpoint. The push service sees the endpoint, this server's VAPID token and an encrypted blob (aes128gcm); only the member's browser can read the fields marked under `push`.",
     '',
-        "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
+    "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
     '',
     "Audit witnesses (docs/audit.md), only when configured (`ONY_AUDIT_WITNESS_URL`, `ONY_AUDIT_WITNESS_S3_BUCKET`), receive the signed checkpoints of each org's chain: the org id, the head seq and hash, the signing time and the Ed25519 signature. No entry, payload, name or other personal data.",
     '',

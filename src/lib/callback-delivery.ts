@@ -86,7 +86,9 @@ function post(
     if (!RESERVED_HEADERS.has(lower)) outgoing[lower] = value;
   }
   outgoing['content-type'] = contentType;
-  outgoing['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
+  outgoing['content-length'] = String(
+    typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length,
+  );
 
   return new Promise((resolve, reject) => {
     const fail = (err: unknown): void => {

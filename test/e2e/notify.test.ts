@@ -15,7 +15,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFakePushService, type FakePushService } from '../fakes/webpush.js';
-import { as, createOrgWithAdmin, PASSWORD, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import {
+  as,
+  createOrgWithAdmin,
+  PASSWORD,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
 
 async function freePort(): Promise<number> {
@@ -26,6 +33,18 @@ async function freePort(): Promise<number> {
   s.close();
   await once(s, 'close');
   return port;
+}
+
+/** The little of the DOM's types these page functions use (the tests compile without the DOM lib). */
+interface Browserish {
+  navigator: {
+    serviceWorker: {
+      ready: Promise<{
+        active: { scriptURL: string } | null;
+        getNotifications(): Promise<{ title: string; body: string; data: unknown }[]>;
+      }>;
+    };
+  };
 }
 
 /** Records every notification the page shows, and every permission request. */
@@ -120,9 +139,12 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
     await page.addInitScript(RECORDER);
     await signIn(page);
     // The service worker registers on load; no permission was asked for.
-    const script = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
+    const script = await page.evaluate(
+      async () =>
+        (await (globalThis as unknown as Browserish).navigator.serviceWorker.ready).active?.scriptURL,
+    );
     expect(script).toBe(`${base}/sw.js`);
-    expect(await page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { __asked: number }).__asked)).toBe(0);
 
     await page.goto(`${base}/account`);
     await page.getByRole('heading', { name: 'Notifications' }).waitFor();
@@ -131,7 +153,7 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
     await browser.shot(page, '01-account-notifications-off');
     await page.getByRole('button', { name: 'Turn on notifications on this browser' }).click();
     await page.getByText(/Notifications are on/).waitFor({ timeout: 20_000 });
-    expect(await page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { __asked: number }).__asked)).toBe(1);
     await page.getByRole('button', { name: 'Turn off notifications on this browser' }).waitFor();
     await browser.shot(page, '02-account-notifications-on');
 
@@ -145,8 +167,8 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
     expect(h.risk.level).toBe('critical');
     const shown = await page.waitForFunction(
       (code) =>
-        (window as unknown as { __shown: { title: string; body: string; path: string }[] }).__shown.find((n) =>
-          n.title.includes(code),
+        (globalThis as unknown as { __shown: { title: string; body: string; path: string }[] }).__shown.find(
+          (n) => n.title.includes(code),
         ),
       h.short_code,
     );
@@ -160,7 +182,10 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
     await page.getByText('Say hello').waitFor();
     expect(
       await page.evaluate(
-        (code) => (window as unknown as { __shown: { title: string }[] }).__shown.some((n) => n.title.includes(code)),
+        (code) =>
+          (globalThis as unknown as { __shown: { title: string }[] }).__shown.some((n) =>
+            n.title.includes(code),
+          ),
         low.short_code,
       ),
     ).toBe(false);
@@ -180,7 +205,10 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
       .vapid_public_key;
     const sub = fake.subscribe(key);
     expect((await as(t, admin, 'POST', '/v1/me/push-subscriptions', sub.json)).statusCode).toBe(201);
-    const h = await create({ action: { type: 'deploy', target: 'production' }, title: 'Deploy web to production' });
+    const h = await create({
+      action: { type: 'deploy', target: 'production' },
+      title: 'Deploy web to production',
+    });
     expect(h.risk.level).toBe('high');
     const push = await fake.next((p) => p.subscriptionId === sub.id && p.message?.handoff_id === h.id);
     expect(push.status).toBe(201);
@@ -202,9 +230,9 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
       data: JSON.stringify(push.message),
     });
     const shown = await page.waitForFunction(async (code) => {
-      const r = await navigator.serviceWorker.ready;
+      const r = await (globalThis as unknown as Browserish).navigator.serviceWorker.ready;
       const n = (await r.getNotifications()).find((x) => x.title.includes(code));
-      return n ? { title: n.title, body: n.body, data: n.data as unknown } : undefined;
+      return n ? { title: n.title, body: n.body, data: n.data } : undefined;
     }, h.short_code);
     expect(await shown.jsonValue()).toEqual({
       title: `High risk: deploy (${h.short_code})`,

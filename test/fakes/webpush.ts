@@ -88,7 +88,10 @@ function verifyVapid(
 }
 
 export async function startFakePushService(): Promise<FakePushService> {
-  const subs = new Map<string, { ecdh: ReturnType<typeof createECDH>; auth: Buffer; serverKey: string; gone: boolean }>();
+  const subs = new Map<
+    string,
+    { ecdh: ReturnType<typeof createECDH>; auth: Buffer; serverKey: string; gone: boolean }
+  >();
   const received: ReceivedPush[] = [];
   const waiters: { pred: (p: ReceivedPush) => boolean; resolve: (p: ReceivedPush) => void }[] = [];
   let origin = '';
@@ -117,7 +120,8 @@ export async function startFakePushService(): Promise<FakePushService> {
       if (sub.gone) return refuse(410, 'subscription gone');
       const vapid = verifyVapid(req.headers.authorization, origin, sub.serverKey);
       if (vapid.problem !== undefined) return refuse(401, vapid.problem);
-      if (req.headers['content-encoding'] !== 'aes128gcm') return refuse(400, 'content-encoding is not aes128gcm');
+      if (req.headers['content-encoding'] !== 'aes128gcm')
+        return refuse(400, 'content-encoding is not aes128gcm');
       if (!/^\d+$/.test(String(req.headers.ttl ?? ''))) return refuse(400, 'no TTL header');
       let message: Record<string, unknown>;
       try {
@@ -130,7 +134,13 @@ export async function startFakePushService(): Promise<FakePushService> {
       } catch (err) {
         return refuse(400, `cannot decrypt: ${(err as Error).message}`);
       }
-      record({ subscriptionId: id, status: 201, headers: req.headers, message, ...(vapid.claims ? { claims: vapid.claims } : {}) });
+      record({
+        subscriptionId: id,
+        status: 201,
+        headers: req.headers,
+        message,
+        ...(vapid.claims ? { claims: vapid.claims } : {}),
+      });
       res.writeHead(201, { location: `${origin}/message/${randomUUID()}` }).end();
     });
   });

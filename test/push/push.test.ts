@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePushService, type FakePushService, type FakeSubscription } from '../fakes/webpush.js';
-import { addMember, as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import {
+  addMember,
+  as,
+  createOrgWithAdmin,
+  startTestServer,
+  type Actor,
+  type TestServer,
+} from '../helpers/app.js';
 import { waitFor } from '../helpers/jobs.js';
 
 let t: TestServer;
@@ -49,12 +56,17 @@ async function subscribe(actor: Actor): Promise<FakeSubscription> {
 }
 
 const pushJobDone = (handoffId: string) =>
-  waitFor(() => t.logs.some((l) => l.msg === 'web push delivered' && l.handoff_id === handoffId), 'the push job');
+  waitFor(
+    () => t.logs.some((l) => l.msg === 'web push delivered' && l.handoff_id === handoffId),
+    'the push job',
+  );
 
 const pushJobsOf = async (handoffId: string) =>
   Number(
     (
-      await sql<{ n: string }>`select count(*) as n from pgboss.job where name = 'handoff-push' and data->>'handoff_id' = ${handoffId}`.execute(
+      await sql<{
+        n: string;
+      }>`select count(*) as n from pgboss.job where name = 'handoff-push' and data->>'handoff_id' = ${handoffId}`.execute(
         t.database.db,
       )
     ).rows[0]!.n,
@@ -62,7 +74,8 @@ const pushJobsOf = async (handoffId: string) =>
 
 const subscriptionCount = async () =>
   Number(
-    (await sql<{ n: string }>`select count(*) as n from push_subscriptions`.execute(t.database.db)).rows[0]!.n,
+    (await sql<{ n: string }>`select count(*) as n from push_subscriptions`.execute(t.database.db)).rows[0]!
+      .n,
   );
 
 beforeAll(async () => {
@@ -87,7 +100,11 @@ afterAll(async () => {
 describe('notification settings', () => {
   it('default to high and critical, with a P-256 VAPID key; viewers have none', async () => {
     const res = await as(t, bob, 'GET', '/v1/me/notifications');
-    expect(res.json()).toEqual({ levels: ['high', 'critical'], vapid_public_key: vapidKey, subscriptions: 0 });
+    expect(res.json()).toEqual({
+      levels: ['high', 'critical'],
+      vapid_public_key: vapidKey,
+      subscriptions: 0,
+    });
     expect(Buffer.from(vapidKey, 'base64url')).toHaveLength(65);
     expect((await as(t, viewer, 'GET', '/v1/me/notifications')).statusCode).toBe(403);
   });
@@ -137,7 +154,10 @@ describe('subscribing', () => {
     const again = await as(t, bob, 'POST', '/v1/me/push-subscriptions', sub.json);
     expect(again.statusCode).toBe(201);
     const rows = (
-      await sql<{ endpoint: string; keys_enc: Buffer }>`select endpoint, keys_enc from push_subscriptions where endpoint = ${sub.json.endpoint}`.execute(
+      await sql<{
+        endpoint: string;
+        keys_enc: Buffer;
+      }>`select endpoint, keys_enc from push_subscriptions where endpoint = ${sub.json.endpoint}`.execute(
         t.database.db,
       )
     ).rows;
@@ -145,7 +165,9 @@ describe('subscribing', () => {
     expect(Buffer.from(rows[0]!.keys_enc).toString('latin1')).not.toContain(sub.json.keys.auth);
     const del = await as(t, bob, 'DELETE', '/v1/me/push-subscriptions', { endpoint: sub.json.endpoint });
     expect(del.statusCode).toBe(204);
-    expect((await as(t, bob, 'GET', '/v1/me/notifications')).json<{ subscriptions: number }>().subscriptions).toBe(0);
+    expect(
+      (await as(t, bob, 'GET', '/v1/me/notifications')).json<{ subscriptions: number }>().subscriptions,
+    ).toBe(0);
   });
 });
 
@@ -178,7 +200,9 @@ describe('pushing new handoffs', () => {
       path: `/handoffs/${h.id}`,
     });
     await pushJobDone(h.id);
-    expect(fake.received.some((p) => p.subscriptionId === bobSub.id && p.message?.handoff_id === h.id)).toBe(false);
+    expect(fake.received.some((p) => p.subscriptionId === bobSub.id && p.message?.handoff_id === h.id)).toBe(
+      false,
+    );
   });
 
   it('a critical handoff reaches both, and never carries the payload or the command', async () => {
@@ -217,9 +241,9 @@ describe('pushing new handoffs', () => {
     const h = await create(CRITICAL);
     await fake.next((p) => p.subscriptionId === bobSub.id && p.message?.handoff_id === h.id);
     await pushJobDone(h.id);
-    expect(fake.received.some((p) => p.subscriptionId === aliceSub.id && p.message?.handoff_id === h.id)).toBe(
-      false,
-    );
+    expect(
+      fake.received.some((p) => p.subscriptionId === aliceSub.id && p.message?.handoff_id === h.id),
+    ).toBe(false);
     await as(t, alice, 'PUT', '/v1/me/notifications', { levels: ['high', 'critical'] });
   });
 
@@ -228,19 +252,23 @@ describe('pushing new handoffs', () => {
     const h = await create(HIGH);
     await fake.next((p) => p.subscriptionId === aliceSub.id && p.status === 410);
     await pushJobDone(h.id);
-    const left = await sql<{ n: string }>`select count(*) as n from push_subscriptions where endpoint = ${aliceSub.json.endpoint}`.execute(
+    const left = await sql<{
+      n: string;
+    }>`select count(*) as n from push_subscriptions where endpoint = ${aliceSub.json.endpoint}`.execute(
       t.database.db,
     );
     expect(Number(left.rows[0]!.n)).toBe(0);
   });
 
   it('a deactivated member loses their subscriptions', async () => {
-    expect((await as(t, bob, 'GET', '/v1/me/notifications')).json<{ subscriptions: number }>().subscriptions).toBe(1);
+    expect(
+      (await as(t, bob, 'GET', '/v1/me/notifications')).json<{ subscriptions: number }>().subscriptions,
+    ).toBe(1);
     const res = await as(t, admin, 'POST', `/v1/admin/members/${bob.memberId}/deactivate`);
     expect(res.statusCode, res.body).toBe(200);
-    const left = await sql<{ n: string }>`select count(*) as n from push_subscriptions where member_id = ${bob.memberId}`.execute(
-      t.database.db,
-    );
+    const left = await sql<{
+      n: string;
+    }>`select count(*) as n from push_subscriptions where member_id = ${bob.memberId}`.execute(t.database.db);
     expect(Number(left.rows[0]!.n)).toBe(0);
   });
 });

@@ -37,7 +37,8 @@ export function pushNotification(message: {
   readonly title: string;
 }): PushNotification {
   const shown = showHidden(message.title);
-  const title = shown.length > PUSH_TITLE_MAX ? `${[...shown].slice(0, PUSH_TITLE_MAX - 1).join('')}…` : shown;
+  const title =
+    shown.length > PUSH_TITLE_MAX ? `${[...shown].slice(0, PUSH_TITLE_MAX - 1).join('')}…` : shown;
   return {
     v: 1,
     handoff_id: message.handoffId,

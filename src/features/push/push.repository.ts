@@ -64,7 +64,10 @@ export async function insertSubscription(
 
 export async function deleteSubscriptions(tx: TenantTx, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const r = await tx.db.deleteFrom('push_subscriptions').where('id', 'in', [...ids]).executeTakeFirst();
+  const r = await tx.db
+    .deleteFrom('push_subscriptions')
+    .where('id', 'in', [...ids])
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 
@@ -115,5 +118,9 @@ export async function subscriptionsFor(tx: TenantTx, level: NotifyLevel): Promis
 
 export async function markSent(tx: TenantTx, ids: readonly string[], at: Date): Promise<void> {
   if (ids.length === 0) return;
-  await tx.db.updateTable('push_subscriptions').set({ last_sent_at: at }).where('id', 'in', [...ids]).execute();
+  await tx.db
+    .updateTable('push_subscriptions')
+    .set({ last_sent_at: at })
+    .where('id', 'in', [...ids])
+    .execute();
 }

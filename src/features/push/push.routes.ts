@@ -21,7 +21,10 @@ const Subscription = Type.Object(
     endpoint: Endpoint,
     expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
     keys: Type.Object(
-      { p256dh: Type.String({ minLength: 1, maxLength: 200 }), auth: Type.String({ minLength: 1, maxLength: 100 }) },
+      {
+        p256dh: Type.String({ minLength: 1, maxLength: 200 }),
+        auth: Type.String({ minLength: 1, maxLength: 100 }),
+      },
       { additionalProperties: false },
     ),
   },
@@ -93,7 +96,8 @@ export function pushRoutes(
       config,
       schema: {
         tags,
-        summary: 'Stop Web Push on a browser of yours (by its endpoint); no such subscription is not an error',
+        summary:
+          'Stop Web Push on a browser of yours (by its endpoint); no such subscription is not an error',
         body: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...problemResponses },
       },

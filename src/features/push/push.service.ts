@@ -70,7 +70,10 @@ export function createPushService(deps: PushDeps) {
       });
     } catch (err) {
       if (err instanceof SsrfError)
-        throw new AppError('bad_request', `endpoint: ${err.message.replace(/^callback_url\b/, 'the push endpoint')}`);
+        throw new AppError(
+          'bad_request',
+          `endpoint: ${err.message.replace(/^callback_url\b/, 'the push endpoint')}`,
+        );
       throw err;
     }
   }
@@ -101,7 +104,10 @@ export function createPushService(deps: PushDeps) {
       checkEndpoint(input.endpoint);
       const problem = subscriptionProblem(input.keys);
       if (problem === 'p256dh')
-        throw new AppError('bad_request', 'keys.p256dh must be an uncompressed P-256 public key (65 bytes, base64url)');
+        throw new AppError(
+          'bad_request',
+          'keys.p256dh must be an uncompressed P-256 public key (65 bytes, base64url)',
+        );
       if (problem === 'auth')
         throw new AppError('bad_request', 'keys.auth must be a 16-byte secret, base64url');
       return withTenant(db, p.orgId, async (tx) => {
@@ -113,7 +119,13 @@ export function createPushService(deps: PushDeps) {
           Buffer.from(JSON.stringify({ p256dh: input.keys.p256dh, auth: input.keys.auth })),
           keysAad(id),
         );
-        await insertSubscription(tx, { id, memberId: p.memberId, endpoint: input.endpoint, keysEnc, at: clock.now() });
+        await insertSubscription(tx, {
+          id,
+          memberId: p.memberId,
+          endpoint: input.endpoint,
+          keysEnc,
+          at: clock.now(),
+        });
         return { id };
       });
     },
@@ -139,7 +151,11 @@ export function createPushService(deps: PushDeps) {
             const keys = JSON.parse(
               (await keyring.decrypt(tx, s.keysEnc, keysAad(s.id))).toString('utf8'),
             ) as PushSubscriptionInput['keys'];
-            return { id: s.id, memberId: s.memberId, address: JSON.stringify({ endpoint: s.endpoint, keys }) };
+            return {
+              id: s.id,
+              memberId: s.memberId,
+              address: JSON.stringify({ endpoint: s.endpoint, keys }),
+            };
           }),
         );
         return { h, recipients };
@@ -166,10 +182,7 @@ export function createPushService(deps: PushDeps) {
         await deleteSubscriptions(tx, gone);
         await markSent(tx, sent, clock.now());
       });
-      logger.info(
-        { handoff_id: h.id, sent: sent.length, gone: gone.length, failed },
-        'web push delivered',
-      );
+      logger.info({ handoff_id: h.id, sent: sent.length, gone: gone.length, failed }, 'web push delivered');
     },
   };
 }

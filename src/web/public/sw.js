@@ -1,4 +1,4 @@
-/* global self, clients */
+/* global self, clients, URL */
 /**
  * The dashboard's service worker (docs/notifications.md): makes the dashboard installable and shows
  * Web Push notifications. It caches nothing (every page and API answer stays live) and handles no

@@ -27,7 +27,9 @@ export const pushSupported = (): boolean =>
   'serviceWorker' in navigator && typeof PushManager !== 'undefined';
 
 export const optedIn = (): boolean =>
-  notificationsSupported() && Notification.permission === 'granted' && localStorage.getItem(OPT_IN_KEY) === 'on';
+  notificationsSupported() &&
+  Notification.permission === 'granted' &&
+  localStorage.getItem(OPT_IN_KEY) === 'on';
 
 /** Registers the service worker (no permission asked: that waits for the opt-in button). */
 export function registerServiceWorker(): void {

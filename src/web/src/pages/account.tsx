@@ -543,8 +543,7 @@ function Notifications() {
   const { member } = useSession();
   const canDecide = member != null && roleAtLeast(member.role, 'member');
   const settings = useLoad(
-    () =>
-      canDecide ? api<NotificationSettings>('GET', '/v1/me/notifications') : Promise.resolve(undefined),
+    () => (canDecide ? api<NotificationSettings>('GET', '/v1/me/notifications') : Promise.resolve(undefined)),
     [canDecide],
   );
   const [on, setOn] = useState(optedIn);
@@ -599,9 +598,9 @@ function Notifications() {
     <section aria-labelledby="notify-h">
       <h2 id="notify-h">Notifications</h2>
       <p>
-        ony can notify you of new handoffs on this browser, and on your phone when you install the
-        dashboard (Add to Home Screen). A notification shows the action, the risk level, the redacted title
-        and the short code, never the payload.
+        ony can notify you of new handoffs on this browser, and on your phone when you install the dashboard
+        (Add to Home Screen). A notification shows the action, the risk level, the redacted title and the
+        short code, never the payload.
       </p>
       {s === undefined ? (
         <Loading />
