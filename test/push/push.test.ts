@@ -90,7 +90,7 @@ beforeAll(async () => {
   const settings = await as(t, alice, 'GET', '/v1/me/notifications');
   expect(settings.statusCode, settings.body).toBe(200);
   vapidKey = settings.json<{ vapid_public_key: string }>().vapid_public_key;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await t?.close();
