@@ -23,7 +23,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, ensureWebBuild, openBrowser, type E2eBrowser } from './browser.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -73,6 +73,8 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
   let deviceToken: string;
 
   beforeAll(async () => {
+    // Built before the server starts: it serves the files it finds at start (one route per file).
+    ensureWebBuild();
     fake = await startFakePushService();
     const port = await freePort();
     base = `http://localhost:${port}`;
