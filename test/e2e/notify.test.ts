@@ -231,15 +231,19 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
       registrationId: reg.registrationId,
       data: JSON.stringify(push.message),
     });
-    const shown = await page.waitForFunction(async (code) => {
-      const r = await (globalThis as unknown as Browserish).navigator.serviceWorker.ready;
-      const n = (await r.getNotifications()).find((x) => x.title.includes(code));
-      return n ? { title: n.title, body: n.body, data: n.data } : undefined;
-    }, h.short_code);
-    expect(await shown.jsonValue()).toEqual({
-      title: `High risk: deploy (${h.short_code})`,
-      body: 'Deploy web to production',
-      data: { path: `/handoffs/${h.id}` },
-    });
+    // Polled: getNotifications() answers a promise, which waitForFunction would take as truthy.
+    const shownBySw = (code: string) =>
+      page.evaluate(async (c) => {
+        const r = await (globalThis as unknown as Browserish).navigator.serviceWorker.ready;
+        const n = (await r.getNotifications()).find((x) => x.title.includes(c));
+        return n ? { title: n.title, body: n.body, data: n.data } : null;
+      }, code);
+    await expect
+      .poll(() => shownBySw(h.short_code), { timeout: 15_000 })
+      .toEqual({
+        title: `High risk: deploy (${h.short_code})`,
+        body: 'Deploy web to production',
+        data: { path: `/handoffs/${h.id}` },
+      });
   });
 });
