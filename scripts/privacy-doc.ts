@@ -11,8 +11,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TransmittedField } from '../src/channels/channel.js';
+import type { ChannelAdapter, TransmittedField } from '../src/channels/channel.js';
 import { createChannels } from '../src/channels/registry.js';
+import { createPushChannel } from '../src/channels/push/adapter.js';
 import { createTelephonyProvider } from '../src/channels/telephony/index.js';
 import { createMemoryStore } from '../src/state/store.js';
 import { loadConfig } from '../src/config/index.js';
@@ -49,7 +50,7 @@ const PURPOSE: Record<string, string> = {
     "the org's data keys, wrapped by a master key (`wrapped_key`, with the master key id for rotation)",
   org_settings: 'per-org settings: risk and escalation policies, payload retention window',
   members:
-    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), timezone (an IANA name for the dashboard's times, shown only to its owner), TOTP secret (encrypted), password (argon2id)",
+    "people: name, email, role, status, phone number (masked in every answer but its owner's; verified with a code before use; SMS opt-out), timezone (an IANA name for the dashboard's times, shown only to its owner), TOTP secret (encrypted), password (argon2id), the risk levels that notify them",
   sessions: 'dashboard sessions (token stored only as a SHA-256 hash)',
   invites: 'pending invitations: email, role, token hash',
   recovery_codes: 'TOTP recovery codes (hashed)',
@@ -88,6 +89,8 @@ const PURPOSE: Record<string, string> = {
   sso_configs: "the org's OpenID Connect settings (client secret encrypted)",
   org_channel_credentials:
     "the org's own Telegram bot and telephony account: the credentials and webhook secret encrypted with the org data key (`config_enc`, write-only), a random webhook route id, a SHA-256 of the bot or account id (one org per bot), non-secret facts (bot @username, provider, masked From number)",
+  push_subscriptions:
+    "members' browsers that receive Web Push (docs/notifications.md): the push service's endpoint URL, the browser's public key and auth secret (encrypted with the org data key), created and last sent times; deleted when the push service answers 404/410, or the member is deactivated or erased",
   slack_installations:
     "the org's own Slack workspace: team id and name, bot user id, picked channel id, scopes, the bot token (encrypted with the org data key)",
   slack_install_states:
@@ -264,14 +267,18 @@ export async function routeFacts(): Promise<RouteFact[]> {
     .sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
 }
 
-function allChannels() {
+function allChannels(): Readonly<Record<string, Pick<ChannelAdapter, 'transmits'>>> {
   const config = everythingConfigured();
   // The phone and SMS adapters need a provider, the ephemeral store and a code counter (never called here).
-  return createChannels(config, createLogger('silent'), {
-    provider: createTelephonyProvider(config.telephony!.provider),
-    store: createMemoryStore(),
-    replyCodes: { next: () => Promise.reject(new Error('not used')) },
-  });
+  return {
+    ...createChannels(config, createLogger('silent'), {
+      provider: createTelephonyProvider(config.telephony!.provider),
+      store: createMemoryStore(),
+      replyCodes: { next: () => Promise.reject(new Error('not used')) },
+    }),
+    // Web Push is not an escalation step: the push job sends through it (docs/notifications.md).
+    push: createPushChannel({ vapid: { subject: '', publicKey: '', privateKey: '' }, allowHosts: [] }),
+  };
 }
 
 const code = (s: string) => `\`${s}\``;
@@ -340,6 +347,8 @@ export async function renderPrivacyPage(): Promise<string> {
     '| payload, raw command or target, unredacted text, tokens | ' +
       names.map(() => 'never').join(' | ') +
       ' |',
+    '',
+    "Web Push (docs/notifications.md) goes to the push service of each browser a member subscribed (their browser vendor's: Google, Mozilla, Apple…), after an SSRF check of its endpoint. The push service sees the endpoint, this server's VAPID token and an encrypted blob (aes128gcm); only the member's browser can read the fields marked under `push`.",
     '',
     "Agent callbacks (`callback_url`) receive the handoff's view (status, decision, redacted title), signed with the device's webhook secret, after an SSRF check.",
     '',

@@ -3,7 +3,7 @@
  * CLI commands and (later) workers get the same services.
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createECDH, hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import {
@@ -47,6 +47,8 @@ import { createChannelsService } from './features/channels/channels.service.js';
 import { createChannelsAdminService } from './features/channels/channels-admin.service.js';
 import { createEscalationService } from './features/handoffs/escalation.service.js';
 import { createSummarizer } from './features/handoffs/summarizer.client.js';
+import { createPushChannel, type VapidKeys } from './channels/push/adapter.js';
+import { createPushService } from './features/push/push.service.js';
 import { createOrgChannelsRuntime } from './features/org-channels/org-channels.runtime.js';
 import { createOrgChannelsService } from './features/org-channels/org-channels.service.js';
 import { createBatchDecisionService } from './features/handoffs/batch.service.js';
@@ -126,6 +128,25 @@ function resolveSigningKey(config: Config, master: MasterKey): AuditKeyConfig {
     Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), 'ony audit checkpoint signing key v1', 32));
   const { privateKey, publicKey } = signingKeyFromSeed('unnamed', seed);
   return { privateKey, publicKey, name: config.audit.keyName, defaultName: config.audit.defaultKeyName };
+}
+
+/**
+ * The VAPID key pair of Web Push (docs/notifications.md): configured, or derived from the master key
+ * like the checkpoint signing key (one secret to keep, the same on every replica). Browsers subscribe
+ * with its public key, so changing it (a new first master key without ONY_PUSH_VAPID_PRIVATE_KEY)
+ * ends every subscription; the dashboard subscribes again on its next visit.
+ */
+export function resolveVapidKeys(config: Config, master: MasterKey): VapidKeys {
+  const privateKey =
+    config.push.vapidPrivateKey ??
+    Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), 'ony web push vapid key v1', 32));
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(privateKey);
+  return {
+    subject: config.push.subject,
+    publicKey: ecdh.getPublicKey().toString('base64url'),
+    privateKey: privateKey.toString('base64url'),
+  };
 }
 
 export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
@@ -234,8 +255,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const ownerDb = (options.ownerDatabase ?? database).db;
   // Prometheus counters (docs/privacy.md): closed-enum labels only; exposed only when configured.
   const metrics = createMetrics({
-    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS, INSIGHTS_JOBS].flatMap((q) =>
-      Object.values(q),
+    queues: [JOBS, MAIL_JOBS, EXPORT_JOBS, ERASURE_JOBS, RETENTION_JOBS, WITNESS_JOBS, INSIGHTS_JOBS].flatMap(
+      (q) => Object.values(q),
     ),
   });
   const jobs: JobQueue = await createJobQueue({
@@ -528,6 +549,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config: { publicUrl: config.publicUrl, callbacks },
   });
 
+  // Web Push (docs/notifications.md): new high and critical handoffs, to the members who chose them.
+  const vapid = resolveVapidKeys(config, masterKey);
+  const push = createPushService({
+    db,
+    keyring,
+    clock,
+    channel: createPushChannel({ vapid, allowHosts: config.push.allowHosts }),
+    logger,
+    config: { publicKey: vapid.publicKey, allowHosts: config.push.allowHosts },
+  });
+
   // Exports (docs/export.md): zips built at download time; on PGlite spooled to a temp file first.
   const dataExports = createExportService({
     db,
@@ -569,6 +601,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.work(JOBS.notify, async (data) => {
       const { orgId, handoffId } = asIds(data);
       await escalation.notify(orgId, handoffId);
+    });
+    await jobs.work(JOBS.push, async (data) => {
+      const { orgId, handoffId } = asIds(data);
+      await push.pushHandoff(orgId, handoffId);
     });
     await jobs.work(MAIL_JOBS.send, (data) => mail.deliver(data));
     await jobs.work(MAIL_JOBS.passwordReset, (data) => accountMail.passwordResetJob(data));
@@ -622,6 +658,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     policies,
     claudeCode,
     escalation,
+    push,
     channels,
     channelLinks,
     dataExports,

@@ -81,6 +81,15 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Agent callback URLs: hosts allowed despite the private-address guard, and plain http. */
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
+  /** Web Push (docs/notifications.md). */
+  readonly push: {
+    /** The VAPID private key (32 bytes); undefined: derived from the master key. */
+    readonly vapidPrivateKey: Buffer | undefined;
+    /** The VAPID `sub` contact: ONY_PUSH_SUBJECT, else ONY_PUBLIC_URL when https, else a mailto:. */
+    readonly subject: string;
+    /** Push service hosts that may be private or plain http (a LAN gateway, a test's fake). */
+    readonly allowHosts: readonly string[];
+  };
   /** The Telegram channel (docs/channels.md); undefined when no bot token is set. */
   readonly telegram: TelegramConfig | undefined;
   /** The Slack channel (docs/channels.md); undefined when no bot token is set. */
@@ -316,6 +325,32 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   );
 
   // PORT is the common platform convention; ONY_PORT wins when both are set.
+  const pushConfig = (): Config['push'] => {
+    let vapidPrivateKey: Buffer | undefined;
+    const rawVapid = str('ONY_PUSH_VAPID_PRIVATE_KEY');
+    if (rawVapid !== undefined) {
+      vapidPrivateKey = Buffer.from(rawVapid, 'base64url');
+      if (vapidPrivateKey.length !== 32 || !/^[A-Za-z0-9_-]{43}$/.test(rawVapid)) {
+        problems.push(
+          'ONY_PUSH_VAPID_PRIVATE_KEY must be a 32-byte P-256 private key, base64url (43 characters), e.g. from `npx web-push generate-vapid-keys`',
+        );
+        vapidPrivateKey = undefined;
+      }
+    }
+    const rawSubject = str('ONY_PUSH_SUBJECT');
+    if (rawSubject !== undefined && !/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(rawSubject))
+      problems.push('ONY_PUSH_SUBJECT must be a mailto: address or an https: URL (the VAPID contact)');
+    // Called once publicUrl is parsed (below), inside the config object.
+    const host = new URL(publicUrl).hostname;
+    return {
+      vapidPrivateKey,
+      subject: rawSubject ?? (publicUrl.startsWith('https://') ? publicUrl : `mailto:ony@${host}`),
+      allowHosts: (str('ONY_PUSH_ALLOW_HOSTS') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
+    };
+  };
   let signingSeed: Buffer | undefined;
   const rawSeed = str('ONY_AUDIT_SIGNING_KEY');
   if (rawSeed !== undefined) {
@@ -604,6 +639,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
         .filter((h) => h !== ''),
       allowHttp: bool('ONY_CALLBACK_ALLOW_HTTP', false),
     },
+    push: pushConfig(),
     audit: {
       signingSeed,
       keyName: keyName !== undefined && /^[^\s+]{1,100}$/.test(keyName) ? keyName : undefined,
@@ -649,6 +685,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       ...config.callbacks,
       allowHosts: Object.freeze([...config.callbacks.allowHosts]),
     }),
+    push: Object.freeze({ ...config.push, allowHosts: Object.freeze([...config.push.allowHosts]) }),
   });
 }
 

@@ -73,6 +73,19 @@ export interface MembersTable {
   sms_opted_out_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Migration 0024: the member's IANA timezone for the dashboard's times; null = the browser's. */
   timezone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0026: the risk levels of new handoffs that notify the member (browser, Web Push). */
+  notify_levels: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+/** Migration 0026: a browser's Web Push subscription (keys encrypted with the org data key). */
+export interface PushSubscriptionsTable {
+  org_id: string;
+  id: Generated<string>;
+  member_id: string;
+  endpoint: string;
+  keys_enc: Buffer;
+  created_at: ColumnType<Date, Date | string, never>;
+  last_sent_at: Timestamp | null;
 }
 
 export interface RecoveryCodesTable {
@@ -501,5 +514,6 @@ export interface DB {
   devices: DevicesTable;
   setup_tokens: SetupTokensTable;
   passkeys: PasskeysTable;
+  push_subscriptions: PushSubscriptionsTable;
   passkey_challenges: PasskeyChallengesTable;
 }

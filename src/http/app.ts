@@ -36,6 +36,7 @@ import { insightsRoutes } from '../features/insights/insights.routes.js';
 import { setupRoutes } from '../features/setup/setup.routes.js';
 import { ssoRoutes } from '../features/sso/sso.routes.js';
 import { slackRoutes } from '../features/slack/slack.routes.js';
+import { pushRoutes } from '../features/push/push.routes.js';
 import { mcpRoutes } from '../integrations/mcp/mcp.routes.js';
 import { AppError } from '../lib/errors.js';
 import type { AppInstance } from './app-types.js';
@@ -90,6 +91,7 @@ export type AppDeps = Pick<
   | 'telephony'
   | 'clock'
   | 'metrics'
+  | 'push'
 >;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -140,6 +142,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],
+        // The dashboard's service worker and web app manifest (docs/notifications.md): same origin only.
+        workerSrc: ["'self'"],
+        manifestSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
@@ -236,6 +241,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   ssoRoutes(app, { sso: deps.sso, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
   passkeysRoutes(app, { passkeys: deps.passkeys, auth: deps.auth, handoffs: deps.handoffs });
+  pushRoutes(app, { push: deps.push });
   retentionRoutes(app, { retention: deps.retention });
   insightsRoutes(app, { insights: deps.insights });
   mailRoutes(app, { mail: deps.mail, accountMail: deps.accountMail });

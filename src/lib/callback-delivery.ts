@@ -75,17 +75,20 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 function post(
   target: URL,
   pinned: { address: string; family: 4 | 6 },
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string>,
   signal: AbortSignal,
+  contentType: string,
 ): Promise<{ status: number }> {
   const outgoing: Record<string, string> = { 'user-agent': 'ony-callback' };
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!RESERVED_HEADERS.has(lower)) outgoing[lower] = value;
   }
-  outgoing['content-type'] = 'application/json';
-  outgoing['content-length'] = String(Buffer.byteLength(body, 'utf8'));
+  outgoing['content-type'] = contentType;
+  outgoing['content-length'] = String(
+    typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length,
+  );
 
   return new Promise((resolve, reject) => {
     const fail = (err: unknown): void => {
@@ -144,6 +147,19 @@ export async function deliverCallback(
   headers: Record<string, string>,
   opts: DeliverOptions = {},
 ): Promise<{ status: number }> {
+  return deliverGuarded(url, body, headers, { ...opts, contentType: 'application/json' });
+}
+
+/**
+ * The same guarded, pinned POST for any body and content type (a Web Push message is
+ * `application/octet-stream`, aes128gcm-encrypted).
+ */
+export async function deliverGuarded(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+  opts: DeliverOptions & { readonly contentType: string },
+): Promise<{ status: number }> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
   const target = checkCallbackUrl(url, opts);
   const controller = new AbortController();
@@ -153,7 +169,7 @@ export async function deliverCallback(
   );
   try {
     const pinned = await abortable(resolvePublicAddress(target, opts), controller.signal);
-    return await post(target, pinned, body, headers, controller.signal);
+    return await post(target, pinned, body, headers, controller.signal, opts.contentType);
   } finally {
     clearTimeout(timer);
   }

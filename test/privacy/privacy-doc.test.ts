@@ -26,7 +26,9 @@ describe('docs/privacy.md', () => {
     const page = await readFile(PAGE, 'utf8');
     for (const t of names) expect(page).toMatch(new RegExp(`\\| \`${t}\` +\\|`));
     // The matrix has a column per channel of the registry, with its declared fields.
-    expect(page).toMatch(/\| field +\| console +\| email +\| phone +\| slack +\| sms +\| telegram +\|/);
+    expect(page).toMatch(
+      /\| field +\| console +\| email +\| phone +\| push +\| slack +\| sms +\| telegram +\|/,
+    );
     expect(page).not.toMatch(/payload, raw command or target, unredacted text, tokens +\|[^\n]*yes/);
     const routes = await routeFacts();
     const decision = routes.find((r) => r.url === '/v1/handoffs/:id/decision' && r.method === 'POST');

@@ -24,6 +24,7 @@ import { mcpToolRuleFor, type RiskInput } from '../../core/risk/index.js';
 import { withTenant, type TenantTx } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { JobQueue } from '../../jobs/queue.js';
+import { isNotifyLevel } from '../../core/push/notification.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256, sha256Hex } from '../../lib/crypto.js';
 import { storesPayloads } from '../../core/retention/retention.js';
@@ -68,6 +69,8 @@ export const JOBS = {
   escalate: 'handoff-escalate',
   callback: 'handoff-callback',
   notify: 'handoff-notify',
+  /** Web Push of a new high or critical handoff (push.service.ts). */
+  push: 'handoff-push',
 } as const;
 
 export interface CreateInput extends RiskInput {
@@ -359,6 +362,16 @@ export function createHandoffsService(deps: HandoffsDeps) {
                   singletonKey: `escalate:${id}:${round}:${step}`,
                 },
               })),
+              // Phones of members who chose this level (docs/notifications.md); once, not retried.
+              ...(isNotifyLevel(risk.level)
+                ? [
+                    {
+                      name: JOBS.push,
+                      data: { org_id: p.orgId, handoff_id: id },
+                      options: { singletonKey: `push:${id}`, retryLimit: 0 },
+                    },
+                  ]
+                : []),
             ],
             tx.db,
           );

@@ -22,6 +22,7 @@ export const ENCRYPTED_COLUMNS = [
     aad: (k: string) => `channel-credentials:${k}`,
   },
   { table: 'slack_installations', column: 'bot_token_enc', key: 'org_id', aad: () => 'slack-bot-token' },
+  { table: 'push_subscriptions', column: 'keys_enc', key: 'id', aad: (k: string) => `push-keys:${k}` },
 ] as const;
 export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
 

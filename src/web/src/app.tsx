@@ -1,6 +1,7 @@
 /** The shell: session gate, layout with role-aware navigation, and the page for the current path. */
 import { useEffect, useState } from 'react';
 import { Loading } from './components';
+import { TabNotifier } from './notify';
 import { Link, matchPath, navigate, useLocation } from './router';
 import { routes, type RouteDef } from './routes';
 import { roleAtLeast, SessionProvider, useSession } from './session';
@@ -120,6 +121,7 @@ export function App() {
       <main id="main">
         <Page />
       </main>
+      <TabNotifier />
     </SessionProvider>
   );
 }

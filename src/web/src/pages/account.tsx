@@ -1,8 +1,8 @@
 /**
  * Your account: profile and phone (proved with a 6-digit code by SMS or a call before ony calls or
  * texts it), two-factor sign-in (enrol with the secret or the otpauth URI, recovery codes shown
- * once; turn off), passkeys (add, name, rename, remove), linked chats (link codes, removal) and
- * sessions.
+ * once; turn off), passkeys (add, name, rename, remove), notifications (levels, this browser's
+ * opt-in), linked chats (link codes, removal) and sessions.
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api';
@@ -17,7 +17,15 @@ import {
   useLoad,
 } from '../components';
 import { addPasskey, ceremonyText, passkeysSupported, type PasskeyRow } from '../passkeys';
-import { useSession } from '../session';
+import {
+  disableNotifications,
+  enableNotifications,
+  notificationsChanged,
+  notificationsSupported,
+  optedIn,
+  type NotificationSettings,
+} from '../notify';
+import { roleAtLeast, useSession } from '../session';
 import type { Member } from '../types';
 import { useAction } from '../use-action';
 import { describeUserAgent } from '../user-agent';
@@ -559,6 +567,115 @@ function LinkedChats() {
   );
 }
 
+const LEVEL_TEXT: Record<string, string> = {
+  critical: 'New critical-risk handoffs',
+  high: 'New high-risk handoffs',
+};
+
+function Notifications() {
+  const { member } = useSession();
+  const canDecide = member != null && roleAtLeast(member.role, 'member');
+  const settings = useLoad(
+    () => (canDecide ? api<NotificationSettings>('GET', '/v1/me/notifications') : Promise.resolve(undefined)),
+    [canDecide],
+  );
+  const [on, setOn] = useState(optedIn);
+  const [msg, setMsg] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (!canDecide) return null;
+  const s = settings.data;
+
+  async function toggleLevel(level: string, checked: boolean) {
+    if (s === undefined) return;
+    setError(null);
+    setMsg(null);
+    const levels = checked ? [...s.levels, level] : s.levels.filter((l) => l !== level);
+    try {
+      settings.setData(await api<NotificationSettings>('PUT', '/v1/me/notifications', { levels }));
+      notificationsChanged();
+      setMsg('Saved.');
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+
+  async function enable() {
+    if (s === undefined) return;
+    setError(null);
+    setMsg(null);
+    const result = await enableNotifications(s);
+    setOn(optedIn());
+    notificationsChanged();
+    setMsg(
+      result === 'enabled'
+        ? 'Notifications are on for this browser, also when the dashboard is closed (Web Push).'
+        : result === 'enabled-no-push'
+          ? 'Notifications are on while the dashboard is open in this browser (it offers no Web Push).'
+          : result === 'denied'
+            ? 'The browser blocked notifications for this site; allow them in its site settings.'
+            : 'This browser cannot show notifications.',
+    );
+    await settings.reload();
+  }
+
+  async function disable() {
+    setError(null);
+    await disableNotifications();
+    setOn(false);
+    notificationsChanged();
+    setMsg('Notifications are off for this browser.');
+    await settings.reload();
+  }
+
+  return (
+    <section aria-labelledby="notify-h">
+      <h2 id="notify-h">Notifications</h2>
+      <p>
+        ony can notify you of new handoffs on this browser, and on your phone when you install the dashboard
+        (Add to Home Screen). A notification shows the action, the risk level, the redacted title and the
+        short code, never the payload.
+      </p>
+      {s === undefined ? (
+        <Loading />
+      ) : (
+        <fieldset>
+          <legend>Notify me of</legend>
+          {(['critical', 'high'] as const).map((level) => (
+            <label key={level} className="check">
+              <input
+                type="checkbox"
+                checked={s.levels.includes(level)}
+                onChange={(e) => void toggleLevel(level, e.currentTarget.checked)}
+              />{' '}
+              {LEVEL_TEXT[level]}
+            </label>
+          ))}
+          <p className="muted">
+            {s.subscriptions === 0
+              ? 'No browser of yours receives Web Push.'
+              : `${s.subscriptions} browser${s.subscriptions === 1 ? '' : 's'} of yours receive${s.subscriptions === 1 ? 's' : ''} Web Push.`}
+          </p>
+        </fieldset>
+      )}
+      <div className="actions">
+        {!notificationsSupported() ? (
+          <p>This browser cannot show notifications.</p>
+        ) : on ? (
+          <button type="button" onClick={() => void disable()}>
+            Turn off notifications on this browser
+          </button>
+        ) : (
+          <button type="button" disabled={s === undefined} onClick={() => void enable()}>
+            Turn on notifications on this browser
+          </button>
+        )}
+      </div>
+      <Notice>{msg}</Notice>
+      <ErrorBox error={error ?? settings.error} />
+    </section>
+  );
+}
+
 interface SessionRow {
   id: string;
   current: boolean;
@@ -650,6 +767,7 @@ export function AccountPage(_props: { params: Record<string, string> }) {
       <Profile />
       <TwoFactor />
       <Passkeys />
+      <Notifications />
       <LinkedChats />
       <Sessions />
     </section>
