@@ -28,6 +28,9 @@ export const browserAvailable = existsSync(CHROMIUM);
  */
 export function describeWithBrowser(name: string, body: () => void): void {
   if (browserAvailable) {
+    // Built while the file is collected, before any beforeAll starts a server: the static plugin
+    // registers one route per built file at start, so a build after it serves a blank page.
+    ensureWebBuild();
     // A browser flow is many steps, each checked (axe runs on every screenshot): on a loaded
     // 2-core machine one flow can take a minute and more, so each test gets two.
     describe(name, { timeout: 120_000 }, body);
