@@ -397,22 +397,30 @@ describe('decide', () => {
       title: 'drop it',
       payload: { kind: 'sql', content: 'DROP DATABASE prod;' },
     });
-    const h = res.json<{ id: string; risk: { level: string } }>();
+    const h = res.json<{ id: string; short_code: string; risk: { level: string } }>();
+    // A critical web approval also types the short code (docs/handoffs.md).
+    const typed = { confirm_short_code: h.short_code };
     expect(h.risk.level).toBe('critical');
-    const noCode = await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
+    const noCode = await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, {
+      decision: 'approve',
+      ...typed,
+    });
     expect(noCode.statusCode).toBe(401);
     expect(noCode.json().code).toBe('totp_required');
     const one = await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, {
       decision: 'approve',
+      ...typed,
       totp: code(secrets.alice!),
     });
     expect(one.statusCode).toBe(202);
     expect(one.json()).toMatchObject({ status: 'pending', approvals: { required: 2, received: 1 } });
     expect(
-      (await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' })).statusCode,
+      (await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve', ...typed }))
+        .statusCode,
     ).toBe(200); // her own replay
     const two = await as(t, bob, 'POST', `/v1/handoffs/${h.id}/decision`, {
       decision: 'approve',
+      ...typed,
       totp: code(secrets.bob!),
     });
     expect(two.statusCode).toBe(200);

@@ -430,7 +430,7 @@ describe('ony mcp stays thin', () => {
     const files = [...seen].map((f) => relative(join(ROOT, 'dist'), f)).sort();
     for (const f of files) {
       expect(f, f).toMatch(
-        /^(cli\/(mcp|command)\.js|integrations\/mcp\/(tools|client-port)\.js|core\/risk\/.*)$/,
+        /^(cli\/(mcp|command)\.js|integrations\/mcp\/(tools|client-port)\.js|core\/risk\/.*|core\/approval\/rejection\.js)$/,
       );
     }
     for (const spec of bare) {
