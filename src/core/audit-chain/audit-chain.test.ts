@@ -304,6 +304,13 @@ describe('event builders', () => {
       auditEvents.channelTested(actor, 'slack', 'sent'),
       auditEvents.exportRequested(actor, { id: 'x', scope: 'org', ...junk }),
       auditEvents.exportDownloaded(actor, { id: 'x', scope: 'member', ...junk }),
+      auditEvents.auditExported(actor, {
+        action: 'handoff.decided',
+        actorId: null,
+        from: null,
+        to: null,
+        ...junk,
+      }),
       auditEvents.memberPasskeyAdded(actor, { id: 'm', ...junk }, { id: 'pk', name: 'YubiKey 5', ...junk }),
       auditEvents.memberPasskeyRemoved(actor, { id: 'm', ...junk }, { id: 'pk', ...junk }),
       auditEvents.memberPasskeysReset(actor, { id: 'm', ...junk }, 2),
