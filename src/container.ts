@@ -557,7 +557,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     channel: createPushChannel({ vapid, allowHosts: config.push.allowHosts }),
     logger,
-    config: { publicKey: vapid.publicKey, allowHosts: config.push.allowHosts },
+    config: { publicKey: vapid.publicKey, allowHosts: config.push.allowHosts, enabled: config.push.enabled },
   });
 
   // Exports (docs/export.md): zips built at download time; on PGlite spooled to a temp file first.

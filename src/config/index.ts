@@ -83,6 +83,12 @@ export interface Config {
   readonly callbacks: { readonly allowHosts: readonly string[]; readonly allowHttp: boolean };
   /** Web Push (docs/notifications.md). */
   readonly push: {
+    /**
+     * ONY_WEB_PUSH: whether browsers may subscribe to Web Push. Off by default: pushes go to each
+     * browser vendor's push service (Google, Mozilla, Apple…), which the operator did not name, so
+     * the operator turns it on (DESIGN §3.8). Tab-open notifications need no push and work either way.
+     */
+    readonly enabled: boolean;
     /** The VAPID private key (32 bytes); undefined: derived from the master key. */
     readonly vapidPrivateKey: Buffer | undefined;
     /** The VAPID `sub` contact: ONY_PUSH_SUBJECT, else ONY_PUBLIC_URL when https, else a mailto:. */
@@ -343,6 +349,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     // Called once publicUrl is parsed (below), inside the config object.
     const host = new URL(publicUrl).hostname;
     return {
+      enabled: bool('ONY_WEB_PUSH', false),
       vapidPrivateKey,
       subject: rawSubject ?? (publicUrl.startsWith('https://') ? publicUrl : `mailto:ony@${host}`),
       allowHosts: (str('ONY_PUSH_ALLOW_HOSTS') ?? '')

@@ -82,6 +82,7 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
       ONY_COOKIE_SECURE: 'false',
       ONY_PUBLIC_URL: base,
       ONY_PUSH_SUBJECT: 'mailto:ops@ony.test',
+      ONY_WEB_PUSH: 'true',
       ONY_PUSH_ALLOW_HOSTS: fake.host,
     });
     await t.app.listen({ port, host: '127.0.0.1' });

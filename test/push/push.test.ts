@@ -80,7 +80,7 @@ const subscriptionCount = async () =>
 
 beforeAll(async () => {
   fake = await startFakePushService();
-  t = await startTestServer({ ONY_PUSH_ALLOW_HOSTS: fake.host });
+  t = await startTestServer({ ONY_WEB_PUSH: 'true', ONY_PUSH_ALLOW_HOSTS: fake.host });
   admin = await createOrgWithAdmin(t, 'pushorg');
   alice = await addMember(t, admin, 'alice@pushorg.test', 'member');
   bob = await addMember(t, admin, 'bob@pushorg.test', 'member');
@@ -102,6 +102,7 @@ describe('notification settings', () => {
     const res = await as(t, bob, 'GET', '/v1/me/notifications');
     expect(res.json()).toEqual({
       levels: ['high', 'critical'],
+      web_push: true,
       vapid_public_key: vapidKey,
       subscriptions: 0,
     });
@@ -258,6 +259,23 @@ describe('pushing new handoffs', () => {
       t.database.db,
     );
     expect(Number(left.rows[0]!.n)).toBe(0);
+  });
+
+  it('is off unless the operator turns it on: a subscription is refused with advice, nothing stored', async () => {
+    const off = await startTestServer({ ONY_PUSH_ALLOW_HOSTS: fake.host });
+    try {
+      const someone = await createOrgWithAdmin(off, 'push-off');
+      const settings = await as(off, someone, 'GET', '/v1/me/notifications');
+      expect(settings.json()).toMatchObject({ web_push: false });
+      const res = await as(off, someone, 'POST', '/v1/me/push-subscriptions', fake.subscribe(vapidKey).json);
+      expect(res.statusCode).toBe(409);
+      expect(res.json<{ detail: string }>().detail).toMatch(/ONY_WEB_PUSH=true/);
+      expect((await as(off, someone, 'GET', '/v1/me/notifications')).json()).toMatchObject({
+        subscriptions: 0,
+      });
+    } finally {
+      await off.close();
+    }
   });
 
   it('a deactivated member loses their subscriptions', async () => {

@@ -12,6 +12,10 @@ import type { NotificationSettings, PushService } from './push.service.js';
 const Level = Type.String({ maxLength: 16 });
 const Settings = Type.Object({
   levels: Type.Array(Level),
+  web_push: Type.Boolean({
+    description:
+      'whether this server pushes to phones (ONY_WEB_PUSH); notifications with the tab open work either way',
+  }),
   vapid_public_key: Type.String({ description: 'the applicationServerKey to subscribe with (base64url)' }),
   subscriptions: Type.Integer({ description: 'how many browsers of yours receive pushes' }),
 });
@@ -33,6 +37,7 @@ const Subscription = Type.Object(
 
 const view = (s: NotificationSettings) => ({
   levels: [...s.levels],
+  web_push: s.webPush,
   vapid_public_key: s.vapidPublicKey,
   subscriptions: s.subscriptions,
 });

@@ -46,12 +46,16 @@ export interface PushDeps {
   readonly config: {
     /** The VAPID public key the browser subscribes with (`applicationServerKey`). */
     readonly publicKey: string;
+    /** ONY_WEB_PUSH: off, no browser may subscribe and nothing is pushed. */
+    readonly enabled: boolean;
     readonly allowHosts: readonly string[];
   };
 }
 
 export interface NotificationSettings {
   readonly levels: readonly NotifyLevel[];
+  /** Whether this server pushes at all (ONY_WEB_PUSH). */
+  readonly webPush: boolean;
   readonly vapidPublicKey: string;
   readonly subscriptions: number;
 }
@@ -82,6 +86,7 @@ export function createPushService(deps: PushDeps) {
     async settings(p: MemberPrincipal): Promise<NotificationSettings> {
       return withTenant(db, p.orgId, async (tx) => ({
         levels: (await notifyLevelsOf(tx, p.memberId)) ?? [],
+        webPush: config.enabled,
         vapidPublicKey: config.publicKey,
         subscriptions: await countMemberSubscriptions(tx, p.memberId),
       }));
@@ -101,6 +106,11 @@ export function createPushService(deps: PushDeps) {
      * re-subscribed, or another member signed in on it) replaces the old row: one browser, one owner.
      */
     async subscribe(p: MemberPrincipal, input: PushSubscriptionInput): Promise<{ id: string }> {
+      if (!config.enabled)
+        throw new AppError(
+          'conflict',
+          'Web Push is off on this server: the operator turns it on with ONY_WEB_PUSH=true (docs/notifications.md); notifications while the dashboard is open work without it',
+        );
       checkEndpoint(input.endpoint);
       const problem = subscriptionProblem(input.keys);
       if (problem === 'p256dh')
@@ -142,6 +152,7 @@ export function createPushService(deps: PushDeps) {
      * twice).
      */
     async pushHandoff(orgId: string, handoffId: string): Promise<void> {
+      if (!config.enabled) return;
       const prepared = await withTenant(db, orgId, async (tx) => {
         const h = await findHandoff(tx, handoffId);
         if (h === undefined || h.status !== 'pending' || !isNotifyLevel(h.riskLevel)) return undefined;

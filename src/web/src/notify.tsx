@@ -11,6 +11,7 @@ import type { HandoffRow } from './types';
 
 export interface NotificationSettings {
   levels: string[];
+  web_push: boolean;
   vapid_public_key: string;
   subscriptions: number;
 }
@@ -75,7 +76,7 @@ export async function enableNotifications(
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') return 'denied';
   localStorage.setItem(OPT_IN_KEY, 'on');
-  if (!pushSupported()) return 'enabled-no-push';
+  if (!settings.web_push || !pushSupported()) return 'enabled-no-push';
   try {
     const reg = await withinMs(navigator.serviceWorker.ready, SUBSCRIBE_TIMEOUT_MS);
     const sub =

@@ -610,7 +610,9 @@ function Notifications() {
       result === 'enabled'
         ? 'Notifications are on for this browser, also when the dashboard is closed (Web Push).'
         : result === 'enabled-no-push'
-          ? 'Notifications are on while the dashboard is open in this browser (it offers no Web Push).'
+          ? s.web_push
+            ? 'Notifications are on while the dashboard is open in this browser (it offers no Web Push).'
+            : 'Notifications are on while the dashboard is open in this browser (this server does not push to phones: ONY_WEB_PUSH).'
           : result === 'denied'
             ? 'The browser blocked notifications for this site; allow them in its site settings.'
             : 'This browser cannot show notifications.',
