@@ -158,7 +158,7 @@ describeWithBrowser('approver path (headless Chromium)', () => {
       headers: { authorization: `Bearer ${deviceToken}` },
     }).then((r) => r.json() as Promise<{ status: string; decision: { channel: string } | null }>);
 
-    await card.getByRole('link').click();
+    await card.getByRole('link').first().click(); // the title (the card also has "Open to decide")
     await page.getByRole('heading', { name: HOSTILE_TITLE }).waitFor();
     // The payload stays folded until asked for (the insights record that it was opened).
     await page.getByRole('button', { name: 'Show payload' }).click();
@@ -274,7 +274,7 @@ describeWithBrowser('approver path (headless Chromium)', () => {
     expect(cardText).toContain('invoices/⟨U+202E⟩fdp.exe');
     expect(cardText).not.toMatch(RAW);
 
-    await card.getByRole('link').click();
+    await card.getByRole('link').first().click();
     await page.getByRole('heading', { name: 'invoice⟨U+202E⟩gnp.exe' }).waitFor();
     await page.getByRole('button', { name: 'Show payload' }).click();
     await page.getByRole('region', { name: 'Payload (text)' }).waitFor();
