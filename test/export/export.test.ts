@@ -200,6 +200,15 @@ describe('org export', () => {
       decided_by: string;
     }[];
     expect(decisions).toEqual([expect.objectContaining({ handoff_id: ids[2], decided_by: bob.memberId })]);
+    // Each decision carries its assurance (docs/assurance.md): here a deny from a password session.
+    const assurance = expect.objectContaining({
+      level: 'A1',
+      channel: 'web',
+      step_up: 'none',
+      identity: 'password',
+    });
+    expect(decisions[0]).toMatchObject({ assurance });
+    expect(handoffs.find((h) => h.id === ids[2])!.decision).toMatchObject({ assurance });
 
     // No secrets anywhere: password hashes, TOTP secrets, device and session tokens.
     const whole = [...files.values()].join('\n');
