@@ -26,6 +26,11 @@ export interface TestOidcProvider {
   readonly accounts: Map<string, TestAccount>;
   /** The next token responses carry a forged ID token; undefined: honest answers. */
   tamper: Tamper | undefined;
+  /**
+   * Claims the provider adds to its next ID tokens, signed with its own key (an honest token), e.g.
+   * `amr`/`acr` as a provider that ran MFA sends them; undefined: none.
+   */
+  idTokenClaims: Record<string, unknown> | undefined;
   /** Drives the provider's login for `accountId` from the authorization URL to the redirect back. */
   signIn(authorizationUrl: string, accountId: string): Promise<URL>;
   close(): Promise<void>;
@@ -109,6 +114,7 @@ export async function startOidcProvider(opts: { redirectUri: string }): Promise<
     clientSecret,
     accounts,
     tamper: undefined,
+    idTokenClaims: undefined,
     async signIn(authorizationUrl, accountId) {
       return driveLogin(authorizationUrl, accountId);
     },
@@ -121,13 +127,15 @@ export async function startOidcProvider(opts: { redirectUri: string }): Promise<
   provider.use(async (ctx, next) => {
     await next();
     const mode = peer.tamper;
-    if (mode === undefined || ctx.path !== '/token' || ctx.status !== 200) return;
+    const extra = peer.idTokenClaims;
+    if ((mode === undefined && extra === undefined) || ctx.path !== '/token' || ctx.status !== 200) return;
     const body = ctx.body as { id_token?: string };
     if (typeof body.id_token !== 'string') return;
     const [h, p] = body.id_token.split('.');
     const header = JSON.parse(Buffer.from(h!, 'base64url').toString()) as object;
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
     const now = Math.floor(Date.now() / 1000);
+    if (extra !== undefined) Object.assign(payload, extra);
     if (mode === 'audience') payload.aud = 'some-other-client';
     if (mode === 'expired') Object.assign(payload, { iat: now - 7200, exp: now - 3600 });
     if (mode === 'nonce') payload.nonce = 'not-the-nonce-that-was-sent';

@@ -320,6 +320,61 @@ describe('SSO sign-in', () => {
     });
   }
 
+  it("records the sign-in's amr: with MFA a critical approval is A2, without it the approval is refused", async () => {
+    const token = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'sso-assurance' })).json<{
+      token: string;
+    }>().token;
+    const critical = async () => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/handoffs',
+        headers: { authorization: `Bearer ${token}` },
+        payload: {
+          title: 'drop prod',
+          action: { type: 'db.migrate', target: 'prod' },
+          payload: { kind: 'sql', content: 'DROP TABLE users;' },
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const h = res.json<{ id: string; short_code: string; risk: { level: string } }>();
+      expect(h.risk.level).toBe('critical');
+      return h;
+    };
+    const actorOf = async (res: Awaited<ReturnType<typeof callback>>): Promise<Actor> => {
+      const cookie = sessionOf(res);
+      const me = await whoami(cookie);
+      return { orgId: admin.orgId, memberId: me.member.id, cookie, csrf: me.csrf_token };
+    };
+    const approve = (who: Actor, h: { id: string; short_code: string }) =>
+      as(t, who, 'POST', `/v1/handoffs/${h.id}/decision`, {
+        decision: 'approve',
+        confirm_short_code: h.short_code,
+      });
+
+    // The provider ran MFA (password + one-time code) and says so: A2, enough for critical.
+    op.idTokenClaims = { amr: ['pwd', 'otp'], acr: 'urn:acme:mfa' };
+    const withMfa = await actorOf((await signInAs('sub-alice')).res);
+    op.idTokenClaims = undefined;
+    const h1 = await critical();
+    const ok = await approve(withMfa, h1);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({
+      status: 'approved',
+      decision: {
+        assurance: { level: 'A2', channel: 'web', identity: 'sso', amr: ['pwd', 'otp'], acr: 'urn:acme:mfa' },
+      },
+    });
+
+    // A sign-in without amr proves one factor only: A1, refused for critical with the way up.
+    const plain = await actorOf((await signInAs('sub-alice')).res);
+    const h2 = await critical();
+    const refused = await approve(plain, h2);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'assurance_required' });
+    expect((await as(t, admin, 'GET', `/v1/handoffs/${h2.id}`)).json()).toMatchObject({ status: 'pending' });
+    await as(t, admin, 'POST', `/v1/handoffs/${h2.id}/decision`, { decision: 'deny' });
+  });
+
   it('refuses a wrong state, a missing flow cookie and a replayed callback', async () => {
     const before = [await count('members'), await count('sessions')];
     // Wrong state: the flow is this browser's, the state is not.
