@@ -134,11 +134,15 @@ function analyse(input: RiskInput, policy: ResolvedPolicy): Findings {
   });
 
   // 3. The target and the action's own fields.
-  const target = action.target;
-  if (target !== undefined && /\s/.test(target) && action.type !== 'email.send') runShell(target);
+  // Padding is not a reading: ' nuke.sh ' is read as 'nuke.sh' (it was a command, so low).
+  const target = action.target?.trim();
+  // A shell.exec target is read as a command even as one word ('reboot'); other actions' one-word
+  // targets are hosts or names. Either way the readings only add up (the maximum wins).
+  if (target !== undefined && target !== '' && action.type !== 'email.send')
+    if (/\s/.test(target) || action.type === 'shell.exec') runShell(target);
   switch (action.type) {
     case 'shell.exec':
-      // A target with no spaces is a host or a name, not the command.
+      // One word says too little to vouch for what runs: a name, or a command without arguments.
       if (payload === undefined && (target === undefined || !/\s/.test(target)))
         out.add('unverifiable_action', 'shell.exec without a command');
       break;

@@ -244,3 +244,19 @@ describe('glob', () => {
     expect(globMatch('a*', 'b')).toBe(false);
   });
 });
+
+describe('a shell target is read without its padding, and one word as a command too', () => {
+  const level = (target: string) =>
+    deriveRisk({ action: { type: 'shell.exec', target }, title: 'run it', summary: '' }).level;
+
+  it('padding never lowers the level', () => {
+    for (const t of ['ls', './nuke.sh', 'reboot', 'rm -rf /', 'npm test'])
+      for (const padded of [` ${t}`, `${t} `, ` ${t}  `, `\t${t}\n`])
+        expect(level(padded), padded).toBe(level(t));
+  });
+
+  it('one dangerous word is read as the command it is', () => {
+    expect(level('reboot')).toBe('high');
+    expect(level('ls')).toBe('medium'); // one word still says too little to vouch for what runs
+  });
+});
