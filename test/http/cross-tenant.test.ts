@@ -26,6 +26,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /v1/admin/members/{id}': { role: 'viewer' },
   'PATCH /v1/admin/devices/{id}': { name: 'renamed' },
   'POST /v1/handoffs/{id}/decision': { decision: 'approve' },
+  'POST /v1/handoffs/{id}/extend': { by_s: 600 },
   'PATCH /v1/me/passkeys/{id}': { name: 'renamed' },
   'POST /v1/handoffs/{id}/passkey-options': { decision: 'approve' },
 };
