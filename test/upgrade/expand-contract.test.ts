@@ -50,6 +50,9 @@ async function currentReplica(publicUrl: string) {
     logger: createLogger('silent'),
     skipMigrations: true,
   });
+  // A replica of this version runs its job queue as every replica does: a decision enqueues the
+  // message updates (and the callback) in its transaction.
+  await container.startWorkers();
   const app = await buildApp(container);
   await app.ready();
   return {
