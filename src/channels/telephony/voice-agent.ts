@@ -37,6 +37,7 @@ import {
   type VoiceIntent,
 } from '../../core/telephony/voice-intent.js';
 import type { Logger } from '../../lib/logger.js';
+import { readCapped } from '../../lib/read-capped.js';
 
 export type { AnswerContext, VoiceIntent } from '../../core/telephony/voice-intent.js';
 
@@ -70,24 +71,6 @@ interface LogFields {
   readonly outcome: 'local' | 'classified' | 'answered' | 'dropped' | 'empty' | Failure;
   readonly intent?: VoiceIntent;
   readonly status?: number;
-}
-
-async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createVoiceAgent(cfg: VoiceAgentConfig, deps: VoiceAgentDeps): VoiceAgent {

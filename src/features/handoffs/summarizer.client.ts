@@ -19,6 +19,7 @@ import {
   type SummaryRefusal,
 } from '../../core/summary/index.js';
 import type { Logger } from '../../lib/logger.js';
+import { readCapped } from '../../lib/read-capped.js';
 
 /** A chat completion with a 300-character answer is far smaller than this. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -38,24 +39,6 @@ export interface SummarizerDeps {
   readonly logger: Logger;
   /** Defaults to the global fetch. */
   readonly fetch?: typeof fetch;
-}
-
-async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createSummarizer(cfg: SummarizerConfig, deps: SummarizerDeps): Summarizer {
