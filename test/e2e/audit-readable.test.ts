@@ -16,7 +16,7 @@ import {
   type TestServer,
 } from '../helpers/app.js';
 import { createHandoff } from '../helpers/chat.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 describeWithBrowser('readable audit (headless Chromium)', () => {
   let t: TestServer;
@@ -50,11 +50,7 @@ describeWithBrowser('readable audit (headless Chromium)', () => {
 
   async function signIn(mobile: boolean) {
     const page = await browser.newPage({ mobile });
-    await page.goto(`${base}/sign-in`);
-    await page.getByLabel('Email').fill('admin@e2eaudit.test');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname !== '/sign-in');
+    await signInWithPassword(page, base, 'admin@e2eaudit.test', PASSWORD);
     await page.goto(`${base}/admin/audit`);
     await page.getByRole('region', { name: 'Audit entries' }).waitFor();
     return page;

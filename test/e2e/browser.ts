@@ -159,3 +159,22 @@ export async function openBrowser(suite: string): Promise<E2eBrowser> {
     },
   };
 }
+
+/**
+ * Signs in with email and the test password through the dashboard's form, and waits until the
+ * signed-in shell (its main navigation) is there. Page errors are echoed to the test's output.
+ */
+export async function signInWithPassword(
+  page: Page,
+  base: string,
+  email: string,
+  password: string,
+): Promise<void> {
+  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  await page.goto(`${base}/sign-in`);
+  await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('nav#main-nav').waitFor({ state: 'attached' });
+}

@@ -15,7 +15,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 interface View {
   id: string;
@@ -73,12 +73,7 @@ describeWithBrowser('deciding on the detail page (headless Chromium)', () => {
   });
 
   async function signIn(page: Page) {
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
-    await page.getByLabel('Email').fill('admin@e2edecide.test');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('nav#main-nav').waitFor({ state: 'attached' });
+    await signInWithPassword(page, base, 'admin@e2edecide.test', PASSWORD);
   }
 
   it('a deny with a preset reason and a comment reaches the agent waiting on its long-poll', async () => {

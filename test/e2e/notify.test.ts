@@ -23,7 +23,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, ensureWebBuild, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -73,8 +73,6 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
   let deviceToken: string;
 
   beforeAll(async () => {
-    // Built before the server starts: it serves the files it finds at start (one route per file).
-    ensureWebBuild();
     fake = await startFakePushService();
     const port = await freePort();
     base = `http://localhost:${port}`;
@@ -101,12 +99,7 @@ describeWithBrowser('notifications (headless Chromium, fake push service)', () =
   });
 
   async function signIn(page: Page) {
-    await page.goto(`${base}/sign-in`);
-    await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
-    await page.getByLabel('Email').fill('admin@e2enotify.test');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('nav#main-nav').waitFor({ state: 'attached' });
+    await signInWithPassword(page, base, 'admin@e2enotify.test', PASSWORD);
   }
 
   async function create(body: Record<string, unknown>) {

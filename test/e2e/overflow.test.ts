@@ -16,7 +16,7 @@ import {
   type TestServer,
 } from '../helpers/app.js';
 import { createHandoff } from '../helpers/chat.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 const WORD = 'Unbreakable'.repeat(18); // 198 characters, no break opportunity
 const LONG_WORD = 'Antidisestablishment'.repeat(15); // 300 characters
@@ -74,11 +74,7 @@ describeWithBrowser('no horizontal overflow with hostile text (headless Chromium
   ] as const;
 
   async function signIn(page: Page) {
-    await page.goto(`${base}/sign-in`);
-    await page.getByLabel('Email').fill('admin@e2eoverflow.test');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname !== '/sign-in');
+    await signInWithPassword(page, base, 'admin@e2eoverflow.test', PASSWORD);
   }
 
   /** Opens a screen and waits until it has loaded (no "Loading" left). */

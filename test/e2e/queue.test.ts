@@ -16,7 +16,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 interface View {
   id: string;
@@ -75,12 +75,7 @@ describeWithBrowser('the queue (headless Chromium)', () => {
   });
 
   async function signIn(page: Page, email: string) {
-    page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Sign in to ony' }).waitFor();
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, base, email, PASSWORD);
     await page.getByRole('heading', { name: 'Waiting for a decision' }).waitFor();
     await page.getByText('Live: updates appear by themselves').waitFor();
   }

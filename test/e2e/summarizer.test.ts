@@ -15,7 +15,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
-import { describeWithBrowser, openBrowser, type E2eBrowser } from './browser.js';
+import { describeWithBrowser, openBrowser, signInWithPassword, type E2eBrowser } from './browser.js';
 
 const GOOD = 'Deploys version 2.4 of the billing service to staging. It restarts the service once.';
 
@@ -48,17 +48,7 @@ describeWithBrowser('model summary in the dashboard (headless Chromium)', () => 
   }
 
   async function signIn(page: Page) {
-    await page.goto(`${base}/`);
-    await page
-      .getByRole('heading', { name: 'Sign in to ony' })
-      .waitFor()
-      .catch(async (err: unknown) => {
-        throw new Error(`no sign-in page: ${(await page.content()).slice(0, 2000)}`, { cause: err });
-      });
-    await page.getByLabel('Email').fill('admin@e2esum.test');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('nav#main-nav').waitFor({ state: 'attached' });
+    await signInWithPassword(page, base, 'admin@e2esum.test', PASSWORD);
   }
 
   beforeAll(async () => {
