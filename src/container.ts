@@ -406,6 +406,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     metrics,
     risk,
     revocation,
+    webPush: config.push.enabled,
   });
   const policies = createPoliciesService({ db, clock });
   const batchDecisions = createBatchDecisionService({ db, clock, handoffs });

@@ -273,6 +273,24 @@ describe('pushing new handoffs', () => {
       expect((await as(off, someone, 'GET', '/v1/me/notifications')).json()).toMatchObject({
         subscriptions: 0,
       });
+      // Nor does a high handoff enqueue a push job.
+      const device = (await as(off, someone, 'POST', '/v1/admin/devices', { name: 'no-push' })).json<{
+        token: string;
+      }>().token;
+      const high = await off.app.inject({
+        method: 'POST',
+        url: '/v1/handoffs',
+        headers: { authorization: `Bearer ${device}` },
+        payload: HIGH,
+      });
+      expect(high.statusCode, high.body).toBe(201);
+      expect(high.json<{ risk: { level: string } }>().risk.level).toBe('high');
+      const jobs = await sql<{ n: string }>`
+        select count(*) as n from pgboss.job
+        where name = 'handoff-push' and data->>'handoff_id' = ${high.json<{ id: string }>().id}`.execute(
+        off.database.db,
+      );
+      expect(Number(jobs.rows[0]!.n)).toBe(0);
     } finally {
       await off.close();
     }

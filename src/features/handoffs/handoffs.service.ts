@@ -95,6 +95,8 @@ export interface HandoffsDeps {
   readonly metrics?: Pick<Metrics, 'handoffCreated' | 'handoffDecided'>;
   /** A long-poll of a principal that is revoked meanwhile ends with 401 (revocation.ts). */
   readonly revocation: Pick<Revocation, 'track' | 'isValid'>;
+  /** ONY_WEB_PUSH (docs/notifications.md): off, a create enqueues no push job. */
+  readonly webPush: boolean;
 }
 
 const SHORT_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -363,7 +365,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
                 },
               })),
               // Phones of members who chose this level (docs/notifications.md); once, not retried.
-              ...(isNotifyLevel(risk.level)
+              ...(deps.webPush && isNotifyLevel(risk.level)
                 ? [
                     {
                       name: JOBS.push,
