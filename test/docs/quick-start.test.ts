@@ -7,13 +7,13 @@
  * and the setup token the server printed in place of `ony_setup_…`. `npx ony` resolves to this
  * checkout's bin because the snippets run in a directory inside it (test-results/, gitignored).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuild } from '../e2e/browser.js';
+import { ensureBuild } from '../helpers/build.js';
 import { REPO_ROOT, startBuiltServer, type BuiltServer } from '../helpers/server-process.js';
 
 /** The marked ```sh blocks of a document whose marker starts with `name`, in order. */
@@ -76,12 +76,9 @@ let readme: { server: BuiltServer; setupToken: string };
 let demo: { server: BuiltServer; setupToken: string };
 
 beforeAll(async () => {
-  // The built server, as `npm start` runs it. The dashboard is built under the browser tests' lock
-  // (a vite build empties dist/web, which they serve meanwhile); then the server (tsc) itself.
-  // Building only when stale is scripts/build-if-stale.mjs's own test.
-  ensureWebBuild();
-  const build = spawnSync('npm', ['run', 'build:server', '--silent'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}\n${build.stderr}`);
+  // The built server, as `npm start` runs it: built (when stale) under the lock every test build
+  // takes, as a rebuild empties outputs that other files' servers read meanwhile.
+  ensureBuild();
   [readme, demo] = await Promise.all([freshServer(), freshServer()]);
 }, 600_000);
 

@@ -2,16 +2,15 @@
  * Browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core: no browser is
  * downloaded. Without Chromium the browser tests are skipped, loudly; with ONY_REQUIRE_BROWSER=1
  * (CI) a missing browser fails instead. Screenshots go to test-results/<suite>/ (gitignored; CI keeps
- * them as artifacts). The dashboard is built to dist/web first when it is missing or older than
- * src/web or the core module it bundles (one build at a time across test files).
+ * them as artifacts). The dashboard is built first when its sources changed (test/helpers/build.ts:
+ * one build at a time across test files, none in CI, which builds before testing).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
+import { ensureBuild } from '../helpers/build.js';
 import { checkScreen } from './screen-checks.js';
 
 export const CHROMIUM = process.env.ONY_CHROMIUM ?? '/usr/bin/chromium';
@@ -30,7 +29,7 @@ export function describeWithBrowser(name: string, body: () => void): void {
   if (browserAvailable) {
     // Built while the file is collected, before any beforeAll starts a server: the static plugin
     // registers one route per built file at start, so a build after it serves a blank page.
-    ensureWebBuild();
+    ensureBuild();
     // A browser flow is many steps, each checked (axe runs on every screenshot): on a loaded
     // 2-core machine one flow can take a minute and more, so each test gets two.
     describe(name, { timeout: 120_000 }, body);
@@ -53,56 +52,6 @@ export function describeWithBrowser(name: string, body: () => void): void {
   describe.skip(name, body);
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Builds dist/web when it is missing or older than src/web; a lock directory serialises builds. */
-export function ensureWebBuild(): void {
-  const index = join(WEB_DIR, 'index.html');
-  // The dashboard also bundles the one core module it shares with the channels.
-  const sources = () =>
-    Math.max(
-      newestMtime(join(ROOT, 'src/web')),
-      statSync(join(ROOT, 'src/core/hidden-characters.ts')).mtimeMs,
-    );
-  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= sources();
-  if (fresh()) return;
-  const lock = join(tmpdir(), 'ony-web-build.lock');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than two minutes belongs to a build that died.
-      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 120_000) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      sleepSync(250);
-    }
-  }
-  try {
-    if (fresh()) return;
-    execFileSync('npx', ['vite', 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
 export interface E2eBrowser {
   readonly browser: Browser;
   /** A page in a fresh context (its own cookies), phone-sized when `mobile`. */
@@ -117,7 +66,7 @@ export interface E2eBrowser {
 
 /** Launches Chromium for one test file (after making sure the dashboard is built); playwright gives it a fresh profile. */
 export async function openBrowser(suite: string): Promise<E2eBrowser> {
-  ensureWebBuild();
+  ensureBuild();
   const shots = join(RESULTS, suite);
   mkdirSync(shots, { recursive: true });
   const browser = await chromium.launch({

@@ -3,12 +3,9 @@
  * built `node dist/main.js mcp`, which talks to this server over real HTTP) and Streamable HTTP (the
  * server's `/mcp` endpoint). The server is the real one, listening on a real port.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -16,6 +13,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalResult } from '../../src/integrations/mcp/tools.js';
+import { ensureBuild } from '../helpers/build.js';
 import {
   addMember,
   as,
@@ -45,14 +43,9 @@ const handoffCount = async () =>
   (await sql<{ n: number }>`select count(*)::int as n from handoffs`.execute(t.database.db)).rows[0]!.n;
 
 beforeAll(async () => {
-  // The stdio tests run the built CLI: build it (tsc; not the dashboard, which other tests serve)
-  // so it is this tree's code.
-  await promisify(execFile)('npm', ['run', 'build:server', '--silent'], { cwd: ROOT }).catch(
-    (err: unknown) => {
-      // Type errors elsewhere in a shared tree still emit JS; only a missing entry point is fatal.
-      if (!existsSync(join(ROOT, 'dist/cli/mcp.js'))) throw err;
-    },
-  );
+  // The stdio tests run the built CLI, so it is this tree's code (built when stale, under the lock
+  // every test build takes).
+  ensureBuild();
   t = await startTestServer();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
