@@ -17,6 +17,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
+import { auditCount, createHandoff, eventually, linkChat, postedRefs, statusOf } from '../helpers/chat.js';
 
 const TEAM = 'T0FAKE001';
 const ALICE: SlackUser = { teamId: TEAM, userId: 'U0ALICE01', name: 'alice.s' };
@@ -35,61 +36,11 @@ let deviceToken: string;
 
 const slackSteps = { rule: 'approve', steps: [{ after_s: 0, channel: 'slack', targets: 'all' }] };
 
-async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function createHandoff(body: Record<string, unknown>) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/handoffs',
-    headers: { authorization: `Bearer ${deviceToken}` },
-    payload: body,
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json<{ id: string; short_code: string }>();
-}
-
 const medium = (title: string, extra: Record<string, unknown> = {}) => ({
   action: { type: 'deploy', target: 'staging' },
   title,
   ...extra,
 });
-
-const statusOf = async (id: string) =>
-  (await sql<{ status: string }>`select status from handoffs where id = ${id}`.execute(t.database.db))
-    .rows[0]!.status;
-
-/** The refs of the Slack messages posted for a handoff, once the escalation step recorded them. */
-async function postedRefs(handoffId: string, count: number): Promise<string[]> {
-  return eventually(async () => {
-    const rows = (
-      await sql<{ ref: string }>`
-        select ref from channel_messages where handoff_id = ${handoffId} and channel = 'slack' order by ref`.execute(
-        t.database.db,
-      )
-    ).rows;
-    return rows.length >= count ? rows.map((r) => r.ref) : undefined;
-  });
-}
-
-async function linkSlack(t: TestServer, actor: Actor, user: SlackUser) {
-  const code = await as(t, actor, 'POST', '/v1/me/channel-links/codes', { channel: 'slack' });
-  expect(code.statusCode).toBe(201);
-  const r = await t.container.channelActions.linkWithCode(
-    'slack',
-    code.json<{ code: string }>().code,
-    `${user.teamId}:${user.userId}`,
-    user.name,
-  );
-  expect(r.ok).toBe(true);
-}
 
 let aliceTotp: string | undefined;
 const totpSecretOf = async (_who: Actor) => {
@@ -98,8 +49,6 @@ const totpSecretOf = async (_who: Actor) => {
 };
 const url = () => `${base}/webhooks/slack/interactions`;
 const ephemeralsTo = (user: SlackUser) => fake.ephemerals.filter((e) => e.user === user.userId);
-const auditCount = async () =>
-  (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.database.db)).rows[0]!.n;
 
 beforeAll(async () => {
   fake = await startFakeSlack({ now: () => clockNow() });
@@ -116,8 +65,8 @@ beforeAll(async () => {
   const vic = await addMember(t, admin, 'vic@slackorg.test', 'viewer');
   deviceToken = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'agent' })).json<{ token: string }>()
     .token;
-  await linkSlack(t, alice, ALICE);
-  await linkSlack(t, vic, VIC);
+  await linkChat(t, alice, 'slack', `${ALICE.teamId}:${ALICE.userId}`, ALICE.name);
+  await linkChat(t, vic, 'slack', `${VIC.teamId}:${VIC.userId}`, VIC.name);
   const put = await as(t, admin, 'PUT', '/v1/admin/policies', {
     escalation_policy: { levels: { medium: slackSteps } },
   });
@@ -131,8 +80,8 @@ afterAll(async () => {
 
 describe('sending', () => {
   it('posts the gist with buttons to the channel and DMs each linked member', async () => {
-    const h = await createHandoff(medium('Deploy api to staging'));
-    const refs = await postedRefs(h.id, 2);
+    const h = await createHandoff(t, deviceToken, medium('Deploy api to staging'));
+    const refs = await postedRefs(t, 'slack', h.id, 2);
     const posts = fake.callsTo('chat.postMessage').slice(-2);
     expect(posts.map((c) => c.status)).toEqual([200, 200]);
     expect(posts.every((c) => c.token === fake.botToken)).toBe(true);
@@ -162,8 +111,8 @@ describe('sending', () => {
     fake.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     fake.failNext('chat.postMessage', { status: 503 });
     const before = fake.callsTo('chat.postMessage').length;
-    const h = await createHandoff(medium('Deploy after a rate limit'));
-    await postedRefs(h.id, 2);
+    const h = await createHandoff(t, deviceToken, medium('Deploy after a rate limit'));
+    await postedRefs(t, 'slack', h.id, 2);
     const calls = fake.callsTo('chat.postMessage').slice(before);
     const statuses = calls.map((c) => c.status);
     expect(statuses.filter((s) => s === 429)).toHaveLength(1);
@@ -174,15 +123,15 @@ describe('sending', () => {
   it('a Slack outage fails the step, never the decision; the message update gives up after bounded retries', async () => {
     fake.failNext('chat.postMessage', { error: 'channel_not_found' });
     fake.failNext('chat.postMessage', { error: 'channel_not_found' });
-    const failed = await createHandoff(medium('Nowhere to post'));
+    const failed = await createHandoff(t, deviceToken, medium('Nowhere to post'));
     await eventually(async () => {
       const r = await sql<{ outcome: string }>`
         select outcome from escalation_attempts where handoff_id = ${failed.id}`.execute(t.database.db);
       return r.rows[0]?.outcome;
     }).then((outcome) => expect(outcome).toBe('failed'));
     // Posted fine, then Slack goes down for updates: deciding on the dashboard is not held up.
-    const h = await createHandoff(medium('Decide while Slack is down'));
-    const refs = await postedRefs(h.id, 2);
+    const h = await createHandoff(t, deviceToken, medium('Decide while Slack is down'));
+    const refs = await postedRefs(t, 'slack', h.id, 2);
     fake.failNext('chat.update', { status: 503 }, 20);
     const started = Date.now();
     const res = await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve' });
@@ -201,11 +150,11 @@ describe('sending', () => {
 
 describe('interactions over HTTP', () => {
   it('a click by a linked member decides, and every message is rewritten without buttons', async () => {
-    const h = await createHandoff(medium('Ship it'));
-    const refs = await postedRefs(h.id, 2);
+    const h = await createHandoff(t, deviceToken, medium('Ship it'));
+    const refs = await postedRefs(t, 'slack', h.id, 2);
     const res = await fake.deliver(url(), fake.clickPayload(refs[0]!, ALICE, 'approve'));
     expect(res.status).toBe(200);
-    expect(await statusOf(h.id)).toBe('approved');
+    expect(await statusOf(t, h.id)).toBe('approved');
     for (const ref of refs) {
       const m = await eventually(() => {
         const msg = fake.messages.get(ref)!;
@@ -224,10 +173,10 @@ describe('interactions over HTTP', () => {
   });
 
   it('forged, stale, unsigned and malformed requests are refused and change nothing', async () => {
-    const h = await createHandoff(medium('Try to forge'));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Try to forge'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     const click = fake.clickPayload(ref!, ALICE, 'approve');
-    const audit = await auditCount();
+    const audit = await auditCount(t);
     expect((await fake.deliver(url(), click, { secret: 'not-the-secret' })).status).toBe(403);
     const stale = await fake.deliver(url(), click, { timestamp: Math.floor(clockNow() / 1000) - 301 });
     expect(stale.status).toBe(401);
@@ -267,41 +216,41 @@ describe('interactions over HTTP', () => {
       body: JSON.stringify(click),
     });
     expect(asJson.status).toBe(415);
-    expect(await statusOf(h.id)).toBe('pending');
-    expect(await auditCount()).toBe(audit);
+    expect(await statusOf(t, h.id)).toBe('pending');
+    expect(await auditCount(t)).toBe(audit);
   });
 
   it('a replayed click is acknowledged and ignored', async () => {
-    const h = await createHandoff(medium('Replay me'));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Replay me'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     const signed = fake.signed(fake.clickPayload(ref!, ALICE, 'deny'));
     const send = () => fetch(url(), { method: 'POST', headers: signed.headers, body: signed.body });
     expect((await send()).status).toBe(200);
-    expect(await statusOf(h.id)).toBe('denied');
-    const audit = await auditCount();
+    expect(await statusOf(t, h.id)).toBe('denied');
+    const audit = await auditCount(t);
     const ephemerals = fake.ephemerals.length;
     expect((await send()).status).toBe(200);
-    expect(await statusOf(h.id)).toBe('denied');
-    expect(await auditCount()).toBe(audit);
+    expect(await statusOf(t, h.id)).toBe('denied');
+    expect(await auditCount(t)).toBe(audit);
     expect(fake.ephemerals.length).toBe(ephemerals);
     expect(t.logs.some((l) => l.msg === 'replayed Slack interaction ignored')).toBe(true);
   });
 
   it('a replayed click is ignored even after the ephemeral store was wiped (#18 2.1)', async () => {
-    const h = await createHandoff(medium('Replay me after a Redis restart'));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Replay me after a Redis restart'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     const signed = fake.signed(fake.clickPayload(ref!, ALICE, 'deny'));
     const send = () => fetch(url(), { method: 'POST', headers: signed.headers, body: signed.body });
     expect((await send()).status).toBe(200);
-    expect(await statusOf(h.id)).toBe('denied');
+    expect(await statusOf(t, h.id)).toBe('denied');
     await t.wipeStore();
-    const audit = await auditCount();
+    const audit = await auditCount(t);
     const ephemerals = fake.ephemerals.length;
     const ignored = t.logs.filter((l) => l.msg === 'replayed Slack interaction ignored').length;
     // Within Slack's 5-minute window the signature is still valid; the durable claim refuses it.
     expect((await send()).status).toBe(200);
-    expect(await statusOf(h.id)).toBe('denied');
-    expect(await auditCount()).toBe(audit);
+    expect(await statusOf(t, h.id)).toBe('denied');
+    expect(await auditCount(t)).toBe(audit);
     // Not even an "already decided" reply: the request was not handled at all.
     expect(fake.ephemerals.length).toBe(ephemerals);
     expect(t.logs.filter((l) => l.msg === 'replayed Slack interaction ignored')).toHaveLength(ignored + 1);
@@ -309,15 +258,15 @@ describe('interactions over HTTP', () => {
 
   it('an unlinked person gets an ephemeral one-time link to connect, and can decide once linked', async () => {
     const bob = await addMember(t, admin, 'bob@slackorg.test', 'member');
-    const h = await createHandoff(medium('Who is bob'));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Who is bob'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     const res = await fake.deliver(url(), fake.clickPayload(ref!, BOB, 'approve'));
     expect(res.status).toBe(200);
     const eph = await eventually(() => ephemeralsTo(BOB)[0]);
     expect(eph.text).toContain('not linked');
     const link = /https:\/\/ony\.test\/link\/[A-Za-z0-9_-]{32}/.exec(JSON.stringify(eph.blocks))?.[0];
     expect(link).toBeDefined();
-    expect(await statusOf(h.id)).toBe('pending');
+    expect(await statusOf(t, h.id)).toBe('pending');
     // Bob signs in and confirms the link.
     const path = new URL(link!).pathname;
     const done = await t.app.inject({
@@ -329,19 +278,19 @@ describe('interactions over HTTP', () => {
     expect(done.statusCode, done.body).toBe(200);
     const again = await fake.deliver(url(), fake.clickPayload(ref!, BOB, 'approve'));
     expect(again.status).toBe(200);
-    expect(await statusOf(h.id)).toBe('approved');
+    expect(await statusOf(t, h.id)).toBe('approved');
   });
 
   it('a viewer and a member of another org are refused with a clear ephemeral reply', async () => {
     const other = await createOrgWithAdmin(t, 'slackother');
-    await linkSlack(t, other, OTHER_ORG);
-    const h = await createHandoff(medium('Not yours'));
-    const [ref] = await postedRefs(h.id, 1);
+    await linkChat(t, other, 'slack', `${OTHER_ORG.teamId}:${OTHER_ORG.userId}`, OTHER_ORG.name);
+    const h = await createHandoff(t, deviceToken, medium('Not yours'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     expect((await fake.deliver(url(), fake.clickPayload(ref!, VIC, 'approve'))).status).toBe(200);
     expect((await fake.deliver(url(), fake.clickPayload(ref!, OTHER_ORG, 'approve'))).status).toBe(200);
     expect((await eventually(() => ephemeralsTo(VIC)[0])).text).toContain('cannot decide');
     expect((await eventually(() => ephemeralsTo(OTHER_ORG)[0])).text).toContain('No such handoff');
-    expect(await statusOf(h.id)).toBe('pending');
+    expect(await statusOf(t, h.id)).toBe('pending');
   });
 });
 
@@ -355,15 +304,15 @@ describe('step-up and expiry (these move the clock)', () => {
       code: generateSync({ secret, epoch: Math.floor(clockNow() / 1000) }),
     });
     expect(confirm.statusCode, confirm.body).toBeLessThan(300);
-    const h = await createHandoff(medium('Needs a code'));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Needs a code'));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     t.clock.advance(31_000);
     const views = fake.views.length;
     expect((await fake.deliver(url(), fake.clickPayload(ref!, ALICE, 'approve'))).status).toBe(200);
     const view = await eventually(() => fake.views[views]);
     expect(view.view.callback_id).toBe('ony_totp');
     expect(JSON.stringify(view.view)).not.toContain('Needs a code');
-    expect(await statusOf(h.id)).toBe('pending');
+    expect(await statusOf(t, h.id)).toBe('pending');
 
     const submit = async (code: string) => {
       const r = await fake.deliver(url(), fake.submitPayload(view.id, ALICE, { totp: { code } }));
@@ -372,10 +321,10 @@ describe('step-up and expiry (these move the clock)', () => {
     };
     expect(await submit('12ab56')).toMatchObject({ response_action: 'errors', errors: { totp: /6 digits/ } });
     expect(await submit('000000')).toMatchObject({ response_action: 'errors', errors: { totp: /wrong/ } });
-    expect(await statusOf(h.id)).toBe('pending');
+    expect(await statusOf(t, h.id)).toBe('pending');
     const good = generateSync({ secret, epoch: Math.floor(clockNow() / 1000) });
     expect(await submit(good)).toEqual({ response_action: 'clear' });
-    expect(await statusOf(h.id)).toBe('approved');
+    expect(await statusOf(t, h.id)).toBe('approved');
     // The code never reaches the logs.
     expect(JSON.stringify(t.logs)).not.toContain(good);
     await as(t, admin, 'PUT', '/v1/admin/policies', {
@@ -385,13 +334,13 @@ describe('step-up and expiry (these move the clock)', () => {
 
   it('a click after expiry is refused; the message then reads expired', async () => {
     t.clock.sync(); // escalation jobs start at the database's time
-    const h = await createHandoff(medium('Too late', { timeout_s: 30 }));
-    const [ref] = await postedRefs(h.id, 1);
+    const h = await createHandoff(t, deviceToken, medium('Too late', { timeout_s: 30 }));
+    const [ref] = await postedRefs(t, 'slack', h.id, 1);
     t.clock.advance(31_000);
     expect((await fake.deliver(url(), fake.clickPayload(ref!, ALICE, 'approve'))).status).toBe(200);
     const reply = await eventually(() => ephemeralsTo(ALICE).find((e) => e.text.includes('expired')));
     expect(reply.text).toContain('nothing was changed');
-    expect(await statusOf(h.id)).toBe('expired');
+    expect(await statusOf(t, h.id)).toBe('expired');
     const m = await eventually(() => {
       const msg = fake.messages.get(ref!)!;
       return msg.text.includes('Expired') ? msg : undefined;
@@ -407,15 +356,15 @@ describe('assurance (docs/assurance.md)', () => {
     await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: { levels: { medium: a2Steps } } });
     try {
       const carol = await addMember(t, admin, 'carol@slackorg.test', 'member');
-      await linkSlack(t, carol, CAROL);
-      const h = await createHandoff(medium('Needs A2'));
-      const [ref] = await postedRefs(h.id, 1);
+      await linkChat(t, carol, 'slack', `${CAROL.teamId}:${CAROL.userId}`, CAROL.name);
+      const h = await createHandoff(t, deviceToken, medium('Needs A2'));
+      const [ref] = await postedRefs(t, 'slack', h.id, 1);
       // Carol has no TOTP: refused, told how to step up, with the handoff's page in the dashboard.
       expect((await fake.deliver(url(), fake.clickPayload(ref!, CAROL, 'approve'))).status).toBe(200);
       const reply = await eventually(() => ephemeralsTo(CAROL).find((e) => e.text.includes('assurance A2')));
       expect(reply.text).toMatch(/this answer was A1 \(A1 · slack · linked account\)/);
       expect(reply.text).toContain(`/handoffs/${h.id}`);
-      expect(await statusOf(h.id)).toBe('pending');
+      expect(await statusOf(t, h.id)).toBe('pending');
 
       // Alice enrolled TOTP above: the click asks for the code, which raises the answer to A2.
       // Earlier tests used her codes at a clock moved past the wall clock (this test went back to
@@ -431,7 +380,7 @@ describe('assurance (docs/assurance.md)', () => {
       const code = generateSync({ secret, epoch: Math.floor(clockNow() / 1000) });
       const r = await fake.deliver(url(), fake.submitPayload(view.id, ALICE, { totp: { code } }));
       expect(JSON.parse(r.body)).toEqual({ response_action: 'clear' });
-      expect(await statusOf(h.id)).toBe('approved');
+      expect(await statusOf(t, h.id)).toBe('approved');
       const chain = await sql<{ meta: { assurance: Record<string, unknown> } }>`
         select meta from audit_events where action = 'handoff.decided' and subject_id = ${h.id}`.execute(
         t.database.db,
@@ -448,10 +397,10 @@ describe('assurance (docs/assurance.md)', () => {
 
       // A deny below the minimum is taken at once.
       t.clock.sync(); // escalation jobs start at the database's time
-      const d = await createHandoff(medium('Deny me'));
-      const [dref] = await postedRefs(d.id, 1);
+      const d = await createHandoff(t, deviceToken, medium('Deny me'));
+      const [dref] = await postedRefs(t, 'slack', d.id, 1);
       expect((await fake.deliver(url(), fake.clickPayload(dref!, CAROL, 'deny'))).status).toBe(200);
-      expect(await statusOf(d.id)).toBe('denied');
+      expect(await statusOf(t, d.id)).toBe('denied');
     } finally {
       await as(t, admin, 'PUT', '/v1/admin/policies', {
         escalation_policy: { levels: { medium: slackSteps } },
@@ -476,7 +425,7 @@ describe('what leaves', () => {
     ];
     const payloadMarker = 'PAYLOAD-ONLY-MARKER-7f3a';
     const before = fake.calls.length;
-    const h = await createHandoff({
+    const h = await createHandoff(t, deviceToken, {
       action: { type: 'shell.exec', target: `prod-host ${secrets[2]}` },
       title: `Rotate ${secrets[0]} now`,
       summary: `uses ${secrets[1]} and ${secrets[2]}`,
@@ -489,7 +438,7 @@ describe('what leaves', () => {
         content: `${payloadMarker}\n${secrets[3]}\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----`,
       },
     });
-    const refs = await postedRefs(h.id, 2);
+    const refs = await postedRefs(t, 'slack', h.id, 2);
     await fake.deliver(url(), fake.clickPayload(refs[0]!, ALICE, 'deny'));
     await eventually(() => (fake.messages.get(refs[0]!)!.text.includes('Denied') ? true : undefined));
     const mine = fake.calls.slice(before);
@@ -531,7 +480,7 @@ describe('socket mode', () => {
     sAdmin = await createOrgWithAdmin(s, 'slacksocket');
     sToken = (await as(s, sAdmin, 'POST', '/v1/admin/devices', { name: 'agent' })).json<{ token: string }>()
       .token;
-    await linkSlack(s, sAdmin, { teamId: TEAM, userId: 'U0SOCKET1', name: 'sock' });
+    await linkChat(s, sAdmin, 'slack', `${TEAM}:U0SOCKET1`, 'sock');
     await as(s, sAdmin, 'PUT', '/v1/admin/policies', {
       escalation_policy: { levels: { medium: slackSteps } },
     });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDecision, encodeDecision } from '../../src/channels/telegram/callback-data.js';
 import { REFUSAL_TEXT, REPLIES } from '../../src/channels/telegram/render.js';
 import { deriveWebhookSecret } from '../../src/channels/telegram/secret.js';
-import { startFakeTelegram, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import { SecretGenerator } from '../fixtures/redact-corpus.js';
 import { realRedisUrl } from '../helpers/db.js';
 import {
@@ -21,6 +21,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
+import { auditCount, createHandoff, eventually, statusOf, telegramMessages } from '../helpers/chat.js';
 
 const TOKEN = '7000001:AAHfakeTokenForTestsOnly_0123456789';
 const SECRET = 'webhook-secret_for-tests-0123456789';
@@ -38,62 +39,11 @@ let admin: Actor;
 let alice: Actor;
 let deviceToken: string;
 
-async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const medium = (title: string, extra: Record<string, unknown> = {}) => ({
   action: { type: 'deploy', target: 'staging' },
   title,
   ...extra,
 });
-
-async function createHandoff(server: TestServer, token: string, body: Record<string, unknown>) {
-  const res = await server.app.inject({
-    method: 'POST',
-    url: '/v1/handoffs',
-    headers: { authorization: `Bearer ${token}` },
-    payload: body,
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json<{ id: string; short_code: string }>();
-}
-
-const statusOf = async (server: TestServer, id: string) =>
-  (await sql<{ status: string }>`select status from handoffs where id = ${id}`.execute(server.database.db))
-    .rows[0]!.status;
-
-const auditCount = async (server: TestServer) =>
-  (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(server.database.db)).rows[0]!
-    .n;
-
-/** The Telegram messages an escalation posted for a handoff, once recorded. */
-async function posted(
-  server: TestServer,
-  f: FakeTelegram,
-  handoffId: string,
-  count = 1,
-): Promise<FakeMessage[]> {
-  const refs = await eventually(async () => {
-    const rows = (
-      await sql<{ ref: string }>`
-        select ref from channel_messages where handoff_id = ${handoffId} and channel = 'telegram' order by ref`.execute(
-        server.database.db,
-      )
-    ).rows;
-    return rows.length >= count ? rows.map((r) => r.ref) : undefined;
-  });
-  return refs.map((ref) => {
-    const [chat, id] = ref.split(':');
-    return f.message(Number(chat), Number(id))!;
-  });
-}
 
 async function linkCode(server: TestServer, actor: Actor): Promise<string> {
   const res = await as(server, actor, 'POST', '/v1/me/channel-links/codes', { channel: 'telegram' });
@@ -192,7 +142,7 @@ describe('linking with /start <code>', () => {
 describe('sending and deciding', () => {
   it('sends the gist with one button per option to each linked approver, then edits it in place after a tap', async () => {
     const h = await createHandoff(t, deviceToken, medium('Deploy api to staging'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     // Alice only: the admin has not linked Telegram, and the viewer is not an approver.
     expect(msg!.chatId).toBe(ALICE.id);
     expect(fake.botMessages(VIC.id).some((m) => m.text.includes(h.short_code))).toBe(false);
@@ -225,7 +175,7 @@ describe('sending and deciding', () => {
 
   it('a redelivered update and a second tap change nothing', async () => {
     const h = await createHandoff(t, deviceToken, medium('Deploy once'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     await fake.tap(ALICE, msg!, fake.buttonData(msg!, /Deny/));
     expect(await statusOf(t, h.id)).toBe('denied');
     const audit = await auditCount(t);
@@ -246,7 +196,7 @@ describe('sending and deciding', () => {
 
   it('a replayed update is ignored even after the ephemeral store was wiped (#18 2.1)', async () => {
     const h = await createHandoff(t, deviceToken, medium('Deploy once, even after a Redis restart'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     await fake.tap(ALICE, msg!, fake.buttonData(msg!, /Deny/));
     expect(await statusOf(t, h.id)).toBe('denied');
     const captured = fake.deliveries.at(-1)!.update;
@@ -268,7 +218,7 @@ describe('sending and deciding', () => {
     expect(lastBotText(fake, EVE.id)).toMatch(/^Linked/);
 
     const h = await createHandoff(t, deviceToken, medium('Refuse them all', { timeout_s: 60 }));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     const audit = await auditCount(t);
     const cases: [FakeUser, string, string][] = [
       [STRANGER, encodeDecision(h.id, 'approve'), REFUSAL_TEXT.not_linked],
@@ -306,7 +256,7 @@ describe('the webhook refuses what Telegram did not send', () => {
 
   it('missing or wrong secret: 401/403 and nothing happens; malformed bodies: 400', async () => {
     const h = await createHandoff(t, deviceToken, medium('Forged taps'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     const forged = JSON.stringify({
       update_id: 999_999_001,
       callback_query: {
@@ -373,7 +323,7 @@ describe('TOTP step-up', () => {
     expect(lastBotText(fake, ALICE.id)).toBe(REPLIES.stepUpNothingPending);
 
     const h = await createHandoff(t, deviceToken, medium('Deploy with a second factor'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     t.clock.advance(31_000); // past the enrolment code's time step
     const { queryId } = await fake.tap(ALICE, msg!, fake.buttonData(msg!, /Approve/));
     expect(fake.callbackAnswers.get(queryId)).toEqual({
@@ -402,7 +352,7 @@ describe('TOTP step-up', () => {
     // Three wrong codes use up the prompt.
     t.clock.sync();
     const h2 = await createHandoff(t, deviceToken, medium('Deploy again'));
-    const [msg2] = await posted(t, fake, h2.id);
+    const [msg2] = await telegramMessages(t, fake, h2.id);
     t.clock.advance(62_000);
     await fake.tap(ALICE, msg2!, fake.buttonData(msg2!, /Approve/));
     await fake.say(ALICE, '918273');
@@ -430,7 +380,7 @@ describe('provider trouble', () => {
     const before = fake.callsOf('sendMessage').length;
     const started = Date.now();
     const h = await createHandoff(t, deviceToken, medium('Deploy after a rate limit'));
-    await posted(t, fake, h.id);
+    await telegramMessages(t, fake, h.id);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     const statuses = fake
       .callsOf('sendMessage')
@@ -453,7 +403,7 @@ describe('provider trouble', () => {
       fake.setOutage(false);
     }
     const h = await createHandoff(t, deviceToken, medium('Decide while Telegram is down'));
-    const [msg] = await posted(t, fake, h.id);
+    const [msg] = await telegramMessages(t, fake, h.id);
     fake.setOutage(true);
     try {
       const started = Date.now();
@@ -490,7 +440,7 @@ describe('provider trouble', () => {
     fake.blocked.add(ALICE.id);
     try {
       const h = await createHandoff(t, deviceToken, medium('One of two'));
-      const msgs = await posted(t, fake, h.id);
+      const msgs = await telegramMessages(t, fake, h.id);
       expect(msgs.map((m) => m.chatId)).toEqual([BOB.id]);
       expect(fake.callsOf('sendMessage').some((c) => c.status === 403)).toBe(true);
     } finally {
@@ -522,7 +472,7 @@ describe('what leaves', () => {
       ],
       payload: { kind: 'text', content: `${payloadMarker}\n${pem}\n${aws}` },
     });
-    const msgs = await posted(t, fake, h.id);
+    const msgs = await telegramMessages(t, fake, h.id);
     const [msg] = msgs;
     await fake.tap(ALICE, msg!, fake.buttonData(msg!, /no/));
     await eventually(() => (msg!.edits > 0 ? true : undefined));
@@ -605,7 +555,7 @@ describe('long polling', () => {
     await eventually(() => (lastBotText(pf, ALICE.id)?.startsWith('Linked') ? true : undefined));
 
     const h = await createHandoff(ps, token, medium('Deploy from behind NAT'));
-    const [msg] = await posted(ps, pf, h.id);
+    const [msg] = await telegramMessages(ps, pf, h.id);
     const { queryId } = await pf.tap(ALICE, msg!, pf.buttonData(msg!, /Approve/));
     await eventually(() => (pf.callbackAnswers.has(queryId) ? true : undefined));
     expect(await statusOf(ps, h.id)).toBe('approved');

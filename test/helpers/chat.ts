@@ -1,10 +1,11 @@
 /**
- * What the chat-channel tests (Slack, Telegram) share: waiting for an event, an agent's device and
+ * What the chat-channel tests (Slack, Telegram, and the per-org channels) share: waiting for an event, an agent's device and
  * its handoffs, the channel messages an escalation recorded, and linking a member's chat identity
  * with a one-time code, as the dashboard and the bot do.
  */
 import { sql } from 'kysely';
 import { expect } from 'vitest';
+import type { FakeMessage, FakeTelegram } from '../fakes/telegram.js';
 import { as, type Actor, type TestServer } from './app.js';
 
 /** Polls `fn` until it answers something (not a sleep: the first answer wins). */
@@ -40,7 +41,13 @@ export async function createHandoff(t: TestServer, deviceToken: string, body: Re
 }
 
 /** The refs of the messages a channel posted for a handoff, once the escalation step recorded them. */
-export async function postedRefs(t: TestServer, channel: string, handoffId: string, count: number) {
+export async function postedRefs(
+  t: TestServer,
+  channel: string,
+  handoffId: string,
+  count: number,
+  ms = 15_000,
+): Promise<string[]> {
   return eventually(async () => {
     const rows = (
       await sql<{ ref: string }>`
@@ -49,8 +56,29 @@ export async function postedRefs(t: TestServer, channel: string, handoffId: stri
       )
     ).rows;
     return rows.length >= count ? rows.map((r) => r.ref) : undefined;
-  });
+  }, ms);
 }
+
+/** The Telegram messages an escalation posted for a handoff through `bot` (refs are `chat:message`). */
+export async function telegramMessages(
+  t: TestServer,
+  bot: FakeTelegram,
+  handoffId: string,
+  count = 1,
+  ms = 15_000,
+): Promise<FakeMessage[]> {
+  const refs = await postedRefs(t, 'telegram', handoffId, count, ms);
+  return Promise.all(
+    refs.map((ref) => {
+      const [chat, id] = ref.split(':');
+      return eventually(() => bot.message(Number(chat), Number(id)), ms);
+    }),
+  );
+}
+
+/** How many audit entries the whole database holds (every org's: the tests compare before and after). */
+export const auditCount = async (t: TestServer) =>
+  (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.database.db)).rows[0]!.n;
 
 export const statusOf = async (t: TestServer, id: string) =>
   (await sql<{ status: string }>`select status from handoffs where id = ${id}`.execute(t.database.db))

@@ -4,44 +4,23 @@
  * fetched, linked and decided in that org; removing the bot stops its poller while the server
  * bot's keeps running.
  */
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTelegram, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import { as, createOrgWithAdmin, startTestServer, type Actor, type TestServer } from '../helpers/app.js';
+import { eventually, telegramMessages } from '../helpers/chat.js';
 
 const SERVER_TOKEN = '7000011:AAHserverBotTokenForPollTests_0123456';
 const TOKEN_A = '7100011:AAHorgAbotTokenForPollTestsOnly_abcdef';
 const ALICE: FakeUser = { id: 3001, first_name: 'Alice', username: 'alice_poll' };
 const SERVER_USER: FakeUser = { id: 3002, first_name: 'Sam' };
 
+/** A poller's first getUpdates can wait for its next reload: generous, as the old local helper was. */
+const POLL_MS = 30_000;
+
 let fake: FakeTelegram;
 let botA: FakeTelegram;
 let t: TestServer;
 let admin: Actor;
-
-async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function posted(bot: FakeTelegram, handoffId: string): Promise<FakeMessage> {
-  const ref = await eventually(async () => {
-    const rows = (
-      await sql<{ ref: string }>`
-        select ref from channel_messages where handoff_id = ${handoffId} and channel = 'telegram'`.execute(
-        t.database.db,
-      )
-    ).rows;
-    return rows[0]?.ref;
-  });
-  const [chat, id] = ref.split(':');
-  return eventually(() => bot.message(Number(chat), Number(id)));
-}
 
 beforeAll(async () => {
   fake = await startFakeTelegram(SERVER_TOKEN);
@@ -64,14 +43,17 @@ describe("an org's own bot in polling mode", () => {
     const saved = await as(t, admin, 'PUT', '/v1/admin/channels/own/telegram', { bot_token: TOKEN_A });
     expect(saved.statusCode, saved.body).toBe(200);
     // Its poller runs: getUpdates calls arrive with the org bot's token.
-    await eventually(() => (botA.callsOf('getUpdates').length > 0 ? true : undefined));
+    await eventually(() => (botA.callsOf('getUpdates').length > 0 ? true : undefined), POLL_MS);
     expect(botA.callsOf('getUpdates').every((c) => c.token === TOKEN_A)).toBe(true);
 
     const code = (await as(t, admin, 'POST', '/v1/me/channel-links/codes', { channel: 'telegram' })).json<{
       code: string;
     }>().code;
     await botA.say(ALICE, `/start ${code}`);
-    await eventually(() => (botA.botMessages(ALICE.id).at(-1)?.text.startsWith('Linked') ? true : undefined));
+    await eventually(
+      () => (botA.botMessages(ALICE.id).at(-1)?.text.startsWith('Linked') ? true : undefined),
+      POLL_MS,
+    );
 
     const device = (await as(t, admin, 'POST', '/v1/admin/devices', { name: 'agent' })).json<{
       token: string;
@@ -90,19 +72,19 @@ describe("an org's own bot in polling mode", () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json<{ id: string }>().id;
-    const msg = await posted(botA, id);
+    const msg = (await telegramMessages(t, botA, id, 1, POLL_MS))[0]!;
     const { queryId } = await botA.tap(ALICE, msg, botA.buttonData(msg, /Approve/));
-    await eventually(() => (botA.callbackAnswers.has(queryId) ? true : undefined));
+    await eventually(() => (botA.callbackAnswers.has(queryId) ? true : undefined), POLL_MS);
     const view = await as(t, admin, 'GET', `/v1/handoffs/${id}`);
     expect(view.json()).toMatchObject({ status: 'approved', decision: { channel: 'telegram' } });
-    await eventually(() => (botA.pendingUpdates() === 0 ? true : undefined));
+    await eventually(() => (botA.pendingUpdates() === 0 ? true : undefined), POLL_MS);
 
     // Removed: the org bot's updates stay unfetched while the server bot's poller still answers.
     const removed = await as(t, admin, 'DELETE', '/v1/admin/channels/own/telegram');
     expect(removed.statusCode, removed.body).toBe(204);
     await botA.say(ALICE, '/help');
     await fake.say(SERVER_USER, '/help');
-    await eventually(() => (fake.botMessages(SERVER_USER.id).length > 0 ? true : undefined));
+    await eventually(() => (fake.botMessages(SERVER_USER.id).length > 0 ? true : undefined), POLL_MS);
     expect(botA.pendingUpdates()).toBe(1);
   }, 120_000);
 });

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDecision } from '../../src/channels/telegram/callback-data.js';
 import { REFUSAL_TEXT } from '../../src/channels/telegram/render.js';
-import { startFakeTelegram, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import {
   addMember,
   as,
@@ -18,6 +18,7 @@ import {
   type Actor,
   type TestServer,
 } from '../helpers/app.js';
+import { auditCount, createHandoff, eventually, statusOf, telegramMessages } from '../helpers/chat.js';
 
 const SERVER_TOKEN = '7000001:AAHserverBotTokenForTests_0123456789';
 const TOKEN_A = '7100001:AAHorgAbotTokenForTestsOnly_abcdefgh';
@@ -41,49 +42,9 @@ let bob: Actor;
 let carol: Actor;
 const devices: Record<string, string> = {};
 
-async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function createHandoff(token: string, title: string) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/handoffs',
-    headers: { authorization: `Bearer ${token}` },
-    payload: { action: { type: 'deploy', target: 'staging' }, title },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json<{ id: string; short_code: string }>();
-}
-
-const statusOf = async (id: string) =>
-  (await sql<{ status: string }>`select status from handoffs where id = ${id}`.execute(t.database.db))
-    .rows[0]!.status;
-
-const auditCount = async () =>
-  (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.database.db)).rows[0]!.n;
+const deploy = (title: string) => ({ action: { type: 'deploy', target: 'staging' }, title });
 
 /** The message an escalation posted for a handoff through `bot`, once recorded. */
-async function posted(bot: FakeTelegram, handoffId: string): Promise<FakeMessage> {
-  const ref = await eventually(async () => {
-    const rows = (
-      await sql<{ ref: string }>`
-        select ref from channel_messages where handoff_id = ${handoffId} and channel = 'telegram'`.execute(
-        t.database.db,
-      )
-    ).rows;
-    return rows[0]?.ref;
-  });
-  const [chat, id] = ref.split(':');
-  return eventually(() => bot.message(Number(chat), Number(id)));
-}
-
 async function link(actor: Actor, bot: FakeTelegram, user: FakeUser): Promise<void> {
   const res = await as(t, actor, 'POST', '/v1/me/channel-links/codes', { channel: 'telegram' });
   expect(res.statusCode, res.body).toBe(201);
@@ -163,7 +124,7 @@ describe('setting an org bot', () => {
 
   it('a token Telegram rejects (getMe 401): 422 naming the check, no token echoed, nothing stored', async () => {
     const wrong = '7100001:AAHwrongTokenNotKnownToTelegram_xyz';
-    const audit = await auditCount();
+    const audit = await auditCount(t);
     const res = await as(t, adminA, 'PUT', '/v1/admin/channels/own/telegram', { bot_token: wrong });
     expect(res.statusCode, res.body).toBe(422);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -171,7 +132,7 @@ describe('setting an org bot', () => {
     expect(res.json<{ detail: string }>().detail).toMatch(/getMe: 401 Unauthorized/);
     expect(res.body).not.toContain('AAHwrongToken');
     expect(await storedRows()).toEqual([]);
-    expect(await auditCount()).toBe(audit);
+    expect(await auditCount(t)).toBe(audit);
     // Malformed: refused before any request leaves.
     const calls = fake.calls.length;
     const bad = await as(t, adminA, 'PUT', '/v1/admin/channels/own/telegram', { bot_token: 'not a token' });
@@ -244,11 +205,15 @@ describe('two orgs escalating at the same time', () => {
 
   it('each message goes out through its own org bot only, and each tap decides in its own org', async () => {
     const [hA, hB, hC] = await Promise.all([
-      createHandoff(devices[adminA.orgId]!, 'Deploy A'),
-      createHandoff(devices[adminB.orgId]!, 'Deploy B'),
-      createHandoff(devices[adminC.orgId]!, 'Deploy C'),
+      createHandoff(t, devices[adminA.orgId]!, deploy('Deploy A')),
+      createHandoff(t, devices[adminB.orgId]!, deploy('Deploy B')),
+      createHandoff(t, devices[adminC.orgId]!, deploy('Deploy C')),
     ]);
-    const [mA, mB, mC] = await Promise.all([posted(botA, hA.id), posted(botB, hB.id), posted(fake, hC.id)]);
+    const [mA, mB, mC] = await Promise.all([
+      (await telegramMessages(t, botA, hA.id))[0]!,
+      (await telegramMessages(t, botB, hB.id))[0]!,
+      (await telegramMessages(t, fake, hC.id))[0]!,
+    ]);
     expect(mA.chatId).toBe(ALICE.id);
     expect(mB.chatId).toBe(BOB.id);
     // The org without its own bot: the server's bot (the fallback).
@@ -268,20 +233,20 @@ describe('two orgs escalating at the same time', () => {
     const tapA = await botA.tap(ALICE, mA, botA.buttonData(mA, /Approve/));
     const tapB = await botB.tap(BOB, mB, botB.buttonData(mB, /Deny/));
     expect([tapA.delivery?.status, tapB.delivery?.status]).toEqual([200, 200]);
-    expect(await statusOf(hA.id)).toBe('approved');
-    expect(await statusOf(hB.id)).toBe('denied');
+    expect(await statusOf(t, hA.id)).toBe('approved');
+    expect(await statusOf(t, hB.id)).toBe('denied');
     // Each message is updated in place through the bot that sent it.
     await eventually(() => (mA.edits > 0 && mB.edits > 0 ? true : undefined));
     expect(botA.callsOf('editMessageText').every((c) => c.token === TOKEN_A)).toBe(true);
     expect(botB.callsOf('editMessageText')).toHaveLength(1);
     await fake.tap(CAROL, mC, fake.buttonData(mC, /Approve/));
-    expect(await statusOf(hC.id)).toBe('approved');
+    expect(await statusOf(t, hC.id)).toBe('approved');
   });
 
   it("a tap through the other org's bot decides nothing, whoever taps", async () => {
-    const hA = await createHandoff(devices[adminA.orgId]!, 'Deploy A again');
-    const mA = await posted(botA, hA.id);
-    const audit = await auditCount();
+    const hA = await createHandoff(t, devices[adminA.orgId]!, deploy('Deploy A again'));
+    const mA = (await telegramMessages(t, botA, hA.id))[0]!;
+    const audit = await auditCount(t);
     // Bob (linked only in B) through B's bot, with A's handoff in the button.
     const viaB = await botB.tap(BOB, mA, encodeDecision(hA.id, 'approve'));
     expect(viaB.delivery?.status).toBe(200);
@@ -290,14 +255,14 @@ describe('two orgs escalating at the same time', () => {
     const aliceViaB = await botB.tap(ALICE, mA, encodeDecision(hA.id, 'approve'));
     expect(botB.callbackAnswers.get(aliceViaB.queryId)?.text).toBe(REFUSAL_TEXT.not_linked);
     // And through the server's bot: Alice is not linked there for A's decisions either way.
-    expect(await statusOf(hA.id)).toBe('pending');
-    expect(await auditCount()).toBe(audit);
+    expect(await statusOf(t, hA.id)).toBe('pending');
+    expect(await auditCount(t)).toBe(audit);
   });
 
   it("the other org's webhook URL with this bot's secret, or an unknown path: 403, nothing handled", async () => {
-    const hA = await createHandoff(devices[adminA.orgId]!, 'Deploy A, forged');
-    const mA = await posted(botA, hA.id);
-    const audit = await auditCount();
+    const hA = await createHandoff(t, devices[adminA.orgId]!, deploy('Deploy A, forged'));
+    const mA = (await telegramMessages(t, botA, hA.id))[0]!;
+    const audit = await auditCount(t);
     const update = {
       update_id: 990001,
       callback_query: {
@@ -326,14 +291,14 @@ describe('two orgs escalating at the same time', () => {
         .status,
     ).toBe(403);
     expect((await post(botA.webhook!.url, undefined)).status).toBe(401);
-    expect(await statusOf(hA.id)).toBe('pending');
-    expect(await auditCount()).toBe(audit);
+    expect(await statusOf(t, hA.id)).toBe('pending');
+    expect(await auditCount(t)).toBe(audit);
     expect(botA.callsOf('answerCallbackQuery').some((c) => c.params.callback_query_id === '99000100')).toBe(
       false,
     );
     // The real one, through A's path with A's secret, decides.
     expect((await post(botA.webhook!.url, botA.webhook!.secretToken)).status).toBe(200);
-    expect(await statusOf(hA.id)).toBe('approved');
+    expect(await statusOf(t, hA.id)).toBe('approved');
   });
 
   it("a link code of org A sent to org B's bot links nothing, and stays usable with A's bot", async () => {
@@ -356,10 +321,10 @@ describe('keys and removal', () => {
     const after = await storedRows();
     for (const [i, r] of after.entries())
       expect(Buffer.compare(r.config_enc, before[i]!.config_enc)).not.toBe(0);
-    const h = await createHandoff(devices[adminA.orgId]!, 'Deploy A after rotation');
-    const m = await posted(botA, h.id);
+    const h = await createHandoff(t, devices[adminA.orgId]!, deploy('Deploy A after rotation'));
+    const m = (await telegramMessages(t, botA, h.id))[0]!;
     await botA.tap(ALICE, m, botA.buttonData(m, /Approve/));
-    expect(await statusOf(h.id)).toBe('approved');
+    expect(await statusOf(t, h.id)).toBe('approved');
   });
 
   it('removing the org bot goes back to the server bot; its old webhook path is refused', async () => {
