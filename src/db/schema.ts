@@ -230,6 +230,8 @@ export interface OrgSettingsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Migration 0010: days a decided/expired handoff keeps its payload (0..365, 0 = never stored). */
   payload_retention_days: Generated<number>;
+  /** Migration 0032: bumped by a trigger on every change (int8: a string from pg, a number from PGlite). */
+  version: ColumnType<string | number, never, never>;
 }
 
 export interface HandoffsTable {

@@ -10,7 +10,13 @@ export type Principal =
       readonly role: Role;
       readonly sessionId: string;
     }
-  | { readonly kind: 'device'; readonly orgId: string; readonly deviceId: string };
+  | {
+      readonly kind: 'device';
+      readonly orgId: string;
+      readonly deviceId: string;
+      /** The org settings' version as the device's authentication read it (migration 0032). */
+      readonly settingsVersion?: string;
+    };
 
 const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
 

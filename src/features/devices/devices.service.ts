@@ -119,8 +119,14 @@ export function createDevicesService({ db, clock, keyring, revocation }: Devices
       if (!token.startsWith(DEVICE_PREFIX)) throw unauthenticated;
       const hit = await withApp(db, async (tx) =>
         (
-          await sql<{ org_id: string; device_id: string; last_seen_at: Date | null }>`
-            select org_id, device_id, last_seen_at from ony_resolve_device(${sha256(token)})`.execute(tx)
+          await sql<{
+            org_id: string;
+            device_id: string;
+            last_seen_at: Date | null;
+            settings_version: string;
+          }>`
+            select org_id, device_id, last_seen_at, settings_version::text
+            from ony_resolve_device(${sha256(token)})`.execute(tx)
         ).rows.at(0),
       );
       if (hit === undefined) throw unauthenticated;
@@ -129,7 +135,12 @@ export function createDevicesService({ db, clock, keyring, revocation }: Devices
       if (hit.last_seen_at === null || now.getTime() - hit.last_seen_at.getTime() > 60_000) {
         await withTenant(db, hit.org_id, (tx) => updateDevice(tx, hit.device_id, { lastSeenAt: now }));
       }
-      return { kind: 'device', orgId: hit.org_id, deviceId: hit.device_id };
+      return {
+        kind: 'device',
+        orgId: hit.org_id,
+        deviceId: hit.device_id,
+        settingsVersion: hit.settings_version,
+      };
     },
   };
 }

@@ -433,17 +433,24 @@ export async function listAttempts(tx: TenantTx, handoffId: string) {
   }));
 }
 
-export async function getSettings(
-  tx: TenantTx,
-): Promise<{ riskPolicy: unknown; escalationPolicy: unknown; payloadRetentionDays: number }> {
+export interface OrgSettings {
+  readonly riskPolicy: unknown;
+  readonly escalationPolicy: unknown;
+  readonly payloadRetentionDays: number;
+  /** Bumped on every change (migration 0032); '0' while the org has no settings row. */
+  readonly version: string;
+}
+
+export async function getSettings(tx: TenantTx): Promise<OrgSettings> {
   const row = await tx.db
     .selectFrom('org_settings')
-    .select(['risk_policy', 'escalation_policy', 'payload_retention_days'])
+    .select(['risk_policy', 'escalation_policy', 'payload_retention_days', 'version'])
     .executeTakeFirst();
   return {
     riskPolicy: row?.risk_policy ?? {},
     escalationPolicy: row?.escalation_policy ?? {},
     payloadRetentionDays: row?.payload_retention_days ?? DEFAULT_PAYLOAD_RETENTION_DAYS,
+    version: row === undefined ? '0' : String(row.version),
   };
 }
 

@@ -58,6 +58,7 @@ import {
   listHandoffs,
   type Handoff,
 } from './handoffs.repository.js';
+import { createSettingsCache, type CurrentSettings } from './settings-cache.js';
 import { recordPayloadExpanded, recordView } from '../insights/insights.repository.js';
 import { orgChannel, wakeChannel } from './wake-channels.js';
 import { createExtensionService } from './extension.service.js';
@@ -112,6 +113,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
   const { db, keyring, clock, jobs, store, auth, passkeys, callbacks, risk: riskAnalyser, revocation } = deps;
   const metrics = deps.metrics ?? noMetrics;
   const extension = createExtensionService({ db, clock, jobs, store, expireJob: JOBS.expire });
+  const settingsCache = createSettingsCache();
 
   /** Wakes the handoff's waiters (long-polls, SSE) and the org's live queue. */
   async function changed(orgId: string, id: string, status: string): Promise<void> {
@@ -248,21 +250,30 @@ export function createHandoffsService(deps: HandoffsDeps) {
         idempotencyKey === undefined
           ? undefined
           : withTenant(db, p.orgId, (tx) => findByIdempotencyKey(tx, p.deviceId, idempotencyKey));
-      // One read: a replay answers at once; otherwise the org's settings, for the analysis and the insert.
-      const { previous, settings } = await withTenant(db, p.orgId, async (tx) => ({
-        previous:
-          idempotencyKey === undefined
-            ? undefined
-            : await findByIdempotencyKey(tx, p.deviceId, idempotencyKey),
-        settings: await getSettings(tx),
-      }));
-      if (previous !== undefined) {
+      const replayed = (previous: Handoff) => {
         if (previous.requestSha256 !== requestSha256) {
           throw new AppError('unprocessable', 'this Idempotency-Key was used with a different request body');
         }
         return { handoff: previous, replayed: true };
+      };
+      // The org's settings: this replica's copy when the device's look-up says it is current (then a
+      // replay is found in the write transaction); otherwise one read, which also answers a replay.
+      const cached = settingsCache.get(p.orgId, p.settingsVersion);
+      let current: CurrentSettings;
+      if (cached !== undefined) current = cached;
+      else {
+        const read = await withTenant(db, p.orgId, async (tx) => ({
+          previous:
+            idempotencyKey === undefined
+              ? undefined
+              : await findByIdempotencyKey(tx, p.deviceId, idempotencyKey),
+          settings: await getSettings(tx),
+        }));
+        if (read.previous !== undefined) return replayed(read.previous);
+        current = { settings: read.settings, policies: policiesFrom(read.settings) };
+        settingsCache.put(p.orgId, current);
       }
-      const policies = policiesFrom(settings);
+      const { settings, policies } = current;
       // Before the write transaction, on a worker thread: a 1 MiB payload takes the engine about half
       // a second, which neither the event loop nor a held connection should wait for. Within the
       // budget, or at least high with analysis_incomplete (never low).
@@ -270,7 +281,11 @@ export function createHandoffsService(deps: HandoffsDeps) {
       // Retention 0 (docs/privacy.md): the payload's salted hash is kept, the payload itself never stored.
       const keepPayload = storesPayloads(settings.payloadRetentionDays);
       try {
-        const handoff = await withTenant(db, p.orgId, async (tx) => {
+        const made = await withTenant(db, p.orgId, async (tx): Promise<{ h: Handoff; replay?: true }> => {
+          if (cached !== undefined && idempotencyKey !== undefined) {
+            const previous = await findByIdempotencyKey(tx, p.deviceId, idempotencyKey);
+            if (previous !== undefined) return { h: previous, replay: true };
+          }
           const level = policies.escalation.levels[risk.level];
           const toolRule = mcpToolRuleFor(policies.risk.mcp_tools ?? [], input.action.target);
           const rule = ruleOf(level, toolRule?.action);
@@ -345,7 +360,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               now,
             );
             await finished(tx, h);
-            return (await findHandoff(tx, id))!;
+            return { h: (await findHandoff(tx, id))! };
           }
           // The expiry and every escalation step, in one statement with the handoff's transaction.
           const timeoutS = (expiresAt.getTime() - now.getTime()) / 1000;
@@ -377,8 +392,10 @@ export function createHandoffsService(deps: HandoffsDeps) {
             ],
             tx.db,
           );
-          return h;
+          return { h };
         });
+        if (made.replay) return replayed(made.h);
+        const handoff = made.h;
         await store.publish(orgChannel(p.orgId), handoff.id);
         metrics.handoffCreated(handoff.riskLevel);
         if (handoff.status !== 'pending') metrics.handoffDecided(handoff.status, 'policy');
@@ -387,15 +404,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
         // Two retries racing on one Idempotency-Key: the loser answers the winner's handoff.
         if ((err as { code?: string }).code === '23505' && idempotencyKey !== undefined) {
           const winner = await replay();
-          if (winner !== undefined) {
-            if (winner.requestSha256 !== requestSha256) {
-              throw new AppError(
-                'unprocessable',
-                'this Idempotency-Key was used with a different request body',
-              );
-            }
-            return { handoff: winner, replayed: true };
-          }
+          if (winner !== undefined) return replayed(winner);
         }
         throw err;
       }
