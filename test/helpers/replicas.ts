@@ -80,6 +80,8 @@ export function startProxy(ports: readonly number[]): Promise<Proxy> {
         },
       );
       upstream.on('socket', (s) => {
+        // A kept-alive socket serves many requests: one close listener per socket, not per request.
+        if (open.get(i)!.has(s)) return;
         open.get(i)!.add(s);
         s.once('close', () => open.get(i)!.delete(s));
       });

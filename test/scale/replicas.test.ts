@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@ony/client';
+import { startFakeSlack, type FakeSlack, type SlackUser } from '../fakes/slack.js';
 import { realDatabaseUrl, realRedisUrl } from '../helpers/db.js';
 import { request, setUpOrg, startCluster, type Cluster, type Session } from '../helpers/replicas.js';
 
@@ -18,6 +19,8 @@ const C = 2;
 let cluster: Cluster;
 let admin: Session;
 let deviceToken: string;
+/** The Slack every replica talks to (ONY_SLACK_* below), and that signs the clicks it sends back. */
+let slack: FakeSlack;
 
 /** A medium-risk deploy: pending until a member decides (the default policy asks for medium). */
 const DEPLOY = {
@@ -25,6 +28,16 @@ const DEPLOY = {
   title: 'deploy web to staging',
   payload: { kind: 'command', content: 'kubectl rollout restart deployment/web -n staging' },
 };
+
+/** A high-risk deploy: pending, and (once the Slack test sets the policy) asked on Slack. */
+const PROD_DEPLOY = {
+  action: { type: 'deploy', target: 'production' },
+  title: 'deploy api to production',
+  payload: { kind: 'command', content: 'kubectl rollout restart deployment/api -n production' },
+};
+
+/** The admin's Slack account, in the fake's default workspace (the server's own bot). */
+const SLACK_ADMIN: SlackUser = { teamId: 'T0FAKE001', userId: 'U0ADMIN01', name: 'admin.s' };
 
 async function createPending(replica?: number): Promise<{ id: string; short_code: string }> {
   const res = await request(cluster.proxy, 'POST', '/v1/handoffs', {
@@ -49,9 +62,16 @@ const enabled = realDatabaseUrl !== undefined && realRedisUrl !== undefined;
 
 beforeAll(async () => {
   if (!enabled) return;
+  slack = await startFakeSlack();
   cluster = await startCluster(3, {
     ONY_LOGIN_DELAY_BASE_SECONDS: '600',
     ONY_LOGIN_DELAY_MAX_SECONDS: '600',
+    // Slack over HTTP (the default mode): the policy's steps decide who is asked there; the
+    // default policy asks only on the console, so the other tests see no Slack message.
+    ONY_SLACK_BOT_TOKEN: slack.botToken,
+    ONY_SLACK_SIGNING_SECRET: slack.signingSecret,
+    ONY_SLACK_CHANNEL: '#approvals',
+    ONY_SLACK_API_URL: slack.apiUrl,
   });
   admin = await setUpOrg(cluster);
   const device = await request(cluster.proxy, 'POST', '/v1/admin/devices', {
@@ -61,7 +81,10 @@ beforeAll(async () => {
   expect(device.status, JSON.stringify(device.body)).toBe(201);
   deviceToken = (device.body as { token: string }).token;
 }, 300_000);
-afterAll(async () => cluster?.close());
+afterAll(async () => {
+  await cluster?.close();
+  await slack?.close();
+});
 
 describe.skipIf(!enabled)('three replicas behind a proxy', () => {
   it('a long-poll on A wakes on a decision made through B, and an SSE stream on C sees it', async () => {
@@ -105,6 +128,132 @@ describe.skipIf(!enabled)('three replicas behind a proxy', () => {
     console.log(
       `decision on B -> long-poll on A answered: median ${sorted[5]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (10 handoffs)`,
     );
+  });
+
+  it('a Slack click arriving at C decides a handoff created through A, once; the agent waiting on B gets it; a forged click changes nothing', async () => {
+    // High-risk handoffs go to Slack (the channel, and a DM to each linked approver).
+    const put = await request(cluster.proxy, 'PUT', '/v1/admin/policies', {
+      body: {
+        escalation_policy: {
+          levels: { high: { rule: 'approve', steps: [{ after_s: 0, channel: 'slack', targets: 'all' }] } },
+        },
+      },
+      session: admin,
+      replica: A,
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const created = await request(cluster.proxy, 'POST', '/v1/handoffs', {
+      body: PROD_DEPLOY,
+      bearer: deviceToken,
+      replica: A,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const h = created.body as { id: string; status: string; risk: { level: string } };
+    expect(h.status).toBe('pending');
+
+    // Whichever replica ran the escalation job posted to the channel; its message ref is recorded.
+    const ref = await value(async () => {
+      const rows = (
+        await sql<{ ref: string }>`
+          select ref from channel_messages where handoff_id = ${h.id} and channel = 'slack'`.execute(
+          cluster.database.db,
+        )
+      ).rows;
+      return rows.map((r) => r.ref).find((r) => r.startsWith('C') && slack.messages.has(r));
+    }, 'the Slack channel message');
+
+    // The agent waits on B.
+    let answered = false;
+    const wait = request(cluster.proxy, 'GET', `/v1/handoffs/${h.id}?wait=60`, {
+      bearer: deviceToken,
+      replica: B,
+    }).finally(() => (answered = true));
+    await parked(h.id, 1);
+
+    const clickTo = (replica: number, signed: { body: string; headers: Record<string, string> }) =>
+      fetch(`${cluster.proxy.url}/webhooks/slack/interactions`, {
+        method: 'POST',
+        headers: { ...signed.headers, 'x-ony-replica': String(replica) },
+        body: signed.body,
+      }).then(async (r) => ({ status: r.status, body: await r.text() }));
+    const decidedEntries = async () =>
+      (
+        await sql<{ n: number }>`
+          select count(*)::int as n from audit_events
+          where subject_id = ${h.id} and action = 'handoff.decided'`.execute(cluster.database.db)
+      ).rows[0]!.n;
+    const statusOnC = async () =>
+      (
+        (await request(cluster.proxy, 'GET', `/v1/handoffs/${h.id}`, { bearer: deviceToken, replica: C }))
+          .body as {
+          status: string;
+        }
+      ).status;
+
+    // Forged: signed with another secret (403), or not signed at all (401). Nothing changes.
+    const forged = slack.signed(slack.clickPayload(ref, SLACK_ADMIN, 'approve'), {
+      secret: 'not-the-signing-secret-0123456789',
+    });
+    expect((await clickTo(C, forged)).status).toBe(403);
+    const unsigned = slack.signed(slack.clickPayload(ref, SLACK_ADMIN, 'approve'));
+    expect(
+      (
+        await clickTo(C, {
+          body: unsigned.body,
+          headers: { 'content-type': unsigned.headers['content-type'] },
+        })
+      ).status,
+    ).toBe(401);
+    expect(await statusOnC()).toBe('pending');
+    expect(await decidedEntries()).toBe(0);
+    expect(answered).toBe(false);
+
+    // The admin's Slack account is not linked yet: C answers with a one-time link (kept in Redis),
+    // which the admin confirms through A.
+    const ephemeralsBefore = slack.ephemerals.length;
+    const unlinked = await clickTo(C, slack.signed(slack.clickPayload(ref, SLACK_ADMIN, 'approve')));
+    expect(unlinked.status).toBe(200);
+    const claim = await value(
+      () =>
+        slack.ephemerals
+          .slice(ephemeralsBefore)
+          .map((e) => /\/link\/([A-Za-z0-9_-]{32})/.exec(JSON.stringify(e))?.[1])
+          .find((t) => t !== undefined),
+      'the claim link in an ephemeral reply',
+    );
+    const confirm = await fetch(`${cluster.proxy.url}/link/${claim}`, {
+      method: 'POST',
+      headers: {
+        cookie: admin.cookie,
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-ony-replica': String(A),
+      },
+      body: new URLSearchParams({ csrf: admin.csrf }).toString(),
+    });
+    expect(confirm.status, await confirm.text()).toBe(200);
+    expect(await statusOnC()).toBe('pending');
+    expect(answered).toBe(false);
+
+    // The click, signed as Slack signs it, lands on C and decides.
+    const click = slack.signed(slack.clickPayload(ref, SLACK_ADMIN, 'approve'));
+    expect((await clickTo(C, click)).status).toBe(200);
+    const { status, body } = await wait;
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: h.id, status: 'approved' });
+
+    // Slack retries the same delivery on other replicas: acknowledged, ignored (the replay guard
+    // is in Postgres, shared by every replica).
+    for (const replica of [A, B, C]) expect((await clickTo(replica, click)).status).toBe(200);
+    // Another click of the button after the decision: nothing to decide.
+    expect((await clickTo(B, slack.signed(slack.clickPayload(ref, SLACK_ADMIN, 'deny')))).status).toBe(200);
+    expect(await statusOnC()).toBe('approved');
+    expect(await decidedEntries()).toBe(1);
+    const decided = (
+      await sql<{ channel: string | null }>`
+        select meta->>'channel' as channel from audit_events
+        where subject_id = ${h.id} and action = 'handoff.decided'`.execute(cluster.database.db)
+    ).rows;
+    expect(decided).toEqual([{ channel: 'slack' }]);
   });
 
   it('runs each escalation once across the replicas', async () => {
@@ -202,6 +351,13 @@ async function until(check: () => boolean | Promise<boolean>, what: string, capM
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Polls until `fn` answers something (the first answer wins; the cap is only a safety net). */
+async function value<T>(fn: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
+  let found: T | undefined;
+  await until(async () => (found = await fn()) !== undefined, what);
+  return found!;
 }
 
 /**
