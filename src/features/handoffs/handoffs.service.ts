@@ -148,7 +148,11 @@ export function createHandoffsService(deps: HandoffsDeps) {
    * every chat message that asked about it (the escalation step locks the handoff row before it
    * records messages, so a message posted during the decision is seen here or there).
    */
-  async function finished(tx: TenantTx, h: Handoff, callback = true): Promise<void> {
+  async function finished(
+    tx: TenantTx,
+    h: Handoff,
+    { callback = true, asked = true }: { callback?: boolean; asked?: boolean } = {},
+  ): Promise<void> {
     const data = { org_id: tx.orgId, handoff_id: h.id };
     if (callback && h.callbackUrl !== null)
       await jobs.send(
@@ -157,7 +161,8 @@ export function createHandoffsService(deps: HandoffsDeps) {
         { singletonKey: `callback:${h.id}`, retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true },
         tx.db,
       );
-    if (await hasMessages(tx, h.id))
+    // `asked: false`: decided in the transaction that created it, so no channel has asked yet.
+    if (asked && (await hasMessages(tx, h.id)))
       await jobs.send(JOBS.notify, data, { singletonKey: `notify:${h.id}`, retryLimit: 3 }, tx.db);
   }
 
@@ -359,7 +364,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
               }),
               now,
             );
-            await finished(tx, h);
+            await finished(tx, h, { asked: false });
             return { h: (await findHandoff(tx, id))! };
           }
           // The expiry and every escalation step, in one statement with the handoff's transaction.
@@ -703,7 +708,7 @@ export function createHandoffsService(deps: HandoffsDeps) {
           comment: opts.reason !== undefined ? CANCEL_REASON_TEXT[opts.reason] : null,
         });
         await appendAudit(tx, auditEvents.handoffCancelled(actorOf(p), found, opts.reason), now);
-        await finished(tx, found, false);
+        await finished(tx, found, { callback: false });
         cancelledNow = true;
         return (await findHandoff(tx, id))!;
       });
