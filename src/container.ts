@@ -72,6 +72,7 @@ import { createAccountMailService } from './features/mail/account-mail.service.j
 import { createMailNotices } from './features/mail/mail.notices.js';
 import { createMailService, MAIL_JOBS } from './features/mail/mail.service.js';
 import { createOidcClient } from './features/sso/oidc-client.js';
+import { createSsoConfigService } from './features/sso/sso-config.service.js';
 import { createSsoService } from './features/sso/sso.service.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { masterKeyFrom, masterKeysFrom, type MasterKey } from './lib/crypto.js';
@@ -310,6 +311,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const insights = createInsightsService({ db, clock, logger, jobs });
   const devices = createDevicesService({ db, clock, keyring, revocation });
   const setup = createSetupService({ db, keyring, clock, auth });
+  const oidc = createOidcClient({ clock });
+  // Single sign-on (docs/sso.md): the admin's configuration, and signing in through the provider.
+  const ssoConfig = createSsoConfigService({ db, keyring, clock, config, oidc, logger });
   const sso = createSsoService({
     db,
     store,
@@ -318,7 +322,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     config,
     auth,
     notices: mailNotices,
-    oidc: createOidcClient({ clock }),
+    oidc,
     logger,
   });
   // Witnesses outside the database (docs/audit.md): each stored checkpoint is pushed to them.
@@ -647,6 +651,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     devices,
     setup,
     sso,
+    ssoConfig,
     mail,
     mailNotices,
     accountMail,

@@ -70,6 +70,7 @@ export type AppDeps = Pick<
   | 'mail'
   | 'accountMail'
   | 'sso'
+  | 'ssoConfig'
   | 'audit'
   | 'erasure'
   | 'handoffs'
@@ -238,7 +239,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   const cookieSecure = config.cookieSecure;
   setupRoutes(app, { setup: deps.setup, cookieSecure });
   authRoutes(app, { auth: deps.auth, members: deps.members, cookieSecure });
-  ssoRoutes(app, { sso: deps.sso, cookieSecure });
+  ssoRoutes(app, { sso: deps.sso, ssoConfig: deps.ssoConfig, cookieSecure });
   membersRoutes(app, { members: deps.members, cookieSecure });
   passkeysRoutes(app, { passkeys: deps.passkeys, auth: deps.auth, handoffs: deps.handoffs });
   pushRoutes(app, { push: deps.push });

@@ -3,7 +3,8 @@ import type { AppInstance } from '../../http/app-types.js';
 import { memberOf } from '../../http/plugins/auth.js';
 import { DateTime, RoleSchema, Uuid, problemResponses } from '../../http/schemas.js';
 import { setSessionCookie } from '../auth/auth.routes.js';
-import { SSO_FLOW_COOKIE, SSO_FLOW_TTL_SECONDS, type SsoConfigView, type SsoService } from './sso.service.js';
+import type { SsoConfigService, SsoConfigView } from './sso-config.service.js';
+import { SSO_FLOW_COOKIE, SSO_FLOW_TTL_SECONDS, type SsoService } from './sso.service.js';
 
 const RoleMapping = Type.Array(
   Type.Object(
@@ -71,8 +72,11 @@ const view = (c: SsoConfigView) => ({
 
 const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 63 }) });
 
-export function ssoRoutes(app: AppInstance, deps: { sso: SsoService; cookieSecure: boolean }) {
-  const { sso, cookieSecure } = deps;
+export function ssoRoutes(
+  app: AppInstance,
+  deps: { sso: SsoService; ssoConfig: SsoConfigService; cookieSecure: boolean },
+) {
+  const { sso, ssoConfig, cookieSecure } = deps;
   const tags = ['sso'];
 
   app.get(
@@ -86,7 +90,7 @@ export function ssoRoutes(app: AppInstance, deps: { sso: SsoService; cookieSecur
         response: { 200: SsoConfigAnswer, ...problemResponses },
       },
     },
-    async (req) => view(await sso.get(memberOf(req))),
+    async (req) => view(await ssoConfig.get(memberOf(req))),
   );
 
   app.put(
@@ -103,7 +107,7 @@ export function ssoRoutes(app: AppInstance, deps: { sso: SsoService; cookieSecur
     async (req) => {
       const b = req.body;
       return view(
-        await sso.put(memberOf(req), {
+        await ssoConfig.put(memberOf(req), {
           issuer: b.issuer,
           clientId: b.client_id,
           clientSecret: b.client_secret,
@@ -131,7 +135,7 @@ export function ssoRoutes(app: AppInstance, deps: { sso: SsoService; cookieSecur
       },
     },
     async (req, reply) => {
-      await sso.remove(memberOf(req));
+      await ssoConfig.remove(memberOf(req));
       return reply.status(204).send(null);
     },
   );

@@ -1,6 +1,6 @@
 /**
- * OpenID Connect single sign-on (docs/sso.md). An admin configures one provider per org; a person
- * starts at /v1/auth/sso/<slug>/start (state, nonce and PKCE verifier kept server-side in the
+ * OpenID Connect single sign-on (docs/sso.md): signing in. An admin configures one provider per
+ * org (sso-config.service.ts); a person starts at /v1/auth/sso/<slug>/start (state, nonce and PKCE verifier kept server-side in the
  * ephemeral store, one-time, bound to a cookie), the provider sends them back to the callback,
  * and the validated claims decide (core/sso planSignIn): a linked subject signs in, a verified
  * email of an allowed domain links an existing member, provisioning creates one. Roles follow the
@@ -8,7 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import { withApp, withTenant, type TenantTx } from '../../db/client.js';
-import type { DB, Role } from '../../db/schema.js';
+import type { DB } from '../../db/schema.js';
 import type { Config } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { newToken, safeEqual, sha256Hex } from '../../lib/crypto.js';
@@ -16,17 +16,9 @@ import { AppError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EphemeralStore } from '../../state/store.js';
 import { auditEvents, systemActor } from '../../core/audit-chain/events.js';
-import {
-  groupsFromClaims,
-  planSignIn,
-  REFUSAL_TEXT,
-  validateSsoConfig,
-  type RoleMappingEntry,
-  type SsoRefusal,
-} from '../../core/sso/index.js';
+import { groupsFromClaims, planSignIn, REFUSAL_TEXT, type SsoRefusal } from '../../core/sso/index.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import type { AuthService, NewSession } from '../auth/auth.service.js';
-import { actorOf, type Principal } from '../auth/principal.js';
 import type { Keyring } from '../orgs/keyring.js';
 import type { MailNotices } from '../mail/mail.notices.js';
 import {
@@ -38,17 +30,14 @@ import {
 } from '../members/members.repository.js';
 import { listOpenInvites, markInvite } from '../members/invites.repository.js';
 import { OidcExchangeError, type OidcClient, type ProviderRef } from './oidc-client.js';
+import { issuerAllowsHttp, SSO_SECRET_AAD, ssoRedirectUri } from './sso-config.service.js';
 import {
-  deleteSsoConfig,
   findLinkBySubject,
   findLinkOfMember,
   findSsoOrgBySlug,
   getSsoConfig,
   linkMember,
-  listBreakGlass,
-  replaceBreakGlass,
   touchLink,
-  upsertSsoConfig,
   type SsoConfig,
 } from './sso.repository.js';
 
@@ -72,7 +61,6 @@ function authContextOf(claims: Record<string, unknown>): { amr: string[] | null;
 export const SSO_FLOW_COOKIE = 'ony_sso';
 export const SSO_FLOW_PREFIX = 'ony_ssof_';
 export const SSO_FLOW_TTL_SECONDS = 600;
-const secretAad = 'sso-client-secret';
 
 export interface SsoDeps {
   readonly db: Kysely<DB>;
@@ -85,38 +73,6 @@ export interface SsoDeps {
   readonly notices: Pick<MailNotices, 'roleChanged'>;
   readonly oidc: OidcClient;
   readonly logger: Logger;
-}
-
-type MemberPrincipal = Principal & { kind: 'member' };
-
-export interface SsoConfigView {
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly displayName: string;
-  readonly allowedDomains: readonly string[];
-  readonly groupsClaim: string;
-  readonly roleMapping: readonly RoleMappingEntry[];
-  readonly defaultRole: Role | null;
-  readonly jitProvisioning: boolean;
-  readonly requireSso: boolean;
-  readonly breakGlassAdmins: readonly string[];
-  readonly redirectUri: string;
-  readonly updatedAt: Date;
-}
-
-export interface SsoConfigPut {
-  readonly issuer: string;
-  readonly clientId: string;
-  /** Required the first time; omitted: keep the stored one. */
-  readonly clientSecret: string | undefined;
-  readonly displayName: string;
-  readonly allowedDomains: readonly string[];
-  readonly groupsClaim: string;
-  readonly roleMapping: readonly RoleMappingEntry[];
-  readonly defaultRole: Role | null;
-  readonly jitProvisioning: boolean;
-  readonly requireSso: boolean;
-  readonly breakGlassAdmins: readonly string[];
 }
 
 interface FlowRecord {
@@ -147,19 +103,12 @@ const flowKey = (cookie: string) => `sso:flow:${sha256Hex(cookie)}`;
 
 export function createSsoService(deps: SsoDeps) {
   const { db, store, keyring, clock, config, auth, notices, oidc, logger } = deps;
-  const redirectUri = `${config.publicUrl}/v1/auth/sso/callback`;
-  const allowHttpHosts = config.sso.allowHttpIssuers;
+  const redirectUri = ssoRedirectUri(config.publicUrl);
 
-  const isHttpAllowed = (issuer: string): boolean => {
-    const u = new URL(issuer);
-    return (
-      u.protocol === 'http:' &&
-      (allowHttpHosts.includes(u.hostname.toLowerCase()) || allowHttpHosts.includes(u.host.toLowerCase()))
-    );
-  };
+  const isHttpAllowed = (issuer: string) => issuerAllowsHttp(config.sso.allowHttpIssuers, issuer);
 
   async function providerOf(tx: TenantTx, c: SsoConfig): Promise<ProviderRef> {
-    const secret = (await keyring.decrypt(tx, c.clientSecretEnc, secretAad)).toString('utf8');
+    const secret = (await keyring.decrypt(tx, c.clientSecretEnc, SSO_SECRET_AAD)).toString('utf8');
     return {
       issuer: c.issuer,
       clientId: c.clientId,
@@ -167,21 +116,6 @@ export function createSsoService(deps: SsoDeps) {
       allowHttp: isHttpAllowed(c.issuer),
     };
   }
-
-  const viewOf = (c: SsoConfig, breakGlass: readonly string[]): SsoConfigView => ({
-    issuer: c.issuer,
-    clientId: c.clientId,
-    displayName: c.displayName,
-    allowedDomains: c.allowedDomains,
-    groupsClaim: c.groupsClaim,
-    roleMapping: c.roleMapping,
-    defaultRole: c.defaultRole,
-    jitProvisioning: c.jitProvisioning,
-    requireSso: c.requireSso,
-    breakGlassAdmins: breakGlass,
-    redirectUri,
-    updatedAt: c.updatedAt,
-  });
 
   /** The org's config by slug, with its provider reference (secret decrypted), or undefined. */
   async function configBySlug(slug: string): Promise<{ orgId: string; config: SsoConfig } | undefined> {
@@ -193,109 +127,6 @@ export function createSsoService(deps: SsoDeps) {
 
   return {
     redirectUri,
-
-    async get(p: MemberPrincipal): Promise<SsoConfigView> {
-      return withTenant(db, p.orgId, async (tx) => {
-        const c = await getSsoConfig(tx);
-        if (c === undefined) throw new AppError('not_found', 'single sign-on is not configured');
-        return viewOf(c, await listBreakGlass(tx));
-      });
-    },
-
-    /** Creates or replaces the org's provider configuration after a successful discovery. */
-    async put(p: MemberPrincipal, input: SsoConfigPut): Promise<SsoConfigView> {
-      const checked = validateSsoConfig(input, allowHttpHosts);
-      if (!checked.ok) throw new AppError('validation_failed', checked.problems.join('; '));
-      const v = checked.value;
-      const breakGlass = [...new Set(input.breakGlassAdmins)];
-      if (v.requireSso && breakGlass.length === 0) {
-        throw new AppError(
-          'validation_failed',
-          'require_sso needs at least one break-glass admin (break_glass_admins) who can still sign in with a password when the provider is down',
-        );
-      }
-      // Validate what can be checked in the database first, so a bad body costs no outbound request.
-      const existing = await withTenant(db, p.orgId, async (tx) => {
-        for (const id of breakGlass) {
-          const m = await findMember(tx, id);
-          if (m === undefined || m.role !== 'admin' || m.status !== 'active')
-            throw new AppError(
-              'validation_failed',
-              `break_glass_admins: ${id} is not an active admin of this organization`,
-            );
-        }
-        const c = await getSsoConfig(tx);
-        return (
-          c && {
-            config: c,
-            secret: (await keyring.decrypt(tx, c.clientSecretEnc, secretAad)).toString('utf8'),
-          }
-        );
-      });
-      const secret = input.clientSecret ?? existing?.secret;
-      if (secret === undefined)
-        throw new AppError('validation_failed', 'client_secret is required when configuring single sign-on');
-      try {
-        await oidc.check({
-          issuer: v.issuer,
-          clientId: v.clientId,
-          clientSecret: secret,
-          allowHttp: isHttpAllowed(v.issuer),
-        });
-      } catch (err) {
-        logger.info({ err: { message: (err as Error).message } }, 'sso discovery failed');
-        throw new AppError(
-          'unprocessable',
-          `OpenID discovery at ${v.issuer}/.well-known/openid-configuration failed (${(err as Error).message}); check the issuer URL`,
-        );
-      }
-      return withTenant(db, p.orgId, async (tx) => {
-        const now = clock.now();
-        const before = await getSsoConfig(tx, { lock: true });
-        const enc =
-          input.clientSecret !== undefined || before === undefined
-            ? await keyring.encrypt(tx, Buffer.from(secret, 'utf8'), secretAad)
-            : before.clientSecretEnc;
-        await upsertSsoConfig(
-          tx,
-          {
-            issuer: v.issuer,
-            clientId: v.clientId,
-            clientSecretEnc: enc,
-            displayName: v.displayName,
-            allowedDomains: v.allowedDomains,
-            groupsClaim: v.groupsClaim,
-            roleMapping: v.roleMapping,
-            defaultRole: v.defaultRole,
-            jitProvisioning: v.jitProvisioning,
-            requireSso: v.requireSso,
-          },
-          now,
-        );
-        await replaceBreakGlass(tx, breakGlass, now);
-        await appendAudit(
-          tx,
-          auditEvents.ssoConfigured(actorOf(p), p.orgId, {
-            issuer: v.issuer,
-            created: before === undefined,
-            secretChanged: input.clientSecret !== undefined,
-            requireSso: v.requireSso,
-            jitProvisioning: v.jitProvisioning,
-            mappedGroups: v.roleMapping.length,
-            breakGlassAdmins: breakGlass.length,
-          }),
-          now,
-        );
-        return viewOf((await getSsoConfig(tx))!, await listBreakGlass(tx));
-      });
-    },
-
-    async remove(p: MemberPrincipal): Promise<void> {
-      await withTenant(db, p.orgId, async (tx) => {
-        if (!(await deleteSsoConfig(tx))) throw new AppError('not_found', 'single sign-on is not configured');
-        await appendAudit(tx, auditEvents.ssoRemoved(actorOf(p), p.orgId), clock.now());
-      });
-    },
 
     /** For the dashboard's sign-in page: the same answer for an unknown slug and an org without SSO. */
     async publicInfo(slug: string): Promise<{ displayName: string; required: boolean } | undefined> {
