@@ -121,6 +121,17 @@ describeWithBrowser('admin screens (headless Chromium)', () => {
     await page.getByRole('rowheader', { name: 'e2e-agent' }).waitFor();
     expect(await page.content()).not.toContain(token);
     expect(await page.getByLabel('Device token').count()).toBe(0);
+    // Revoked: the page says so, and the token stops working.
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'e2e-agent' }) });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('button', { name: 'Yes, revoke e2e-agent' }).click();
+    await page.getByText('e2e-agent was revoked: its token stopped working.').waitFor();
+    const revoked = await t.app.inject({
+      method: 'GET',
+      url: '/v1/agent/whoami',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.statusCode).toBe(401);
 
     // Policy: critical handoffs are denied at once; an invalid value is refused with the reason.
     await nav.getByRole('link', { name: 'Policy' }).click();

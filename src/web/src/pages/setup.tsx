@@ -4,6 +4,7 @@ import { api, errorText } from '../api';
 import { ErrorBox, Field, Loading, PageTitle } from '../components';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { useAction } from '../use-action';
 
 export function SetupPage() {
   const { refresh } = useSession();
@@ -16,8 +17,7 @@ export function SetupPage() {
     name: '',
     password: '',
   });
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
   useEffect(() => {
     api<{ needed: boolean }>('GET', '/v1/setup')
@@ -25,17 +25,15 @@ export function SetupPage() {
         setNeeded(s.needed);
         if (!s.needed) navigate('/sign-in', { replace: true });
       })
-      .catch((err) => setError(errorText(err)));
+      .catch((err) => action.setError(errorText(err)));
   }, []);
 
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) =>
     setF({ ...f, [k]: e.target.value });
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return action.run(async () => {
       const { org_slug, ...rest } = f;
       await api('POST', '/v1/setup', {
         ...rest,
@@ -43,14 +41,10 @@ export function SetupPage() {
       });
       await refresh();
       navigate('/account', { replace: true });
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  if (needed === undefined) return error !== null ? <ErrorBox error={error} /> : <Loading />;
+  if (needed === undefined) return action.error !== null ? <ErrorBox error={action.error} /> : <Loading />;
   return (
     <section className="narrow">
       <PageTitle title="First-run setup">Set up ony</PageTitle>
@@ -91,9 +85,9 @@ export function SetupPage() {
           value={f.password}
           onChange={set('password')}
         />
-        <ErrorBox error={error} />
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Creating…' : 'Create organization'}
+        <ErrorBox error={action.error} />
+        <button type="submit" className="primary" disabled={action.busy}>
+          {action.busy ? 'Creating…' : 'Create organization'}
         </button>
       </form>
     </section>

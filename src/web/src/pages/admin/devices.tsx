@@ -3,8 +3,9 @@
  * this once, with copy buttons), rotate the signing secret, revoke; when each was last seen.
  */
 import { useId, useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api';
+import { api } from '../../api';
 import { ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
+import { useAction } from '../../use-action';
 import { ConfirmButton, SecretField, Section, type Device } from './admin-kit';
 
 interface Shown {
@@ -16,18 +17,13 @@ interface Shown {
 export function DevicesPage() {
   const devices = useLoad(() => api<Device[]>('GET', '/v1/admin/devices'), []);
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const action = useAction();
   const [shown, setShown] = useState<Shown | null>(null);
-  const [busy, setBusy] = useState(false);
   const nameId = useId();
 
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    try {
+    return action.run(async () => {
       const r = await api<{ device: Device; token: string; webhook_secret: string }>(
         'POST',
         '/v1/admin/devices',
@@ -38,20 +34,10 @@ export function DevicesPage() {
       setShown({ name: r.device.name, token: r.token, webhookSecret: r.webhook_secret });
       setName('');
       await devices.reload();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const act = async (f: () => Promise<void>) => {
-    setError(null);
-    setDone(null);
-    try {
-      await f();
-    } catch (err) {
-      setError(errorText(err));
-    }
+  const act = async (f: () => Promise<string | void>) => {
+    await action.run(f);
   };
 
   return (
@@ -75,7 +61,7 @@ export function DevicesPage() {
             />
           </div>
           <div className="field">
-            <button type="submit" className="primary" disabled={busy}>
+            <button type="submit" className="primary" disabled={action.busy}>
               Create device
             </button>
           </div>
@@ -95,8 +81,8 @@ export function DevicesPage() {
         )}
       </Section>
       <Section title="Devices">
-        <ErrorBox error={error ?? devices.error} />
-        {done !== null && <Notice>{done}</Notice>}
+        <ErrorBox error={action.error ?? devices.error} />
+        {action.notice !== null && <Notice>{action.notice}</Notice>}
         {devices.data === undefined ? (
           devices.loading && <Loading what="Loading devices" />
         ) : devices.data.length === 0 ? (
@@ -156,8 +142,8 @@ export function DevicesPage() {
                             onConfirm={() =>
                               act(async () => {
                                 await api('DELETE', `/v1/admin/devices/${d.id}`);
-                                setDone(`${d.name} was revoked: its token stopped working.`);
                                 await devices.reload();
+                                return `${d.name} was revoked: its token stopped working.`;
                               })
                             }
                           />

@@ -7,6 +7,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api';
 import { ErrorBox, Loading, Notice, PageTitle, formatTime, useLoad } from '../../components';
 import { useMe } from '../../session';
+import { useAction } from '../../use-action';
 import type { Member, Role } from '../../types';
 import { ConfirmButton, SecretField, Section, type ChannelLink, type Invite } from './admin-kit';
 
@@ -15,25 +16,18 @@ const ROLES: readonly Role[] = ['viewer', 'member', 'admin'];
 function InviteForm({ onInvited }: { onInvited: () => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [made, setMade] = useState<{ email: string; url: string } | null>(null);
-  const [busy, setBusy] = useState(false);
   const emailId = useId();
   const roleId = useId();
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return action.run(async () => {
       const r = await api<{ invite: Invite; url: string }>('POST', '/v1/admin/invites', { email, role });
       setMade({ email: r.invite.email, url: r.url });
       setEmail('');
       onInvited();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <>
@@ -60,12 +54,12 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
           </select>
         </div>
         <div className="field">
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={action.busy}>
             Invite
           </button>
         </div>
       </form>
-      <ErrorBox error={error} />
+      <ErrorBox error={action.error} />
       {made !== null && (
         <div className="once" role="status">
           <p>
