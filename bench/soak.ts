@@ -630,6 +630,32 @@ try {
     );
   }
   const slackLost = ledger.filter((h) => h.slackLost === true).length;
+  // A Slack handoff whose first step never ran: where is its job? Active on a killed replica, pg-boss
+  // hands it out again only after its expiry (a delay, not a loss); completed or failed without a
+  // recorded attempt would be a loss.
+  const delayedSteps: string[] = [];
+  for (const h of ledger.filter((x) => x.slackLost === true && x.id !== undefined)) {
+    const jobs = (
+      await sql<{ state: string; retry_count: number; started_on: Date | null; expire_in: string }>`
+        select state, retry_count, started_on, expire_in::text from pgboss.job
+        where name = 'handoff-escalate' and data->>'handoff_id' = ${h.id!} and (data->>'step')::int = 0`.execute(
+        db,
+      )
+    ).rows;
+    const ran = (
+      await sql<{ n: number }>`
+        select count(*)::int as n from escalation_attempts where handoff_id = ${h.id!} and step = 0`.execute(
+        db,
+      )
+    ).rows[0]!.n;
+    if (ran > 0) continue; // it ran, its post failed (counted in the steps' outcomes)
+    const j = jobs[0];
+    delayedSteps.push(
+      `#${h.i}: step 0 job ${j === undefined ? 'missing' : `${j.state}, retries ${j.retry_count}, started ${j.started_on?.toISOString() ?? '-'}, expires in ${j.expire_in}`}`,
+    );
+    if (j === undefined || j.state === 'completed' || j.state === 'failed')
+      fail(`handoff #${h.i}: escalation step 0 lost (job ${j?.state ?? 'missing'}, no attempt recorded)`);
+  }
   if (wrong > 0) fail(`${wrong} agents got an answer that differs from the database's final state`);
 
   const events = (
@@ -741,6 +767,7 @@ try {
     `escalation steps    ${stepRows} run, ${twice} twice; ${escalatedAudit} handoff.escalated entries; ` +
       `${slackLost} Slack handoffs whose message never appeared`,
   );
+  for (const d of delayedSteps) console.log(`  delayed escalation ${d}`);
   console.log(`audit chains        ${chains.join(' | ')}`);
   console.log('errors by kind (each retried):');
   if (errors.size === 0) console.log('  none');
