@@ -229,6 +229,7 @@ try {
   const createLatency: number[] = [];
   const wakeLatency: number[] = [];
   let pendingLives = 0;
+  let inFlightCreates = 0;
   const start = now();
 
   const planOf = (i: number): Plan => {
@@ -247,6 +248,7 @@ try {
       ...(h.plan === 'expire' && { timeout_s: 2 + (h.i % 3) }),
     };
     // Create, retried with the same Idempotency-Key (a lost answer must not make a second handoff).
+    inFlightCreates++;
     for (;;) {
       const began = now();
       try {
@@ -267,6 +269,7 @@ try {
         h.createMs = at - began;
         createLatency.push(h.createMs);
         createSucceeded(began, at);
+        inFlightCreates--;
         break;
       } catch (e) {
         countError(errorKind('create', e));
@@ -544,7 +547,7 @@ try {
     const due = start + i * interval;
     if (due > now()) await pause(due - now());
     // Back-pressure: a cluster that falls behind gets no more than 200 creates in flight.
-    while (ledger.filter((h) => h.id === undefined).length >= 200) await pause(20);
+    while (inFlightCreates >= 200) await pause(20);
     const h: Ledger = {
       i,
       org: (i % AGENTS) % ORGS,
@@ -558,11 +561,13 @@ try {
   const createdBy = now();
   creating = false;
   const drained = Promise.all(lives);
-  const cap = pause(120_000).then(() => 'timeout' as const);
+  const drainCapMs = Math.max(300_000, DURATION_MS);
+  const cap = pause(drainCapMs).then(() => 'timeout' as const);
   loadDone = true;
   const outcome = await Promise.race([drained.then(() => 'ok' as const), cap]);
   const drainedAt = now();
-  if (outcome === 'timeout') fail('the load did not drain within 2 minutes after the last create');
+  if (outcome === 'timeout')
+    fail(`the load did not drain within ${(drainCapMs / 1000).toFixed(0)} s after the last create`);
   for (const w of queueWaiters.splice(0)) w();
   await chaosDone;
   await Promise.race([Promise.all(approvers), pause(10_000)]);
@@ -708,8 +713,10 @@ try {
   const chains: string[] = [];
   for (let k = 0; k < ORGS; k++) {
     const org = orgs[k]!;
-    org.admin = await signIn(cluster.proxy, org.adminEmail);
-    const v = await request(cluster.proxy, 'GET', '/v1/admin/audit/verify', { session: org.admin });
+    org.admin = await retried('sign-in (checks)', () => signIn(cluster.proxy, org.adminEmail));
+    const v = await retried('verify (checks)', () =>
+      request(cluster.proxy, 'GET', '/v1/admin/audit/verify', { session: org.admin }),
+    );
     const report = v.body as { ok: boolean; entries: number; bad_seq?: number; reason?: string };
     const orgId = org.admin.orgId;
     const handoffsHere = rows.filter((r) => r.org_id === orgId).length;
@@ -752,10 +759,10 @@ try {
     `handoffs            ${ledger.length} created in ${loadS.toFixed(1)} s (${(ledger.length / loadS).toFixed(1)}/s); all final after ${allS.toFixed(1)} s (${(ledger.length / allS).toFixed(1)}/s)`,
   );
   console.log(
-    `create latency      p50 ${fmt(p(createLatency, 0.5))}  p99 ${fmt(p(createLatency, 0.99))}  (median ${fmt(createLatency.length ? median(createLatency) : undefined)}, max ${fmt(Math.max(...createLatency))})`,
+    `create latency      p50 ${fmt(p(createLatency, 0.5))}  p99 ${fmt(p(createLatency, 0.99))}  (median ${fmt(createLatency.length ? median(createLatency) : undefined)}, max ${fmt(maxOf(createLatency))})`,
   );
   console.log(
-    `decision -> wake    p50 ${fmt(p(wakeLatency, 0.5))}  p99 ${fmt(p(wakeLatency, 0.99))}  (${wakeLatency.length} decisions, max ${fmt(wakeLatency.length ? Math.max(...wakeLatency) : undefined)})`,
+    `decision -> wake    p50 ${fmt(p(wakeLatency, 0.5))}  p99 ${fmt(p(wakeLatency, 0.99))}  (${wakeLatency.length} decisions, max ${fmt(wakeLatency.length ? maxOf(wakeLatency) : undefined)})`,
   );
   console.log(
     `outcomes            ${[...outcomes]
@@ -796,6 +803,23 @@ try {
 process.exit(exitCode);
 
 // ---------- helpers ----------
+/** Runs `fn` until it resolves (at most 20 tries): the checks at the end ride out a slow or reset connection. */
+async function retried<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  for (let k = 0; ; k++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (k >= 20) throw e;
+      countError(errorKind(what, e));
+      await pause(500);
+    }
+  }
+}
+
+function maxOf(xs: readonly number[]): number {
+  return xs.reduce((a, b) => Math.max(a, b), -Infinity);
+}
+
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
