@@ -542,6 +542,15 @@ try {
   const approvers = Array.from({ length: APPROVERS }, () => approver());
   let creating = true;
   const chaosDone = chaos();
+  // Progress, every 30 s: a long run shows where it is (and what it waits for).
+  const progress = setInterval(() => {
+    const made = ledger.filter((h) => h.id !== undefined).length;
+    const final = ledger.filter((h) => h.answer !== undefined).length;
+    console.log(
+      `soak: t=${((now() - start) / 1000).toFixed(0)} s  created ${made}/${TOTAL}, answered ${final}, ` +
+        `waiting for an approver ${approverQueue.length}`,
+    );
+  }, 30_000);
   const interval = DURATION_MS / TOTAL;
   for (let i = 0; i < TOTAL; i++) {
     const due = start + i * interval;
@@ -566,6 +575,7 @@ try {
   loadDone = true;
   const outcome = await Promise.race([drained.then(() => 'ok' as const), cap]);
   const drainedAt = now();
+  clearInterval(progress);
   if (outcome === 'timeout')
     fail(`the load did not drain within ${(drainCapMs / 1000).toFixed(0)} s after the last create`);
   for (const w of queueWaiters.splice(0)) w();
