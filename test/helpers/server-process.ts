@@ -25,10 +25,18 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** `ony serve` from the source tree at `root`, with only `env` (and PATH) in its environment. */
-export function startServe(root: string, env: Record<string, string>): ServerProcess {
+/**
+ * `ony serve` from the source tree at `root`, with only `env` (and PATH) in its environment;
+ * `nodeArgs` go to node before the script (e.g. `--inspect=127.0.0.1:0` for the soak's memory probe).
+ */
+export function startServe(
+  root: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): ServerProcess {
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
+  const args = [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts'), 'serve'];
+  const child = spawn(process.execPath, args, {
     cwd: root, // so that --import tsx resolves
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
