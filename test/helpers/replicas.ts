@@ -132,11 +132,26 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-/** A Redis URL on database 7, so keys of this cluster never meet those of in-process tests. */
-function redisUrl(): string {
+/**
+ * REDIS_URL's server on database `db` (7 by default, so keys of a test cluster never meet those of
+ * in-process tests; the soak uses its own).
+ */
+export function redisUrlOn(db: number): string {
   const u = new URL(realRedisUrl!);
-  u.pathname = '/7';
+  u.pathname = `/${db}`;
   return u.toString();
+}
+
+/** What the soak (bench/soak.ts) changes about a cluster; tests leave it out. */
+export interface ClusterOptions {
+  /** The Redis database index the replicas use (default 7). */
+  readonly redisDb?: number;
+  /** The Redis URL replica `i` uses instead of the direct one (e.g. through a TCP proxy it can cut). */
+  readonly redisVia?: (i: number, direct: string) => string;
+  /** The database name prefix (default `ony_t`). */
+  readonly databasePrefix?: string;
+  /** Node options for every replica process (e.g. `--inspect=127.0.0.1:0`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export async function startCluster(
@@ -144,17 +159,19 @@ export async function startCluster(
   extraEnv: Record<string, string> = {},
   /** The runtime URL the replicas use instead of the direct one (e.g. through a pooler). */
   via?: (database: TestDatabase) => Promise<string>,
+  options: ClusterOptions = {},
 ): Promise<Cluster> {
   if (realDatabaseUrl === undefined || realRedisUrl === undefined)
     throw new Error('a cluster needs DATABASE_URL and REDIS_URL');
-  const database = await freshPostgres(realDatabaseUrl);
+  const database = await freshPostgres(realDatabaseUrl, options.databasePrefix);
   const runtimeUrl = via !== undefined ? await via(database) : database.runtimeUrl!;
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const proxy = await startProxy(ports);
   const masterKey = randomBytes(32).toString('base64');
-  const env = (port: number): Record<string, string> => ({
+  const directRedis = redisUrlOn(options.redisDb ?? 7);
+  const env = (port: number, i: number): Record<string, string> => ({
     DATABASE_URL: runtimeUrl,
-    REDIS_URL: redisUrl(),
+    REDIS_URL: options.redisVia?.(i, directRedis) ?? directRedis,
     ONY_MASTER_KEY: masterKey,
     ONY_PUBLIC_URL: proxy.url,
     ONY_HOST: '127.0.0.1',
@@ -163,7 +180,7 @@ export async function startCluster(
     ...extraEnv,
   });
   const replicas = ports.map((port, i) =>
-    replica(String.fromCharCode(65 + i), port, () => startServe(REPO_ROOT, env(port))),
+    replica(String.fromCharCode(65 + i), port, () => startServe(REPO_ROOT, env(port, i), options.nodeArgs)),
   );
   const healthy = (r: Replica) =>
     waitFor(r.process, async () => (await fetch(`http://127.0.0.1:${r.port}/healthz`)).ok);
