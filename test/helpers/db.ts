@@ -81,10 +81,10 @@ export function urlAs(baseUrl: string, login: string, password: string): string 
 /**
  * A new database on the server of serverUrl, migrated by the server's login (the owner handle,
  * `db`), with a new confined runtime login for the server (`runtime`). Closing either closes both
- * and drops the database and the login.
+ * and drops the database and the login. `prefix` names the database (benches use their own).
  */
-export async function freshPostgres(serverUrl: string): Promise<TestDatabase> {
-  const name = `ony_t_${randomBytes(6).toString('hex')}`;
+export async function freshPostgres(serverUrl: string, prefix = 'ony_t'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const login = uniqueRoleName('ony_rt');
   const password = randomBytes(12).toString('hex');
   await asServerAdmin(serverUrl, `create database ${name}`);

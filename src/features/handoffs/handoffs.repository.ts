@@ -177,20 +177,27 @@ export async function findByIdempotencyKey(
   return row && toHandoff(row);
 }
 
-export async function listHandoffs(
+export interface ListFilter {
+  status?: HandoffStatus | undefined;
+  riskLevel?: RiskLevel | undefined;
+  deviceId?: string | undefined;
+  actionType?: ActionType | undefined;
+  /** Free text: a case-insensitive substring of the title, the target or the short code. */
+  text?: string | undefined;
+  /** Keyset paging: only handoffs listed after this one (newest first). */
+  before?: string | undefined;
+  limit: number;
+}
+
+/**
+ * The list's statement, newest first, after the keyset cursor (the `before` handoff's created_at and
+ * id) when there is one. Separate from listHandoffs so the scale bench can EXPLAIN the very statement.
+ */
+export function listHandoffsQuery(
   tx: TenantTx,
-  f: {
-    status?: HandoffStatus | undefined;
-    riskLevel?: RiskLevel | undefined;
-    deviceId?: string | undefined;
-    actionType?: ActionType | undefined;
-    /** Free text: a case-insensitive substring of the title, the target or the short code. */
-    text?: string | undefined;
-    /** Keyset paging: only handoffs listed after this one (newest first). */
-    before?: string | undefined;
-    limit: number;
-  },
-): Promise<Handoff[]> {
+  f: ListFilter,
+  cursor?: { readonly created_at: Date; readonly id: string },
+) {
   // The explicit org filter (RLS filters too) lets the (org_id, created_at, id) indexes serve it.
   let q = tx.db.selectFrom('handoffs').selectAll().where('org_id', '=', tx.orgId);
   if (f.status !== undefined) q = q.where('status', '=', f.status);
@@ -207,17 +214,30 @@ export async function listHandoffs(
       ]),
     );
   }
+  if (cursor !== undefined) q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit);
+}
+
+/** The keyset cursor of `before`: its creation time and id, or undefined if the org has no such handoff. */
+export function listCursor(
+  tx: TenantTx,
+  before: string,
+): Promise<{ created_at: Date; id: string } | undefined> {
+  return tx.db
+    .selectFrom('handoffs')
+    .select(['created_at', 'id'])
+    .where('org_id', '=', tx.orgId)
+    .where('id', '=', before)
+    .executeTakeFirst();
+}
+
+export async function listHandoffs(tx: TenantTx, f: ListFilter): Promise<Handoff[]> {
+  let cursor: { created_at: Date; id: string } | undefined;
   if (f.before !== undefined) {
-    const cursor = await tx.db
-      .selectFrom('handoffs')
-      .select(['created_at', 'id'])
-      .where('org_id', '=', tx.orgId)
-      .where('id', '=', f.before)
-      .executeTakeFirst();
+    cursor = await listCursor(tx, f.before);
     if (cursor === undefined) return [];
-    q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
+  const rows = await listHandoffsQuery(tx, f, cursor).execute();
   return rows.map(toHandoff);
 }
 
