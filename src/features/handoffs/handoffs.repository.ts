@@ -214,7 +214,8 @@ export function listHandoffsQuery(
       ]),
     );
   }
-  if (cursor !== undefined) q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
+  if (cursor !== undefined)
+    q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit);
 }
 
@@ -315,6 +316,42 @@ export async function findDecider(
       .where('id', '=', memberId)
       .executeTakeFirst()) ?? null
   );
+}
+
+/** The deciders behind these member ids (one statement for a page of handoffs), by id. */
+export async function findDeciders(
+  tx: TenantTx,
+  memberIds: readonly string[],
+): Promise<Map<string, { readonly id: string; readonly name: string }>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await tx.db
+    .selectFrom('members')
+    .select(['id', 'name'])
+    .where('id', 'in', [...memberIds])
+    .execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Who approved each of these handoffs (one statement for a page), by handoff id. */
+export async function approversOf(
+  tx: TenantTx,
+  handoffIds: readonly string[],
+): Promise<Map<string, { readonly memberId: string }[]>> {
+  const out = new Map<string, { memberId: string }[]>();
+  if (handoffIds.length === 0) return out;
+  const rows = await tx.db
+    .selectFrom('handoff_approvals')
+    .select(['handoff_id', 'member_id'])
+    .where('org_id', '=', tx.orgId)
+    .where('handoff_id', 'in', [...handoffIds])
+    .orderBy('at')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.handoff_id) ?? [];
+    list.push({ memberId: r.member_id });
+    out.set(r.handoff_id, list);
+  }
+  return out;
 }
 
 export async function listApprovals(tx: TenantTx, handoffId: string) {
