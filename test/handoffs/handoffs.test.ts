@@ -414,6 +414,9 @@ describe('decide', () => {
     });
     expect(one.statusCode).toBe(202);
     expect(one.json()).toMatchObject({ status: 'pending', approvals: { required: 2, received: 1 } });
+    // The lists render a page at once (deciders and quorum approvals read for the page): the same count.
+    const listed = (await as(t, admin, 'GET', '/v1/handoffs?limit=100')).json<{ id: string }[]>();
+    expect(listed.find((x) => x.id === h.id)).toMatchObject({ approvals: { required: 2, received: 1 } });
     expect(
       (await as(t, alice, 'POST', `/v1/handoffs/${h.id}/decision`, { decision: 'approve', ...typed }))
         .statusCode,
@@ -425,6 +428,14 @@ describe('decide', () => {
     });
     expect(two.statusCode).toBe(200);
     expect(two.json()).toMatchObject({ status: 'approved', approvals: { required: 2, received: 2 } });
+    // Every listed view, on both lists, is the one its own GET renders (decider, approvals and all).
+    const page = (await as(t, admin, 'GET', '/v1/handoffs?limit=100')).json<{ id: string }[]>();
+    const rows = (await as(t, admin, 'GET', '/v1/dashboard/handoffs?limit=100')).json<
+      { handoff: { id: string } }[]
+    >();
+    expect(rows.map((r) => r.handoff)).toEqual(page);
+    expect(page.length).toBeGreaterThan(1);
+    for (const v of page) expect(v).toEqual((await as(t, admin, 'GET', `/v1/handoffs/${v.id}`)).json());
     await as(t, admin, 'PUT', '/v1/admin/policies', { escalation_policy: {} });
   });
 

@@ -30,7 +30,7 @@ import type { Clock } from '../../lib/clock.js';
 import { sql } from 'kysely';
 import {
   checkpointKeyNames,
-  entriesAfter,
+  entriesBetween,
   listSigningKeys,
   useSigningKey,
   getHead,
@@ -145,16 +145,28 @@ export function createAuditService({ db, clock, signing, publish }: AuditDeps) {
     });
   }
 
-  /** Pages of entries up to maxSeq, each page in its own short transaction (no long lock on PGlite). */
+  /**
+   * Pages of entries up to maxSeq by ranges of seq, each page in its own short transaction (no long
+   * lock on PGlite). The next page is read while the caller works on this one, so verification costs
+   * the larger of reading and hashing rather than their sum.
+   */
   async function* pages(orgId: string, maxSeq: number): AsyncGenerator<StoredEntry[]> {
-    let after = 0;
-    while (after < maxSeq) {
-      const page = await withTenant(db, orgId, (tx) => entriesAfter(tx, after, PAGE));
-      const inRange = page.filter((e) => e.seq <= maxSeq);
-      if (inRange.length === 0) return;
-      yield inRange;
-      after = inRange[inRange.length - 1]!.seq;
-      if (page.length < PAGE) return;
+    const read = (after: number) => {
+      const p = withTenant(db, orgId, (tx) => entriesBetween(tx, after, Math.min(after + PAGE, maxSeq)));
+      // Marked handled now (it is awaited later): a failed read-ahead must not be an unhandled rejection.
+      p.catch(() => undefined);
+      return p;
+    };
+    let next: Promise<StoredEntry[]> | undefined = maxSeq > 0 ? read(0) : undefined;
+    try {
+      for (let after = 0; after < maxSeq; after += PAGE) {
+        const page: StoredEntry[] = await next!;
+        next = after + PAGE < maxSeq ? read(after + PAGE) : undefined;
+        if (page.length > 0) yield page;
+      }
+    } finally {
+      // The caller stopped early (a bad entry): settle the read in flight, whatever its outcome.
+      await next?.catch(() => undefined);
     }
   }
 

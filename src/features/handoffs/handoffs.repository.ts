@@ -177,20 +177,27 @@ export async function findByIdempotencyKey(
   return row && toHandoff(row);
 }
 
-export async function listHandoffs(
+export interface ListFilter {
+  status?: HandoffStatus | undefined;
+  riskLevel?: RiskLevel | undefined;
+  deviceId?: string | undefined;
+  actionType?: ActionType | undefined;
+  /** Free text: a case-insensitive substring of the title, the target or the short code. */
+  text?: string | undefined;
+  /** Keyset paging: only handoffs listed after this one (newest first). */
+  before?: string | undefined;
+  limit: number;
+}
+
+/**
+ * The list's statement, newest first, after the keyset cursor (the `before` handoff's created_at and
+ * id) when there is one. Separate from listHandoffs so the scale bench can EXPLAIN the very statement.
+ */
+export function listHandoffsQuery(
   tx: TenantTx,
-  f: {
-    status?: HandoffStatus | undefined;
-    riskLevel?: RiskLevel | undefined;
-    deviceId?: string | undefined;
-    actionType?: ActionType | undefined;
-    /** Free text: a case-insensitive substring of the title, the target or the short code. */
-    text?: string | undefined;
-    /** Keyset paging: only handoffs listed after this one (newest first). */
-    before?: string | undefined;
-    limit: number;
-  },
-): Promise<Handoff[]> {
+  f: ListFilter,
+  cursor?: { readonly created_at: Date; readonly id: string },
+) {
   // The explicit org filter (RLS filters too) lets the (org_id, created_at, id) indexes serve it.
   let q = tx.db.selectFrom('handoffs').selectAll().where('org_id', '=', tx.orgId);
   if (f.status !== undefined) q = q.where('status', '=', f.status);
@@ -207,17 +214,31 @@ export async function listHandoffs(
       ]),
     );
   }
-  if (f.before !== undefined) {
-    const cursor = await tx.db
-      .selectFrom('handoffs')
-      .select(['created_at', 'id'])
-      .where('org_id', '=', tx.orgId)
-      .where('id', '=', f.before)
-      .executeTakeFirst();
-    if (cursor === undefined) return [];
+  if (cursor !== undefined)
     q = q.where(sql<boolean>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`);
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit);
+}
+
+/** The keyset cursor of `before`: its creation time and id, or undefined if the org has no such handoff. */
+export function listCursor(
+  tx: TenantTx,
+  before: string,
+): Promise<{ created_at: Date; id: string } | undefined> {
+  return tx.db
+    .selectFrom('handoffs')
+    .select(['created_at', 'id'])
+    .where('org_id', '=', tx.orgId)
+    .where('id', '=', before)
+    .executeTakeFirst();
+}
+
+export async function listHandoffs(tx: TenantTx, f: ListFilter): Promise<Handoff[]> {
+  let cursor: { created_at: Date; id: string } | undefined;
+  if (f.before !== undefined) {
+    cursor = await listCursor(tx, f.before);
+    if (cursor === undefined) return [];
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
+  const rows = await listHandoffsQuery(tx, f, cursor).execute();
   return rows.map(toHandoff);
 }
 
@@ -295,6 +316,42 @@ export async function findDecider(
       .where('id', '=', memberId)
       .executeTakeFirst()) ?? null
   );
+}
+
+/** The deciders behind these member ids (one statement for a page of handoffs), by id. */
+export async function findDeciders(
+  tx: TenantTx,
+  memberIds: readonly string[],
+): Promise<Map<string, { readonly id: string; readonly name: string }>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await tx.db
+    .selectFrom('members')
+    .select(['id', 'name'])
+    .where('id', 'in', [...memberIds])
+    .execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Who approved each of these handoffs (one statement for a page), by handoff id. */
+export async function approversOf(
+  tx: TenantTx,
+  handoffIds: readonly string[],
+): Promise<Map<string, { readonly memberId: string }[]>> {
+  const out = new Map<string, { memberId: string }[]>();
+  if (handoffIds.length === 0) return out;
+  const rows = await tx.db
+    .selectFrom('handoff_approvals')
+    .select(['handoff_id', 'member_id'])
+    .where('org_id', '=', tx.orgId)
+    .where('handoff_id', 'in', [...handoffIds])
+    .orderBy('at')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.handoff_id) ?? [];
+    list.push({ memberId: r.member_id });
+    out.set(r.handoff_id, list);
+  }
+  return out;
 }
 
 export async function listApprovals(tx: TenantTx, handoffId: string) {

@@ -137,8 +137,7 @@ export function handoffsRoutes(
     },
     async (req) => {
       const p = memberOf(req);
-      const list = await handoffs.list(p, listFilter(req.query));
-      return Promise.all(list.map((h) => render(p, h)));
+      return render.page(p, await handoffs.list(p, listFilter(req.query)));
     },
   );
 
@@ -268,7 +267,11 @@ export function handoffsRoutes(
     async (req) => {
       const p = memberOf(req);
       const [list, names] = await Promise.all([handoffs.list(p, listFilter(req.query)), deviceNames(p)]);
-      return Promise.all(list.map((h) => rowOf(p, h, names)));
+      const views = await render.page(p, list);
+      return list.map((h, i) => {
+        const name = names.get(h.deviceId);
+        return { handoff: views[i]!, device: name === undefined ? null : { id: h.deviceId, name } };
+      });
     },
   );
 

@@ -4,7 +4,7 @@ import { payloadState } from '../../core/retention/retention.js';
 import { withTenant } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Principal } from '../auth/principal.js';
-import { findDecider, type Handoff } from './handoffs.repository.js';
+import { approversOf, findDecider, findDeciders, type Handoff } from './handoffs.repository.js';
 import type { HandoffsService } from './handoffs.service.js';
 
 /** The handoff as agents and the dashboard see it (the contract of docs/handoffs.md). */
@@ -61,7 +61,7 @@ export function createHandoffRenderer(deps: {
   readonly publicUrl: string;
 }) {
   const { handoffs, db, publicUrl } = deps;
-  return async function render(
+  async function render(
     p: Principal,
     h: Handoff,
     opts: { justCreated?: boolean } = {},
@@ -78,7 +78,37 @@ export function createHandoffRenderer(deps: {
         : Promise.resolve(h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : []),
     ]);
     return handoffView(h, decider, approvals, publicUrl);
-  };
+  }
+
+  /**
+   * A page of handoffs a member listed (already readable by them): the same views as render, with
+   * the deciders and the quorum approvals read for the whole page in one transaction, not one per
+   * row (a 500-row page was 500 transactions).
+   */
+  async function renderPage(p: Principal, hs: readonly Handoff[]): Promise<HandoffView[]> {
+    if (hs.length === 0) return [];
+    const deciderIds = [...new Set(hs.flatMap((h) => (h.decidedBy === null ? [] : [h.decidedBy])))];
+    const quorum = hs.filter((h) => h.requiredApprovals > 1).map((h) => h.id);
+    const [deciders, approvers] = await withTenant(
+      db,
+      p.orgId,
+      async (tx) => [await findDeciders(tx, deciderIds), await approversOf(tx, quorum)] as const,
+    );
+    return hs.map((h) =>
+      handoffView(
+        h,
+        h.decidedBy === null ? null : (deciders.get(h.decidedBy) ?? null),
+        h.requiredApprovals > 1
+          ? (approvers.get(h.id) ?? [])
+          : h.status === 'approved'
+            ? [{ memberId: h.decidedBy ?? '' }]
+            : [],
+        publicUrl,
+      ),
+    );
+  }
+
+  return Object.assign(render, { page: renderPage });
 }
 
 export type HandoffRenderer = ReturnType<typeof createHandoffRenderer>;
