@@ -87,6 +87,9 @@ describeWithBrowser('model summary in the dashboard (headless Chromium)', () => 
       const page = await browser.newPage({ mobile });
       await signIn(page);
       const card = page.getByTestId('handoff-card').filter({ hasText: `Deploy billing 2.4 (${size})` });
+      // Queue cards off screen are not rendered (content-visibility: auto), and an unrendered
+      // element's innerText is empty: read it where the approver would, on screen.
+      await card.scrollIntoViewIfNeeded();
       await expect(card.getByTestId('model-summary').innerText()).resolves.toBe(`Summary (model): ${GOOD}`);
       const other = page.getByTestId('handoff-card').filter({ hasText: `refused-case deploy (${size})` });
       await other.waitFor();
