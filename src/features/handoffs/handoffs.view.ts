@@ -55,6 +55,10 @@ export type HandoffView = ReturnType<typeof handoffView>;
  * Renders the view with the decider's name and the approval count (a handoff just created has
  * neither). One renderer for every surface that answers agents: the REST routes and /mcp.
  */
+/** With one approval needed, the approvals follow from the status (only a quorum is read). */
+const singleApproval = (h: Handoff): { memberId: string }[] =>
+  h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : [];
+
 export function createHandoffRenderer(deps: {
   readonly handoffs: Pick<HandoffsService, 'approvals'>;
   readonly db: Kysely<DB>;
@@ -72,10 +76,7 @@ export function createHandoffRenderer(deps: {
       decidedBy === null
         ? Promise.resolve(null)
         : withTenant(db, p.orgId, (tx) => findDecider(tx, decidedBy)),
-      // With one approval needed, the count follows from the status; a quorum is read.
-      h.requiredApprovals > 1
-        ? handoffs.approvals(p, h.id)
-        : Promise.resolve(h.status === 'approved' ? [{ memberId: h.decidedBy ?? '' }] : []),
+      h.requiredApprovals > 1 ? handoffs.approvals(p, h.id) : Promise.resolve(singleApproval(h)),
     ]);
     return handoffView(h, decider, approvals, publicUrl);
   }
@@ -98,11 +99,7 @@ export function createHandoffRenderer(deps: {
       handoffView(
         h,
         h.decidedBy === null ? null : (deciders.get(h.decidedBy) ?? null),
-        h.requiredApprovals > 1
-          ? (approvers.get(h.id) ?? [])
-          : h.status === 'approved'
-            ? [{ memberId: h.decidedBy ?? '' }]
-            : [],
+        h.requiredApprovals > 1 ? (approvers.get(h.id) ?? []) : singleApproval(h),
         publicUrl,
       ),
     );

@@ -7,9 +7,9 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/index.js';
 import { auditEvents } from '../../core/audit-chain/events.js';
-import { validateSsoConfig, type RoleMappingEntry } from '../../core/sso/index.js';
+import { validateSsoConfig, type SsoConfigInput } from '../../core/sso/index.js';
 import { withTenant } from '../../db/client.js';
-import type { DB, Role } from '../../db/schema.js';
+import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -42,33 +42,17 @@ export function issuerAllowsHttp(allowHttpHosts: readonly string[], issuer: stri
   );
 }
 
-export interface SsoConfigView {
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly displayName: string;
-  readonly allowedDomains: readonly string[];
-  readonly groupsClaim: string;
-  readonly roleMapping: readonly RoleMappingEntry[];
-  readonly defaultRole: Role | null;
-  readonly jitProvisioning: boolean;
-  readonly requireSso: boolean;
+/** The org's configuration as an admin reads it (the client secret is never answered). */
+export interface SsoConfigView extends SsoConfigInput {
   readonly breakGlassAdmins: readonly string[];
   readonly redirectUri: string;
   readonly updatedAt: Date;
 }
 
-export interface SsoConfigPut {
-  readonly issuer: string;
-  readonly clientId: string;
+/** What an admin sets. */
+export interface SsoConfigPut extends SsoConfigInput {
   /** Required the first time; omitted: keep the stored one. */
   readonly clientSecret: string | undefined;
-  readonly displayName: string;
-  readonly allowedDomains: readonly string[];
-  readonly groupsClaim: string;
-  readonly roleMapping: readonly RoleMappingEntry[];
-  readonly defaultRole: Role | null;
-  readonly jitProvisioning: boolean;
-  readonly requireSso: boolean;
   readonly breakGlassAdmins: readonly string[];
 }
 
