@@ -107,4 +107,37 @@ describe('org settings cached per replica', () => {
     expect(other.statusCode, other.body).toBe(422);
     expect(await count()).toBe(before);
   });
+
+  it("each org's copy is its own: two orgs at the same version with opposite rules, in turn on one replica", async () => {
+    // Two new orgs, one policy write each: both at settings version 1, so only the org tells the
+    // copies apart.
+    const orgWith = async (name: string, rule: 'approve' | 'deny') => {
+      const admin = await createOrgWithAdmin(a, name);
+      const put = await a.app.inject({
+        method: 'PUT',
+        url: '/v1/admin/policies',
+        headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+        payload: {
+          escalation_policy: {
+            levels: { high: { rule, steps: [{ after_s: 300, channel: 'console', targets: 'all' }] } },
+          },
+        },
+      });
+      expect(put.statusCode, put.body).toBe(200);
+      return deviceTokenOf(a, admin);
+    };
+    const approving = await orgWith('cache-approve', 'approve');
+    const denying = await orgWith('cache-deny', 'deny');
+    const createIn = (bearer: string, title: string) =>
+      a.app.inject({
+        method: 'POST',
+        url: '/v1/handoffs',
+        headers: { authorization: `Bearer ${bearer}` },
+        payload: { action: { type: 'deploy', target: 'production' }, title },
+      });
+    for (const n of [1, 2, 3]) {
+      expect((await createIn(approving, `ours ${n}`)).json<{ status: string }>().status).toBe('pending');
+      expect((await createIn(denying, `theirs ${n}`)).json<{ status: string }>().status).toBe('denied');
+    }
+  });
 });
